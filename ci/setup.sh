@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything Synapse needs on Debian 12. Idempotent: installs only what is
+# missing, and runs `apt-get update` at most once per invocation.
+set -euo pipefail
+
+packages=(
+  build-essential cmake make pkg-config git
+  libtorch-dev libopenblas0-pthread
+  libgtest-dev libgmock-dev libbenchmark-dev libbenchmark-tools
+  nlohmann-json3-dev libeigen3-dev
+  python3-torch python3-numpy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,62 @@
+// Typed errors with stable ids, in the style of nlohmann/json's exceptions.
+//
+//   try {
+//     auto model = synapse::Model::Load("model.pt");
+//   } catch (const synapse::ModelError& e) {
+//     std::cerr << e.what() << "\n";  // "[synapse.model.102] model.pt: not a TorchScript ..."
+//   }
+//
+// Every message is one line: "[synapse.<kind>.<id>] <where>: <what is wrong>". The ids are
+// listed in docs/errors.md; they never change meaning.
+#ifndef SYNAPSE_ERROR_H_
+#define SYNAPSE_ERROR_H_
+
+#include <stdexcept>
+#include <string>
+
+namespace synapse {
+
+/// Base of every error Synapse throws on purpose.
+class Error : public std::runtime_error {
+ public:
+  Error(std::string kind, int id, const std::string& message)
+      : std::runtime_error("[synapse." + kind + "." + std::to_string(id) + "] " + message),
+        kind_(std::move(kind)),
+        id_(id) {}
+  /// "model", "data", "spec", "usage" or "internal".
+  const std::string& kind() const noexcept { return kind_; }
+  /// The stable numeric id, e.g. 102 in "[synapse.model.102]".
+  int id() const noexcept { return id_; }
+
+ private:
+  std::string kind_;
+  int id_;
+};
+
+/// The model file cannot be loaded, introspected or run (ids 1xx).
+class ModelError : public Error {
+ public:
+  ModelError(int id, const std::string& message) : Error("model", id, message) {}
+};
+
+/// Evaluation data or inputs are malformed (ids 2xx).
+class DataError : public Error {
+ public:
+  DataError(int id, const std::string& message) : Error("data", id, message) {}
+};
+
+/// An intervention SPEC, or a request derived from one, is invalid (ids 3xx).
+class SpecError : public Error {
+ public:
+  SpecError(int id, const std::string& message) : Error("spec", id, message) {}
+};
+
+/// The command line is wrong (ids 4xx).
+class UsageError : public Error {
+ public:
+  UsageError(int id, const std::string& message) : Error("usage", id, message) {}
+};
+
+}  // namespace synapse
+
+#endif  // SYNAPSE_ERROR_H_

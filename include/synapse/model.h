@@ -1,0 +1,131 @@
+// A TorchScript classifier with hook sites at every encoder layer.
+//
+//   auto model = synapse::Model::Load("model.pt");            // traced or scripted
+//   for (const auto& layer : model.layers()) std::cout << layer.name << "\n";
+//   std::vector<synapse::Example> batch = {synapse::Example::Tokens({2, 17, 42, 3})};
+//   auto base = model.Run(batch);                                // logits: 1 × classes
+//   auto hit = model.Run(batch, {synapse::ParseIntervention("-1:zero:0-9")});
+//
+// Loading rewrites the forward graph of every layer module so that a custom operator
+// (`synapse::hook`) sees its output; the operator finds the layer by module *instance*,
+// so layers that share one class type (and one graph) are still told apart. With no
+// intervention active the operator returns its input untouched.
+#ifndef SYNAPSE_MODEL_H_
+#define SYNAPSE_MODEL_H_
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "synapse/example.h"
+#include "synapse/intervention.h"
+#include "synapse/options.h"
+
+namespace synapse {
+
+/// How a model is loaded.
+struct ModelOptions {
+  /// Glob over module paths that selects the layers, e.g. "encoder.layers.*"; empty
+  /// means discovery: the longest run of same-type siblings named 0..N-1.
+  SYNAPSE_ARG(std::string, layers_glob);
+  /// Shape of one example's float input (e.g. {16}); lets float-input models be
+  /// inspected before any data is seen. Ignored for token models.
+  SYNAPSE_ARG(std::vector<int64_t>, input_shape);
+  /// Insert hook operators. false gives the untouched model (benchmarks compare the two);
+  /// layer interventions then throw.
+  SYNAPSE_ARG(bool, install_hooks) = true;
+};
+
+/// How one batch is run.
+struct RunOptions {
+  /// The pooled position (kFirst: [CLS]; kLast: last real token) and capture pooling.
+  SYNAPSE_ARG(Pooling, pool) = Pooling::kFirst;
+  /// Seed of noise interventions.
+  SYNAPSE_ARG(uint64_t, seed) = 0;
+  /// Token id used to pad shorter sequences.
+  SYNAPSE_ARG(int64_t, pad_id) = 0;
+  /// Index of the batch's first example in the whole data set (seeds noise per example).
+  SYNAPSE_ARG(int64_t, first_example_index) = 0;
+};
+
+/// The model's inputs, read from its forward signature.
+struct InputInfo {
+  enum class Kind { kTokens, kFloat };
+  Kind kind = Kind::kTokens;
+  /// Forward's argument names after `self`, in order.
+  std::vector<std::string> argument_names;
+  /// For kFloat: the name of the float argument (e.g. "pixel_values").
+  std::string float_argument;
+};
+
+/// One discovered layer: a hook site.
+struct LayerInfo {
+  int index = 0;
+  /// Module path, e.g. "bert.encoder.layer.3".
+  std::string name;
+  /// Class type of the module, without TorchScript's name mangling.
+  std::string type;
+  /// Size of the output's last dimension; -1 until known (float models without input_shape).
+  int64_t hidden_size = -1;
+  /// "batch_first", "sequence_first", "nested", "vector" or "unknown".
+  std::string layout = "unknown";
+};
+
+/// What a forward pass returns.
+struct RunResult {
+  /// examples × classes, after logit interventions.
+  Eigen::MatrixXf logits;
+  /// Layer index → examples × hidden pooled vectors, for every Capture intervention.
+  std::map<int, Eigen::MatrixXf> captures;
+};
+
+class Model {
+ public:
+  /// Loads a TorchScript file in eval and inference mode and installs hook sites.
+  /// Throws ModelError: 101 unreadable, 102 not TorchScript, 103 unsupported forward,
+  /// 104 no layers, 105 unsupported output, 106 forward failed.
+  static Model Load(const std::string& path, const ModelOptions& options = ModelOptions());
+
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+  ~Model();
+
+  const std::string& path() const;
+  const InputInfo& inputs() const;
+  const std::vector<LayerInfo>& layers() const;
+  /// Number of classes, from a dry run; -1 until known.
+  int64_t num_classes() const;
+  int64_t parameter_count() const;
+  /// How the output logits are read: "tensor", "tuple[0]" or "dict[logits]".
+  const std::string& output_kind() const;
+  /// "traced" or "scripted" (a best guess from the graph's source ranges).
+  const std::string& origin() const;
+
+  /// Index of `site` in layers(); throws SpecError 304 when there is no such layer.
+  int ResolveLayer(const Site& site) const;
+
+  /// Runs one batch with the interventions applied. Examples are padded with
+  /// options.pad_id(); outputs are in input order. Throws DataError for inputs the model
+  /// cannot take, SpecError for interventions it cannot apply, ModelError 106 when the
+  /// forward pass itself fails.
+  RunResult Run(const std::vector<Example>& batch,
+                const std::vector<Intervention>& interventions = {},
+                const RunOptions& options = RunOptions()) const;
+
+  /// Names and shapes of every parameter, in module order.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> parameters() const;
+
+  class Impl;
+  Impl& impl() const { return *impl_; }
+
+ private:
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace synapse
+
+#endif  // SYNAPSE_MODEL_H_

@@ -1,0 +1,36 @@
+// The numeric runtime: threads and the BLAS library LibTorch multiplies with.
+//
+//   synapse::SetThreads(4);
+//   auto info = synapse::DescribeRuntime();
+//   if (!info.fast_blas) std::cerr << info.Warning() << "\n";
+#ifndef SYNAPSE_RUNTIME_H_
+#define SYNAPSE_RUNTIME_H_
+
+#include <string>
+
+namespace synapse {
+
+struct RuntimeInfo {
+  int threads = 1;
+  /// Resolved path of the loaded BLAS, e.g. ".../openblas-pthread/libblas.so.3".
+  std::string blas_library;
+  /// "openblas", "reference", "mkl", "blis" or "unknown".
+  std::string blas_vendor;
+  /// Measured single-precision GEMM rate (a 256³ product).
+  double gemm_gflops = 0;
+  /// False when the reference BLAS is in use or the GEMM rate is far too low.
+  bool fast_blas = true;
+  /// The one-line warning to print when !fast_blas; empty otherwise.
+  std::string Warning() const;
+};
+
+/// Sets LibTorch's intra-op threads and OpenBLAS's threads to `threads` (≥ 1).
+void SetThreads(int threads);
+/// Number of hardware threads, the default for SetThreads.
+int DefaultThreads();
+/// Detects the BLAS in use and measures it (a few milliseconds).
+RuntimeInfo DescribeRuntime();
+
+}  // namespace synapse
+
+#endif  // SYNAPSE_RUNTIME_H_

@@ -1,0 +1,15 @@
+// Synapse: robustness unit tests for Transformer classifiers. The umbrella header.
+//
+//   #include <synapse/synapse.h>
+//   auto model = synapse::Model::Load("model.pt");
+#ifndef SYNAPSE_SYNAPSE_H_
+#define SYNAPSE_SYNAPSE_H_
+
+#include "synapse/error.h"
+#include "synapse/example.h"
+#include "synapse/intervention.h"
+#include "synapse/model.h"
+#include "synapse/runtime.h"
+#include "synapse/weight_perturbation.h"
+
+#endif  // SYNAPSE_SYNAPSE_H_

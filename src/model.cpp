@@ -1,0 +1,526 @@
+#include "synapse/model.h"
+
+#include <fnmatch.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "hook.h"
+#include "model_impl.h"
+#include "synapse/error.h"
+
+namespace synapse {
+namespace {
+
+const std::set<std::string> kTokenArguments = {"input_ids", "attention_mask", "token_type_ids"};
+
+std::string Trim(std::string s) {
+  const char* ws = " \t\r\n";
+  s.erase(0, s.find_first_not_of(ws));
+  s.erase(s.find_last_not_of(ws) + 1);
+  return s;
+}
+
+std::string TypeName(const torch::jit::Module& m) {
+  static const std::regex mangle(R"(___torch_mangle_\d+\.)");
+  std::string name = m.type()->name() ? m.type()->name()->qualifiedName() : m.type()->str();
+  name = std::regex_replace(name, mangle, "");
+  if (name.rfind("__torch__.", 0) == 0) name = name.substr(10);
+  return name;
+}
+
+bool IsIndexName(const std::string& s) {
+  return !s.empty() && s.size() < 9 && std::all_of(s.begin(), s.end(), ::isdigit);
+}
+
+// Longest run of same-type siblings named 0..N-1 (N ≥ 2); ties go to the run with more
+// submodules, so a model's blocks beat a Sequential of single Linear layers.
+std::vector<std::pair<std::string, torch::jit::Module>> DiscoverLayers(const torch::jit::Module& root) {
+  std::vector<std::pair<std::string, torch::jit::Module>> best;
+  size_t best_size = 0;
+  for (const auto& parent : root.named_modules()) {
+    std::map<int, torch::jit::Module> numbered;
+    for (const auto& child : parent.value.named_children()) {
+      if (IsIndexName(child.name)) numbered.emplace(std::stoi(child.name), child.value);
+    }
+    std::vector<std::pair<std::string, torch::jit::Module>> run;
+    for (int i = 0; numbered.count(i); ++i) {
+      const torch::jit::Module& m = numbered.at(i);
+      if (!run.empty() && TypeName(m) != TypeName(run.front().second)) break;
+      std::string prefix = parent.name.empty() ? "" : parent.name + ".";
+      run.emplace_back(prefix + std::to_string(i), m);
+    }
+    if (run.size() < 2) continue;
+    size_t size = 0;
+    for (const auto& r : run) size += r.second.modules().size();
+    if (run.size() > best.size() || (run.size() == best.size() && size > best_size)) {
+      best = run;
+      best_size = size;
+    }
+  }
+  return best;
+}
+
+std::vector<std::pair<std::string, torch::jit::Module>> GlobLayers(const torch::jit::Module& root,
+                                                                   const std::string& glob) {
+  std::vector<std::pair<std::string, torch::jit::Module>> out;
+  for (const auto& m : root.named_modules()) {
+    if (!m.name.empty() && fnmatch(glob.c_str(), m.name.c_str(), 0) == 0) {
+      out.emplace_back(m.name, m.value);
+    }
+  }
+  // Order numbered siblings by number (named_modules lists "10" after "1" only by luck).
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    auto split = [](const std::string& n) {
+      size_t dot = n.rfind('.');
+      std::string last = dot == std::string::npos ? n : n.substr(dot + 1);
+      return std::make_pair(dot == std::string::npos ? "" : n.substr(0, dot), last);
+    };
+    auto [pa, la] = split(a.first);
+    auto [pb, lb] = split(b.first);
+    if (pa == pb && IsIndexName(la) && IsIndexName(lb)) return std::stoi(la) < std::stoi(lb);
+    return false;
+  });
+  return out;
+}
+
+std::string Describe(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// The context one Run installs: resolved ops per layer, and what the kernels need.
+class RunContext : public HookContext {
+ public:
+  RunContext(const Model::Impl& model, std::vector<std::vector<ResolvedOp>> ops, BatchGeometry geometry,
+             bool observe)
+      : model_(model), ops_(std::move(ops)), geometry_(std::move(geometry)), observe_(observe),
+        captures_(model.layers.size()), observed_layout_(model.layers.size(), Layout::kUnknown),
+        observed_width_(model.layers.size(), -1) {}
+
+  at::Tensor OnModuleOutput(const c10::ivalue::Object* module, const at::Tensor& x) override {
+    auto it = model_.layer_of.find(module);
+    if (it == model_.layer_of.end() || error_) return x;
+    const int layer = it->second;
+    try {
+      Layout layout = DetectLayout(x, geometry_, model_.layouts[layer]);
+      if (observe_) {
+        observed_layout_[layer] = layout;
+        observed_width_[layer] = x.is_nested() ? x.unbind(0)[0].size(-1) : x.size(-1);
+      }
+      if (ops_[layer].empty()) return x;
+      return ApplyAtSite(x, layout, layer, ops_[layer], geometry_, &captures_[layer]);
+    } catch (const std::exception& e) {
+      error_ = std::make_exception_ptr(ModelError(
+          106, model_.path + ": at layer " + model_.layers[layer].name + ": " + SummarizeTorchError(e.what())));
+      return x;
+    }
+  }
+
+  void RethrowIfFailed() const {
+    if (error_) std::rethrow_exception(error_);
+  }
+  std::vector<at::Tensor>& captures() { return captures_; }
+  const std::vector<Layout>& observed_layout() const { return observed_layout_; }
+  const std::vector<int64_t>& observed_width() const { return observed_width_; }
+
+ private:
+  const Model::Impl& model_;
+  std::vector<std::vector<ResolvedOp>> ops_;
+  BatchGeometry geometry_;
+  bool observe_;
+  std::vector<at::Tensor> captures_;
+  std::vector<Layout> observed_layout_;
+  std::vector<int64_t> observed_width_;
+  std::exception_ptr error_;
+};
+
+struct PreparedInputs {
+  std::vector<c10::IValue> arguments;
+  BatchGeometry geometry;
+};
+
+PreparedInputs PrepareInputs(const Model::Impl& m, const std::vector<Example>& batch,
+                             const RunOptions& options) {
+  if (batch.empty()) throw DataError(207, "a batch needs at least one example");
+  PreparedInputs out;
+  const int64_t n = static_cast<int64_t>(batch.size());
+  out.geometry.batch = n;
+  out.geometry.pool = options.pool();
+  out.geometry.seed = options.seed();
+  out.geometry.first_example_index = options.first_example_index();
+  at::Tensor ids, mask, types, features;
+  if (m.inputs.kind == InputInfo::Kind::kTokens) {
+    int64_t t = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const Example& e = batch[static_cast<size_t>(i)];
+      const int64_t example = options.first_example_index() + i;
+      if (e.input_ids.empty()) {
+        throw DataError(203, "example " + std::to_string(example) + ": no input_ids (the model takes token ids)");
+      }
+      if (!e.attention_mask.empty() && e.attention_mask.size() != e.input_ids.size()) {
+        throw DataError(203, "example " + std::to_string(example) + ": attention_mask has " +
+                                 std::to_string(e.attention_mask.size()) + " entries, input_ids " +
+                                 std::to_string(e.input_ids.size()));
+      }
+      if (!e.token_type_ids.empty() && e.token_type_ids.size() != e.input_ids.size()) {
+        throw DataError(203, "example " + std::to_string(example) + ": token_type_ids has " +
+                                 std::to_string(e.token_type_ids.size()) + " entries, input_ids " +
+                                 std::to_string(e.input_ids.size()));
+      }
+      t = std::max<int64_t>(t, static_cast<int64_t>(e.input_ids.size()));
+    }
+    ids = at::full({n, t}, options.pad_id(), at::kLong);
+    mask = at::zeros({n, t}, at::kLong);
+    types = at::zeros({n, t}, at::kLong);
+    auto ids_a = ids.accessor<int64_t, 2>();
+    auto mask_a = mask.accessor<int64_t, 2>();
+    auto types_a = types.accessor<int64_t, 2>();
+    for (int64_t i = 0; i < n; ++i) {
+      const Example& e = batch[static_cast<size_t>(i)];
+      for (size_t j = 0; j < e.input_ids.size(); ++j) {
+        ids_a[i][j] = e.input_ids[j];
+        mask_a[i][j] = e.attention_mask.empty() ? 1 : e.attention_mask[j];
+        types_a[i][j] = e.token_type_ids.empty() ? 0 : e.token_type_ids[j];
+      }
+    }
+    out.geometry.tokens = t;
+    out.geometry.real = mask.ne(0);
+  } else {
+    const Example& first = batch.front();
+    std::vector<int64_t> shape = first.feature_shape.empty()
+                                     ? std::vector<int64_t>{static_cast<int64_t>(first.features.size())}
+                                     : first.feature_shape;
+    if (!m.options.input_shape().empty() && shape != m.options.input_shape()) {
+      throw DataError(206, "example " + std::to_string(options.first_example_index()) + ": features of shape " +
+                               Describe(shape) + ", the model expects " + Describe(m.options.input_shape()));
+    }
+    int64_t size = 1;
+    for (int64_t d : shape) size *= d;
+    std::vector<int64_t> full = {n};
+    full.insert(full.end(), shape.begin(), shape.end());
+    features = at::empty(full, at::kFloat);
+    float* dst = features.data_ptr<float>();
+    for (int64_t i = 0; i < n; ++i) {
+      const Example& e = batch[static_cast<size_t>(i)];
+      std::vector<int64_t> s = e.feature_shape.empty()
+                                   ? std::vector<int64_t>{static_cast<int64_t>(e.features.size())}
+                                   : e.feature_shape;
+      if (s != shape || static_cast<int64_t>(e.features.size()) != size) {
+        throw DataError(206, "example " + std::to_string(options.first_example_index() + i) +
+                                 ": features of shape " + Describe(s) + " (" + std::to_string(e.features.size()) +
+                                 " values), the batch's first example has " + Describe(shape));
+      }
+      std::copy(e.features.begin(), e.features.end(), dst + i * size);
+    }
+    out.geometry.tokens = 1;
+    out.geometry.real = at::ones({n, 1}, at::kBool);
+  }
+  const auto& schema = m.module.get_method("forward").function().getSchema();
+  for (size_t a = 1; a < schema.arguments().size(); ++a) {
+    const auto& arg = schema.arguments()[a];
+    const std::string& name = arg.name();
+    if (name == "input_ids") out.arguments.emplace_back(ids);
+    else if (name == "attention_mask") out.arguments.emplace_back(mask);
+    else if (name == "token_type_ids") out.arguments.emplace_back(types);
+    else if (name == m.inputs.float_argument) out.arguments.emplace_back(features);
+    else out.arguments.push_back(*arg.default_value());
+  }
+  return out;
+}
+
+at::Tensor ExtractLogits(const c10::IValue& output, const std::string& path, std::string* kind) {
+  if (output.isTensor()) {
+    *kind = "tensor";
+    return output.toTensor();
+  }
+  if (output.isTuple()) {
+    const auto& elements = output.toTupleRef().elements();
+    if (!elements.empty() && elements[0].isTensor()) {
+      *kind = "tuple[0]";
+      return elements[0].toTensor();
+    }
+  }
+  if (output.isGenericDict()) {
+    for (const auto& entry : output.toGenericDict()) {
+      if (entry.key().isString() && entry.key().toStringRef() == "logits" && entry.value().isTensor()) {
+        *kind = "dict[logits]";
+        return entry.value().toTensor();
+      }
+    }
+  }
+  throw ModelError(105, path + ": forward returns " + output.tagKind() +
+                            "; expected logits as a Tensor, a tuple starting with one, or a dict with \"logits\"");
+}
+
+Eigen::MatrixXf ToEigen(const at::Tensor& t) {
+  at::Tensor c = t.to(at::kFloat).contiguous();
+  Eigen::MatrixXf out(c.size(0), c.size(1));
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  out = Eigen::Map<const RowMajor>(c.data_ptr<float>(), c.size(0), c.size(1));
+  return out;
+}
+
+}  // namespace
+
+std::string SummarizeTorchError(const std::string& what) {
+  // TorchScript errors end with the Python-style line that says what failed
+  // ("RuntimeError: mat1 and mat2 shapes cannot be multiplied ..."); C++ errors start with it.
+  std::vector<std::string> lines;
+  std::istringstream in(what);
+  for (std::string line; std::getline(in, line);) {
+    line = Trim(line);
+    if (!line.empty()) lines.push_back(line);
+  }
+  if (lines.empty()) return "unknown error";
+  std::string chosen = lines.front();
+  for (const std::string& l : lines) {
+    if (l.find("Error: ") != std::string::npos && l.rfind("File ", 0) != 0) chosen = l;
+  }
+  if (chosen.rfind("Exception raised from", 0) == 0) chosen = lines.front();
+  if (chosen.size() > 300) chosen = chosen.substr(0, 297) + "...";
+  return chosen;
+}
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+Model::~Model() = default;
+
+const std::string& Model::path() const { return impl_->path; }
+const InputInfo& Model::inputs() const { return impl_->inputs; }
+const std::vector<LayerInfo>& Model::layers() const { return impl_->layers; }
+int64_t Model::num_classes() const { return impl_->num_classes; }
+int64_t Model::parameter_count() const { return impl_->parameter_count; }
+const std::string& Model::output_kind() const { return impl_->output_kind; }
+
+std::vector<std::pair<std::string, std::vector<int64_t>>> Model::parameters() const {
+  std::vector<std::pair<std::string, std::vector<int64_t>>> out;
+  for (const auto& p : impl_->module.named_parameters(true)) {
+    out.emplace_back(p.name, p.value.sizes().vec());
+  }
+  return out;
+}
+
+Model Model::Load(const std::string& path, const ModelOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->options = options;
+
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) throw ModelError(101, path + ": no such file");
+  if (S_ISDIR(st.st_mode)) throw ModelError(101, path + ": is a directory, not a TorchScript file");
+  if (!std::ifstream(path).good()) throw ModelError(101, path + ": cannot be read (permissions?)");
+  if (st.st_size == 0) throw ModelError(102, path + ": is empty (0 bytes), not a TorchScript file");
+  try {
+    impl->module = torch::jit::load(path, c10::kCPU);
+  } catch (const std::exception& e) {
+    throw ModelError(102, path + ": not a loadable TorchScript file (save it with torch.jit.save): " +
+                              SummarizeTorchError(e.what()));
+  }
+  impl->module.eval();
+
+  // Inputs, from forward's signature.
+  auto forward = impl->module.find_method("forward");
+  if (!forward) throw ModelError(103, path + ": the module has no forward method");
+  const auto& schema = forward->function().getSchema();
+  std::vector<std::string> unknown_required;
+  for (size_t a = 1; a < schema.arguments().size(); ++a) {
+    const auto& arg = schema.arguments()[a];
+    impl->inputs.argument_names.push_back(arg.name());
+    const bool tensor_like = arg.type()->isSubtypeOf(*c10::TensorType::get()) ||
+                             arg.type()->isSubtypeOf(*c10::OptionalType::ofTensor());
+    if (kTokenArguments.count(arg.name()) || !arg.default_value()) {
+      if (!tensor_like) {
+        throw ModelError(103, path + ": forward takes \"" + arg.name() + "\" as " + arg.type()->repr_str() +
+                                  "; Synapse feeds tensors (input_ids, attention_mask, token_type_ids, "
+                                  "or one float tensor)");
+      }
+    }
+    if (!kTokenArguments.count(arg.name()) && !arg.default_value()) unknown_required.push_back(arg.name());
+  }
+  const auto& names = impl->inputs.argument_names;
+  const bool has_ids = std::find(names.begin(), names.end(), "input_ids") != names.end();
+  if (has_ids && !unknown_required.empty()) {
+    throw ModelError(103, path + ": forward needs \"" + unknown_required.front() +
+                              "\", which Synapse cannot supply next to input_ids");
+  }
+  if (!has_ids) {
+    if (unknown_required.size() != 1) {
+      throw ModelError(103, path + ": forward takes " + std::to_string(unknown_required.size()) +
+                                " required inputs and no input_ids; Synapse supports token models "
+                                "(input_ids, ...) or models with one float tensor input");
+    }
+    impl->inputs.kind = InputInfo::Kind::kFloat;
+    impl->inputs.float_argument = unknown_required.front();
+  }
+
+  // Layers.
+  std::vector<std::pair<std::string, torch::jit::Module>> found =
+      options.layers_glob().empty() ? DiscoverLayers(impl->module)
+                                    : GlobLayers(impl->module, options.layers_glob());
+  if (found.empty()) {
+    throw ModelError(104, path + (options.layers_glob().empty()
+                                      ? ": found no encoder layers (no two or more same-type submodules named "
+                                        "0..N-1); name them with --layers GLOB"
+                                      : ": no module path matches --layers \"" + options.layers_glob() + "\""));
+  }
+  std::unordered_set<const c10::ClassType*> rewritten;
+  for (size_t i = 0; i < found.size(); ++i) {
+    LayerInfo info;
+    info.index = static_cast<int>(i);
+    info.name = found[i].first;
+    info.type = TypeName(found[i].second);
+    impl->layers.push_back(info);
+    impl->layer_of[found[i].second._ivalue().get()] = static_cast<int>(i);
+    if (options.install_hooks()) {
+      try {
+        InsertHook(found[i].second, found[i].first, &rewritten);
+      } catch (const ModelError&) {
+        throw;
+      } catch (const std::exception& e) {
+        throw ModelError(105, path + ": cannot hook layer " + found[i].first + ": " + SummarizeTorchError(e.what()));
+      }
+    }
+  }
+  impl->layouts.assign(impl->layers.size(), Layout::kUnknown);
+  if (options.install_hooks()) ClearOptimizedGraphs(impl->module);
+  for (const auto& p : impl->module.parameters(true)) impl->parameter_count += p.numel();
+
+  // A dry run learns widths, layouts and the number of classes. The batch and token
+  // counts differ so that the layout of every layer output is unambiguous.
+  if (impl->inputs.kind == InputInfo::Kind::kTokens) {
+    impl->DryRun({Example::Tokens({0, 0, 0, 0, 0}), Example::Tokens({0, 0, 0, 0, 0})});
+  } else if (!options.input_shape().empty()) {
+    int64_t size = 1;
+    for (int64_t d : options.input_shape()) size *= d;
+    Example e = Example::Features(std::vector<float>(static_cast<size_t>(size), 0.f), options.input_shape());
+    impl->DryRun({e, e, e});
+  }
+  return Model(std::move(impl));
+}
+
+void Model::Impl::DryRun(const std::vector<Example>& batch) {
+  c10::InferenceMode inference;
+  PreparedInputs prepared = PrepareInputs(*this, batch, RunOptions());
+  RunContext context(*this, std::vector<std::vector<ResolvedOp>>(layers.size()), prepared.geometry, true);
+  c10::IValue output;
+  try {
+    ScopedHookContext scope(&context);
+    output = module.forward(prepared.arguments);
+  } catch (const std::exception& e) {
+    throw ModelError(106, path + ": a dry run of forward failed: " + SummarizeTorchError(e.what()));
+  }
+  context.RethrowIfFailed();
+  at::Tensor logits = ExtractLogits(output, path, &output_kind);
+  if (logits.dim() != 2 || logits.size(0) != prepared.geometry.batch) {
+    throw ModelError(105, path + ": logits of shape " + Describe(logits.sizes().vec()) + " for a batch of " +
+                              std::to_string(prepared.geometry.batch) + "; expected [batch, classes]");
+  }
+  num_classes = logits.size(1);
+  for (size_t i = 0; i < layers.size() && options.install_hooks(); ++i) {
+    if (context.observed_width()[i] < 0) {
+      throw ModelError(105, path + ": layer " + layers[i].name + " was never called by forward");
+    }
+    layouts[i] = context.observed_layout()[i];
+    layers[i].layout = LayoutName(layouts[i]);
+    layers[i].hidden_size = context.observed_width()[i];
+  }
+}
+
+int Model::ResolveLayer(const Site& site) const {
+  const int n = static_cast<int>(impl_->layers.size());
+  if (site.is_layer_index()) {
+    int i = site.layer_index();
+    int r = i < 0 ? i + n : i;
+    if (r < 0 || r >= n) {
+      throw SpecError(304, "layer " + std::to_string(i) + " does not exist: the model has " + std::to_string(n) +
+                               " layers (0.." + std::to_string(n - 1) + ", or -1..-" + std::to_string(n) + ")");
+    }
+    return r;
+  }
+  for (const LayerInfo& l : impl_->layers) {
+    if (l.name == site.layer_name()) return l.index;
+  }
+  throw SpecError(304, "no layer is named \"" + site.layer_name() + "\" (layers are " + impl_->layers.front().name +
+                           " .. " + impl_->layers.back().name + ")");
+}
+
+RunResult Model::Run(const std::vector<Example>& batch, const std::vector<Intervention>& interventions,
+                     const RunOptions& options) const {
+  Impl& m = *impl_;
+  c10::InferenceMode inference;
+  if (m.num_classes < 0) m.DryRun({batch.front()});
+
+  std::vector<std::vector<ResolvedOp>> ops(m.layers.size());
+  std::vector<const Intervention*> shifts;
+  for (const Intervention& iv : interventions) {
+    if (iv.op() == Intervention::Op::kShift) {
+      if (static_cast<int64_t>(iv.values().size()) != m.num_classes) {
+        throw SpecError(309, "intervention \"" + iv.ToString() + "\": a logit shift needs one value per class (" +
+                                 std::to_string(m.num_classes) + "), got " + std::to_string(iv.values().size()));
+      }
+      shifts.push_back(&iv);
+      continue;
+    }
+    if (!m.options.install_hooks()) {
+      throw SpecError(306, "intervention \"" + iv.ToString() + "\": the model was loaded without hooks");
+    }
+    const int layer = ResolveLayer(iv.site());
+    const LayerInfo& info = m.layers[static_cast<size_t>(layer)];
+    if (iv.positions() == Positions::kPooled && options.pool() == Pooling::kMean) {
+      throw SpecError(307, "intervention \"" + iv.ToString() + "\": pooled positions need pooling first or last, "
+                           "not mean");
+    }
+    ResolvedOp op;
+    op.op = iv.op();
+    op.positions = iv.positions();
+    op.value = iv.value();
+    std::vector<int64_t> idx = iv.neurons().Resolve(info.hidden_size, "layer " + info.name);
+    op.neuron_index = at::tensor(idx, at::kLong);
+    op.neuron_mask = at::zeros({info.hidden_size}, at::kBool);
+    op.neuron_mask.index_fill_(0, op.neuron_index, true);
+    if (iv.op() == Intervention::Op::kMean) {
+      if (static_cast<int64_t>(iv.values().size()) != info.hidden_size) {
+        throw SpecError(308, "intervention \"" + iv.ToString() + "\": needs one mean per neuron of layer " +
+                                 info.name + " (" + std::to_string(info.hidden_size) + "), got " +
+                                 std::to_string(iv.values().size()));
+      }
+      op.means = at::tensor(iv.values(), at::kFloat);
+    }
+    ops[static_cast<size_t>(layer)].push_back(std::move(op));
+  }
+
+  PreparedInputs prepared = PrepareInputs(m, batch, options);
+  RunContext context(m, std::move(ops), prepared.geometry, false);
+  c10::IValue output;
+  try {
+    ScopedHookContext scope(&context);
+    output = m.module.forward(prepared.arguments);
+  } catch (const std::exception& e) {
+    context.RethrowIfFailed();
+    throw ModelError(106, m.path + ": forward failed: " + SummarizeTorchError(e.what()));
+  }
+  context.RethrowIfFailed();
+  std::string kind;
+  at::Tensor logits = ExtractLogits(output, m.path, &kind).to(at::kFloat);
+  if (logits.dim() != 2 || logits.size(0) != prepared.geometry.batch) {
+    throw ModelError(105, m.path + ": logits of shape " + Describe(logits.sizes().vec()) + " for a batch of " +
+                              std::to_string(prepared.geometry.batch));
+  }
+  for (const Intervention* s : shifts) logits = logits + at::tensor(s->values(), at::kFloat).view({1, -1});
+
+  RunResult result;
+  result.logits = ToEigen(logits);
+  for (size_t i = 0; i < context.captures().size(); ++i) {
+    if (context.captures()[i].defined()) result.captures[static_cast<int>(i)] = ToEigen(context.captures()[i]);
+  }
+  return result;
+}
+
+}  // namespace synapse

@@ -1,0 +1,40 @@
+// Model::Impl, shared by the sources that need the TorchScript module (private).
+#ifndef SYNAPSE_SRC_MODEL_IMPL_H_
+#define SYNAPSE_SRC_MODEL_IMPL_H_
+
+#include <torch/script.h>
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "intervention_kernels.h"
+#include "synapse/model.h"
+
+namespace synapse {
+
+class Model::Impl {
+ public:
+  torch::jit::Module module;
+  std::string path;
+  ModelOptions options;
+  InputInfo inputs;
+  std::vector<LayerInfo> layers;
+  std::vector<Layout> layouts;
+  std::unordered_map<const c10::ivalue::Object*, int> layer_of;  // module instance → layer
+  int64_t num_classes = -1;
+  int64_t parameter_count = 0;
+  std::string output_kind;
+
+  /// Runs the model with no interventions to learn each layer's layout and width and the
+  /// number of classes.
+  void DryRun(const std::vector<Example>& batch);
+};
+
+/// The first line of a LibTorch error that says what went wrong, without the C++ or
+/// TorchScript traceback.
+std::string SummarizeTorchError(const std::string& what);
+
+}  // namespace synapse
+
+#endif  // SYNAPSE_SRC_MODEL_IMPL_H_

@@ -1,0 +1,84 @@
+#include "synapse/runtime.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+#include <link.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+namespace synapse {
+namespace {
+
+int CollectBlas(struct dl_phdr_info* info, size_t, void* data) {
+  std::string name = info->dlpi_name ? info->dlpi_name : "";
+  if (name.find("libblas") != std::string::npos || name.find("openblas") != std::string::npos ||
+      name.find("mkl_rt") != std::string::npos || name.find("libblis") != std::string::npos) {
+    auto* out = static_cast<std::string*>(data);
+    if (out->empty()) *out = name;
+  }
+  return 0;
+}
+
+std::string Resolve(const std::string& path) {
+  char buf[PATH_MAX];
+  return realpath(path.c_str(), buf) ? std::string(buf) : path;
+}
+
+std::string Vendor(const std::string& path) {
+  if (path.find("openblas") != std::string::npos) return "openblas";
+  if (path.find("mkl") != std::string::npos) return "mkl";
+  if (path.find("blis") != std::string::npos) return "blis";
+  if (path.find("/blas/") != std::string::npos) return "reference";
+  return "unknown";
+}
+
+}  // namespace
+
+int DefaultThreads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+void SetThreads(int threads) {
+  if (threads < 1) threads = 1;
+  at::set_num_threads(threads);
+  // LibTorch calls BLAS from one thread; OpenBLAS then parallelizes by itself.
+  using SetFn = void (*)(int);
+  if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) fn(threads);
+}
+
+RuntimeInfo DescribeRuntime() {
+  RuntimeInfo info;
+  info.threads = at::get_num_threads();
+  std::string lib;
+  dl_iterate_phdr(CollectBlas, &lib);
+  info.blas_library = lib.empty() ? "" : Resolve(lib);
+  info.blas_vendor = lib.empty() ? "unknown" : Vendor(info.blas_library);
+
+  constexpr int64_t n = 256;
+  at::Tensor a = at::rand({n, n});
+  at::Tensor b = at::rand({n, n});
+  at::mm(a, b);  // warm up
+  const int reps = 5;
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < reps; ++i) at::mm(a, b);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  info.gemm_gflops = 2.0 * n * n * n * reps / seconds / 1e9;
+  info.fast_blas = info.blas_vendor != "reference" && info.gemm_gflops >= 15.0;
+  return info;
+}
+
+std::string RuntimeInfo::Warning() const {
+  if (fast_blas) return "";
+  char rate[32];
+  std::snprintf(rate, sizeof rate, "%.1f", gemm_gflops);
+  return "synapse: warning: slow BLAS (" + blas_vendor + ", " + (blas_library.empty() ? "?" : blas_library) +
+         ", " + rate + " GFLOP/s): install libopenblas0-pthread (make setup) for ~30x faster runs";
+}
+
+}  // namespace synapse
