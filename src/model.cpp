@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iostream>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -87,6 +88,18 @@ std::vector<std::pair<std::string, torch::jit::Module>> GlobLayers(const torch::
   });
   return out;
 }
+
+// Drops LibTorch's "nested tensors are a prototype" notice, which every run of
+// nn.TransformerEncoder's fast path would print; other warnings stay, on one line each.
+class QuietWarnings : public c10::WarningHandler {
+ public:
+  void process(const c10::SourceLocation&, const std::string& msg, const bool) override {
+    if (msg.find("nested tensors is in prototype") != std::string::npos) return;
+    std::cerr << "synapse: LibTorch warning: " << SummarizeTorchError(msg) << "\n";
+  }
+};
+
+QuietWarnings quiet_warnings;
 
 std::string Describe(const std::vector<int64_t>& shape) {
   std::string s = "[";
@@ -407,6 +420,7 @@ Model Model::Load(const std::string& path, const ModelOptions& options) {
 
 void Model::Impl::DryRun(const std::vector<Example>& batch) {
   c10::InferenceMode inference;
+  c10::Warning::WarningHandlerGuard warnings(&quiet_warnings);
   PreparedInputs prepared = PrepareInputs(*this, batch, RunOptions());
   RunContext context(*this, std::vector<std::vector<ResolvedOp>>(layers.size()), prepared.geometry, true);
   c10::IValue output;
@@ -455,6 +469,7 @@ RunResult Model::Run(const std::vector<Example>& batch, const std::vector<Interv
                      const RunOptions& options) const {
   Impl& m = *impl_;
   c10::InferenceMode inference;
+  c10::Warning::WarningHandlerGuard warnings(&quiet_warnings);
   if (m.num_classes < 0) m.DryRun({batch.front()});
 
   std::vector<std::vector<ResolvedOp>> ops(m.layers.size());

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <link.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
@@ -60,16 +61,21 @@ RuntimeInfo DescribeRuntime() {
   info.blas_library = lib.empty() ? "" : Resolve(lib);
   info.blas_vendor = lib.empty() ? "unknown" : Vendor(info.blas_library);
 
-  constexpr int64_t n = 256;
+  constexpr int64_t n = 512;  // OpenBLAS only reaches full speed from about here
   at::Tensor a = at::rand({n, n});
   at::Tensor b = at::rand({n, n});
   at::mm(a, b);  // warm up
-  const int reps = 5;
-  auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < reps; ++i) at::mm(a, b);
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  info.gemm_gflops = 2.0 * n * n * n * reps / seconds / 1e9;
-  info.fast_blas = info.blas_vendor != "reference" && info.gemm_gflops >= 15.0;
+  // Best of three: a busy machine slows some runs, never speeds one up.
+  double best = 1e9;
+  for (int i = 0; i < 3; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    at::mm(a, b);
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  info.gemm_gflops = 2.0 * n * n * n / best / 1e9;
+  // The reference BLAS runs at ~5 GFLOP/s here, OpenBLAS at ~150; 10 separates them even
+  // on a loaded machine.
+  info.fast_blas = info.blas_vendor != "reference" && info.gemm_gflops >= 10.0;
   return info;
 }
 

@@ -16,7 +16,7 @@ struct RuntimeInfo {
   std::string blas_library;
   /// "openblas", "reference", "mkl", "blis" or "unknown".
   std::string blas_vendor;
-  /// Measured single-precision GEMM rate (a 256³ product).
+  /// Measured single-precision GEMM rate (a 512³ product).
   double gemm_gflops = 0;
   /// False when the reference BLAS is in use or the GEMM rate is far too low.
   bool fast_blas = true;
@@ -28,7 +28,7 @@ struct RuntimeInfo {
 void SetThreads(int threads);
 /// Number of hardware threads, the default for SetThreads.
 int DefaultThreads();
-/// Detects the BLAS in use and measures it (a few milliseconds).
+/// Detects the BLAS in use and measures it (a few milliseconds with OpenBLAS).
 RuntimeInfo DescribeRuntime();
 
 }  // namespace synapse

@@ -5,6 +5,7 @@
 #ifndef SYNAPSE_SYNAPSE_H_
 #define SYNAPSE_SYNAPSE_H_
 
+#include "synapse/dataset.h"
 #include "synapse/error.h"
 #include "synapse/example.h"
 #include "synapse/intervention.h"

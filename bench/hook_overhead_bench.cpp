@@ -1,0 +1,56 @@
+// Idle hook overhead: the same model loaded untouched and with hook operators installed,
+// measured side by side in one run. Interleaved repetitions keep machine noise out of the
+// ratio; report the ratio of the medians.
+//
+//   build/bench/hook_overhead_bench --benchmark_repetitions=10 \
+//       --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+
+#include <random>
+
+#include "synapse/synapse.h"
+
+namespace {
+
+std::vector<synapse::Example> Batch(int batch, int tokens, int vocab) {
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int64_t> id(3, vocab - 1);
+  std::vector<synapse::Example> out;
+  for (int b = 0; b < batch; ++b) {
+    std::vector<int64_t> ids(static_cast<size_t>(tokens));
+    for (auto& x : ids) x = id(rng);
+    ids[0] = 2;
+    out.push_back(synapse::Example::Tokens(ids));
+  }
+  return out;
+}
+
+struct Setup {
+  const char* file;
+  int batch, tokens, vocab;
+};
+
+const Setup kSetups[] = {
+    {"bert_bench_traced.pt", 8, 128, 8000},  // 4 layers, hidden 256: real work per layer
+    {"bert_traced.pt", 4, 9, 100},           // 3 layers, hidden 32: interpreter-bound worst case
+};
+
+void BM_Forward(benchmark::State& state) {
+  const Setup& s = kSetups[state.range(0)];
+  const bool hooks = state.range(1) != 0;
+  synapse::SetThreads(synapse::DefaultThreads());
+  auto model = synapse::Model::Load(std::string(SYNAPSE_FIXTURE_DIR) + "/" + s.file,
+                                    synapse::ModelOptions().install_hooks(hooks));
+  auto batch = Batch(s.batch, s.tokens, s.vocab);
+  for (int i = 0; i < 3; ++i) model.Run(batch);  // profiling executor warm-up
+  for (auto _ : state) benchmark::DoNotOptimize(model.Run(batch));
+  state.SetLabel(std::string(s.file) + (hooks ? " idle hooks" : " unpatched"));
+  state.counters["sequences/s"] = benchmark::Counter(static_cast<double>(s.batch) * state.iterations(),
+                                                     benchmark::Counter::kIsRate);
+}
+
+BENCHMARK(BM_Forward)->ArgsProduct({{0, 1}, {0, 1}})->ArgNames({"model", "hooks"})->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,15 @@
+// Writing output files so that a reader sees the old file or the whole new one (private).
+#ifndef SYNAPSE_SRC_ATOMIC_FILE_H_
+#define SYNAPSE_SRC_ATOMIC_FILE_H_
+
+#include <string>
+
+namespace synapse {
+
+/// Writes `contents` to `path` via a temporary file in the same directory, flushed and
+/// renamed into place. Throws DataError 208 naming the path when it cannot.
+void WriteFileAtomically(const std::string& path, const std::string& contents);
+
+}  // namespace synapse
+
+#endif  // SYNAPSE_SRC_ATOMIC_FILE_H_

@@ -1,0 +1,58 @@
+// synapse: robustness analysis of Transformer classifiers from the command line.
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "commands.h"
+#include "synapse/error.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: synapse COMMAND [options]\n"
+    "\n"
+    "Robustness unit tests for Transformer classifiers (TorchScript models).\n"
+    "\n"
+    "commands:\n"
+    "  inspect MODEL      inputs, output, discovered layers, classes and parameters\n"
+    "  predict            run a model over rows, optionally with interventions\n"
+    "  help               this text\n"
+    "\n"
+    "Run `synapse COMMAND --help` for a command's options.\n"
+    "Exit codes: 0 ok, 1 a robustness assertion failed, 2 bad input or usage, 3 internal error.\n";
+
+}  // namespace
+
+namespace synapse::cli {
+
+RuntimeInfo SetUpRuntime(int64_t threads) {
+  SetThreads(threads > 0 ? static_cast<int>(threads) : DefaultThreads());
+  RuntimeInfo info = DescribeRuntime();
+  if (!info.fast_blas) std::cerr << info.Warning() << "\n";
+  return info;
+}
+
+}  // namespace synapse::cli
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string command = argv[1];
+  try {
+    if (command == "inspect") return synapse::cli::InspectCommand(argc, argv);
+    if (command == "predict") return synapse::cli::PredictCommand(argc, argv);
+    if (command == "help" || command == "--help" || command == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+    throw synapse::UsageError(402, "unknown command \"" + command + "\" (commands: inspect, predict, help)");
+  } catch (const synapse::Error& e) {
+    std::cerr << "synapse: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "synapse: internal error: " << e.what() << "\n";
+    return 3;
+  }
+}

@@ -1,0 +1,174 @@
+// The synapse command line, run as a user would: output, exit codes, one-line errors.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "test_util.h"
+
+namespace synapse {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+const std::string kCli = SYNAPSE_CLI;
+const std::string kFixtures = SYNAPSE_FIXTURE_DIR;
+
+json Oracle() { return json::parse(std::ifstream(kFixtures + "/oracle.json")); }
+
+// The BERT fixture's inputs as pre-tokenized JSONL, with integer labels.
+std::string WriteBertRows(const std::string& dir) {
+  json entry = Oracle()["models"]["bert_traced"];
+  std::ostringstream out;
+  for (size_t i = 0; i < entry["inputs"]["input_ids"].size(); ++i) {
+    auto ids = entry["inputs"]["input_ids"][i].get<std::vector<int64_t>>();
+    auto mask = entry["inputs"]["attention_mask"][i].get<std::vector<int64_t>>();
+    size_t n = 0;
+    while (n < mask.size() && mask[n]) ++n;
+    ids.resize(n);
+    out << json{{"input_ids", ids}, {"label", static_cast<int>(i % 3)}}.dump() << "\n";
+  }
+  test::WriteFile(dir + "/rows.jsonl", out.str());
+  return dir + "/rows.jsonl";
+}
+
+std::vector<json> Lines(const std::string& text) {
+  std::vector<json> rows;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) rows.push_back(json::parse(line));
+  return rows;
+}
+
+void ExpectLogits(const std::vector<json>& rows, const json& expected) {
+  ASSERT_EQ(rows.size(), expected.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i]["index"], i);
+    for (size_t c = 0; c < expected[i].size(); ++c) {
+      EXPECT_NEAR(rows[i]["logits"][c].get<double>(), expected[i][c].get<double>(), 1e-5);
+    }
+  }
+}
+
+TEST(Cli, InspectJsonDescribesTheModel) {
+  std::string dir = test::TempDir("cli_inspect");
+  auto r = test::RunCommand(kCli + " inspect " + kFixtures + "/gpt_traced.pt --json", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["num_classes"], 3);
+  EXPECT_EQ(j["layers"].size(), 2u);
+  EXPECT_EQ(j["layers"][1]["name"], "transformer.h.1");
+  EXPECT_EQ(j["layers"][1]["hidden_size"], 32);
+  EXPECT_EQ(j["inputs"]["arguments"], json({"input_ids", "attention_mask"}));
+  EXPECT_GE(j["runtime"]["threads"].get<int>(), 1);
+}
+
+TEST(Cli, InspectTextListsLayers) {
+  std::string dir = test::TempDir("cli_inspect_text");
+  auto r = test::RunCommand(kCli + " inspect " + kFixtures + "/torch_encoder_scripted.pt --threads 1", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("encoder.layers.1"));
+  EXPECT_THAT(r.out, HasSubstr("nested"));
+  EXPECT_THAT(r.out, HasSubstr("runtime     1 threads"));
+  EXPECT_THAT(r.err, ::testing::Not(HasSubstr("prototype")));
+}
+
+TEST(Cli, PredictMatchesPyTorchWithAndWithoutInterventions) {
+  std::string dir = test::TempDir("cli_predict");
+  std::string rows = WriteBertRows(dir);
+  json entry = Oracle()["models"]["bert_traced"];
+  auto base = test::RunCommand(kCli + " predict --model " + kFixtures + "/bert_traced.pt --data " + rows +
+                                   " --batch-size 3",
+                               dir);
+  ASSERT_EQ(base.exit_code, 0) << base.err;
+  ExpectLogits(Lines(base.out), entry["cases"][0]["logits"]);
+  EXPECT_THAT(base.err, HasSubstr("accuracy"));
+
+  // "composed": 0:zero:1,2  -1:scale=0.5:all  logits:shift:1,0,0
+  ASSERT_EQ(entry["cases"][8]["name"], "composed");
+  auto hit = test::RunCommand(kCli + " predict --model " + kFixtures + "/bert_traced.pt --data " + rows +
+                                  " -i 0:zero:1,2 --intervene=-1:scale=0.5:all -i logits:shift:1,0,0 --out " + dir +
+                                  "/preds.jsonl",
+                              dir);
+  ASSERT_EQ(hit.exit_code, 0) << hit.err;
+  EXPECT_EQ(hit.out, "");
+  std::vector<json> preds = Lines(test::ReadFile(dir + "/preds.jsonl"));
+  ExpectLogits(preds, entry["cases"][8]["logits"]);
+  EXPECT_EQ(preds[1]["label"], 1);
+}
+
+TEST(Cli, NoiseIsReproducibleFromTheSeed) {
+  std::string dir = test::TempDir("cli_seed");
+  std::string rows = WriteBertRows(dir);
+  std::string cmd = kCli + " predict --model " + kFixtures + "/bert_traced.pt --data " + rows + " -i 1:noise=1:all";
+  auto a = test::RunCommand(cmd + " --seed 5", dir);
+  auto b = test::RunCommand(cmd + " --seed 5 --batch-size 1", dir);
+  auto c = test::RunCommand(cmd + " --seed 6", dir);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  auto ra = Lines(a.out), rb = Lines(b.out), rc = Lines(c.out);
+  for (size_t i = 0; i < ra.size(); ++i) {
+    for (size_t k = 0; k < 3; ++k) EXPECT_NEAR(ra[i]["logits"][k].get<double>(), rb[i]["logits"][k].get<double>(), 1e-5);
+  }
+  EXPECT_NE(a.out, c.out);
+}
+
+struct BadInvocation {
+  const char* name;
+  std::string args;
+  const char* message;
+};
+
+void PrintTo(const BadInvocation& p, std::ostream* os) { *os << "\"" << p.name << "\""; }
+
+class CliErrors : public ::testing::TestWithParam<BadInvocation> {};
+
+TEST_P(CliErrors, ExitTwoWithOneLine) {
+  std::string dir = test::TempDir(std::string("cli_err_") + GetParam().name);
+  test::WriteFile(dir + "/empty.pt", "");
+  test::WriteFile(dir + "/rows.jsonl", "{\"input_ids\": [2, 5]}\n{\"input_ids\": [2,\n");
+  test::WriteFile(dir + "/ok.jsonl", "{\"input_ids\": [2, 5]}\n");
+  std::string args = GetParam().args;
+  for (auto [from, to] : {std::pair<std::string, std::string>{"$FX", kFixtures}, {"$DIR", dir}}) {
+    for (size_t at; (at = args.find(from)) != std::string::npos;) args.replace(at, from.size(), to);
+  }
+  auto r = test::RunCommand(kCli + " " + args, dir);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, StartsWith("synapse: "));
+  EXPECT_THAT(r.err, HasSubstr(GetParam().message));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Usage, CliErrors,
+    ::testing::Values(
+        BadInvocation{"no_command", "frobnicate", "[synapse.usage.402] unknown command \"frobnicate\""},
+        BadInvocation{"missing_model", "predict --data x", "[synapse.usage.401] synapse predict: missing --model"},
+        BadInvocation{"unknown_option", "inspect $FX/bert_traced.pt --colour", "unknown option --colour"},
+        BadInvocation{"bad_int", "predict --model m --data d --seed x", "--seed: expected an integer"},
+        BadInvocation{"zero_byte_model", "inspect $DIR/empty.pt", "[synapse.model.102]"},
+        BadInvocation{"missing_model_file", "inspect $DIR/nope.pt", "[synapse.model.101]"},
+        BadInvocation{"no_layers", "inspect $FX/no_layers.pt", "[synapse.model.104]"},
+        BadInvocation{"bad_spec", "predict --model $FX/bert_traced.pt --data $DIR/ok.jsonl -i 1:melt:3",
+                      "[synapse.spec.302] intervention \"1:melt:3\": unknown operation"},
+        BadInvocation{"neuron_range", "predict --model $FX/bert_traced.pt --data $DIR/ok.jsonl -i 1:zero:32",
+                      "[synapse.spec.305] neuron 32 is out of range"},
+        BadInvocation{"malformed_row", "predict --model $FX/bert_traced.pt --data $DIR/rows.jsonl",
+                      "[synapse.data.202] " },
+        BadInvocation{"bad_pool", "predict --model $FX/bert_traced.pt --data $DIR/ok.jsonl --pool mean",
+                      "--pool: expected first or last"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Cli, HelpExitsZeroAndDocumentsTheGrammar) {
+  std::string dir = test::TempDir("cli_help");
+  auto r = test::RunCommand(kCli + " predict --help", dir);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("SITE:OP[=ARG]:NEURONS[:POSITIONS]"));
+  EXPECT_THAT(r.out, HasSubstr("-i, --intervene SPEC"));
+}
+
+}  // namespace
+}  // namespace synapse

@@ -1,0 +1,146 @@
+// Bad model files and bad requests: a typed error with a one-line message, never a crash
+// or a raw TorchScript traceback.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "synapse/synapse.h"
+#include "test_util.h"
+
+namespace synapse {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const std::string kFixtures = SYNAPSE_FIXTURE_DIR;
+
+template <typename E, typename F>
+void ExpectError(F&& f, int id, const std::string& message) {
+  try {
+    f();
+    FAIL() << "expected error " << id;
+  } catch (const E& e) {
+    EXPECT_EQ(e.id(), id) << e.what();
+    EXPECT_THAT(e.what(), HasSubstr(message));
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "not one line: " << e.what();
+    EXPECT_THAT(e.what(), Not(HasSubstr("Exception raised from")));
+  }
+}
+
+TEST(ModelLoadErrors, MissingFile) {
+  ExpectError<ModelError>([] { Model::Load("/nonexistent/model.pt"); }, 101, "/nonexistent/model.pt: no such file");
+}
+
+TEST(ModelLoadErrors, Directory) {
+  ExpectError<ModelError>([] { Model::Load(kFixtures); }, 101, "is a directory");
+}
+
+TEST(ModelLoadErrors, ZeroBytes) {
+  std::string dir = test::TempDir("zero_bytes");
+  test::WriteFile(dir + "/m.pt", "");
+  ExpectError<ModelError>([&] { Model::Load(dir + "/m.pt"); }, 102, "is empty (0 bytes)");
+}
+
+TEST(ModelLoadErrors, TruncatedArchive) {
+  std::string dir = test::TempDir("truncated");
+  std::string bytes = test::ReadFile(kFixtures + "/bert_traced.pt");
+  test::WriteFile(dir + "/m.pt", bytes.substr(0, bytes.size() / 2));
+  ExpectError<ModelError>([&] { Model::Load(dir + "/m.pt"); }, 102, "not a loadable TorchScript file");
+}
+
+TEST(ModelLoadErrors, RandomBytes) {
+  std::string dir = test::TempDir("random_bytes");
+  std::string junk(4096, '\0');
+  for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>((i * 2654435761u) >> 13);
+  test::WriteFile(dir + "/m.pt", junk);
+  ExpectError<ModelError>([&] { Model::Load(dir + "/m.pt"); }, 102, "not a loadable TorchScript file");
+}
+
+TEST(ModelLoadErrors, ZipThatIsNotTorchScript) {
+  ExpectError<ModelError>([] { Model::Load(kFixtures + "/not_torchscript.zip"); }, 102,
+                          "not a loadable TorchScript file");
+}
+
+TEST(ModelLoadErrors, ForwardTakesAString) {
+  ExpectError<ModelError>([] { Model::Load(kFixtures + "/string_input.pt"); }, 103,
+                          "forward takes \"text\" as str");
+}
+
+TEST(ModelLoadErrors, NoRepeatedLayers) {
+  ExpectError<ModelError>([] { Model::Load(kFixtures + "/no_layers.pt"); }, 104, "found no encoder layers");
+}
+
+TEST(ModelLoadErrors, GlobMatchesNothing) {
+  ExpectError<ModelError>([] { Model::Load(kFixtures + "/bert_traced.pt", ModelOptions().layers_glob("nope.*")); },
+                          104, "no module path matches --layers \"nope.*\"");
+}
+
+TEST(ModelLoadErrors, LayersReturningLists) {
+  ExpectError<ModelError>([] { Model::Load(kFixtures + "/list_layers.pt"); }, 105,
+                          "a hook site must return a Tensor or a tuple starting with one");
+}
+
+class RunErrors : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { bert_ = new Model(Model::Load(kFixtures + "/bert_traced.pt")); }
+  static void TearDownTestSuite() { delete bert_; }
+  static Model* bert_;
+  std::vector<Example> batch_ = {Example::Tokens({2, 5, 9}), Example::Tokens({2, 7})};
+};
+Model* RunErrors::bert_ = nullptr;
+
+TEST_F(RunErrors, NeuronOutOfRange) {
+  ExpectError<SpecError>([&] { bert_->Run(batch_, {ParseIntervention("1:zero:40")}); }, 305,
+                         "neuron 40 is out of range for layer bert.encoder.layer.1 (it has 32 neurons");
+}
+
+TEST_F(RunErrors, LayerOutOfRange) {
+  ExpectError<SpecError>([&] { bert_->Run(batch_, {ParseIntervention("7:zero:1")}); }, 304,
+                         "layer 7 does not exist: the model has 3 layers");
+  ExpectError<SpecError>([&] { bert_->Run(batch_, {ParseIntervention("encoder.x:zero:1")}); }, 304,
+                         "no layer is named \"encoder.x\"");
+}
+
+TEST_F(RunErrors, ShiftOfWrongLength) {
+  ExpectError<SpecError>([&] { bert_->Run(batch_, {ParseIntervention("logits:shift:1,2")}); }, 309,
+                         "one value per class (3), got 2");
+}
+
+TEST_F(RunErrors, PooledPositionWithMeanPooling) {
+  ExpectError<SpecError>(
+      [&] { bert_->Run(batch_, {ParseIntervention("0:zero:1:pooled")}, RunOptions().pool(Pooling::kMean)); }, 307,
+      "pooled positions need pooling first or last");
+}
+
+TEST_F(RunErrors, MeansOfWrongLength) {
+  ExpectError<SpecError>([&] { bert_->Run(batch_, {Intervention::Mean(Site::Layer(0), {1.f, 2.f})}); }, 308,
+                         "needs one mean per neuron");
+}
+
+TEST_F(RunErrors, FeaturesForATokenModel) {
+  ExpectError<DataError>([&] { bert_->Run({Example::Features({1.f, 2.f})}); }, 203, "example 0: no input_ids");
+}
+
+TEST_F(RunErrors, TokenIdOutsideVocabulary) {
+  ExpectError<ModelError>([&] { bert_->Run({Example::Tokens({2, 5000})}); }, 106, "index out of range");
+}
+
+TEST_F(RunErrors, ModelStaysUsableAfterAnError) {
+  EXPECT_THROW(bert_->Run({Example::Tokens({2, 5000})}), ModelError);
+  EXPECT_EQ(bert_->Run(batch_).logits.rows(), 2);
+}
+
+TEST(FloatModelErrors, WrongFeatureShape) {
+  Model m = Model::Load(kFixtures + "/tabular_traced.pt", ModelOptions().input_shape({16}));
+  ExpectError<DataError>([&] { m.Run({Example::Features(std::vector<float>(5, 0.f))}); }, 206,
+                         "features of shape [5], the model expects [16]");
+}
+
+TEST(FloatModelErrors, WrongFeatureShapeWithoutDeclaredShape) {
+  Model m = Model::Load(kFixtures + "/tabular_traced.pt");
+  ExpectError<ModelError>([&] { m.Run({Example::Features(std::vector<float>(5, 0.f))}); }, 106,
+                          "shapes cannot be multiplied");
+}
+
+}  // namespace
+}  // namespace synapse

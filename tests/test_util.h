@@ -1,0 +1,56 @@
+// Helpers shared by the tests.
+#ifndef SYNAPSE_TESTS_TEST_UTIL_H_
+#define SYNAPSE_TESTS_TEST_UTIL_H_
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace synapse::test {
+
+/// A fresh scratch directory for one test.
+inline std::string TempDir(const std::string& name) {
+  std::string base = SYNAPSE_TEST_TMP;
+  mkdir(base.c_str(), 0755);
+  std::string dir = base + "/" + name;
+  std::system(("rm -rf '" + dir + "'").c_str());
+  mkdir(dir.c_str(), 0755);
+  return dir;
+}
+
+inline void WriteFile(const std::string& path, const std::string& contents) {
+  std::ofstream(path, std::ios::binary) << contents;
+}
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+/// Runs a shell command, capturing stdout and stderr separately.
+inline CommandResult RunCommand(const std::string& command, const std::string& scratch) {
+  std::string err_path = scratch + "/stderr.txt";
+  CommandResult r;
+  FILE* pipe = popen((command + " 2>'" + err_path + "'").c_str(), "r");
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.err = ReadFile(err_path);
+  return r;
+}
+
+}  // namespace synapse::test
+
+#endif  // SYNAPSE_TESTS_TEST_UTIL_H_
