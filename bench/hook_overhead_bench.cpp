@@ -6,6 +6,7 @@
 //       --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <random>
 
 #include "synapse/synapse.h"
@@ -48,6 +49,38 @@ void BM_Forward(benchmark::State& state) {
   state.counters["sequences/s"] = benchmark::Counter(static_cast<double>(s.batch) * state.iterations(),
                                                      benchmark::Counter::kIsRate);
 }
+
+// Both models in one loop, alternating pass by pass, so machine noise and drift hit both
+// alike; the counter `hooked/plain` is the overhead ratio (1.00 = none).
+void BM_IdleHookRatio(benchmark::State& state) {
+  const Setup& s = kSetups[state.range(0)];
+  synapse::SetThreads(synapse::DefaultThreads());
+  const std::string path = std::string(SYNAPSE_FIXTURE_DIR) + "/" + s.file;
+  auto plain = synapse::Model::Load(path, synapse::ModelOptions().install_hooks(false));
+  auto hooked = synapse::Model::Load(path);
+  auto batch = Batch(s.batch, s.tokens, s.vocab);
+  for (int i = 0; i < 3; ++i) {
+    plain.Run(batch);
+    hooked.Run(batch);
+  }
+  using Clock = std::chrono::steady_clock;
+  double plain_s = 0, hooked_s = 0;
+  bool hooked_first = false;
+  for (auto _ : state) {
+    for (int order = 0; order < 2; ++order) {
+      const bool run_hooked = (order == 0) == hooked_first;
+      auto start = Clock::now();
+      benchmark::DoNotOptimize((run_hooked ? hooked : plain).Run(batch));
+      double dt = std::chrono::duration<double>(Clock::now() - start).count();
+      (run_hooked ? hooked_s : plain_s) += dt;
+    }
+    hooked_first = !hooked_first;
+  }
+  state.SetLabel(s.file);
+  state.counters["hooked/plain"] = hooked_s / plain_s;
+}
+
+BENCHMARK(BM_IdleHookRatio)->Arg(0)->Arg(1)->ArgName("model")->Unit(benchmark::kMillisecond);
 
 BENCHMARK(BM_Forward)->ArgsProduct({{0, 1}, {0, 1}})->ArgNames({"model", "hooks"})->Unit(benchmark::kMillisecond);
 

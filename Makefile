@@ -1,0 +1,42 @@
+# The two commands: `make demo` and `make test`. Both install what is missing (Debian
+# packages, via ci/setup.sh), configure, build, and run.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
+
+.PHONY: all setup configure build test demo bench clean
+
+all: build
+
+setup:
+	bash ci/setup.sh
+
+$(BUILD_DIR)/CMakeCache.txt: | setup
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
+
+configure: $(BUILD_DIR)/CMakeCache.txt
+
+build: setup configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+# For now the demo inspects a test model and runs it with and without an intervention;
+# the analysis issue turns it into the full SYNAPSE analysis of the embedded spam model.
+demo: build
+	@echo "== synapse inspect"
+	$(BUILD_DIR)/synapse inspect $(BUILD_DIR)/fixtures/bert_traced.pt
+	@bash ci/demo_rows.sh $(BUILD_DIR)/fixtures/oracle.json > $(BUILD_DIR)/demo_rows.jsonl
+	@echo "== synapse predict (baseline)"
+	$(BUILD_DIR)/synapse predict --model $(BUILD_DIR)/fixtures/bert_traced.pt --data $(BUILD_DIR)/demo_rows.jsonl
+	@echo "== synapse predict -i -1:zero:0-15:pooled (half of the last layer's [CLS] neurons zeroed)"
+	$(BUILD_DIR)/synapse predict --model $(BUILD_DIR)/fixtures/bert_traced.pt --data $(BUILD_DIR)/demo_rows.jsonl \
+		-i -1:zero:0-15:pooled
+
+bench: build
+	$(BUILD_DIR)/bench/hook_overhead_bench --benchmark_repetitions=12 \
+		--benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
+
+clean:
+	rm -rf $(BUILD_DIR)
