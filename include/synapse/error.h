@@ -51,6 +51,12 @@ class SpecError : public Error {
   SpecError(int id, const std::string& message) : Error("spec", id, message) {}
 };
 
+/// A tokenizer file cannot be loaded or used (ids 5xx).
+class TokenizerError : public Error {
+ public:
+  TokenizerError(int id, const std::string& message) : Error("tokenizer", id, message) {}
+};
+
 /// The command line is wrong (ids 4xx).
 class UsageError : public Error {
  public:

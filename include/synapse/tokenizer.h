@@ -1,0 +1,54 @@
+// Tokenizers that produce exactly the ids Hugging Face's `tokenizers` library would.
+//
+//   auto tok = synapse::Tokenizer::Load("tokenizer.json");        // or a bare vocab.txt
+//   synapse::Example e = tok->Encode("Win a FREE cruise!");        // [CLS] ... [SEP]
+//   synapse::Example p = tok->Encode("premise", "hypothesis");     // sentence pairs
+//
+// Supported today: the WordPiece model with BertNormalizer, BertPreTokenizer and
+// TemplateProcessing / BertProcessing (every BERT-family tokenizer.json), and vocab.txt.
+// Other model types (BPE, Unigram) are refused with TokenizerError 502 naming the type.
+#ifndef SYNAPSE_TOKENIZER_H_
+#define SYNAPSE_TOKENIZER_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "synapse/example.h"
+#include "synapse/options.h"
+
+namespace synapse {
+
+struct TokenizerOptions {
+  /// Longest encoding, special tokens included; 0 means the tokenizer's own truncation
+  /// setting, else 512. Pairs are truncated longest-first.
+  SYNAPSE_ARG(int64_t, max_length) = 0;
+  /// For vocab.txt: lowercase and strip accents (uncased models). Ignored for
+  /// tokenizer.json, which says so itself.
+  SYNAPSE_ARG(bool, lowercase) = true;
+};
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+
+  /// Loads `path`: a Hugging Face tokenizer.json, or a vocab.txt (one token per line).
+  /// Throws TokenizerError: 501 unreadable or malformed, 502 unsupported component.
+  static std::unique_ptr<Tokenizer> Load(const std::string& path, const TokenizerOptions& options = {});
+
+  /// Encodes one text (valid UTF-8), or a pair, with special tokens, truncated to
+  /// max_length(). Throws TokenizerError 503 for invalid UTF-8.
+  virtual Example Encode(const std::string& text, const std::optional<std::string>& pair = std::nullopt) const = 0;
+
+  /// The id to pad with.
+  virtual int64_t pad_id() const = 0;
+  virtual int64_t vocab_size() const = 0;
+  virtual int64_t max_length() const = 0;
+  /// "WordPiece (tokenizer.json)" or "WordPiece (vocab.txt)".
+  virtual std::string Describe() const = 0;
+};
+
+}  // namespace synapse
+
+#endif  // SYNAPSE_TOKENIZER_H_
