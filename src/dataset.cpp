@@ -1,9 +1,11 @@
 #include "synapse/dataset.h"
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "synapse/error.h"
+#include "synapse/tokenizer.h"
 
 namespace synapse {
 namespace {
@@ -79,9 +81,14 @@ std::vector<DataRow> ReadJsonlRows(const std::string& path) {
       const char* field = row.contains("features") ? "features" : "pixel_values";
       Flatten(row.at(field), 0, &out.example.feature_shape, &out.example.features, where, field);
     } else if (row.contains("text")) {
-      throw DataError(203, where + ": a text row needs a tokenizer; give pre-tokenized \"input_ids\"");
+      if (!row["text"].is_string()) throw DataError(203, where + ": \"text\" must be a string");
+      out.text = row["text"].get<std::string>();
+      if (row.contains("text_pair")) {
+        if (!row["text_pair"].is_string()) throw DataError(203, where + ": \"text_pair\" must be a string");
+        out.text_pair = row["text_pair"].get<std::string>();
+      }
     } else {
-      throw DataError(203, where + ": no \"input_ids\" or \"features\" field");
+      throw DataError(203, where + ": no \"text\", \"input_ids\" or \"features\" field");
     }
     if (row.contains("label")) {
       const json& label = row.at("label");
@@ -95,6 +102,87 @@ std::vector<DataRow> ReadJsonlRows(const std::string& path) {
   }
   if (rows.empty()) throw DataError(205, path + ": no rows (the file is empty)");
   return rows;
+}
+
+bool HasTextRows(const std::vector<DataRow>& rows) {
+  for (const DataRow& r : rows) {
+    if (r.text) return true;
+  }
+  return false;
+}
+
+void TokenizeRows(const std::string& path, const Tokenizer& tokenizer, std::vector<DataRow>* rows) {
+  for (DataRow& r : *rows) {
+    if (!r.text) continue;
+    try {
+      r.example = tokenizer.Encode(*r.text, r.text_pair);
+    } catch (const TokenizerError& e) {
+      std::string what = e.what();
+      throw TokenizerError(e.id(), path + ":" + std::to_string(r.line) + ": " + what.substr(what.find("] ") + 2));
+    }
+  }
+}
+
+std::vector<std::string> LoadLabelNames(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(201, path + ": cannot open for reading");
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    throw DataError(202, path + ": malformed JSON: " + what.substr(what.find("] ") + 2));
+  }
+  std::vector<std::string> names;
+  if (j.is_array()) {
+    for (const json& x : j) {
+      if (!x.is_string()) throw DataError(203, path + ": labels must be strings, found " + x.dump());
+      names.push_back(x.get<std::string>());
+    }
+  } else if (j.is_object() && j.contains("id2label") && j["id2label"].is_object()) {
+    const json& m = j["id2label"];
+    names.resize(m.size());
+    for (const auto& [key, value] : m.items()) {
+      size_t id = 0;
+      try {
+        id = std::stoul(key);
+      } catch (const std::exception&) {
+        throw DataError(203, path + ": id2label key \"" + key + "\" is not a class index");
+      }
+      if (id >= names.size() || !value.is_string() || !names[id].empty()) {
+        throw DataError(203, path + ": id2label must map 0..N-1 to names, each once");
+      }
+      names[id] = value.get<std::string>();
+    }
+  } else {
+    throw DataError(203, path + ": expected a list of class names or an object with \"id2label\"");
+  }
+  if (names.empty()) throw DataError(203, path + ": no class names");
+  return names;
+}
+
+void ResolveLabels(const std::string& path, const std::vector<std::string>& names, std::vector<DataRow>* rows) {
+  for (DataRow& r : *rows) {
+    if (r.label_json.empty()) continue;
+    const std::string where = path + ":" + std::to_string(r.line);
+    json label = json::parse(r.label_json);
+    if (label.is_number_integer()) {
+      int64_t id = label.get<int64_t>();
+      if (id < 0 || id >= static_cast<int64_t>(names.size())) {
+        throw DataError(204, where + ": label " + std::to_string(id) + " is not a class index (0.." +
+                                 std::to_string(names.size() - 1) + ")");
+      }
+      r.label_index = id;
+      continue;
+    }
+    auto it = std::find(names.begin(), names.end(), label.get<std::string>());
+    if (it == names.end()) {
+      std::string all;
+      for (size_t i = 0; i < names.size(); ++i) all += (i ? ", " : "") + names[i];
+      throw DataError(204, where + ": label " + r.label_json + " is not one of " + all);
+    }
+    r.label_index = it - names.begin();
+  }
 }
 
 }  // namespace synapse

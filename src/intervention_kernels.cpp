@@ -32,9 +32,9 @@ at::Tensor PositionMask(const at::Tensor& real, Positions positions, Pooling poo
   return mask;
 }
 
-// One op on a [batch, tokens, hidden] tensor. `example0` is the global index of row 0.
+// One op on a [batch, tokens, hidden] tensor whose row b is batch row `row0 + b`.
 at::Tensor ApplyOne(const at::Tensor& x, const at::Tensor& real, const ResolvedOp& op,
-                    int64_t site, int64_t example0, const BatchGeometry& g) {
+                    int64_t site, int64_t row0, const BatchGeometry& g) {
   at::Tensor positions = PositionMask(real, op.positions, g.pool);
   if (op.op == Intervention::Op::kNoise) {
     at::Tensor noise = at::zeros_like(x);
@@ -42,7 +42,7 @@ at::Tensor ApplyOne(const at::Tensor& x, const at::Tensor& real, const ResolvedO
     for (int64_t b = 0; b < x.size(0); ++b) {
       at::Tensor rows = positions[b].nonzero().squeeze(1);
       if (rows.numel() == 0 || k == 0) continue;
-      auto gen = at::make_generator<at::CPUGeneratorImpl>(NoiseSeed(g.seed, site, example0 + b));
+      auto gen = at::make_generator<at::CPUGeneratorImpl>(NoiseSeed(g.seed, site, g.example_index[static_cast<size_t>(row0 + b)]));
       at::Tensor draw = at::randn({rows.size(0), k}, gen, x.options().dtype(at::kFloat));
       noise[b].index_put_({rows.unsqueeze(1), op.neuron_index.unsqueeze(0)},
                           (draw * op.value).to(x.scalar_type()));
@@ -61,7 +61,7 @@ at::Tensor ApplyOne(const at::Tensor& x, const at::Tensor& real, const ResolvedO
 }
 
 // All ops on a [batch, tokens, hidden] tensor.
-at::Tensor ApplyPadded(at::Tensor x, const at::Tensor& real, int64_t site, int64_t example0,
+at::Tensor ApplyPadded(at::Tensor x, const at::Tensor& real, int64_t site, int64_t row0,
                        const std::vector<ResolvedOp>& ops, const BatchGeometry& g,
                        at::Tensor* capture) {
   for (const ResolvedOp& op : ops) {
@@ -74,7 +74,7 @@ at::Tensor ApplyPadded(at::Tensor x, const at::Tensor& real, int64_t site, int64
                                std::to_string(x.size(-1)) + " neurons, the intervention expects " +
                                std::to_string(op.neuron_mask.size(0)));
     }
-    x = ApplyOne(x, real, op, site, example0, g);
+    x = ApplyOne(x, real, op, site, row0, g);
   }
   return x;
 }
@@ -135,7 +135,7 @@ at::Tensor ApplyAtSite(const at::Tensor& x, Layout layout, int64_t site,
         at::Tensor part = parts[b].unsqueeze(0);
         at::Tensor real = at::ones({1, part.size(1)}, at::kBool);
         at::Tensor cap;
-        at::Tensor out = ApplyPadded(part, real, site, g.first_example_index + static_cast<int64_t>(b),
+        at::Tensor out = ApplyPadded(part, real, site, static_cast<int64_t>(b),
                                      ops, g, capture ? &cap : nullptr);
         if (cap.defined()) pooled.push_back(cap);
         changed = changed || !out.is_same(part);
@@ -146,7 +146,7 @@ at::Tensor ApplyAtSite(const at::Tensor& x, Layout layout, int64_t site,
     }
     case Layout::kVector: {
       at::Tensor real = at::ones({x.size(0), 1}, at::kBool);
-      return ApplyPadded(x.unsqueeze(1), real, site, g.first_example_index, ops, g, capture).squeeze(1);
+      return ApplyPadded(x.unsqueeze(1), real, site, 0, ops, g, capture).squeeze(1);
     }
     case Layout::kBatchFirst:
     case Layout::kSequenceFirst: {
@@ -154,7 +154,7 @@ at::Tensor ApplyAtSite(const at::Tensor& x, Layout layout, int64_t site,
       // A layer may emit a different number of positions than the input had (a model
       // that adds tokens of its own); then every position counts as real.
       at::Tensor real = xb.size(1) == g.tokens ? g.real : at::ones({xb.size(0), xb.size(1)}, at::kBool);
-      at::Tensor out = ApplyPadded(xb, real, site, g.first_example_index, ops, g, capture);
+      at::Tensor out = ApplyPadded(xb, real, site, 0, ops, g, capture);
       return layout == Layout::kSequenceFirst ? out.transpose(0, 1) : out;
     }
     case Layout::kUnknown: break;

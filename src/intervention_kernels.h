@@ -30,7 +30,7 @@ struct BatchGeometry {
   int64_t batch = 0;
   int64_t tokens = 0;
   at::Tensor real;  // bool [batch, tokens]: true at non-padding positions
-  int64_t first_example_index = 0;
+  std::vector<int64_t> example_index;  // data-set index of each row
   Pooling pool = Pooling::kFirst;
   uint64_t seed = 0;
 };

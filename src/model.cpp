@@ -166,13 +166,21 @@ PreparedInputs PrepareInputs(const Model::Impl& m, const std::vector<Example>& b
   out.geometry.batch = n;
   out.geometry.pool = options.pool();
   out.geometry.seed = options.seed();
-  out.geometry.first_example_index = options.first_example_index();
+  if (!options.example_indices().empty()) {
+    if (static_cast<int64_t>(options.example_indices().size()) != n) {
+      throw DataError(207, "example_indices has " + std::to_string(options.example_indices().size()) +
+                               " entries for a batch of " + std::to_string(n));
+    }
+    out.geometry.example_index = options.example_indices();
+  } else {
+    for (int64_t i = 0; i < n; ++i) out.geometry.example_index.push_back(options.first_example_index() + i);
+  }
   at::Tensor ids, mask, types, features;
   if (m.inputs.kind == InputInfo::Kind::kTokens) {
     int64_t t = 0;
     for (int64_t i = 0; i < n; ++i) {
       const Example& e = batch[static_cast<size_t>(i)];
-      const int64_t example = options.first_example_index() + i;
+      const int64_t example = out.geometry.example_index[static_cast<size_t>(i)];
       if (e.input_ids.empty()) {
         throw DataError(203, "example " + std::to_string(example) + ": no input_ids (the model takes token ids)");
       }
@@ -210,7 +218,7 @@ PreparedInputs PrepareInputs(const Model::Impl& m, const std::vector<Example>& b
                                      ? std::vector<int64_t>{static_cast<int64_t>(first.features.size())}
                                      : first.feature_shape;
     if (!m.options.input_shape().empty() && shape != m.options.input_shape()) {
-      throw DataError(206, "example " + std::to_string(options.first_example_index()) + ": features of shape " +
+      throw DataError(206, "example " + std::to_string(out.geometry.example_index.front()) + ": features of shape " +
                                Describe(shape) + ", the model expects " + Describe(m.options.input_shape()));
     }
     int64_t size = 1;
@@ -225,7 +233,7 @@ PreparedInputs PrepareInputs(const Model::Impl& m, const std::vector<Example>& b
                                    ? std::vector<int64_t>{static_cast<int64_t>(e.features.size())}
                                    : e.feature_shape;
       if (s != shape || static_cast<int64_t>(e.features.size()) != size) {
-        throw DataError(206, "example " + std::to_string(options.first_example_index() + i) +
+        throw DataError(206, "example " + std::to_string(out.geometry.example_index[static_cast<size_t>(i)]) +
                                  ": features of shape " + Describe(s) + " (" + std::to_string(e.features.size()) +
                                  " values), the batch's first example has " + Describe(shape));
       }

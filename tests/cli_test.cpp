@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -161,6 +162,104 @@ INSTANTIATE_TEST_SUITE_P(
         BadInvocation{"bad_pool", "predict --model $FX/bert_traced.pt --data $DIR/ok.jsonl --pool mean",
                       "--pool: expected first or last"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// A 100-token BERT vocabulary (the fixture model's size) and text rows with names.
+std::string WriteTextData(const std::string& dir) {
+  std::string vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+  for (const char* w : {"win", "a", "free", "cruise", "now", "meeting", "at", "noon", "the", "report", "is", "attached",
+                        "click", "here", "money", "##s", "##ing", "!", ".", ",", "hello", "team", "cheap", "pills"}) {
+    vocab += std::string(w) + "\n";
+  }
+  test::WriteFile(dir + "/vocab.txt", vocab);
+  test::WriteFile(dir + "/labels.json", R"(["ham", "hard_ham", "spam"])");
+  test::WriteFile(dir + "/text.jsonl",
+                  "{\"text\": \"Win a FREE cruise now!!! Click here.\", \"label\": \"spam\"}\n"
+                  "{\"text\": \"Meeting at noon.\", \"label\": \"ham\"}\n"
+                  "{\"text\": \"Hello team, the report is attached. Cheap pills? No: money meetings\", \"label\": \"hard_ham\"}\n"
+                  "{\"text\": \"free money\", \"text_pair\": \"click here\", \"label\": 2}\n");
+  return dir + "/text.jsonl";
+}
+
+TEST(Cli, PredictOnTextEqualsPredictOnItsTokens) {
+  std::string dir = test::TempDir("cli_text");
+  std::string text = WriteTextData(dir);
+  std::string model = kFixtures + "/bert_traced.pt";
+  auto tok = test::RunCommand(kCli + " tokenize --tokenizer " + dir + "/vocab.txt --data " + text + " --out " + dir +
+                                  "/ids.jsonl",
+                              dir);
+  ASSERT_EQ(tok.exit_code, 0) << tok.err;
+  std::vector<json> ids = Lines(test::ReadFile(dir + "/ids.jsonl"));
+  ASSERT_EQ(ids.size(), 4u);
+  EXPECT_EQ(ids[1]["input_ids"], json({2, 10, 11, 12, 23, 3}));  // [CLS] meeting at noon . [SEP]
+  EXPECT_EQ(ids[3]["token_type_ids"], json({0, 0, 0, 0, 1, 1, 1}));
+
+  auto from_text = test::RunCommand(kCli + " predict --model " + model + " --tokenizer " + dir + "/vocab.txt --data " +
+                                        text + " --labels " + dir + "/labels.json --batch-size 3",
+                                    dir);
+  ASSERT_EQ(from_text.exit_code, 0) << from_text.err;
+  auto from_ids = test::RunCommand(kCli + " predict --model " + model + " --data " + dir + "/ids.jsonl --batch-size 1", dir);
+  ASSERT_EQ(from_ids.exit_code, 0) << from_ids.err;
+  std::vector<json> a = Lines(from_text.out), b = Lines(from_ids.out);
+  ASSERT_EQ(a.size(), 4u);
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i]["index"], i);
+    EXPECT_EQ(a[i]["pred"], b[i]["pred"]);
+    for (size_t c = 0; c < 3; ++c) EXPECT_NEAR(a[i]["logits"][c].get<double>(), b[i]["logits"][c].get<double>(), 1e-5);
+    EXPECT_TRUE(a[i].contains("pred_label"));
+  }
+  EXPECT_EQ(a[0]["label"], "spam");
+  EXPECT_THAT(from_text.err, HasSubstr("accuracy"));
+}
+
+TEST(Cli, TokenizeMatchesHuggingFaceOnEdgeCases) {
+  std::string dir = test::TempDir("cli_tokenize_hf");
+  const std::string ref_dir = SYNAPSE_TOKENIZER_REF_DIR;
+  json texts = json::parse(std::ifstream(ref_dir + "/texts.json"))["texts"];
+  std::map<size_t, std::vector<int64_t>> expected;
+  std::ifstream in(ref_dir + "/reference.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    json r = json::parse(line);
+    if (r["tokenizer"] == "uncased.json" && r["max_length"] == 512 && r.contains("text") &&
+        r["text"].get<size_t>() + 20 >= texts.size()) {
+      expected[r["text"].get<size_t>()] = r["ids"].get<std::vector<int64_t>>();
+    }
+  }
+  ASSERT_EQ(expected.size(), 20u);
+  std::ostringstream rows;
+  for (const auto& [index, ids] : expected) rows << json{{"text", texts[index]}}.dump() << "\n";
+  test::WriteFile(dir + "/rows.jsonl", rows.str());
+  auto r = test::RunCommand(kCli + " tokenize --tokenizer " + ref_dir + "/uncased.json --data " + dir + "/rows.jsonl", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<json> got = Lines(r.out);
+  size_t k = 0;
+  for (const auto& [index, ids] : expected) EXPECT_EQ(got[k++]["input_ids"].get<std::vector<int64_t>>(), ids) << index;
+}
+
+TEST(Cli, TextErrors) {
+  std::string dir = test::TempDir("cli_text_errors");
+  std::string text = WriteTextData(dir);
+  std::string model = kFixtures + "/bert_traced.pt";
+  auto no_tok = test::RunCommand(kCli + " predict --model " + model + " --data " + text, dir);
+  EXPECT_EQ(no_tok.exit_code, 2);
+  EXPECT_THAT(no_tok.err, HasSubstr("has text rows: give the model's tokenizer with --tokenizer"));
+  test::WriteFile(dir + "/bad.jsonl", "{\"text\": \"a\", \"label\": \"ham\"}\n{\"text\": \"b\", \"label\": \"spma\"}\n");
+  auto bad = test::RunCommand(kCli + " predict --model " + model + " --tokenizer " + dir + "/vocab.txt --data " + dir +
+                                  "/bad.jsonl --labels " + dir + "/labels.json",
+                              dir);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("[synapse.data.204] " + dir + "/bad.jsonl:2: label \"spma\" is not one of ham, hard_ham, spam"));
+  auto names = test::RunCommand(kCli + " predict --model " + model + " --tokenizer " + dir + "/vocab.txt --data " + dir +
+                                    "/bad.jsonl",
+                                dir);
+  EXPECT_EQ(names.exit_code, 2);
+  EXPECT_THAT(names.err, HasSubstr("give the class names with --labels"));
+  test::WriteFile(dir + "/bpe.json", R"({"model": {"type": "BPE", "vocab": {}, "merges": []}})");
+  auto bpe = test::RunCommand(kCli + " tokenize --tokenizer " + dir + "/bpe.json --data " + text, dir);
+  EXPECT_EQ(bpe.exit_code, 2);
+  EXPECT_THAT(bpe.err, HasSubstr("[synapse.tokenizer.502]"));
+  EXPECT_THAT(bpe.err, HasSubstr("model type BPE is not supported yet"));
+}
 
 TEST(Cli, HelpExitsZeroAndDocumentsTheGrammar) {
   std::string dir = test::TempDir("cli_help");

@@ -1,6 +1,7 @@
-// Reading evaluation rows. For now: pre-tokenized or float-feature JSONL.
+// Reading evaluation rows from JSONL: text, pre-tokenized, or float features.
 //
 //   auto rows = synapse::ReadJsonlRows("eval.jsonl");
+//   // {"text": "Win a FREE cruise", "label": "spam"}      (and "text_pair" for pairs)
 //   // {"input_ids": [2, 17, 42], "attention_mask": [1, 1, 1], "label": 1}
 //   // {"features": [[0.1, 0.2], [0.3, 0.4]], "label": "spam"}
 //   std::vector<synapse::Example> batch;
@@ -14,6 +15,8 @@
 
 #include "synapse/example.h"
 
+#include <optional>
+
 namespace synapse {
 
 struct DataRow {
@@ -22,12 +25,33 @@ struct DataRow {
   Example example;
   /// The row's "label" as JSON text ("\"spam\"", "2"); empty when the row has none.
   std::string label_json;
-  /// The label when it is an integer; -1 otherwise.
+  /// The label when it is an integer, or once ResolveLabels mapped its name; -1 otherwise.
   int64_t label_index = -1;
+  /// The row's "text" (and "text_pair"), for a tokenizer to turn into `example`.
+  std::optional<std::string> text;
+  std::optional<std::string> text_pair;
 };
 
-/// Reads JSONL rows with "input_ids" (and optional "attention_mask", "token_type_ids") or
-/// "features"/"pixel_values" (numbers, possibly nested lists), and an optional "label".
+class Tokenizer;
+
+/// Encodes every text row's text into its example. Throws DataError 203 when a row has
+/// neither text nor tokens, or TokenizerError naming the row.
+void TokenizeRows(const std::string& path, const Tokenizer& tokenizer, std::vector<DataRow>* rows);
+
+/// True when some row has text and needs a tokenizer.
+bool HasTextRows(const std::vector<DataRow>& rows);
+
+/// Class names, index = class id, from a labels file: a JSON list ["ham", "spam"] or a
+/// Hugging Face config with {"id2label": {"0": "ham", ...}}. Throws DataError 201/202/203.
+std::vector<std::string> LoadLabelNames(const std::string& path);
+
+/// Sets every row's label_index: names through `names`, integers checked against its
+/// size. Throws DataError 204 "FILE:LINE: label "spma" is not one of ham, spam".
+void ResolveLabels(const std::string& path, const std::vector<std::string>& names, std::vector<DataRow>* rows);
+
+/// Reads JSONL rows with "text" (and optional "text_pair"), "input_ids" (and optional
+/// "attention_mask", "token_type_ids") or "features"/"pixel_values" (numbers, possibly
+/// nested lists), and an optional "label".
 /// Blank lines are skipped. Throws DataError: 201 unreadable, 202 malformed JSON,
 /// 203 a missing or mistyped field, 205 no rows — each "FILE:LINE: what is wrong".
 std::vector<DataRow> ReadJsonlRows(const std::string& path);

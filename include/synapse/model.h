@@ -47,8 +47,12 @@ struct RunOptions {
   SYNAPSE_ARG(uint64_t, seed) = 0;
   /// Token id used to pad shorter sequences.
   SYNAPSE_ARG(int64_t, pad_id) = 0;
-  /// Index of the batch's first example in the whole data set (seeds noise per example).
+  /// Index of the batch's first example in the whole data set (seeds noise per example);
+  /// examples are numbered consecutively from it.
   SYNAPSE_ARG(int64_t, first_example_index) = 0;
+  /// The data-set index of every example, when a batch is not consecutive (e.g. sorted by
+  /// length); overrides first_example_index.
+  SYNAPSE_ARG(std::vector<int64_t>, example_indices);
 };
 
 /// The model's inputs, read from its forward signature.

@@ -16,6 +16,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  inspect MODEL      inputs, output, discovered layers, classes and parameters\n"
     "  predict            run a model over rows, optionally with interventions\n"
+    "  tokenize           token ids exactly as Hugging Face tokenizers would produce them\n"
     "  help               this text\n"
     "\n"
     "Run `synapse COMMAND --help` for a command's options.\n"
@@ -43,11 +44,12 @@ int main(int argc, char** argv) {
   try {
     if (command == "inspect") return synapse::cli::InspectCommand(argc, argv);
     if (command == "predict") return synapse::cli::PredictCommand(argc, argv);
+    if (command == "tokenize") return synapse::cli::TokenizeCommand(argc, argv);
     if (command == "help" || command == "--help" || command == "-h") {
       std::cout << kUsage;
       return 0;
     }
-    throw synapse::UsageError(402, "unknown command \"" + command + "\" (commands: inspect, predict, help)");
+    throw synapse::UsageError(402, "unknown command \"" + command + "\" (commands: inspect, predict, tokenize, help)");
   } catch (const synapse::Error& e) {
     std::cerr << "synapse: " << e.what() << "\n";
     return 2;

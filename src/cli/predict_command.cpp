@@ -8,6 +8,7 @@
 #include "args.h"
 #include "atomic_file.h"
 #include "commands.h"
+#include "rows.h"
 #include "synapse/dataset.h"
 #include "synapse/error.h"
 #include "synapse/model.h"
@@ -26,9 +27,12 @@ constexpr const char* kSpecHelp =
     "  -i -1:scale=2:all:pooled   double the last layer's pooled vector\n"
     "  -i logits:shift:0,0.5,-0.5 add 0.5 to class 1's logit and -0.5 to class 2's\n"
     "\n"
-    "Rows are JSONL: {\"input_ids\": [...], \"attention_mask\": [...]?, \"token_type_ids\": [...]?,\n"
-    "\"label\": ...?} or {\"features\": [...], \"label\": ...?}. Output rows, in input order:\n"
-    "{\"index\": i, \"pred\": p, \"logits\": [...], \"label\": ...}.\n";
+    "Rows are JSONL: {\"text\": \"...\", \"text_pair\": \"...\"?, \"label\": ...?} (with --tokenizer),\n"
+    "{\"input_ids\": [...], \"attention_mask\": [...]?, \"token_type_ids\": [...]?, \"label\": ...?}\n"
+    "or {\"features\": [...], \"label\": ...?}. Labels are class indices, or names listed in --labels\n"
+    "(labels.json next to the model is used when present). Batches are sorted by length; output\n"
+    "rows come in input order: {\"index\": i, \"pred\": p, \"pred_label\": name?, \"logits\": [...],\n"
+    "\"label\": ...?}.\n";
 
 Pooling ParsePooling(const std::string& text) {
   if (text == "first") return Pooling::kFirst;
@@ -39,18 +43,24 @@ Pooling ParsePooling(const std::string& text) {
 }  // namespace
 
 int PredictCommand(int argc, char** argv) {
-  std::string model_path, data_path, out_path, pool = "first", layers_glob;
+  std::string model_path, data_path, out_path, pool = "first", layers_glob, tokenizer_path, labels_path;
   std::vector<std::string> specs;
-  int64_t seed = 0, batch_size = 32, threads = 0, pad_id = 0;
+  int64_t seed = 0, batch_size = 32, threads = 0, pad_id = -1, max_length = 0;
+  bool cased = false;
   ArgParser p("synapse predict", "Run a model over JSONL rows and write one prediction per row.");
   p.Option("--model", "M", "TorchScript file", &model_path, true);
-  p.Option("--data", "D", "JSONL rows (pre-tokenized, or float features)", &data_path, true);
+  p.Option("--data", "D", "JSONL rows (text, pre-tokenized, or float features)", &data_path, true);
+  p.Option("--tokenizer", "T", "tokenizer.json or vocab.txt, for text rows", &tokenizer_path);
+  p.Option("--labels", "L", "class names: [\"ham\", ...] or a config with id2label (default: labels.json beside M)",
+           &labels_path);
+  p.Option("--max-length", "N", "truncate text to N tokens (default: the tokenizer's, else 512)", &max_length);
+  p.Flag("--no-lowercase", "vocab.txt only: keep case and accents", &cased);
   p.Repeated("--intervene", "-i", "SPEC", "an intervention (see below)", &specs);
   p.Option("--out", "FILE", "write JSONL predictions here (default: stdout)", &out_path);
   p.Option("--pool", "first|last", "the pooled position: first token ([CLS], default) or last real token", &pool);
   p.Option("--seed", "N", "seed of noise interventions (default 0)", &seed);
   p.Option("--batch-size", "N", "examples per forward pass (default 32)", &batch_size);
-  p.Option("--pad-id", "N", "token id used for padding (default 0)", &pad_id);
+  p.Option("--pad-id", "N", "token id used for padding (default: the tokenizer's, else 0)", &pad_id);
   p.Option("--layers", "GLOB", "module paths of the layers (default: discovered)", &layers_glob);
   p.Option("--threads", "N", "intra-op threads (default: all cores)", &threads);
   p.Epilog(kSpecHelp);
@@ -62,36 +72,60 @@ int PredictCommand(int argc, char** argv) {
 
   std::vector<Intervention> interventions;
   for (const std::string& s : specs) interventions.push_back(ParseIntervention(s));
-  RunOptions run;
-  run.pool(ParsePooling(pool)).seed(static_cast<uint64_t>(seed)).pad_id(pad_id);
-
   RuntimeInfo runtime = SetUpRuntime(threads);
-  std::vector<DataRow> rows = ReadJsonlRows(data_path);
+  RowSource source;
+  source.data = data_path;
+  source.tokenizer = tokenizer_path;
+  source.labels = labels_path;
+  source.model = model_path;
+  source.max_length = max_length;
+  source.lowercase = !cased;
+  LoadedRows loaded = LoadRows(source);
+  const std::vector<DataRow>& rows = loaded.rows;
   Model model = Model::Load(model_path, ModelOptions().layers_glob(layers_glob));
+  RunOptions run;
+  run.pool(ParsePooling(pool)).seed(static_cast<uint64_t>(seed)).pad_id(pad_id >= 0 ? pad_id : loaded.pad_id);
 
+  // Batches of similar length waste little on padding; results go back to input order.
+  std::vector<size_t> order(rows.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return rows[a].example.input_ids.size() < rows[b].example.input_ids.size();
+  });
   auto start = std::chrono::steady_clock::now();
-  std::ostringstream out;
+  std::vector<std::string> lines(rows.size());
   int64_t labelled = 0, correct = 0;
-  for (size_t first = 0; first < rows.size(); first += static_cast<size_t>(batch_size)) {
-    size_t last = std::min(rows.size(), first + static_cast<size_t>(batch_size));
+  for (size_t first = 0; first < order.size(); first += static_cast<size_t>(batch_size)) {
+    size_t last = std::min(order.size(), first + static_cast<size_t>(batch_size));
     std::vector<Example> batch;
-    for (size_t i = first; i < last; ++i) batch.push_back(rows[i].example);
-    run.first_example_index(static_cast<int64_t>(first));
+    std::vector<int64_t> indices;
+    for (size_t k = first; k < last; ++k) {
+      batch.push_back(rows[order[k]].example);
+      indices.push_back(static_cast<int64_t>(order[k]));
+    }
+    run.example_indices(indices);
     RunResult result;
     try {
       result = model.Run(batch, interventions, run);
     } catch (const DataError& e) {
-      throw DataError(e.id(), data_path + " (rows " + std::to_string(rows[first].line) + "-" +
-                                  std::to_string(rows[last - 1].line) + "): " +
-                                  std::string(e.what()).substr(std::string(e.what()).find("] ") + 2));
+      // "example N" in the message is the row's index in the file: name its line.
+      std::string what = std::string(e.what()).substr(std::string(e.what()).find("] ") + 2);
+      size_t at = what.find("example ");
+      if (at != std::string::npos) {
+        size_t index = std::stoul(what.substr(at + 8));
+        what = data_path + ":" + std::to_string(rows.at(index).line) + what.substr(what.find(':', at));
+      }
+      throw DataError(e.id(), what);
     }
-    for (size_t i = first; i < last; ++i) {
-      Eigen::Index r = static_cast<Eigen::Index>(i - first);
+    for (size_t k = first; k < last; ++k) {
+      const size_t i = order[k];
+      Eigen::Index r = static_cast<Eigen::Index>(k - first);
       Eigen::Index pred;
       result.logits.row(r).maxCoeff(&pred);
       nlohmann::ordered_json row;
       row["index"] = i;
       row["pred"] = pred;
+      if (pred < static_cast<Eigen::Index>(loaded.label_names.size())) row["pred_label"] = loaded.label_names[pred];
       row["logits"] = nlohmann::json::array();
       for (Eigen::Index c = 0; c < result.logits.cols(); ++c) row["logits"].push_back(result.logits(r, c));
       if (!rows[i].label_json.empty()) {
@@ -101,10 +135,12 @@ int PredictCommand(int argc, char** argv) {
           correct += rows[i].label_index == pred;
         }
       }
-      out << row.dump() << "\n";
+      lines[i] = row.dump();
     }
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::ostringstream out;
+  for (const std::string& line : lines) out << line << "\n";
 
   if (out_path.empty()) {
     std::cout << out.str();

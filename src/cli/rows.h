@@ -1,0 +1,33 @@
+// Loading evaluation rows for a command: read, tokenize, map labels (private to the CLI).
+#ifndef SYNAPSE_SRC_CLI_ROWS_H_
+#define SYNAPSE_SRC_CLI_ROWS_H_
+
+#include <string>
+#include <vector>
+
+#include "synapse/dataset.h"
+
+namespace synapse::cli {
+
+struct RowSource {
+  std::string data;
+  std::string tokenizer;   // empty: rows must be pre-tokenized or float
+  std::string labels;      // empty: labels.json next to `model`, if there is one
+  std::string model;
+  int64_t max_length = 0;  // 0: the tokenizer's own
+  bool lowercase = true;   // vocab.txt only
+  bool needs_labels = true;  // label names must resolve (commands that score predictions)
+};
+
+struct LoadedRows {
+  std::vector<DataRow> rows;
+  std::vector<std::string> label_names;  // empty when there is no labels file
+  std::string labels_path;
+  int64_t pad_id = 0;                    // from the tokenizer, else 0
+};
+
+LoadedRows LoadRows(const RowSource& source);
+
+}  // namespace synapse::cli
+
+#endif  // SYNAPSE_SRC_CLI_ROWS_H_
