@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <random>
 #include <nlohmann/json.hpp>
 
 #include "synapse/error.h"
@@ -44,15 +45,10 @@ void Flatten(const json& v, size_t depth, std::vector<int64_t>* shape, std::vect
   for (const json& x : v) Flatten(x, depth + 1, shape, out, where, field);
 }
 
-}  // namespace
 
-std::vector<DataRow> ReadJsonlRows(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(201, path + ": cannot open for reading");
-  std::vector<DataRow> rows;
-  std::string line;
-  for (int64_t number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+// One JSONL row; throws DataError 202/203 naming FILE:LINE.
+DataRow ParseJsonlRow(const std::string& path, int64_t number, const std::string& line) {
+  {
     const std::string where = path + ":" + std::to_string(number);
     json row;
     try {
@@ -98,11 +94,200 @@ std::vector<DataRow> ReadJsonlRows(const std::string& path) {
       out.label_json = label.dump();
       if (label.is_number_integer()) out.label_index = label.get<int64_t>();
     }
-    rows.push_back(std::move(out));
+    return out;
+  }
+}
+
+// Splits CSV text into records of fields (RFC 4180). `lines[i]` is the line on which
+// record i starts.
+std::vector<std::vector<std::string>> SplitCsv(const std::string& path, const std::string& text, char sep,
+                                               std::vector<int64_t>* lines) {
+  std::vector<std::vector<std::string>> records;
+  std::vector<std::string> record;
+  std::string field;
+  bool quoted = false, field_started = false;
+  int64_t line = 1, record_line = 1, quote_line = 1;
+  auto end_record = [&]() {
+    record.push_back(field);
+    field.clear();
+    field_started = false;
+    if (!(record.size() == 1 && record[0].empty())) {
+      records.push_back(record);
+      lines->push_back(record_line);
+    }
+    record.clear();
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quoted) {
+      if (c == '"') {
+        if (i + 1 < text.size() && text[i + 1] == '"') {
+          field += '"';
+          ++i;
+        } else {
+          quoted = false;
+        }
+      } else {
+        if (c == '\n') ++line;
+        field += c;
+      }
+      continue;
+    }
+    if (c == '"' && !field_started) {
+      quoted = true;
+      field_started = true;
+      quote_line = line;
+    } else if (c == sep) {
+      record.push_back(field);
+      field.clear();
+      field_started = false;
+    } else if (c == '\n' || c == '\r') {
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      end_record();
+      ++line;
+      record_line = line;
+    } else {
+      field += c;
+      field_started = true;
+    }
+  }
+  if (quoted) throw DataError(202, path + ":" + std::to_string(quote_line) + ": unterminated quoted field");
+  if (field_started || !record.empty()) end_record();
+  return records;
+}
+
+ReadResult ReadCsv(const std::string& path, const std::string& text, char sep, const ReadOptions& options) {
+  std::vector<int64_t> lines;
+  auto records = SplitCsv(path, text, sep, &lines);
+  if (records.empty()) throw DataError(205, path + ": no rows (the file is empty)");
+  const std::vector<std::string>& header = records[0];
+  auto column = [&](const std::string& name) -> int {
+    for (size_t i = 0; i < header.size(); ++i) {
+      if (header[i] == name) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  std::string names;
+  for (size_t i = 0; i < header.size(); ++i) names += (i ? ", " : "") + header[i];
+  const int text_col = column(options.text_column());
+  if (text_col < 0) {
+    throw DataError(203, path + ":1: no column \"" + options.text_column() + "\" (columns: " + names +
+                             "); choose one with --text-column");
+  }
+  const int pair_col = options.text_pair_column().empty() ? -1 : column(options.text_pair_column());
+  if (!options.text_pair_column().empty() && pair_col < 0) {
+    throw DataError(203, path + ":1: no column \"" + options.text_pair_column() + "\" (columns: " + names + ")");
+  }
+  const int label_col = column(options.label_column());
+  ReadResult result;
+  for (size_t r = 1; r < records.size(); ++r) {
+    const std::string where = path + ":" + std::to_string(lines[r]);
+    try {
+      if (records[r].size() != header.size()) {
+        throw DataError(203, where + ": " + std::to_string(records[r].size()) + " fields, the header has " +
+                                 std::to_string(header.size()));
+      }
+      DataRow row;
+      row.line = lines[r];
+      row.text = records[r][static_cast<size_t>(text_col)];
+      if (pair_col >= 0) row.text_pair = records[r][static_cast<size_t>(pair_col)];
+      if (label_col >= 0) {
+        const std::string& label = records[r][static_cast<size_t>(label_col)];
+        bool integer = !label.empty() && label.size() < 10 &&
+                       std::all_of(label.begin(), label.end(), [](char c) { return c >= '0' && c <= '9'; });
+        row.label_json = integer ? label : json(label).dump();
+        if (integer) row.label_index = std::stoll(label);
+      }
+      result.rows.push_back(std::move(row));
+    } catch (const DataError& e) {
+      if (!options.skip_bad_rows()) throw;
+      if (result.skipped++ == 0) result.first_skipped = std::string(e.what()).substr(std::string(e.what()).find("] ") + 2);
+    }
+  }
+  if (result.rows.empty()) throw DataError(205, path + ": no rows (only a header" + (result.skipped ? ", or all skipped)" : ")"));
+  return result;
+}
+
+}  // namespace
+
+std::vector<DataRow> ReadJsonlRows(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(201, path + ": cannot open for reading");
+  std::vector<DataRow> rows;
+  std::string line;
+  for (int64_t number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    rows.push_back(ParseJsonlRow(path, number, line));
   }
   if (rows.empty()) throw DataError(205, path + ": no rows (the file is empty)");
   return rows;
 }
+
+ReadResult ReadRows(const std::string& path, const ReadOptions& options) {
+  auto ends_with = [&](const std::string& suffix) {
+    return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(201, path + ": cannot open for reading");
+  if (ends_with(".csv") || ends_with(".tsv")) {
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    return ReadCsv(path, text, ends_with(".tsv") ? '\t' : ',', options);
+  }
+  ReadResult result;
+  std::string line;
+  for (int64_t number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    try {
+      result.rows.push_back(ParseJsonlRow(path, number, line));
+    } catch (const DataError& e) {
+      if (!options.skip_bad_rows()) throw;
+      if (result.skipped++ == 0) result.first_skipped = std::string(e.what()).substr(std::string(e.what()).find("] ") + 2);
+    }
+  }
+  if (result.rows.empty()) {
+    throw DataError(205, path + (result.skipped ? ": every row is malformed (" + std::to_string(result.skipped) +
+                                                      " skipped; first: " + result.first_skipped + ")"
+                                                : std::string(": no rows (the file is empty)")));
+  }
+  return result;
+}
+
+std::vector<DataRow> SampleStratified(std::vector<DataRow> rows, int64_t n, uint64_t seed) {
+  if (n <= 0 || n >= static_cast<int64_t>(rows.size())) return rows;
+  std::map<std::string, std::vector<size_t>> by_class;
+  for (size_t i = 0; i < rows.size(); ++i) by_class[rows[i].label_json].push_back(i);
+  // Largest remainder: floor of each class's share, then one more to the largest remainders.
+  const double total = static_cast<double>(rows.size());
+  std::vector<std::pair<double, std::string>> remainders;
+  std::map<std::string, int64_t> take;
+  int64_t given = 0;
+  for (const auto& [label, members] : by_class) {
+    double share = static_cast<double>(n) * static_cast<double>(members.size()) / total;
+    take[label] = static_cast<int64_t>(share);
+    given += take[label];
+    remainders.emplace_back(share - static_cast<double>(take[label]), label);
+  }
+  std::stable_sort(remainders.begin(), remainders.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = 0; given < n && i < remainders.size(); ++i, ++given) ++take[remainders[i].second];
+  std::mt19937_64 rng(seed);
+  std::vector<size_t> chosen;
+  for (auto& [label, members] : by_class) {
+    std::shuffle(members.begin(), members.end(), rng);
+    chosen.insert(chosen.end(), members.begin(), members.begin() + take[label]);
+  }
+  std::sort(chosen.begin(), chosen.end());
+  std::vector<DataRow> out;
+  out.reserve(chosen.size());
+  for (size_t i : chosen) out.push_back(std::move(rows[i]));
+  return out;
+}
+
+std::map<std::string, int64_t> CountLabels(const std::vector<DataRow>& rows) {
+  std::map<std::string, int64_t> counts;
+  for (const DataRow& r : rows) ++counts[r.label_json.empty() ? "(none)" : r.label_json];
+  return counts;
+}
+
 
 bool HasTextRows(const std::vector<DataRow>& rows) {
   for (const DataRow& r : rows) {

@@ -6,6 +6,8 @@
 #include "synapse/error.h"
 #include "test_util.h"
 
+#include <algorithm>
+
 namespace synapse {
 namespace {
 
@@ -70,6 +72,89 @@ INSTANTIATE_TEST_SUITE_P(
         BadData{"bad_label", "{\"input_ids\": [1], \"label\": [1]}\n", 203, "\"label\" must be"},
         BadData{"bad_utf8", "{\"input_ids\": [1], \"label\": \"\xff\xfe\"}\n", 202, "malformed JSON"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ReadRows, CsvWithQuotingEmbeddedNewlinesAndPairs) {
+  std::string dir = test::TempDir("csv_ok");
+  test::WriteFile(dir + "/d.csv",
+                  "id,text,label,other\r\n"
+                  "1,\"Hello, \"\"world\"\"\nsecond line\",spam,x\r\n"
+                  "2,plain text,1,\"\"\n"
+                  "\n"
+                  "3,\"\",ham,y");
+  ReadResult r = ReadRows(dir + "/d.csv", ReadOptions().text_pair_column("other"));
+  ASSERT_EQ(r.rows.size(), 3u);
+  EXPECT_EQ(*r.rows[0].text, "Hello, \"world\"\nsecond line");
+  EXPECT_EQ(*r.rows[0].text_pair, "x");
+  EXPECT_EQ(r.rows[0].label_json, "\"spam\"");
+  EXPECT_EQ(r.rows[1].line, 4);  // the first record spans lines 2-3
+  EXPECT_EQ(r.rows[1].label_index, 1);
+  EXPECT_EQ(*r.rows[2].text, "");
+  EXPECT_EQ(r.rows[2].line, 6);
+}
+
+TEST(ReadRows, TsvAndCustomColumns) {
+  std::string dir = test::TempDir("tsv_ok");
+  test::WriteFile(dir + "/d.tsv", "body\tclass\nbuy now\tspam\nsee you\tham\n");
+  ReadResult r = ReadRows(dir + "/d.tsv", ReadOptions().text_column("body").label_column("class"));
+  ASSERT_EQ(r.rows.size(), 2u);
+  EXPECT_EQ(*r.rows[1].text, "see you");
+  EXPECT_EQ(r.rows[1].label_json, "\"ham\"");
+}
+
+TEST(ReadRows, CsvErrorsNameTheLine) {
+  std::string dir = test::TempDir("csv_bad");
+  test::WriteFile(dir + "/fields.csv", "text,label\na,1\nb,2,3\n");
+  test::WriteFile(dir + "/quote.csv", "text,label\na,1\n\"open,2\n");
+  test::WriteFile(dir + "/column.csv", "body,label\na,1\n");
+  auto expect = [](const std::string& path, const ReadOptions& o, int id, const std::string& message) {
+    try {
+      ReadRows(path, o);
+      ADD_FAILURE() << path;
+    } catch (const DataError& e) {
+      EXPECT_EQ(e.id(), id) << e.what();
+      EXPECT_THAT(e.what(), HasSubstr(message));
+    }
+  };
+  expect(dir + "/fields.csv", ReadOptions(), 203, "fields.csv:3: 3 fields, the header has 2");
+  expect(dir + "/quote.csv", ReadOptions(), 202, "quote.csv:3: unterminated quoted field");
+  expect(dir + "/column.csv", ReadOptions(), 203, "column.csv:1: no column \"text\" (columns: body, label)");
+}
+
+TEST(ReadRows, SkipBadRowsCountsWhatItSkips) {
+  std::string dir = test::TempDir("skip_bad");
+  test::WriteFile(dir + "/d.jsonl", "{\"text\": \"a\"}\n{bad\n{\"text\": 3}\n{\"text\": \"b\"}\n");
+  EXPECT_THROW(ReadRows(dir + "/d.jsonl"), DataError);
+  ReadResult r = ReadRows(dir + "/d.jsonl", ReadOptions().skip_bad_rows(true));
+  EXPECT_EQ(r.rows.size(), 2u);
+  EXPECT_EQ(r.skipped, 2);
+  EXPECT_THAT(r.first_skipped, HasSubstr("d.jsonl:2: malformed JSON"));
+}
+
+TEST(SampleStratified, KeepsClassProportionsAndIsSeeded) {
+  std::vector<DataRow> rows;
+  for (int i = 0; i < 100; ++i) {
+    DataRow r;
+    r.line = i + 1;
+    r.label_json = i < 70 ? "\"ham\"" : i < 95 ? "\"spam\"" : "\"hard_ham\"";
+    rows.push_back(r);
+  }
+  auto a = SampleStratified(rows, 20, 1);
+  auto counts = CountLabels(a);
+  EXPECT_EQ(counts["\"ham\""], 14);
+  EXPECT_EQ(counts["\"spam\""], 5);
+  EXPECT_EQ(counts["\"hard_ham\""], 1);
+  EXPECT_TRUE(std::is_sorted(a.begin(), a.end(), [](const auto& x, const auto& y) { return x.line < y.line; }));
+  auto b = SampleStratified(rows, 20, 1);
+  auto c = SampleStratified(rows, 20, 2);
+  auto lines = [](const std::vector<DataRow>& v) {
+    std::vector<int64_t> out;
+    for (const auto& r : v) out.push_back(r.line);
+    return out;
+  };
+  EXPECT_EQ(lines(a), lines(b));
+  EXPECT_NE(lines(a), lines(c));
+  EXPECT_EQ(SampleStratified(rows, 0, 1).size(), 100u);
+}
 
 TEST(ReadJsonlRows, MissingFile) {
   try {

@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "synapse/example.h"
+#include "synapse/options.h"
 
+#include <map>
 #include <optional>
 
 namespace synapse {
@@ -31,6 +33,38 @@ struct DataRow {
   std::optional<std::string> text;
   std::optional<std::string> text_pair;
 };
+
+/// How ReadRows reads a file.
+struct ReadOptions {
+  /// CSV/TSV: the column holding the text.
+  SYNAPSE_ARG(std::string, text_column) = "text";
+  /// CSV/TSV: the column holding the second text of a pair; empty: none.
+  SYNAPSE_ARG(std::string, text_pair_column);
+  /// CSV/TSV: the column holding the label; a missing column means unlabelled rows.
+  SYNAPSE_ARG(std::string, label_column) = "label";
+  /// Skip malformed rows (counted in ReadResult) instead of failing on the first.
+  SYNAPSE_ARG(bool, skip_bad_rows) = false;
+};
+
+struct ReadResult {
+  std::vector<DataRow> rows;
+  /// Rows skipped under skip_bad_rows, and the first reason, "FILE:LINE: ...".
+  int64_t skipped = 0;
+  std::string first_skipped;
+};
+
+/// Reads `path` by its extension: .csv (comma), .tsv (tab) with a header row and RFC 4180
+/// quoting (quoted fields may hold separators, "" and newlines), anything else as JSONL.
+/// Errors as ReadJsonlRows; CSV adds 202 for an unterminated quote and 203 for a wrong
+/// number of fields or a missing text column.
+ReadResult ReadRows(const std::string& path, const ReadOptions& options = ReadOptions());
+
+/// At most `n` rows, sampled per class in proportion to the class sizes (largest
+/// remainder), seeded; the chosen rows keep their file order. n ≤ 0 keeps every row.
+std::vector<DataRow> SampleStratified(std::vector<DataRow> rows, int64_t n, uint64_t seed);
+
+/// Rows per label (the label's JSON text; "(none)" for unlabelled rows).
+std::map<std::string, int64_t> CountLabels(const std::vector<DataRow>& rows);
 
 class Tokenizer;
 

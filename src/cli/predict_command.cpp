@@ -63,6 +63,10 @@ int PredictCommand(int argc, char** argv) {
   p.Option("--pad-id", "N", "token id used for padding (default: the tokenizer's, else 0)", &pad_id);
   p.Option("--layers", "GLOB", "module paths of the layers (default: discovered)", &layers_glob);
   p.Option("--threads", "N", "intra-op threads (default: all cores)", &threads);
+  RowSource source;
+  std::string text_column = "text", pair_column, label_column = "label";
+  bool skip_bad_rows = false;
+  AddDataOptions(&p, &source, &text_column, &pair_column, &label_column, &skip_bad_rows);
   p.Epilog(kSpecHelp);
   if (!p.Parse(argc, argv)) {
     std::cout << p.Help();
@@ -73,8 +77,10 @@ int PredictCommand(int argc, char** argv) {
   std::vector<Intervention> interventions;
   for (const std::string& s : specs) interventions.push_back(ParseIntervention(s));
   RuntimeInfo runtime = SetUpRuntime(threads);
-  RowSource source;
   source.data = data_path;
+  source.read.text_column(text_column).text_pair_column(pair_column).label_column(label_column)
+      .skip_bad_rows(skip_bad_rows);
+  source.seed = static_cast<uint64_t>(seed);
   source.tokenizer = tokenizer_path;
   source.labels = labels_path;
   source.model = model_path;
@@ -147,7 +153,9 @@ int PredictCommand(int argc, char** argv) {
   } else {
     WriteFileAtomically(out_path, out.str());
   }
-  std::cerr << "synapse: " << rows.size() << " rows, " << interventions.size() << " intervention(s), "
+  std::cerr << "synapse: " << rows.size() << " rows";
+  if (loaded.total != static_cast<int64_t>(rows.size())) std::cerr << " (stratified sample of " << loaded.total << ")";
+  std::cerr << " [" << DescribeClasses(loaded) << "], " << interventions.size() << " intervention(s), "
             << runtime.threads << " threads, " << std::fixed << std::setprecision(2) << seconds << " s";
   if (labelled > 0) {
     std::cerr << "; accuracy " << std::setprecision(4) << static_cast<double>(correct) / labelled << " on "

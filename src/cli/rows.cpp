@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <iostream>
+
+#include "args.h"
 #include "synapse/error.h"
 #include "synapse/tokenizer.h"
 
@@ -9,7 +12,14 @@ namespace synapse::cli {
 
 LoadedRows LoadRows(const RowSource& source) {
   LoadedRows out;
-  out.rows = ReadJsonlRows(source.data);
+  ReadResult read = ReadRows(source.data, source.read);
+  out.skipped = read.skipped;
+  out.total = static_cast<int64_t>(read.rows.size());
+  if (read.skipped > 0) {
+    std::cerr << "synapse: skipped " << read.skipped << " malformed row(s) of " << source.data
+              << " (--skip-bad-rows); first: " << read.first_skipped << "\n";
+  }
+  out.rows = SampleStratified(std::move(read.rows), source.max_examples, source.seed);
   if (HasTextRows(out.rows)) {
     if (source.tokenizer.empty()) {
       throw UsageError(401, source.data + " has text rows: give the model's tokenizer with --tokenizer "
@@ -40,6 +50,32 @@ LoadedRows LoadRows(const RowSource& source) {
       }
     }
   }
+  return out;
+}
+
+void AddDataOptions(ArgParser* p, RowSource* source, std::string* text_column, std::string* pair_column,
+                    std::string* label_column, bool* skip_bad_rows) {
+  p->Option("--text-column", "NAME", "CSV/TSV: column with the text (default text)", text_column);
+  p->Option("--text-pair-column", "NAME", "CSV/TSV: column with the second text of a pair", pair_column);
+  p->Option("--label-column", "NAME", "CSV/TSV: column with the label (default label)", label_column);
+  p->Option("--max-examples", "N", "a stratified sample of N rows (seeded by --seed)", &source->max_examples);
+  p->Flag("--skip-bad-rows", "skip malformed rows (they are counted and reported) instead of stopping", skip_bad_rows);
+}
+
+std::string DescribeClasses(const LoadedRows& loaded) {
+  std::map<int64_t, int64_t> by_index;
+  int64_t unlabelled = 0;
+  for (const DataRow& r : loaded.rows) {
+    if (r.label_index >= 0) ++by_index[r.label_index];
+    else ++unlabelled;
+  }
+  std::string out;
+  for (const auto& [index, count] : by_index) {
+    std::string name = index < static_cast<int64_t>(loaded.label_names.size()) ? loaded.label_names[index]
+                                                                               : std::to_string(index);
+    out += (out.empty() ? "" : ", ") + name + " " + std::to_string(count);
+  }
+  if (unlabelled) out += (out.empty() ? "" : ", ") + std::string("unlabelled ") + std::to_string(unlabelled);
   return out;
 }
 

@@ -17,14 +17,27 @@ struct RowSource {
   int64_t max_length = 0;  // 0: the tokenizer's own
   bool lowercase = true;   // vocab.txt only
   bool needs_labels = true;  // label names must resolve (commands that score predictions)
+  ReadOptions read;          // CSV columns, --skip-bad-rows
+  int64_t max_examples = 0;  // 0: all; else a stratified sample
+  uint64_t seed = 0;         // of the sample
 };
+
+/// Declares the data options every command shares (--text-column, --skip-bad-rows, ...).
+class ArgParser;
+void AddDataOptions(ArgParser* parser, RowSource* source, std::string* text_column, std::string* pair_column,
+                    std::string* label_column, bool* skip_bad_rows);
 
 struct LoadedRows {
   std::vector<DataRow> rows;
   std::vector<std::string> label_names;  // empty when there is no labels file
   std::string labels_path;
   int64_t pad_id = 0;                    // from the tokenizer, else 0
+  int64_t skipped = 0;                   // malformed rows skipped (--skip-bad-rows)
+  int64_t total = 0;                     // rows read before sampling
 };
+
+/// "ham 412, spam 380" (names when known), for the summary line.
+std::string DescribeClasses(const LoadedRows& loaded);
 
 LoadedRows LoadRows(const RowSource& source);
 
