@@ -35,8 +35,9 @@ demo: build
 		-i -1:zero:0-15:pooled
 
 bench: build
-	$(BUILD_DIR)/bench/hook_overhead_bench --benchmark_repetitions=12 \
-		--benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
+	$(BUILD_DIR)/bench/hook_overhead_bench --benchmark_filter=Ratio --benchmark_repetitions=5 \
+		--benchmark_min_time=4 --benchmark_report_aggregates_only=true
+	bash bench/tokenizer_throughput.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR)
