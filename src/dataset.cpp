@@ -56,7 +56,9 @@ DataRow ParseJsonlRow(const std::string& path, int64_t number, const std::string
     } catch (const json::parse_error& e) {
       std::string what = e.what();
       size_t at = what.find("] ");
-      throw DataError(202, where + ": malformed JSON: " + (at == std::string::npos ? what : what.substr(at + 2)));
+      what = at == std::string::npos ? what : what.substr(at + 2);
+      if (what.size() > 200) what = what.substr(0, 197) + "...";  // it quotes what it read
+      throw DataError(202, where + ": malformed JSON: " + what);
     }
     if (!row.is_object()) throw DataError(203, where + ": a row must be a JSON object");
     DataRow out;
@@ -255,7 +257,10 @@ ReadResult ReadRows(const std::string& path, const ReadOptions& options) {
 std::vector<DataRow> SampleStratified(std::vector<DataRow> rows, int64_t n, uint64_t seed) {
   if (n <= 0 || n >= static_cast<int64_t>(rows.size())) return rows;
   std::map<std::string, std::vector<size_t>> by_class;
-  for (size_t i = 0; i < rows.size(); ++i) by_class[rows[i].label_json].push_back(i);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const DataRow& r = rows[i];
+    by_class[r.label_index >= 0 ? "#" + std::to_string(r.label_index) : r.label_json].push_back(i);
+  }
   // Largest remainder: floor of each class's share, then one more to the largest remainders.
   const double total = static_cast<double>(rows.size());
   std::vector<std::pair<double, std::string>> remainders;
@@ -289,6 +294,8 @@ std::map<std::string, int64_t> CountLabels(const std::vector<DataRow>& rows) {
 }
 
 
+void ResolveLabel(const std::string& path, const std::vector<std::string>& names, DataRow* row);
+
 bool HasTextRows(const std::vector<DataRow>& rows) {
   for (const DataRow& r : rows) {
     if (r.text) return true;
@@ -296,16 +303,25 @@ bool HasTextRows(const std::vector<DataRow>& rows) {
   return false;
 }
 
-void TokenizeRows(const std::string& path, const Tokenizer& tokenizer, std::vector<DataRow>* rows) {
+void TokenizeRows(const std::string& path, const Tokenizer& tokenizer, std::vector<DataRow>* rows,
+                  int64_t* skipped) {
+  std::vector<DataRow> kept;
   for (DataRow& r : *rows) {
-    if (!r.text) continue;
-    try {
-      r.example = tokenizer.Encode(*r.text, r.text_pair);
-    } catch (const TokenizerError& e) {
-      std::string what = e.what();
-      throw TokenizerError(e.id(), path + ":" + std::to_string(r.line) + ": " + what.substr(what.find("] ") + 2));
+    if (r.text) {
+      try {
+        r.example = tokenizer.Encode(*r.text, r.text_pair);
+      } catch (const TokenizerError& e) {
+        if (skipped) {
+          ++*skipped;
+          continue;
+        }
+        std::string what = e.what();
+        throw TokenizerError(e.id(), path + ":" + std::to_string(r.line) + ": " + what.substr(what.find("] ") + 2));
+      }
     }
+    kept.push_back(std::move(r));
   }
+  rows->swap(kept);
 }
 
 std::vector<std::string> LoadLabelNames(const std::string& path) {
@@ -346,9 +362,26 @@ std::vector<std::string> LoadLabelNames(const std::string& path) {
   return names;
 }
 
-void ResolveLabels(const std::string& path, const std::vector<std::string>& names, std::vector<DataRow>* rows) {
+void ResolveLabels(const std::string& path, const std::vector<std::string>& names, std::vector<DataRow>* rows,
+                   int64_t* skipped) {
+  std::vector<DataRow> kept;
   for (DataRow& r : *rows) {
-    if (r.label_json.empty()) continue;
+    try {
+      ResolveLabel(path, names, &r);
+    } catch (const DataError&) {
+      if (!skipped) throw;
+      ++*skipped;
+      continue;
+    }
+    kept.push_back(std::move(r));
+  }
+  rows->swap(kept);
+}
+
+void ResolveLabel(const std::string& path, const std::vector<std::string>& names, DataRow* row) {
+  DataRow& r = *row;
+  {
+    if (r.label_json.empty()) return;
     const std::string where = path + ":" + std::to_string(r.line);
     json label = json::parse(r.label_json);
     if (label.is_number_integer()) {
@@ -358,7 +391,7 @@ void ResolveLabels(const std::string& path, const std::vector<std::string>& name
                                  std::to_string(names.size() - 1) + ")");
       }
       r.label_index = id;
-      continue;
+      return;
     }
     auto it = std::find(names.begin(), names.end(), label.get<std::string>());
     if (it == names.end()) {

@@ -261,6 +261,45 @@ TEST(Cli, TextErrors) {
   EXPECT_THAT(bpe.err, HasSubstr("model type BPE is not supported yet"));
 }
 
+TEST(Cli, TenMegabyteLines) {
+  std::string dir = test::TempDir("cli_10mb");
+  WriteTextData(dir);
+  std::string big(10 << 20, 'x');
+  for (size_t i = 0; i < big.size(); i += 7) big[i] = ' ';
+  test::WriteFile(dir + "/big.jsonl", "{\"text\": \"" + big + "\", \"label\": \"spam\"}\n{\"text\": \"free money\"}\n");
+  auto ok = test::RunCommand(kCli + " predict --model " + kFixtures + "/bert_traced.pt --tokenizer " + dir +
+                                 "/vocab.txt --labels " + dir + "/labels.json --data " + dir + "/big.jsonl",
+                             dir);
+  ASSERT_EQ(ok.exit_code, 0) << ok.err.substr(0, 500);
+  EXPECT_EQ(Lines(ok.out).size(), 2u);
+  test::WriteFile(dir + "/bad.jsonl", "{\"text\": \"a\"}\n{\"text\": \"" + big + "\n");
+  auto bad = test::RunCommand(kCli + " predict --model " + kFixtures + "/bert_traced.pt --tokenizer " + dir +
+                                  "/vocab.txt --data " + dir + "/bad.jsonl",
+                              dir);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("bad.jsonl:2: malformed JSON"));
+  EXPECT_LT(bad.err.size(), 400u);
+}
+
+TEST(Cli, SkipBadRowsSkipsAndCounts) {
+  std::string dir = test::TempDir("cli_skip");
+  WriteTextData(dir);
+  test::WriteFile(dir + "/mixed.jsonl",
+                  "{\"text\": \"free money\", \"label\": \"spam\"}\n{oops\n"
+                  "{\"text\": \"noon\", \"label\": \"spma\"}\n{\"text\": \"hello team\", \"label\": \"ham\"}\n");
+  std::string cmd = kCli + " predict --model " + kFixtures + "/bert_traced.pt --tokenizer " + dir + "/vocab.txt --labels " +
+                    dir + "/labels.json --data " + dir + "/mixed.jsonl";
+  auto strict = test::RunCommand(cmd, dir);
+  EXPECT_EQ(strict.exit_code, 2);
+  auto lenient = test::RunCommand(cmd + " --skip-bad-rows", dir);
+  ASSERT_EQ(lenient.exit_code, 0) << lenient.err;
+  EXPECT_EQ(Lines(lenient.out).size(), 2u);
+  EXPECT_THAT(lenient.err, HasSubstr("skipped 1 malformed row(s)"));
+  EXPECT_THAT(lenient.err, HasSubstr("mixed.jsonl:2: malformed JSON"));
+  EXPECT_THAT(lenient.err, HasSubstr("skipped 1 more row(s) with unknown labels"));
+  EXPECT_THAT(lenient.err, HasSubstr("2 rows [ham 1, spam 1]"));
+}
+
 TEST(Cli, HelpExitsZeroAndDocumentsTheGrammar) {
   std::string dir = test::TempDir("cli_help");
   auto r = test::RunCommand(kCli + " predict --help", dir);

@@ -59,8 +59,9 @@ struct ReadResult {
 /// number of fields or a missing text column.
 ReadResult ReadRows(const std::string& path, const ReadOptions& options = ReadOptions());
 
-/// At most `n` rows, sampled per class in proportion to the class sizes (largest
-/// remainder), seeded; the chosen rows keep their file order. n ≤ 0 keeps every row.
+/// At most `n` rows, sampled per class (label_index, else the label's text) in proportion
+/// to the class sizes (largest remainder), seeded; the chosen rows keep their file order.
+/// n ≤ 0 keeps every row.
 std::vector<DataRow> SampleStratified(std::vector<DataRow> rows, int64_t n, uint64_t seed);
 
 /// Rows per label (the label's JSON text; "(none)" for unlabelled rows).
@@ -70,7 +71,9 @@ class Tokenizer;
 
 /// Encodes every text row's text into its example. Throws DataError 203 when a row has
 /// neither text nor tokens, or TokenizerError naming the row.
-void TokenizeRows(const std::string& path, const Tokenizer& tokenizer, std::vector<DataRow>* rows);
+/// With `skipped` non-null, rows that cannot be tokenized are dropped and counted instead.
+void TokenizeRows(const std::string& path, const Tokenizer& tokenizer, std::vector<DataRow>* rows,
+                  int64_t* skipped = nullptr);
 
 /// True when some row has text and needs a tokenizer.
 bool HasTextRows(const std::vector<DataRow>& rows);
@@ -81,7 +84,9 @@ std::vector<std::string> LoadLabelNames(const std::string& path);
 
 /// Sets every row's label_index: names through `names`, integers checked against its
 /// size. Throws DataError 204 "FILE:LINE: label "spma" is not one of ham, spam".
-void ResolveLabels(const std::string& path, const std::vector<std::string>& names, std::vector<DataRow>* rows);
+/// With `skipped` non-null, rows with unknown labels are dropped and counted instead.
+void ResolveLabels(const std::string& path, const std::vector<std::string>& names, std::vector<DataRow>* rows,
+                   int64_t* skipped = nullptr);
 
 /// Reads JSONL rows with "text" (and optional "text_pair"), "input_ids" (and optional
 /// "attention_mask", "token_type_ids") or "features"/"pixel_values" (numbers, possibly

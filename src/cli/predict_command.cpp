@@ -63,6 +63,8 @@ int PredictCommand(int argc, char** argv) {
   p.Option("--pad-id", "N", "token id used for padding (default: the tokenizer's, else 0)", &pad_id);
   p.Option("--layers", "GLOB", "module paths of the layers (default: discovered)", &layers_glob);
   p.Option("--threads", "N", "intra-op threads (default: all cores)", &threads);
+  std::string input_shape;
+  p.Option("--input-shape", "D,D,..", "float-input models: the shape every row's features must have", &input_shape);
   RowSource source;
   std::string text_column = "text", pair_column, label_column = "label";
   bool skip_bad_rows = false;
@@ -88,7 +90,10 @@ int PredictCommand(int argc, char** argv) {
   source.lowercase = !cased;
   LoadedRows loaded = LoadRows(source);
   const std::vector<DataRow>& rows = loaded.rows;
-  Model model = Model::Load(model_path, ModelOptions().layers_glob(layers_glob));
+  ModelOptions model_options;
+  model_options.layers_glob(layers_glob);
+  if (!input_shape.empty()) model_options.input_shape(ParseShape(input_shape, "--input-shape"));
+  Model model = Model::Load(model_path, model_options);
   RunOptions run;
   run.pool(ParsePooling(pool)).seed(static_cast<uint64_t>(seed)).pad_id(pad_id >= 0 ? pad_id : loaded.pad_id);
 

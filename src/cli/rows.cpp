@@ -14,12 +14,11 @@ LoadedRows LoadRows(const RowSource& source) {
   LoadedRows out;
   ReadResult read = ReadRows(source.data, source.read);
   out.skipped = read.skipped;
-  out.total = static_cast<int64_t>(read.rows.size());
   if (read.skipped > 0) {
     std::cerr << "synapse: skipped " << read.skipped << " malformed row(s) of " << source.data
               << " (--skip-bad-rows); first: " << read.first_skipped << "\n";
   }
-  out.rows = SampleStratified(std::move(read.rows), source.max_examples, source.seed);
+  out.rows = std::move(read.rows);
   if (HasTextRows(out.rows)) {
     if (source.tokenizer.empty()) {
       throw UsageError(401, source.data + " has text rows: give the model's tokenizer with --tokenizer "
@@ -29,7 +28,7 @@ LoadedRows LoadRows(const RowSource& source) {
   if (!source.tokenizer.empty()) {
     auto tokenizer = Tokenizer::Load(source.tokenizer,
                                      TokenizerOptions().max_length(source.max_length).lowercase(source.lowercase));
-    TokenizeRows(source.data, *tokenizer, &out.rows);
+    TokenizeRows(source.data, *tokenizer, &out.rows, source.read.skip_bad_rows() ? &out.skipped : nullptr);
     out.pad_id = tokenizer->pad_id();
   }
   out.labels_path = source.labels;
@@ -41,7 +40,7 @@ LoadedRows LoadRows(const RowSource& source) {
   }
   if (!out.labels_path.empty()) {
     out.label_names = LoadLabelNames(out.labels_path);
-    ResolveLabels(source.data, out.label_names, &out.rows);
+    ResolveLabels(source.data, out.label_names, &out.rows, source.read.skip_bad_rows() ? &out.skipped : nullptr);
   } else if (source.needs_labels) {
     for (const DataRow& r : out.rows) {
       if (!r.label_json.empty() && r.label_index < 0) {
@@ -50,6 +49,14 @@ LoadedRows LoadRows(const RowSource& source) {
       }
     }
   }
+  if (out.skipped > read.skipped) {
+    std::cerr << "synapse: skipped " << out.skipped - read.skipped
+              << " more row(s) with unknown labels or untokenizable text (--skip-bad-rows)\n";
+  }
+  if (out.rows.empty()) throw DataError(205, source.data + ": no rows left after skipping bad ones");
+  out.total = static_cast<int64_t>(out.rows.size());
+  // Sample after labels are resolved, so that strata are classes, not label spellings.
+  out.rows = SampleStratified(std::move(out.rows), source.max_examples, source.seed);
   return out;
 }
 

@@ -33,7 +33,7 @@ struct LoadedRows {
   std::string labels_path;
   int64_t pad_id = 0;                    // from the tokenizer, else 0
   int64_t skipped = 0;                   // malformed rows skipped (--skip-bad-rows)
-  int64_t total = 0;                     // rows read before sampling
+  int64_t total = 0;                     // usable rows before --max-examples sampling
 };
 
 /// "ham 412, spam 380" (names when known), for the summary line.
