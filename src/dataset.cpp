@@ -5,6 +5,7 @@
 #include <random>
 #include <nlohmann/json.hpp>
 
+#include "json_error_text.h"
 #include "synapse/error.h"
 #include "synapse/tokenizer.h"
 
@@ -54,11 +55,7 @@ DataRow ParseJsonlRow(const std::string& path, int64_t number, const std::string
     try {
       row = json::parse(line);
     } catch (const json::parse_error& e) {
-      std::string what = e.what();
-      size_t at = what.find("] ");
-      what = at == std::string::npos ? what : what.substr(at + 2);
-      if (what.size() > 200) what = what.substr(0, 197) + "...";  // it quotes what it read
-      throw DataError(202, where + ": malformed JSON: " + what);
+      throw DataError(202, where + ": malformed JSON: " + JsonErrorText(e));
     }
     if (!row.is_object()) throw DataError(203, where + ": a row must be a JSON object");
     DataRow out;
@@ -203,7 +200,7 @@ ReadResult ReadCsv(const std::string& path, const std::string& text, char sep, c
       result.rows.push_back(std::move(row));
     } catch (const DataError& e) {
       if (!options.skip_bad_rows()) throw;
-      if (result.skipped++ == 0) result.first_skipped = std::string(e.what()).substr(std::string(e.what()).find("] ") + 2);
+      if (result.skipped++ == 0) result.first_skipped = e.detail();
     }
   }
   if (result.rows.empty()) throw DataError(205, path + ": no rows (only a header" + (result.skipped ? ", or all skipped)" : ")"));
@@ -243,7 +240,7 @@ ReadResult ReadRows(const std::string& path, const ReadOptions& options) {
       result.rows.push_back(ParseJsonlRow(path, number, line));
     } catch (const DataError& e) {
       if (!options.skip_bad_rows()) throw;
-      if (result.skipped++ == 0) result.first_skipped = std::string(e.what()).substr(std::string(e.what()).find("] ") + 2);
+      if (result.skipped++ == 0) result.first_skipped = e.detail();
     }
   }
   if (result.rows.empty()) {
@@ -315,8 +312,7 @@ void TokenizeRows(const std::string& path, const Tokenizer& tokenizer, std::vect
           ++*skipped;
           continue;
         }
-        std::string what = e.what();
-        throw TokenizerError(e.id(), path + ":" + std::to_string(r.line) + ": " + what.substr(what.find("] ") + 2));
+        throw TokenizerError(e.id(), path + ":" + std::to_string(r.line) + ": " + e.detail());
       }
     }
     kept.push_back(std::move(r));
@@ -331,8 +327,7 @@ std::vector<std::string> LoadLabelNames(const std::string& path) {
   try {
     j = json::parse(in);
   } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    throw DataError(202, path + ": malformed JSON: " + what.substr(what.find("] ") + 2));
+    throw DataError(202, path + ": malformed JSON: " + JsonErrorText(e));
   }
   std::vector<std::string> names;
   if (j.is_array()) {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "json_error_text.h"
 #include "synapse/error.h"
 #include "synapse/tokenizer.h"
 
@@ -497,14 +498,12 @@ std::unique_ptr<Tokenizer> Tokenizer::Load(const std::string& path, const Tokeni
   try {
     j = json::parse(in);
   } catch (const json::exception& e) {
-    std::string what = e.what();
-    throw TokenizerError(501, path + ": malformed JSON: " + what.substr(what.find("] ") + 2));
+    throw TokenizerError(501, path + ": malformed JSON: " + JsonErrorText(e));
   }
   try {
     return LoadTokenizerJson(path, j, options);
   } catch (const json::exception& e) {
-    std::string what = e.what();
-    throw TokenizerError(501, path + ": not a tokenizer.json this version understands: " + what.substr(what.find("] ") + 2));
+    throw TokenizerError(501, path + ": not a tokenizer.json this version understands: " + JsonErrorText(e));
   }
 }
 

@@ -22,15 +22,19 @@ class Error : public std::runtime_error {
   Error(std::string kind, int id, const std::string& message)
       : std::runtime_error("[synapse." + kind + "." + std::to_string(id) + "] " + message),
         kind_(std::move(kind)),
-        id_(id) {}
+        id_(id),
+        detail_(message) {}
   /// "model", "data", "spec", "usage" or "internal".
   const std::string& kind() const noexcept { return kind_; }
   /// The stable numeric id, e.g. 102 in "[synapse.model.102]".
   int id() const noexcept { return id_; }
+  /// The message without its "[synapse.kind.id] " prefix, to re-throw with more context.
+  const std::string& detail() const noexcept { return detail_; }
 
  private:
   std::string kind_;
   int id_;
+  std::string detail_;
 };
 
 /// The model file cannot be loaded, introspected or run (ids 1xx).

@@ -120,7 +120,7 @@ int PredictCommand(int argc, char** argv) {
       result = model.Run(batch, interventions, run);
     } catch (const DataError& e) {
       // "example N" in the message is the row's index in the file: name its line.
-      std::string what = std::string(e.what()).substr(std::string(e.what()).find("] ") + 2);
+      std::string what = e.detail();
       size_t at = what.find("example ");
       if (at != std::string::npos) {
         size_t index = std::stoul(what.substr(at + 8));
