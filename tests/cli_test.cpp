@@ -297,7 +297,7 @@ TEST(Cli, SkipBadRowsSkipsAndCounts) {
   EXPECT_THAT(lenient.err, HasSubstr("skipped 1 malformed row(s)"));
   EXPECT_THAT(lenient.err, HasSubstr("mixed.jsonl:2: malformed JSON"));
   EXPECT_THAT(lenient.err, HasSubstr("skipped 1 more row(s) with unknown labels"));
-  EXPECT_THAT(lenient.err, HasSubstr("2 rows [ham 1, spam 1]"));
+  EXPECT_THAT(lenient.err, HasSubstr("2 rows [ham: 1, spam: 1]"));
 }
 
 TEST(Cli, HelpExitsZeroAndDocumentsTheGrammar) {

@@ -80,9 +80,9 @@ std::string DescribeClasses(const LoadedRows& loaded) {
   for (const auto& [index, count] : by_index) {
     std::string name = index < static_cast<int64_t>(loaded.label_names.size()) ? loaded.label_names[index]
                                                                                : std::to_string(index);
-    out += (out.empty() ? "" : ", ") + name + " " + std::to_string(count);
+    out += (out.empty() ? "" : ", ") + name + ": " + std::to_string(count);
   }
-  if (unlabelled) out += (out.empty() ? "" : ", ") + std::string("unlabelled ") + std::to_string(unlabelled);
+  if (unlabelled) out += (out.empty() ? "" : ", ") + std::string("unlabelled: ") + std::to_string(unlabelled);
   return out;
 }
 

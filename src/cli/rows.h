@@ -36,7 +36,7 @@ struct LoadedRows {
   int64_t total = 0;                     // usable rows before --max-examples sampling
 };
 
-/// "ham 412, spam 380" (names when known), for the summary line.
+/// "ham: 412, spam: 380" (class indices when there are no names), for the summary line.
 std::string DescribeClasses(const LoadedRows& loaded);
 
 LoadedRows LoadRows(const RowSource& source);
