@@ -254,6 +254,15 @@ TEST(Cli, TextErrors) {
                                 dir);
   EXPECT_EQ(names.exit_code, 2);
   EXPECT_THAT(names.err, HasSubstr("give the class names with --labels"));
+  test::WriteFile(dir + "/latin1.csv", "text,label\nok,0\ncaf\xe9,1\n");
+  auto latin1 = test::RunCommand(kCli + " tokenize --tokenizer " + dir + "/vocab.txt --data " + dir + "/latin1.csv", dir);
+  EXPECT_EQ(latin1.exit_code, 2);
+  EXPECT_THAT(latin1.err, HasSubstr("[synapse.tokenizer.503] " + dir + "/latin1.csv:3: invalid UTF-8 at byte 3"));
+  auto skipped = test::RunCommand(
+      kCli + " tokenize --tokenizer " + dir + "/vocab.txt --data " + dir + "/latin1.csv --skip-bad-rows", dir);
+  EXPECT_EQ(skipped.exit_code, 0) << skipped.err;
+  EXPECT_EQ(Lines(skipped.out).size(), 1u);
+  EXPECT_THAT(skipped.err, HasSubstr("skipped 1 more row(s)"));
   test::WriteFile(dir + "/bpe.json", R"({"model": {"type": "BPE", "vocab": {}, "merges": []}})");
   auto bpe = test::RunCommand(kCli + " tokenize --tokenizer " + dir + "/bpe.json --data " + text, dir);
   EXPECT_EQ(bpe.exit_code, 2);
