@@ -157,13 +157,7 @@ TEST(SampleStratified, KeepsClassProportionsAndIsSeeded) {
 }
 
 TEST(ReadJsonlRows, MissingFile) {
-  try {
-    ReadJsonlRows("/nonexistent/x.jsonl");
-    FAIL();
-  } catch (const DataError& e) {
-    EXPECT_EQ(e.id(), 201);
-    EXPECT_THAT(e.what(), HasSubstr("/nonexistent/x.jsonl: cannot open"));
-  }
+  test::ExpectError<DataError>([] { ReadJsonlRows("/nonexistent/x.jsonl"); }, 201, "/nonexistent/x.jsonl: cannot open");
 }
 
 }  // namespace

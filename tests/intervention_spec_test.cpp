@@ -4,6 +4,7 @@
 
 #include "synapse/error.h"
 #include "synapse/intervention.h"
+#include "test_util.h"
 
 namespace synapse {
 namespace {
@@ -93,13 +94,8 @@ TEST(Neurons, ResolveSortsDeduplicatesAndWrapsNegatives) {
 }
 
 TEST(Neurons, OutOfRangeNamesTheSiteAndWidth) {
-  try {
-    Neurons::Of({40}).Resolve(32, "layer bert.encoder.layer.1");
-    FAIL();
-  } catch (const SpecError& e) {
-    EXPECT_EQ(e.id(), 305);
-    EXPECT_THAT(e.what(), HasSubstr("neuron 40 is out of range for layer bert.encoder.layer.1 (it has 32 neurons"));
-  }
+  test::ExpectError<SpecError>([] { Neurons::Of({40}).Resolve(32, "layer bert.encoder.layer.1"); }, 305,
+                               "neuron 40 is out of range for layer bert.encoder.layer.1 (it has 32 neurons");
 }
 
 }  // namespace

@@ -9,23 +9,10 @@
 namespace synapse {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 
 const std::string kFixtures = SYNAPSE_FIXTURE_DIR;
 
-template <typename E, typename F>
-void ExpectError(F&& f, int id, const std::string& message) {
-  try {
-    f();
-    FAIL() << "expected error " << id;
-  } catch (const E& e) {
-    EXPECT_EQ(e.id(), id) << e.what();
-    EXPECT_THAT(e.what(), HasSubstr(message));
-    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "not one line: " << e.what();
-    EXPECT_THAT(e.what(), Not(HasSubstr("Exception raised from")));
-  }
-}
+using test::ExpectError;
 
 TEST(ModelLoadErrors, MissingFile) {
   ExpectError<ModelError>([] { Model::Load("/nonexistent/model.pt"); }, 101, "/nonexistent/model.pt: no such file");

@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -49,6 +52,21 @@ inline CommandResult RunCommand(const std::string& command, const std::string& s
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.err = ReadFile(err_path);
   return r;
+}
+
+/// Expects `f` to throw E with stable id `id`, a one-line message containing `message`,
+/// and no C++ backtrace.
+template <typename E, typename F>
+void ExpectError(F&& f, int id, const std::string& message) {
+  try {
+    f();
+    ADD_FAILURE() << "expected error " << id;
+  } catch (const E& e) {
+    EXPECT_EQ(e.id(), id) << e.what();
+    EXPECT_THAT(e.what(), ::testing::HasSubstr(message));
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "not one line: " << e.what();
+    EXPECT_THAT(e.what(), ::testing::Not(::testing::HasSubstr("Exception raised from")));
+  }
 }
 
 }  // namespace synapse::test

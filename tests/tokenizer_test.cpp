@@ -44,13 +44,7 @@ TEST(Tokenizer, PairsAreTruncatedLongestFirst) {
 
 TEST(Tokenizer, InvalidUtf8IsAnError) {
   auto tok = Tokenizer::Load(Vocab(test::TempDir("tok_utf8")));
-  try {
-    tok->Encode("ok \xff\xfe bad");
-    FAIL();
-  } catch (const TokenizerError& e) {
-    EXPECT_EQ(e.id(), 503);
-    EXPECT_THAT(e.what(), HasSubstr("invalid UTF-8 at byte 3"));
-  }
+  test::ExpectError<TokenizerError>([&] { tok->Encode("ok \xff\xfe bad"); }, 503, "invalid UTF-8 at byte 3");
 }
 
 struct BadTokenizer {
@@ -99,13 +93,8 @@ TEST(Tokenizer, MissingFile) {
 TEST(Tokenizer, VocabTxtWithoutSpecialTokens) {
   std::string dir = test::TempDir("tok_nospecial");
   test::WriteFile(dir + "/vocab.txt", "a\nb\n");
-  try {
-    Tokenizer::Load(dir + "/vocab.txt");
-    FAIL();
-  } catch (const TokenizerError& e) {
-    EXPECT_EQ(e.id(), 501);
-    EXPECT_THAT(e.what(), HasSubstr("[CLS] is not in the vocabulary"));
-  }
+  test::ExpectError<TokenizerError>([&] { Tokenizer::Load(dir + "/vocab.txt"); }, 501,
+                                    "[CLS] is not in the vocabulary");
 }
 
 }  // namespace
