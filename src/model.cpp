@@ -182,17 +182,17 @@ PreparedInputs PrepareInputs(const Model::Impl& m, const std::vector<Example>& b
       const Example& e = batch[static_cast<size_t>(i)];
       const int64_t example = out.geometry.example_index[static_cast<size_t>(i)];
       if (e.input_ids.empty()) {
-        throw DataError(203, "example " + std::to_string(example) + ": no input_ids (the model takes token ids)");
+        throw DataError(203, "example " + std::to_string(example) + ": no input_ids (the model takes token ids)", example);
       }
       if (!e.attention_mask.empty() && e.attention_mask.size() != e.input_ids.size()) {
         throw DataError(203, "example " + std::to_string(example) + ": attention_mask has " +
                                  std::to_string(e.attention_mask.size()) + " entries, input_ids " +
-                                 std::to_string(e.input_ids.size()));
+                                 std::to_string(e.input_ids.size()), example);
       }
       if (!e.token_type_ids.empty() && e.token_type_ids.size() != e.input_ids.size()) {
         throw DataError(203, "example " + std::to_string(example) + ": token_type_ids has " +
                                  std::to_string(e.token_type_ids.size()) + " entries, input_ids " +
-                                 std::to_string(e.input_ids.size()));
+                                 std::to_string(e.input_ids.size()), example);
       }
       t = std::max<int64_t>(t, static_cast<int64_t>(e.input_ids.size()));
     }
@@ -213,14 +213,13 @@ PreparedInputs PrepareInputs(const Model::Impl& m, const std::vector<Example>& b
     out.geometry.tokens = t;
     out.geometry.real = mask.ne(0);
   } else {
-    const Example& first = batch.front();
-    std::vector<int64_t> shape = first.feature_shape.empty()
-                                     ? std::vector<int64_t>{static_cast<int64_t>(first.features.size())}
-                                     : first.feature_shape;
-    if (!m.options.input_shape().empty() && shape != m.options.input_shape()) {
-      throw DataError(206, "example " + std::to_string(out.geometry.example_index.front()) + ": features of shape " +
-                               Describe(shape) + ", the model expects " + Describe(m.options.input_shape()));
-    }
+    // Every example must have the model's declared shape, else the first example's.
+    auto shape_of = [](const Example& e) {
+      return e.feature_shape.empty() ? std::vector<int64_t>{static_cast<int64_t>(e.features.size())} : e.feature_shape;
+    };
+    const bool declared = !m.options.input_shape().empty();
+    const std::vector<int64_t> shape = declared ? m.options.input_shape() : shape_of(batch.front());
+    const std::string reference = declared ? "the model expects " : "the batch's first example has ";
     int64_t size = 1;
     for (int64_t d : shape) size *= d;
     std::vector<int64_t> full = {n};
@@ -229,13 +228,11 @@ PreparedInputs PrepareInputs(const Model::Impl& m, const std::vector<Example>& b
     float* dst = features.data_ptr<float>();
     for (int64_t i = 0; i < n; ++i) {
       const Example& e = batch[static_cast<size_t>(i)];
-      std::vector<int64_t> s = e.feature_shape.empty()
-                                   ? std::vector<int64_t>{static_cast<int64_t>(e.features.size())}
-                                   : e.feature_shape;
-      if (s != shape || static_cast<int64_t>(e.features.size()) != size) {
-        throw DataError(206, "example " + std::to_string(out.geometry.example_index[static_cast<size_t>(i)]) +
-                                 ": features of shape " + Describe(s) + " (" + std::to_string(e.features.size()) +
-                                 " values), the batch's first example has " + Describe(shape));
+      const int64_t example = out.geometry.example_index[static_cast<size_t>(i)];
+      if (shape_of(e) != shape || static_cast<int64_t>(e.features.size()) != size) {
+        throw DataError(206, "example " + std::to_string(example) + ": features of shape " + Describe(shape_of(e)) +
+                                 ", " + reference + Describe(shape),
+                        example);
       }
       std::copy(e.features.begin(), e.features.end(), dst + i * size);
     }

@@ -309,6 +309,23 @@ TEST(Cli, SkipBadRowsSkipsAndCounts) {
   EXPECT_THAT(lenient.err, HasSubstr("2 rows [ham: 1, spam: 1]"));
 }
 
+TEST(Cli, FloatRowOfTheWrongShapeNamesItsLine) {
+  std::string dir = test::TempDir("cli_float_shape");
+  std::string good = "[" + std::string("0.5,") + "0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]";
+  test::WriteFile(dir + "/rows.jsonl", "{\"features\": " + good + "}\n\n{\"features\": [1, 2, 3, 4, 5]}\n");
+  auto r = test::RunCommand(kCli + " predict --model " + kFixtures + "/tabular_traced.pt --input-shape 16 --data " + dir +
+                                "/rows.jsonl",
+                            dir);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("[synapse.data.206] " + dir + "/rows.jsonl:3: features of shape [5], the model expects [16]"));
+  test::WriteFile(dir + "/good.jsonl", "{\"features\": " + good + "}\n{\"features\": " + good + "}\n");
+  auto ok = test::RunCommand(kCli + " predict --model " + kFixtures + "/tabular_traced.pt --input-shape 16 --data " + dir +
+                                 "/good.jsonl",
+                             dir);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(Lines(ok.out).size(), 2u);
+}
+
 TEST(Cli, HelpExitsZeroAndDocumentsTheGrammar) {
   std::string dir = test::TempDir("cli_help");
   auto r = test::RunCommand(kCli + " predict --help", dir);

@@ -108,6 +108,16 @@ TEST_F(RunErrors, FeaturesForATokenModel) {
   ExpectError<DataError>([&] { bert_->Run({Example::Features({1.f, 2.f})}); }, 203, "example 0: no input_ids");
 }
 
+TEST_F(RunErrors, DataErrorsCarryTheExampleIndex) {
+  try {
+    bert_->Run({Example::Tokens({2, 5}), Example::Tokens({2, 5}, {1})}, {}, RunOptions().example_indices({7, 9}));
+    FAIL();
+  } catch (const DataError& e) {
+    EXPECT_EQ(e.example(), 9);
+    EXPECT_THAT(e.detail(), ::testing::StartsWith("example 9: attention_mask has 1 entries"));
+  }
+}
+
 TEST_F(RunErrors, TokenIdOutsideVocabulary) {
   ExpectError<ModelError>([&] { bert_->Run({Example::Tokens({2, 5000})}); }, 106, "index out of range");
 }

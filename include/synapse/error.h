@@ -11,6 +11,7 @@
 #ifndef SYNAPSE_ERROR_H_
 #define SYNAPSE_ERROR_H_
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -46,7 +47,14 @@ class ModelError : public Error {
 /// Evaluation data or inputs are malformed (ids 2xx).
 class DataError : public Error {
  public:
-  DataError(int id, const std::string& message) : Error("data", id, message) {}
+  /// `example`: the data-set index of the example at fault, when there is one.
+  DataError(int id, const std::string& message, int64_t example = -1)
+      : Error("data", id, message), example_(example) {}
+  /// The data-set index of the example at fault (message "example N: ..."), or -1.
+  int64_t example() const noexcept { return example_; }
+
+ private:
+  int64_t example_;
 };
 
 /// An intervention SPEC, or a request derived from one, is invalid (ids 3xx).

@@ -105,8 +105,6 @@ class Model {
   int64_t parameter_count() const;
   /// How the output logits are read: "tensor", "tuple[0]" or "dict[logits]".
   const std::string& output_kind() const;
-  /// "traced" or "scripted" (a best guess from the graph's source ranges).
-  const std::string& origin() const;
 
   /// Index of `site` in layers(); throws SpecError 304 when there is no such layer.
   int ResolveLayer(const Site& site) const;

@@ -119,14 +119,12 @@ int PredictCommand(int argc, char** argv) {
     try {
       result = model.Run(batch, interventions, run);
     } catch (const DataError& e) {
-      // "example N" in the message is the row's index in the file: name its line.
-      std::string what = e.detail();
-      size_t at = what.find("example ");
-      if (at != std::string::npos) {
-        size_t index = std::stoul(what.substr(at + 8));
-        what = data_path + ":" + std::to_string(rows.at(index).line) + what.substr(what.find(':', at));
-      }
-      throw DataError(e.id(), what);
+      // The model names the example by its index in `rows`; the user wants its line.
+      if (e.example() < 0) throw;
+      const std::string& what = e.detail();
+      throw DataError(e.id(), data_path + ":" + std::to_string(rows.at(static_cast<size_t>(e.example())).line) +
+                                  what.substr(what.find(':')),
+                      e.example());
     }
     for (size_t k = first; k < last; ++k) {
       const size_t i = order[k];
