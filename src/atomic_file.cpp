@@ -1,6 +1,7 @@
 #include "atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -32,6 +33,20 @@ void WriteFileAtomically(const std::string& path, const std::string& contents) {
     unlink(tmp.c_str());
     throw DataError(208, path + ": cannot write: " + std::strerror(err));
   }
+}
+
+void MakeDirectories(const std::string& dir) {
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = dir.find('/', pos + 1);
+    const std::string path = dir.substr(0, pos);
+    if (path.empty()) continue;
+    if (mkdir(path.c_str(), 0777) != 0 && errno != EEXIST) {
+      throw DataError(208, path + ": cannot create directory: " + std::strerror(errno));
+    }
+  }
+  struct stat st {};
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) throw DataError(208, dir + ": not a directory");
 }
 
 }  // namespace synapse

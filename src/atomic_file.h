@@ -10,6 +10,10 @@ namespace synapse {
 /// renamed into place. Throws DataError 208 naming the path when it cannot.
 void WriteFileAtomically(const std::string& path, const std::string& contents);
 
+/// Creates `dir` and its missing parents, like `mkdir -p`. Throws DataError 208 naming the
+/// path when it cannot, or when it exists and is not a directory.
+void MakeDirectories(const std::string& dir);
+
 }  // namespace synapse
 
 #endif  // SYNAPSE_SRC_ATOMIC_FILE_H_

@@ -165,6 +165,10 @@ Intervention Intervention::Scale(Site site, double factor, Neurons neurons) {
 Intervention Intervention::Noise(Site site, double sigma, Neurons neurons) {
   return Intervention(Op::kNoise, std::move(site), std::move(neurons), sigma, {});
 }
+
+Intervention Intervention::Noise(Site site, std::vector<float> sigmas, Neurons neurons) {
+  return Intervention(Op::kNoise, std::move(site), std::move(neurons), 1.0, std::move(sigmas));
+}
 Intervention Intervention::Shift(std::vector<float> shift) {
   return Intervention(Op::kShift, Site::Logits(), Neurons::All(), 0, std::move(shift));
 }
@@ -177,7 +181,7 @@ std::string Intervention::ToString() const {
     case Op::kConstant: op = "const=" + FormatNumber(value_); break;
     case Op::kMean: op = "mean"; break;
     case Op::kScale: op = "scale=" + FormatNumber(value_); break;
-    case Op::kNoise: op = "noise=" + FormatNumber(value_); break;
+    case Op::kNoise: op = values_.empty() ? "noise=" + FormatNumber(value_) : "noise=per-neuron"; break;
     case Op::kShift: op = "shift"; break;
   }
   std::string neurons;

@@ -44,8 +44,8 @@ at::Tensor ApplyOne(const at::Tensor& x, const at::Tensor& real, const ResolvedO
       if (rows.numel() == 0 || k == 0) continue;
       auto gen = at::make_generator<at::CPUGeneratorImpl>(NoiseSeed(g.seed, site, g.example_index[static_cast<size_t>(row0 + b)]));
       at::Tensor draw = at::randn({rows.size(0), k}, gen, x.options().dtype(at::kFloat));
-      noise[b].index_put_({rows.unsqueeze(1), op.neuron_index.unsqueeze(0)},
-                          (draw * op.value).to(x.scalar_type()));
+      draw = op.sigmas.defined() ? draw * op.sigmas.view({1, -1}) : draw * op.value;
+      noise[b].index_put_({rows.unsqueeze(1), op.neuron_index.unsqueeze(0)}, draw.to(x.scalar_type()));
     }
     return x + noise;
   }

@@ -19,6 +19,7 @@ struct ResolvedOp {
   at::Tensor neuron_index;  // int64 [K], sorted
   at::Tensor neuron_mask;   // bool [H]
   at::Tensor means;         // float [H], for kMean
+  at::Tensor sigmas;        // float [K], for kNoise with per-neuron sigmas
 };
 
 /// How a site's output is laid out.

@@ -325,6 +325,18 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> Model::parameters() co
   return out;
 }
 
+Eigen::MatrixXf Model::ParameterValues(const std::string& name) const {
+  for (const auto& p : impl_->module.named_parameters(true)) {
+    if (p.name != name) continue;
+    at::Tensor t = p.value.detach().to(at::kFloat);
+    if (t.dim() == 0) t = t.view({1, 1});
+    else if (t.dim() == 1) t = t.view({-1, 1});
+    else t = t.reshape({t.size(0), -1});
+    return ToEigen(t);
+  }
+  throw ModelError(107, impl_->path + ": no parameter named \"" + name + "\"");
+}
+
 Model Model::Load(const std::string& path, const ModelOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
@@ -385,8 +397,8 @@ Model Model::Load(const std::string& path, const ModelOptions& options) {
   if (found.empty()) {
     throw ModelError(104, path + (options.layers_glob().empty()
                                       ? ": found no encoder layers (no two or more same-type submodules named "
-                                        "0..N-1); name them with --layers GLOB"
-                                      : ": no module path matches --layers \"" + options.layers_glob() + "\""));
+                                        "0..N-1); name them with --layer-modules GLOB"
+                                      : ": no module path matches --layer-modules \"" + options.layers_glob() + "\""));
   }
   std::unordered_set<const c10::ClassType*> rewritten;
   for (size_t i = 0; i < found.size(); ++i) {
@@ -512,6 +524,14 @@ RunResult Model::Run(const std::vector<Example>& batch, const std::vector<Interv
                                  std::to_string(iv.values().size()));
       }
       op.means = at::tensor(iv.values(), at::kFloat);
+    }
+    if (iv.op() == Intervention::Op::kNoise && !iv.values().empty()) {
+      if (static_cast<int64_t>(iv.values().size()) != info.hidden_size) {
+        throw SpecError(308, "intervention \"" + iv.ToString() + "\": needs one sigma per neuron of layer " +
+                                 info.name + " (" + std::to_string(info.hidden_size) + "), got " +
+                                 std::to_string(iv.values().size()));
+      }
+      op.sigmas = at::tensor(iv.values(), at::kFloat).index_select(0, op.neuron_index);
     }
     ops[static_cast<size_t>(layer)].push_back(std::move(op));
   }

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <torch/version.h>
 #include <dlfcn.h>
 #include <link.h>
 
@@ -56,6 +57,8 @@ void SetThreads(int threads) {
 RuntimeInfo DescribeRuntime() {
   RuntimeInfo info;
   info.threads = at::get_num_threads();
+  info.libtorch_version = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+                          std::to_string(TORCH_VERSION_PATCH);
   std::string lib;
   dl_iterate_phdr(CollectBlas, &lib);
   info.blas_library = lib.empty() ? "" : Resolve(lib);

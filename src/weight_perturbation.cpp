@@ -106,6 +106,27 @@ void WeightPerturbation::ScaleColumns(const std::string& parameter, const std::v
   p.index_copy_(1, idx, p.index_select(1, idx) * factor);
 }
 
+void WeightPerturbation::ScaleEntries(const std::string& parameter, int64_t row, const std::vector<int64_t>& columns,
+                                      double factor) {
+  at::NoGradGuard no_grad;
+  at::Tensor p = impl_->Touch(parameter).detach();
+  if (p.dim() != 2) {
+    throw SpecError(305, "parameter \"" + parameter + "\" has " + std::to_string(p.dim()) + " dimension(s); "
+                         "entries need a matrix");
+  }
+  IndexTensor({row}, p.size(0), parameter, "row");
+  at::Tensor idx = IndexTensor(columns, p.size(1), parameter, "column");
+  at::Tensor r = p[row];
+  r.index_copy_(0, idx, r.index_select(0, idx) * factor);
+}
+
+void WeightPerturbation::AddRows(const std::string& parameter, const std::vector<int64_t>& rows, double shift) {
+  at::NoGradGuard no_grad;
+  at::Tensor p = impl_->Touch(parameter).detach();
+  at::Tensor idx = IndexTensor(rows, p.size(0), parameter, "row");
+  p.index_copy_(0, idx, p.index_select(0, idx) + shift);
+}
+
 uint64_t ParameterHash(const Model& model) {
   uint64_t h = 1469598103934665603ULL;  // FNV-1a
   auto mix = [&h](const void* data, size_t n) {

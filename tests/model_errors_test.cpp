@@ -59,7 +59,7 @@ TEST(ModelLoadErrors, NoRepeatedLayers) {
 
 TEST(ModelLoadErrors, GlobMatchesNothing) {
   ExpectError<ModelError>([] { Model::Load(kFixtures + "/bert_traced.pt", ModelOptions().layers_glob("nope.*")); },
-                          104, "no module path matches --layers \"nope.*\"");
+                          104, "no module path matches --layer-modules \"nope.*\"");
 }
 
 TEST(ModelLoadErrors, LayersReturningLists) {

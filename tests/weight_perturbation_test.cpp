@@ -43,6 +43,31 @@ TEST_F(WeightPerturbationTest, HeadRowScaleMovesOnlyThatClassLogit) {
   EXPECT_EQ(model_.Run(batch_).logits, base);
 }
 
+TEST_F(WeightPerturbationTest, BiasRowShiftEqualsALogitShiftOfThatClass) {
+  const Eigen::MatrixXf base = model_.Run(batch_).logits;
+  WeightPerturbation w(model_);
+  w.AddRows("classifier.bias", {2}, 0.75);
+  const Eigen::MatrixXf shifted = model_.Run(batch_).logits;
+  const Eigen::MatrixXf expected = model_.Run(batch_, {Intervention::Shift({0, 0, 0.75f})}).logits;
+  EXPECT_TRUE(shifted.isApprox(expected, 1e-6)) << shifted << "\nvs\n" << expected;
+}
+
+TEST_F(WeightPerturbationTest, ScaleEntriesTouchesOnlyThoseEntriesOfOneRow) {
+  WeightPerturbation w(model_);
+  const uint64_t before = ParameterHash(model_);
+  w.ScaleEntries("classifier.weight", 1, {0, 4}, 1.0);  // × 1 changes nothing
+  EXPECT_EQ(ParameterHash(model_), before);
+  const Eigen::MatrixXf base = model_.Run(batch_).logits;
+  w.ScaleEntries("classifier.weight", 1, {0, 4}, 5.0);
+  const Eigen::MatrixXf scaled = model_.Run(batch_).logits;
+  // Only class 1's logit moves.
+  EXPECT_EQ(scaled.col(0), base.col(0));
+  EXPECT_EQ(scaled.col(2), base.col(2));
+  EXPECT_GT((scaled.col(1) - base.col(1)).cwiseAbs().maxCoeff(), 1e-4);
+  EXPECT_THROW(w.ScaleEntries("classifier.bias", 0, {0}, 2.0), SpecError);
+  EXPECT_THROW(w.ScaleEntries("classifier.weight", 0, {9999}, 2.0), SpecError);
+}
+
 TEST_F(WeightPerturbationTest, RestoresWhenAnOperationThrowsMidway) {
   const uint64_t before = ParameterHash(model_);
   try {

@@ -98,6 +98,9 @@ class Intervention {
   static Intervention Scale(Site site, double factor, Neurons neurons = Neurons::All());
   /// Adds N(0, sigma²) noise, seeded by RunOptions::seed, the layer and the example index.
   static Intervention Noise(Site site, double sigma, Neurons neurons = Neurons::All());
+  /// Adds N(0, sigmas[j]²) noise to neuron j; `sigmas` has one value per neuron of the site
+  /// (e.g. a multiple of each neuron's standard deviation). Same draws as Noise(site, 1.0).
+  static Intervention Noise(Site site, std::vector<float> sigmas, Neurons neurons = Neurons::All());
   /// Adds `shift[c]` to the logit of class c. Only at Site::Logits().
   static Intervention Shift(std::vector<float> shift);
 
@@ -117,7 +120,8 @@ class Intervention {
   Positions positions() const { return positions_; }
   /// The constant, factor or sigma.
   double value() const { return value_; }
-  /// The per-neuron means (kMean) or per-class shift (kShift).
+  /// The per-neuron means (kMean), per-neuron sigmas (kNoise; empty: `value` for all) or
+  /// per-class shift (kShift).
   const std::vector<float>& values() const { return values_; }
   /// In SPEC grammar, e.g. "3:zero:1,5,9" or "-1:scale=2:all:pooled".
   std::string ToString() const;

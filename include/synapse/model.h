@@ -119,6 +119,9 @@ class Model {
 
   /// Names and shapes of every parameter, in module order.
   std::vector<std::pair<std::string, std::vector<int64_t>>> parameters() const;
+  /// A copy of a parameter's current values: a matrix as rows × columns, a vector as one
+  /// column, higher ranks flattened to dim0 × rest. Throws ModelError 107 for an unknown name.
+  Eigen::MatrixXf ParameterValues(const std::string& name) const;
 
   class Impl;
   Impl& impl() const { return *impl_; }

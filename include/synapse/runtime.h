@@ -12,6 +12,8 @@ namespace synapse {
 
 struct RuntimeInfo {
   int threads = 1;
+  /// LibTorch's version, e.g. "1.13.0".
+  std::string libtorch_version;
   /// Resolved path of the loaded BLAS, e.g. ".../openblas-pthread/libblas.so.3".
   std::string blas_library;
   /// "openblas", "reference", "mkl", "blis" or "unknown".

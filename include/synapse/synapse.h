@@ -12,5 +12,10 @@
 #include "synapse/model.h"
 #include "synapse/runtime.h"
 #include "synapse/weight_perturbation.h"
+#include "synapse/stats.h"
+#include "synapse/probe.h"
+#include "synapse/extraction.h"
+#include "synapse/experiments.h"
+#include "synapse/analysis.h"
 
 #endif  // SYNAPSE_SYNAPSE_H_

@@ -37,6 +37,12 @@ class WeightPerturbation {
   void ScaleRows(const std::string& parameter, const std::vector<int64_t>& rows, double factor);
   /// Multiplies columns (dimension 1) of a matrix.
   void ScaleColumns(const std::string& parameter, const std::vector<int64_t>& columns, double factor);
+  /// Multiplies the entries (row, c) of a matrix for every c in `columns` (e.g. one class's
+  /// head weights on chosen neurons).
+  void ScaleEntries(const std::string& parameter, int64_t row, const std::vector<int64_t>& columns, double factor);
+  /// Adds `shift` to rows (dimension 0) of a matrix or elements of a vector (e.g. one
+  /// class's bias).
+  void AddRows(const std::string& parameter, const std::vector<int64_t>& rows, double shift);
   /// Puts every touched parameter back now (also done by the destructor).
   void Restore();
 

@@ -1,5 +1,6 @@
 #include "args.h"
 
+#include <cmath>
 #include <sstream>
 
 #include "synapse/error.h"
@@ -130,6 +131,32 @@ std::vector<int64_t> ParseShape(const std::string& text, const std::string& opti
   }
   if (shape.empty()) throw UsageError(401, option + ": expected a shape like 3,32,32");
   return shape;
+}
+
+std::vector<int64_t> ParseIntList(const std::string& text, const std::string& option) {
+  std::vector<int64_t> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) out.push_back(ParseInt64(item, option));
+  if (out.empty()) throw UsageError(401, option + ": expected a list like 0,2,-1");
+  return out;
+}
+
+double ParseNumber(const std::string& text, const std::string& option) {
+  try {
+    size_t used = 0;
+    double v = std::stod(text, &used);
+    if (used == text.size() && std::isfinite(v)) return v;
+  } catch (const std::exception&) {
+  }
+  throw UsageError(401, option + ": expected a number, got \"" + text + "\"");
+}
+
+std::vector<double> ParseNumberList(const std::string& text, const std::string& option) {
+  std::vector<double> out;
+  if (text.empty() || text == "none") return out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) out.push_back(ParseNumber(item, option));
+  return out;
 }
 
 }  // namespace synapse::cli

@@ -48,6 +48,13 @@ class ArgParser {
 
 /// Parses "3,32,32" into {3, 32, 32}; throws UsageError 401 naming `option`.
 std::vector<int64_t> ParseShape(const std::string& text, const std::string& option);
+/// Parses "0,2,-1" into integers (any sign); throws UsageError 401 naming `option`.
+std::vector<int64_t> ParseIntList(const std::string& text, const std::string& option);
+/// Parses "0.1,0.25" into finite numbers; "" and "none" give an empty list. Throws
+/// UsageError 401 naming `option`.
+std::vector<double> ParseNumberList(const std::string& text, const std::string& option);
+/// Parses one finite number; throws UsageError 401 naming `option`.
+double ParseNumber(const std::string& text, const std::string& option);
 
 }  // namespace synapse::cli
 

@@ -16,7 +16,7 @@ int InspectCommand(int argc, char** argv) {
   ArgParser p("synapse inspect", "Show a TorchScript model's inputs, output, layers (hook sites), classes and size.");
   p.Positional("MODEL", "TorchScript file (traced or scripted)", &model_path);
   p.Flag("--json", "print JSON instead of text", &as_json);
-  p.Option("--layers", "GLOB", "module paths of the layers, e.g. 'encoder.layers.*' (default: discovered)",
+  p.Option("--layer-modules", "GLOB", "module paths of the layers, e.g. 'encoder.layers.*' (default: discovered)",
            &layers_glob);
   p.Option("--input-shape", "D,D,..", "shape of one example's float input, e.g. 16 or 3,32,32", &input_shape);
   p.Option("--threads", "N", "intra-op threads (default: all cores)", &threads);

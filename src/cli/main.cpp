@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   try {
+    if (command == "analyze") return synapse::cli::AnalyzeCommand(argc, argv);
     if (command == "inspect") return synapse::cli::InspectCommand(argc, argv);
     if (command == "predict") return synapse::cli::PredictCommand(argc, argv);
     if (command == "tokenize") return synapse::cli::TokenizeCommand(argc, argv);
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
       std::cout << kUsage;
       return 0;
     }
-    throw synapse::UsageError(402, "unknown command \"" + command + "\" (commands: inspect, predict, tokenize, help)");
+    throw synapse::UsageError(402, "unknown command \"" + command + "\" (commands: analyze, inspect, predict, tokenize, help)");
   } catch (const synapse::Error& e) {
     std::cerr << "synapse: " << e.what() << "\n";
     return 2;

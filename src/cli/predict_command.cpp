@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "atomic_file.h"
+#include "batching.h"
 #include "commands.h"
 #include "rows.h"
 #include "synapse/dataset.h"
@@ -61,7 +62,7 @@ int PredictCommand(int argc, char** argv) {
   p.Option("--seed", "N", "seed of noise interventions (default 0)", &seed);
   p.Option("--batch-size", "N", "examples per forward pass (default 32)", &batch_size);
   p.Option("--pad-id", "N", "token id used for padding (default: the tokenizer's, else 0)", &pad_id);
-  p.Option("--layers", "GLOB", "module paths of the layers (default: discovered)", &layers_glob);
+  p.Option("--layer-modules", "GLOB", "module paths of the layers (default: discovered)", &layers_glob);
   p.Option("--threads", "N", "intra-op threads (default: all cores)", &threads);
   std::string input_shape;
   p.Option("--input-shape", "D,D,..", "float-input models: the shape every row's features must have", &input_shape);
@@ -98,37 +99,22 @@ int PredictCommand(int argc, char** argv) {
   run.pool(ParsePooling(pool)).seed(static_cast<uint64_t>(seed)).pad_id(pad_id >= 0 ? pad_id : loaded.pad_id);
 
   // Batches of similar length waste little on padding; results go back to input order.
-  std::vector<size_t> order(rows.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return rows[a].example.input_ids.size() < rows[b].example.input_ids.size();
-  });
+  std::vector<Example> examples;
+  for (const DataRow& r : rows) examples.push_back(r.example);
   auto start = std::chrono::steady_clock::now();
   std::vector<std::string> lines(rows.size());
   int64_t labelled = 0, correct = 0;
-  for (size_t first = 0; first < order.size(); first += static_cast<size_t>(batch_size)) {
-    size_t last = std::min(order.size(), first + static_cast<size_t>(batch_size));
-    std::vector<Example> batch;
-    std::vector<int64_t> indices;
-    for (size_t k = first; k < last; ++k) {
-      batch.push_back(rows[order[k]].example);
-      indices.push_back(static_cast<int64_t>(order[k]));
-    }
-    run.example_indices(indices);
+  for (const std::vector<int64_t>& batch : LengthSortedBatches(examples, batch_size)) {
+    run.example_indices(batch);
     RunResult result;
     try {
-      result = model.Run(batch, interventions, run);
+      result = model.Run(Gather(examples, batch), interventions, run);
     } catch (const DataError& e) {
-      // The model names the example by its index in `rows`; the user wants its line.
-      if (e.example() < 0) throw;
-      const std::string& what = e.detail();
-      throw DataError(e.id(), data_path + ":" + std::to_string(rows.at(static_cast<size_t>(e.example())).line) +
-                                  what.substr(what.find(':')),
-                      e.example());
+      RethrowWithLine(e, data_path, rows);
     }
-    for (size_t k = first; k < last; ++k) {
-      const size_t i = order[k];
-      Eigen::Index r = static_cast<Eigen::Index>(k - first);
+    for (size_t k = 0; k < batch.size(); ++k) {
+      const size_t i = static_cast<size_t>(batch[k]);
+      Eigen::Index r = static_cast<Eigen::Index>(k);
       Eigen::Index pred;
       result.logits.row(r).maxCoeff(&pred);
       nlohmann::ordered_json row;

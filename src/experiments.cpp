@@ -1,0 +1,131 @@
+#include "synapse/experiments.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "batching.h"
+#include "synapse/error.h"
+#include "synapse/model.h"
+
+namespace synapse {
+
+Metrics Score(const std::vector<int64_t>& predictions, const std::vector<int64_t>& labels,
+              const std::vector<int64_t>& base_predictions, int64_t num_classes, double confidence) {
+  if (predictions.size() != labels.size() || predictions.size() != base_predictions.size()) {
+    throw DataError(209, "scoring: " + std::to_string(predictions.size()) + " predictions, " +
+                             std::to_string(labels.size()) + " labels and " + std::to_string(base_predictions.size()) +
+                             " baseline predictions");
+  }
+  Metrics m;
+  const size_t classes = static_cast<size_t>(std::max<int64_t>(num_classes, 0));
+  m.support.assign(classes, 0);
+  std::vector<int64_t> hits(classes, 0);
+  for (size_t i = 0; i < predictions.size(); ++i) {
+    const bool flipped = predictions[i] != base_predictions[i];
+    m.flips += flipped;
+    const int64_t y = labels[i];
+    if (y < 0) continue;
+    if (y >= num_classes) {
+      throw DataError(209, "scoring: label " + std::to_string(y) + " of example " + std::to_string(i) +
+                               " is not below the class count " + std::to_string(num_classes));
+    }
+    ++m.n;
+    const bool right = predictions[i] == y, right_before = base_predictions[i] == y;
+    m.correct += right;
+    ++m.support[static_cast<size_t>(y)];
+    hits[static_cast<size_t>(y)] += right;
+    m.lost += right_before && !right;
+    m.gained += !right_before && right;
+  }
+  m.accuracy = m.n > 0 ? static_cast<double>(m.correct) / static_cast<double>(m.n) : std::nan("");
+  m.accuracy_ci = WilsonInterval(m.correct, m.n, confidence);
+  for (size_t c = 0; c < classes; ++c) {
+    m.recall.push_back(m.support[c] > 0 ? static_cast<double>(hits[c]) / static_cast<double>(m.support[c])
+                                        : std::nan(""));
+    m.recall_ci.push_back(WilsonInterval(hits[c], m.support[c], confidence));
+  }
+  const int64_t total = static_cast<int64_t>(predictions.size());
+  m.flip_rate = total > 0 ? static_cast<double>(m.flips) / static_cast<double>(total) : 0;
+  m.flip_rate_ci = WilsonInterval(m.flips, total, confidence);
+  m.mcnemar_p = McNemarExactP(m.lost, m.gained);
+  return m;
+}
+
+std::vector<Eigen::MatrixXf> RunPlans(const Model& model, const std::vector<Example>& examples,
+                                      const std::vector<Plan>& plans, const BatchOptions& options,
+                                      const ProgressCallback& progress) {
+  std::vector<Eigen::MatrixXf> out(plans.size());
+  if (plans.empty()) return out;
+  if (examples.empty()) throw DataError(207, "sweep: no examples");
+  const int64_t n = static_cast<int64_t>(examples.size());
+  const int64_t total = n * static_cast<int64_t>(plans.size());
+  int64_t done = 0;
+  for (const std::vector<int64_t>& batch : LengthSortedBatches(examples, options.batch_size())) {
+    const std::vector<Example> inputs = Gather(examples, batch);
+    RunOptions run;
+    run.pool(options.pool()).pad_id(options.pad_id()).seed(options.seed()).example_indices(batch);
+    for (size_t p = 0; p < plans.size(); ++p) {
+      RunResult result = model.Run(inputs, plans[p], run);
+      if (out[p].size() == 0) out[p].resize(n, result.logits.cols());
+      for (size_t k = 0; k < batch.size(); ++k) out[p].row(batch[k]) = result.logits.row(static_cast<Eigen::Index>(k));
+      done += static_cast<int64_t>(batch.size());
+      if (progress) progress(done, total);
+    }
+  }
+  return out;
+}
+
+FlipBudgets ComputeFlipBudgets(const Eigen::MatrixXf& logits) {
+  FlipBudgets out;
+  out.min_flip.resize(logits.rows());
+  out.to_class.resize(logits.rows(), logits.cols());
+  for (Eigen::Index r = 0; r < logits.rows(); ++r) {
+    Eigen::Index top = 0;
+    const double best = logits.row(r).maxCoeff(&top);
+    double nearest = std::numeric_limits<double>::infinity();
+    for (Eigen::Index c = 0; c < logits.cols(); ++c) {
+      const double half_gap = (best - static_cast<double>(logits(r, c))) / 2;
+      out.to_class(r, c) = half_gap;
+      if (c != top) nearest = std::min(nearest, half_gap);
+    }
+    out.min_flip(r) = nearest;
+  }
+  return out;
+}
+
+ClassificationHead FindClassificationHead(const Model& model, const std::string& weight) {
+  const int64_t classes = model.num_classes();
+  const auto parameters = model.parameters();
+  auto shape_of = [&](const std::string& name) -> const std::vector<int64_t>* {
+    for (const auto& p : parameters) {
+      if (p.first == name) return &p.second;
+    }
+    return nullptr;
+  };
+  auto bias_for = [&](const std::string& w) {
+    const std::string b = w.substr(0, w.size() - std::string("weight").size()) + "bias";
+    const std::vector<int64_t>* shape = shape_of(b);
+    return shape != nullptr && shape->size() == 1 && (*shape)[0] == classes ? b : std::string();
+  };
+  auto ends_with_weight = [](const std::string& name) {
+    return name.size() >= 6 && name.compare(name.size() - 6, 6, "weight") == 0;
+  };
+  if (!weight.empty()) {
+    const std::vector<int64_t>* shape = shape_of(weight);
+    if (shape == nullptr) throw ModelError(108, model.path() + ": no parameter named \"" + weight + "\"");
+    if (shape->size() != 2 || (*shape)[0] != classes) {
+      throw ModelError(108, model.path() + ": parameter \"" + weight + "\" is not a classification head: expected "
+                                             "shape [" + std::to_string(classes) + ", inputs]");
+    }
+    return {weight, ends_with_weight(weight) ? bias_for(weight) : std::string(), (*shape)[1]};
+  }
+  for (auto it = parameters.rbegin(); it != parameters.rend(); ++it) {
+    const auto& [name, shape] = *it;
+    if (ends_with_weight(name) && shape.size() == 2 && shape[0] == classes) return {name, bias_for(name), shape[1]};
+  }
+  throw ModelError(108, model.path() + ": no parameter of shape [" + std::to_string(classes) +
+                            ", inputs] named *.weight: name the classification head's weight (--head)");
+}
+
+}  // namespace synapse

@@ -1,0 +1,300 @@
+// The analysis on a real trained classifier (spam_tiny: a 2-layer BERT-style model trained
+// by PyTorch on SpamAssassin messages, tests/fixtures/make_trained_fixture.py), checked
+// against direct model runs rather than against itself.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "synapse/synapse.h"
+#include "test_util.h"
+
+namespace synapse {
+namespace {
+
+using json = nlohmann::ordered_json;
+using ::testing::HasSubstr;
+
+const std::string kFixtures = SYNAPSE_FIXTURE_DIR;
+
+struct SpamData {
+  std::vector<Example> examples;
+  std::vector<int64_t> labels;
+  std::vector<std::string> names;
+};
+
+SpamData LoadSpamData() {
+  SpamData d;
+  d.names = LoadLabelNames(kFixtures + "/spam_tiny_labels.json");
+  std::vector<DataRow> rows = ReadJsonlRows(kFixtures + "/spam_eval_ids.jsonl");
+  ResolveLabels("spam_eval_ids.jsonl", d.names, &rows);
+  for (const DataRow& r : rows) {
+    d.examples.push_back(r.example);
+    d.labels.push_back(r.label_index);
+  }
+  return d;
+}
+
+// A reduced protocol so the suite stays fast; the CLI test runs the defaults.
+AnalysisOptions TestOptions() {
+  return AnalysisOptions()
+      .k("2,10,100%")
+      .random_seeds(3)
+      .noise({0.0, 1.0})
+      .bisect_steps(8)
+      .weight_noise({0.0, 0.5})
+      .weight_noise_seeds(2)
+      .seed(11);
+}
+
+class AnalysisTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    model_ = new Model(Model::Load(kFixtures + "/spam_tiny.pt"));
+    data_ = new SpamData(LoadSpamData());
+    hash_before_ = ParameterHash(*model_);
+    report_ = new json(Analyze(*model_, data_->examples, data_->labels, data_->names, TestOptions()));
+  }
+  static void TearDownTestSuite() {
+    delete report_;
+    delete data_;
+    delete model_;
+  }
+  static const json& Layer(int index) { return (*report_)["layers"][index]; }
+  static const json* Row(const json& layer, const std::string& selection, int64_t k, const std::string& cls = "") {
+    for (const json& row : layer["experiments"]) {
+      if (row["selection"] == selection && row["k"] == k && (cls.empty() || row["class"] == cls)) return &row;
+    }
+    return nullptr;
+  }
+  // Accuracy of the model under `plan`, by running it directly.
+  static double AccuracyUnder(const Plan& plan) {
+    RunOptions run;
+    int64_t correct = 0;
+    for (size_t i = 0; i < data_->examples.size(); ++i) {
+      run.example_indices({static_cast<int64_t>(i)});
+      Eigen::Index pred;
+      model_->Run({data_->examples[i]}, plan, run).logits.row(0).maxCoeff(&pred);
+      correct += pred == data_->labels[i];
+    }
+    return static_cast<double>(correct) / static_cast<double>(data_->examples.size());
+  }
+
+  static Model* model_;
+  static SpamData* data_;
+  static json* report_;
+  static uint64_t hash_before_;
+};
+
+Model* AnalysisTest::model_ = nullptr;
+SpamData* AnalysisTest::data_ = nullptr;
+json* AnalysisTest::report_ = nullptr;
+uint64_t AnalysisTest::hash_before_ = 0;
+
+TEST_F(AnalysisTest, BaselineIsTheModelsOwnAccuracy) {
+  const json& base = (*report_)["baseline"];
+  EXPECT_EQ(base["n"], 300);
+  EXPECT_NEAR(base["accuracy"].get<double>(), AccuracyUnder({}), 1e-12);
+  // A trained model: well above the 40% majority class.
+  EXPECT_GT(base["accuracy"].get<double>(), 0.8);
+  EXPECT_EQ((*report_)["schema_version"], kReportSchemaVersion);
+}
+
+TEST_F(AnalysisTest, ExtractionMatchesOneExampleAtATime) {
+  Extraction x = Extract(*model_, data_->examples, BatchOptions().batch_size(7));
+  for (size_t i : {0u, 17u, 299u}) {
+    RunResult one = model_->Run({data_->examples[i]}, {Intervention::Capture(Site::Layer(1))});
+    EXPECT_TRUE(x.activations.at(1).row(static_cast<Eigen::Index>(i)).isApprox(one.captures.at(1).row(0), 1e-5))
+        << "example " << i;
+    EXPECT_TRUE(x.logits.row(static_cast<Eigen::Index>(i)).isApprox(one.logits.row(0), 1e-5));
+  }
+}
+
+TEST_F(AnalysisTest, ProbesReadTheClassFromTheLastLayer) {
+  const json& probe = Layer(1)["probe"];
+  EXPECT_TRUE(probe["converged"].get<bool>());
+  EXPECT_GT(probe["test_accuracy"].get<double>(), 0.8);
+  EXPECT_EQ(probe["train_size"].get<int64_t>() + probe["test_size"].get<int64_t>(), 300);
+  EXPECT_EQ(Layer(1)["ranking"]["global"].size(), 32u);
+}
+
+TEST_F(AnalysisTest, TopKRowsAreWhatTheModelDoesWithThoseNeuronsZeroed) {
+  const json* top = Row(Layer(1), "top", 10);
+  ASSERT_NE(top, nullptr);
+  std::vector<int64_t> neurons = (*top)["neurons"];
+  // The first 10 of the global ranking, as a set.
+  std::vector<int64_t> prefix(Layer(1)["ranking"]["global"].begin(), Layer(1)["ranking"]["global"].begin() + 10);
+  std::sort(prefix.begin(), prefix.end());
+  std::sort(neurons.begin(), neurons.end());
+  EXPECT_EQ(neurons, prefix);
+  const double direct = AccuracyUnder({Intervention::Zero(Site::Layer(1), Neurons::Of(neurons))});
+  EXPECT_NEAR((*top)["metrics"]["accuracy"].get<double>(), direct, 1e-12);
+}
+
+TEST_F(AnalysisTest, AblatingEveryNeuronMakesTopRandomAndBottomIdentical) {
+  const json *top = Row(Layer(0), "top", 32), *random = Row(Layer(0), "random", 32),
+             *bottom = Row(Layer(0), "bottom", 32);
+  ASSERT_TRUE(top && random && bottom);
+  EXPECT_EQ((*top)["metrics"]["accuracy"], (*bottom)["metrics"]["accuracy"]);
+  EXPECT_EQ((*top)["metrics"]["accuracy"], (*random)["metrics"]["accuracy"]);
+  EXPECT_EQ((*random)["range"]["accuracy"][0], (*random)["range"]["accuracy"][1]);
+}
+
+TEST_F(AnalysisTest, TheProbesTopNeuronsMatterMoreThanRandomOnes) {
+  // The point of the method: on a trained model the probe's top 10 neurons of the first
+  // layer hurt more than 10 random ones and more than the bottom 10, significantly.
+  const json *top = Row(Layer(0), "top", 10), *random = Row(Layer(0), "random", 10),
+             *bottom = Row(Layer(0), "bottom", 10);
+  ASSERT_TRUE(top && random && bottom);
+  const double top_drop = (*top)["metrics"]["accuracy_drop"];
+  EXPECT_GT(top_drop, (*random)["metrics"]["accuracy_drop"].get<double>());
+  EXPECT_GT(top_drop, (*bottom)["metrics"]["accuracy_drop"].get<double>());
+  EXPECT_LT((*top)["metrics"]["mcnemar"]["p"].get<double>(), 0.05);
+  EXPECT_EQ((*report_)["summary"]["most_fragile_layer"]["layer"], 0);
+}
+
+TEST_F(AnalysisTest, ZeroNoiseChangesNothingAndNoiseIsRelativeToEachNeuronsSpread) {
+  for (const json& row : Layer(0)["experiments"]) {
+    if (row["selection"] != "noise") continue;
+    if (row["sigma"] == 0.0) {
+      EXPECT_EQ(row["metrics"]["flips"], 0);
+    } else {
+      EXPECT_GT(row["metrics"]["flips"].get<int64_t>(), 0) << "σ = 1 std should move some predictions";
+    }
+  }
+}
+
+TEST_F(AnalysisTest, ClassAsymmetryMatrixComesFromTheClassRows) {
+  const json& asym = Layer(1)["class_asymmetry"][0];
+  EXPECT_EQ(asym["k"], 2);
+  const json* spam = Row(Layer(1), "class_top", 2, "spam");
+  ASSERT_NE(spam, nullptr);
+  EXPECT_EQ(asym["recall"][2][2], (*spam)["metrics"]["recall"]["spam"]);
+  EXPECT_EQ(asym["recall"][2][0], (*spam)["metrics"]["recall"]["ham"]);
+}
+
+TEST_F(AnalysisTest, MinimalFlipBudgetsAreExact) {
+  // For a few examples: shifting the top logit down and the runner-up up by just over the
+  // reported budget flips the prediction; just under does not.
+  Extraction x = Extract(*model_, data_->examples);
+  FlipBudgets budgets = ComputeFlipBudgets(x.logits);
+  for (Eigen::Index i : {0, 50, 123, 299}) {
+    Eigen::Index top, second;
+    Eigen::VectorXf row = x.logits.row(i);
+    row.maxCoeff(&top);
+    row(top) = -INFINITY;
+    row.maxCoeff(&second);
+    for (double eps : {-1e-3, 1e-3}) {
+      std::vector<float> shift(3, 0.0f);
+      const float b = static_cast<float>(budgets.min_flip(i) + eps);
+      shift[static_cast<size_t>(top)] = -b;
+      shift[static_cast<size_t>(second)] = b;
+      Eigen::Index pred;
+      model_->Run({data_->examples[static_cast<size_t>(i)]}, {Intervention::Shift(shift)}).logits.row(0).maxCoeff(&pred);
+      EXPECT_EQ(pred != top, eps > 0) << "example " << i << " budget " << budgets.min_flip(i) << " eps " << eps;
+    }
+  }
+  EXPECT_NEAR((*report_)["logit_space"]["budget_flipping"]["0.5"].get<double>(),
+              Quantile(std::vector<double>(budgets.min_flip.data(), budgets.min_flip.data() + 300), 0.5), 0.05);
+}
+
+TEST_F(AnalysisTest, BiasBisectionBracketsTheClosedFormAnswer) {
+  const json& ws = (*report_)["weight_space"];
+  ASSERT_TRUE(ws.contains("classes")) << ws.dump();
+  EXPECT_EQ(ws["head"]["weight"], "classifier.weight");
+  for (const json& c : ws["classes"]) {
+    const json& bias = c["bias_shift"];
+    ASSERT_TRUE(bias["reached"].get<bool>()) << c.dump();
+    const double analytic = bias["analytic_shift"];
+    EXPECT_LE(bias["bracket"][0].get<double>(), analytic + 1e-4) << c["class"];
+    EXPECT_GE(bias["bracket"][1].get<double>(), analytic - 1e-4) << c["class"];
+    EXPECT_GE(bias["rate"].get<double>(), 0.5);
+  }
+}
+
+TEST_F(AnalysisTest, HeadScaleFactorReallyMovesHalfTheOthers) {
+  int checked = 0;
+  for (const json& c : (*report_)["weight_space"]["classes"]) {
+    const json& scale = c["head_scale"];
+    if (!scale["reached"].get<bool>()) continue;
+    const int64_t cls = std::find(data_->names.begin(), data_->names.end(), c["class"].get<std::string>()) -
+                        data_->names.begin();
+    auto rate_at = [&](double factor) {
+      WeightPerturbation w(*model_);
+      w.ScaleEntries("classifier.weight", cls, scale["neurons"].get<std::vector<int64_t>>(), factor);
+      Extraction x = Extract(*model_, data_->examples, BatchOptions(), {0});
+      std::vector<int64_t> pred = x.Predictions();
+      int64_t others = 0, moved = 0;
+      for (size_t i = 0; i < pred.size(); ++i) {
+        if (data_->labels[i] == cls) continue;
+        ++others;
+        moved += pred[i] == cls;
+      }
+      return static_cast<double>(moved) / static_cast<double>(others);
+    };
+    EXPECT_GE(rate_at(scale["factor"]), 0.5) << c["class"];
+    // The other end of the bracket (nearer 1) does not reach the target.
+    const double near = scale["direction"] == "up" ? scale["bracket"][0].get<double>()
+                                                    : scale["bracket"][1].get<double>();
+    if (near != 1.0) EXPECT_LT(rate_at(near), 0.5) << c["class"];
+    ++checked;
+  }
+  EXPECT_GT(checked, 0) << "no class reached the target in either direction";
+}
+
+TEST_F(AnalysisTest, WeightsAreRestoredBitExactly) {
+  EXPECT_EQ(ParameterHash(*model_), hash_before_);
+  EXPECT_TRUE((*report_)["weight_space"]["restored"].get<bool>());
+  const json& curve = (*report_)["weight_space"]["noise"]["curve"];
+  EXPECT_EQ(curve[0]["epsilon"], 0.0);
+  EXPECT_EQ(curve[0]["accuracy_mean"], (*report_)["baseline"]["accuracy"]);
+}
+
+TEST_F(AnalysisTest, SameSeedSameReport) {
+  AnalysisOptions small = TestOptions().layers({-1}).k("3").weight_space(false);
+  json a = Analyze(*model_, data_->examples, data_->labels, data_->names, small);
+  json b = Analyze(*model_, data_->examples, data_->labels, data_->names, small);
+  for (json* r : {&a, &b}) {
+    r->erase("timing");
+    r->erase("environment");
+    for (json& l : (*r)["layers"]) l["probe"].erase("seconds");
+    (*r)["baseline"].erase("seconds");
+  }
+  EXPECT_EQ(a.dump(), b.dump());
+  json c = Analyze(*model_, data_->examples, data_->labels, data_->names, small.seed(12));
+  EXPECT_NE(c["layers"][1]["experiments"][1]["per_seed"][0]["neurons"],
+            a["layers"][1]["experiments"][1]["per_seed"][0]["neurons"]);
+}
+
+TEST_F(AnalysisTest, MeanAblationSetsNeuronsToTheirEvaluationMean) {
+  AnalysisOptions o = TestOptions().layers({1}).k("4").random_seeds(0).noise({}).weight_space(false)
+                          .ablate_value("mean").positions(Positions::kPooled);
+  json r = Analyze(*model_, data_->examples, data_->labels, data_->names, o);
+  const json& row = r["layers"][1]["experiments"][0];
+  ASSERT_EQ(row["selection"], "top");
+  EXPECT_EQ(row["op"], "mean");
+  EXPECT_EQ(row["positions"], "pooled");
+  Extraction x = Extract(*model_, data_->examples, BatchOptions(), {1});
+  Eigen::VectorXf mean = x.activations.at(1).cast<double>().colwise().mean().cast<float>();
+  std::vector<float> means(mean.data(), mean.data() + mean.size());
+  Intervention iv = Intervention::Mean(Site::Layer(1), means, Neurons::Of(row["neurons"].get<std::vector<int64_t>>()));
+  iv.pooled_only();
+  EXPECT_NEAR(row["metrics"]["accuracy"].get<double>(), AccuracyUnder({iv}), 1e-12);
+}
+
+TEST_F(AnalysisTest, BadOptionsAndLabelsAreClearErrors) {
+  auto analyze = [&](const AnalysisOptions& o) { Analyze(*model_, data_->examples, data_->labels, data_->names, o); };
+  test::ExpectError<SpecError>([&] { analyze(AnalysisOptions().k("3,abc")); }, 310, "k: \"abc\"");
+  test::ExpectError<SpecError>([&] { analyze(AnalysisOptions().ablate_value("median")); }, 310, "ablate_value");
+  test::ExpectError<SpecError>([&] { analyze(AnalysisOptions().noise({-1})); }, 310, "noise levels");
+  test::ExpectError<SpecError>([&] { analyze(AnalysisOptions().layers({7})); }, 304, "");
+  std::vector<int64_t> labels = data_->labels;
+  labels[5] = -1;
+  test::ExpectError<DataError>([&] { Analyze(*model_, data_->examples, labels, data_->names); }, 209,
+                               "example 5: no label");
+  test::ExpectError<DataError>([&] { Analyze(*model_, data_->examples, data_->labels, {"a", "b"}); }, 209,
+                               "3 classes but 2 class names");
+}
+
+}  // namespace
+}  // namespace synapse

@@ -1,0 +1,163 @@
+// `synapse analyze` as a user runs it: real text, the real tokenizer, the default protocol;
+// the report is validated against docs/report.schema.json and the probes against
+// scikit-learn on the very vectors Synapse saved.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+
+namespace synapse {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const std::string kCli = SYNAPSE_CLI;
+const std::string kFixtures = SYNAPSE_FIXTURE_DIR;
+const std::string kSource = SYNAPSE_SOURCE_DIR;
+const std::string kTokenizer = std::string(SYNAPSE_TOKENIZER_REF_DIR) + "/uncased.json";
+
+std::string Analyze(const std::string& extra) {
+  return kCli + " analyze --model " + kFixtures + "/spam_tiny.pt --labels " + kFixtures +
+         "/spam_tiny_labels.json --tokenizer " + kTokenizer + " --max-length 64 " + extra;
+}
+
+class AnalyzeCli : public ::testing::Test {
+ protected:
+  // The default protocol once, shared by the tests below.
+  static void SetUpTestSuite() {
+    dir_ = new std::string(test::TempDir("analyze_cli"));
+    result_ = new test::CommandResult(test::RunCommand(
+        Analyze("--data " + kFixtures + "/spam_eval.jsonl --out " + *dir_ + "/out --save-activations " + *dir_ +
+                "/acts --seed 3"),
+        *dir_));
+  }
+  static void TearDownTestSuite() {
+    delete result_;
+    delete dir_;
+  }
+  static std::string* dir_;
+  static test::CommandResult* result_;
+};
+
+std::string* AnalyzeCli::dir_ = nullptr;
+test::CommandResult* AnalyzeCli::result_ = nullptr;
+
+TEST_F(AnalyzeCli, WritesAReportThatMatchesTheSchema) {
+  ASSERT_EQ(result_->exit_code, 0) << result_->err;
+  auto v = test::RunCommand("/usr/bin/python3 " + kSource + "/tests/scripts/validate_report.py " + kSource +
+                                "/docs/report.schema.json " + *dir_ + "/out/report.json",
+                            *dir_);
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  EXPECT_THAT(v.out, HasSubstr(": valid (2 layers"));
+}
+
+TEST_F(AnalyzeCli, TheSchemaCatchesABrokenReport) {
+  ASSERT_EQ(result_->exit_code, 0) << result_->err;
+  json report = json::parse(test::ReadFile(*dir_ + "/out/report.json"));
+  report["layers"][0]["experiments"][0]["metrics"].erase("flip_rate");
+  report["baseline"]["accuracy"] = 1.5;
+  report.erase("timing");
+  test::WriteFile(*dir_ + "/broken.json", report.dump());
+  auto v = test::RunCommand("/usr/bin/python3 " + kSource + "/tests/scripts/validate_report.py " + kSource +
+                                "/docs/report.schema.json " + *dir_ + "/broken.json",
+                            *dir_);
+  EXPECT_EQ(v.exit_code, 1);
+  EXPECT_THAT(v.out, HasSubstr("'timing' is a required property"));
+  EXPECT_THAT(v.out, HasSubstr("'flip_rate' is a required property"));
+  EXPECT_THAT(v.out, HasSubstr("baseline/accuracy"));
+}
+
+TEST_F(AnalyzeCli, ThePrintedSummaryNamesWhatMatters) {
+  ASSERT_EQ(result_->exit_code, 0) << result_->err;
+  const std::string& out = result_->out;
+  EXPECT_THAT(out, HasSubstr("baseline     accuracy"));
+  EXPECT_THAT(out, HasSubstr("recall ham"));
+  EXPECT_THAT(out, HasSubstr("bert.encoder.layer.1"));
+  EXPECT_THAT(out, HasSubstr("most fragile layer"));
+  EXPECT_THAT(out, HasSubstr("most fragile class"));
+  EXPECT_THAT(out, HasSubstr("flips 1% of predictions"));
+  EXPECT_THAT(out, HasSubstr("weight space"));
+  EXPECT_THAT(out, HasSubstr("report              " + *dir_ + "/out/report.json"));
+  // Not a terminal: no progress bar in the captured stderr.
+  EXPECT_THAT(result_->err, Not(HasSubstr("extraction")));
+  json report = json::parse(test::ReadFile(*dir_ + "/out/report.json"));
+  EXPECT_EQ(report["data"]["path"], kFixtures + "/spam_eval.jsonl");
+  EXPECT_EQ(report["data"]["examples"], 300);
+  EXPECT_EQ(report["options"]["random_seeds"], 5);
+  EXPECT_EQ(report["options"]["noise"].size(), 4u);
+  // Text rows tokenized by Synapse equal the Hugging Face ids the model was trained on:
+  // the baseline matches the pre-tokenized copy of the same rows.
+  auto ids = test::RunCommand(kCli + " predict --model " + kFixtures + "/spam_tiny.pt --data " + kFixtures +
+                                  "/spam_eval_ids.jsonl --labels " + kFixtures + "/spam_tiny_labels.json --out " +
+                                  *dir_ + "/pred.jsonl",
+                              *dir_);
+  ASSERT_EQ(ids.exit_code, 0) << ids.err;
+  char accuracy[32];
+  std::snprintf(accuracy, sizeof accuracy, "accuracy %.4f", report["baseline"]["accuracy"].get<double>());
+  EXPECT_THAT(ids.err, HasSubstr(accuracy));
+}
+
+TEST_F(AnalyzeCli, ProbesAgreeWithScikitLearnWithinOneAndAHalfPoints) {
+  ASSERT_EQ(result_->exit_code, 0) << result_->err;
+  auto p = test::RunCommand("/usr/bin/python3 " + kSource + "/tests/scripts/probe_parity.py " + *dir_ + "/acts " +
+                                *dir_ + "/out/report.json 0.015",
+                            *dir_);
+  EXPECT_EQ(p.exit_code, 0) << p.out << p.err;
+  EXPECT_THAT(p.out, HasSubstr("layer 1: synapse"));
+  std::cout << p.out;
+}
+
+TEST_F(AnalyzeCli, SavedActivationsAreNumPyArrays) {
+  ASSERT_EQ(result_->exit_code, 0) << result_->err;
+  auto p = test::RunCommand(
+      "/usr/bin/python3 -c \"import numpy as np, json, sys; d=sys.argv[1]; i=json.load(open(d+'/index.json')); "
+      "x=np.load(d+'/'+i['layers'][1]['file']); y=np.load(d+'/labels.npy'); l=np.load(d+'/logits.npy'); "
+      "print(x.dtype, x.shape, y.dtype, y.shape, l.shape, i['pool'], sorted(set(y.tolist())))\" " +
+          *dir_ + "/acts",
+      *dir_);
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_EQ(p.out, "float32 (300, 32) int64 (300,) (300, 3) first [0, 1, 2]\n");
+}
+
+TEST(AnalyzeCliErrors, BadInputIsOneLineAndExitTwo) {
+  std::string dir = test::TempDir("analyze_cli_errors");
+  test::WriteFile(dir + "/unlabelled.jsonl",
+                  "{\"text\": \"hello\", \"label\": \"spam\"}\n{\"text\": \"no label here\"}\n");
+  struct Case {
+    std::string args, message;
+  };
+  for (const Case& c : {
+           Case{"--data " + dir + "/unlabelled.jsonl", "unlabelled.jsonl:2: no label"},
+           Case{"--data " + kFixtures + "/spam_eval.jsonl --k 5,abc", "[synapse.spec.310] analysis: k: \"abc\""},
+           Case{"--data " + kFixtures + "/spam_eval.jsonl --ablate-value median", "ablate_value must be zero or mean"},
+           Case{"--data " + kFixtures + "/spam_eval.jsonl --noise 0.1,x", "--noise: expected a number, got \"x\""},
+           Case{"--data " + kFixtures + "/spam_eval.jsonl --layers 9", "[synapse.spec.304]"},
+           Case{"--data " + kFixtures + "/spam_eval.jsonl --head classifier.bias", "[synapse.model.108]"},
+           Case{"--data " + kFixtures + "/spam_eval.jsonl --pool mean --pooled-only", "pooled-only ablation"},
+           Case{"--data " + kFixtures + "/missing.jsonl", "[synapse.data.201]"},
+       }) {
+    auto r = test::RunCommand(Analyze(c.args + " --out " + dir + "/out --quiet"), dir);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.err;
+    EXPECT_THAT(r.err, HasSubstr(c.message)) << c.args;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_THAT(r.err, Not(HasSubstr("Exception raised from")));
+  }
+  EXPECT_FALSE(std::ifstream(dir + "/out/report.json").good()) << "no report from a failed run";
+}
+
+TEST(AnalyzeCliErrors, HelpListsTheProtocolOptions) {
+  std::string dir = test::TempDir("analyze_cli_help");
+  auto r = test::RunCommand(kCli + " analyze --help", dir);
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* option : {"--k", "--random-seeds", "--noise", "--ablate-value", "--pooled-only", "--probe-l1",
+                             "--probe-l2", "--mass", "--save-activations", "--layers", "--pool", "--head"}) {
+    EXPECT_THAT(r.out, HasSubstr(option));
+  }
+}
+
+}  // namespace
+}  // namespace synapse
