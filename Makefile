@@ -38,6 +38,7 @@ bench: build
 	$(BUILD_DIR)/bench/hook_overhead_bench --benchmark_filter=Ratio --benchmark_repetitions=5 \
 		--benchmark_min_time=4 --benchmark_report_aggregates_only=true
 	bash bench/tokenizer_throughput.sh $(BUILD_DIR)
+	$(BUILD_DIR)/bench/analysis_bench --benchmark_counters_tabular=true
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -161,6 +161,16 @@ Validated Validate(const Model& model, const std::vector<Example>& examples, con
     if (!(e >= 0) || !std::isfinite(e)) BadOption("weight noise levels must be finite and ≥ 0, got " + FormatNumber(e));
   }
   if (o.weight_noise_seeds() < 1 && !o.weight_noise().empty()) BadOption("weight_noise_seeds must be at least 1");
+  // Named parameters are checked now, not after the sweep has run for minutes.
+  if (o.weight_space() && !o.head().empty()) FindClassificationHead(model, o.head());
+  if (o.weight_space() && !o.weight_noise_parameter().empty()) {
+    bool found = false;
+    for (const auto& p : model.parameters()) found = found || p.first == o.weight_noise_parameter();
+    if (!found) {
+      throw ModelError(107, model.path() + ": no parameter named \"" + o.weight_noise_parameter() +
+                                "\" (weight_noise_parameter)");
+    }
+  }
   Validated v;
   std::set<int> seen;
   if (o.layers().empty()) {
@@ -867,6 +877,7 @@ nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& e
           sj["direction"] = down.reached ? "down" : "none";
           sj["evaluations"] = down.evaluations;
         }
+        sj["neurons"] = cols;
         cj["head_scale"] = sj;
         if (progress) progress("weight_space", ++step, total_steps);
         if (!head.bias.empty()) {

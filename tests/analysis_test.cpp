@@ -50,6 +50,7 @@ AnalysisOptions TestOptions() {
 class AnalysisTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    SetThreads(1);  // a tiny model: one thread is faster than two fighting over two cores
     model_ = new Model(Model::Load(kFixtures + "/spam_tiny.pt"));
     data_ = new SpamData(LoadSpamData());
     hash_before_ = ParameterHash(*model_);

@@ -4,6 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
@@ -32,7 +35,7 @@ class AnalyzeCli : public ::testing::Test {
     dir_ = new std::string(test::TempDir("analyze_cli"));
     result_ = new test::CommandResult(test::RunCommand(
         Analyze("--data " + kFixtures + "/spam_eval.jsonl --out " + *dir_ + "/out --save-activations " + *dir_ +
-                "/acts --seed 3"),
+                "/acts --seed 3 --threads 1"),
         *dir_));
   }
   static void TearDownTestSuite() {
@@ -138,9 +141,10 @@ TEST(AnalyzeCliErrors, BadInputIsOneLineAndExitTwo) {
            Case{"--data " + kFixtures + "/spam_eval.jsonl --layers 9", "[synapse.spec.304]"},
            Case{"--data " + kFixtures + "/spam_eval.jsonl --head classifier.bias", "[synapse.model.108]"},
            Case{"--data " + kFixtures + "/spam_eval.jsonl --pool mean --pooled-only", "pooled-only ablation"},
+           Case{"--data " + kFixtures + "/spam_eval.jsonl --weight-noise-param nope", "[synapse.model.107]"},
            Case{"--data " + kFixtures + "/missing.jsonl", "[synapse.data.201]"},
        }) {
-    auto r = test::RunCommand(Analyze(c.args + " --out " + dir + "/out --quiet"), dir);
+    auto r = test::RunCommand(Analyze(c.args + " --out " + dir + "/out --quiet --threads 1"), dir);
     EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.err;
     EXPECT_THAT(r.err, HasSubstr(c.message)) << c.args;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;

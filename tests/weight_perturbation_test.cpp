@@ -44,11 +44,10 @@ TEST_F(WeightPerturbationTest, HeadRowScaleMovesOnlyThatClassLogit) {
 }
 
 TEST_F(WeightPerturbationTest, BiasRowShiftEqualsALogitShiftOfThatClass) {
-  const Eigen::MatrixXf base = model_.Run(batch_).logits;
+  const Eigen::MatrixXf expected = model_.Run(batch_, {Intervention::Shift({0, 0, 0.75f})}).logits;
   WeightPerturbation w(model_);
   w.AddRows("classifier.bias", {2}, 0.75);
   const Eigen::MatrixXf shifted = model_.Run(batch_).logits;
-  const Eigen::MatrixXf expected = model_.Run(batch_, {Intervention::Shift({0, 0, 0.75f})}).logits;
   EXPECT_TRUE(shifted.isApprox(expected, 1e-6)) << shifted << "\nvs\n" << expected;
 }
 
