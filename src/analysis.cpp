@@ -429,6 +429,157 @@ json SearchJson(const Search& s, const char* name) {
           {"evaluations", s.evaluations}};
 }
 
+// 5. Weight space: head-weight and bias searches per class, and weight noise. Counts the
+// forward passes it makes in *passes.
+json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, const std::vector<int64_t>& labels,
+                     const std::vector<std::string>& names, const Eigen::MatrixXf& base_logits,
+                     const Metrics& baseline, const BatchOptions& batching, const AnalysisOptions& o,
+                     const AnalysisProgress& progress, int* passes) {
+  const int64_t num_classes = static_cast<int64_t>(names.size());
+  const std::vector<int64_t> base = ArgMaxRows(base_logits);
+  int& weight_passes = *passes;
+  json weight;
+  if (!o.weight_space()) {
+    weight["skipped"] = "disabled";
+  } else {
+    ClassificationHead head;
+    bool have_head = true;
+    try {
+      head = FindClassificationHead(model, o.head());
+    } catch (const ModelError& e) {
+      if (!o.head().empty()) throw;
+      have_head = false;
+      weight["skipped"] = e.detail();
+    }
+    if (have_head) {
+      const uint64_t hash_before = ParameterHash(model);
+      weight["head"] = {{"weight", head.weight}, {"bias", head.bias}, {"inputs", head.inputs}};
+      weight["target_rate"] = o.target_rate();
+      const Eigen::MatrixXf head_weight = model.ParameterValues(head.weight);
+      auto rate_to = [&](int64_t c, const std::function<void(WeightPerturbation&)>& perturb) {
+        WeightPerturbation w(model);
+        perturb(w);
+        const std::vector<int64_t> pred = ArgMaxRows(RunPlans(model, examples, {Plan{}}, batching)[0]);
+        ++weight_passes;
+        int64_t others = 0, moved = 0;
+        for (size_t i = 0; i < pred.size(); ++i) {
+          if (labels[i] == c) continue;
+          ++others;
+          moved += pred[i] == c;
+        }
+        return others > 0 ? static_cast<double>(moved) / static_cast<double>(others) : 0.0;
+      };
+      const int64_t total_steps = num_classes * (head.bias.empty() ? 1 : 2);
+      int64_t step = 0;
+      json classes = json::array();
+      for (int64_t c = 0; c < num_classes; ++c) {
+        json cj;
+        cj["class"] = names[static_cast<size_t>(c)];
+        int64_t others = 0, already = 0;
+        for (size_t i = 0; i < labels.size(); ++i) {
+          if (labels[i] == c) continue;
+          ++others;
+          already += base[i] == c;
+        }
+        cj["others"] = others;
+        cj["base_rate"] = others > 0 ? static_cast<double>(already) / static_cast<double>(others) : 0.0;
+        // The head columns that push hardest toward c: its largest weights.
+        std::vector<int64_t> cols(static_cast<size_t>(head.inputs));
+        for (int64_t j = 0; j < head.inputs; ++j) cols[static_cast<size_t>(j)] = j;
+        std::stable_sort(cols.begin(), cols.end(),
+                         [&](int64_t a, int64_t b) { return head_weight(c, a) > head_weight(c, b); });
+        cols.resize(static_cast<size_t>(std::min(o.head_k(), head.inputs)));
+        std::vector<int64_t> sorted_cols = cols;
+        auto rate_at_factor = [&](double f) {
+          return rate_to(c, [&](WeightPerturbation& w) { w.ScaleEntries(head.weight, c, sorted_cols, f); });
+        };
+        // Up first (f > 1 strengthens what already votes for c). When the other classes'
+        // examples have these inputs negative, only shrinking or flipping the weights moves
+        // them: then search down, f = 1 − t for t in [0, 1 + max].
+        Search scale = Bisect(1.0, o.head_max_factor(), o.target_rate(), o.bisect_steps(), true, rate_at_factor);
+        json sj;
+        if (scale.reached) {
+          sj = SearchJson(scale, "factor");
+          sj["direction"] = "up";
+        } else {
+          Search down = Bisect(0.0, 1.0 + o.head_max_factor(), o.target_rate(), o.bisect_steps(), false,
+                               [&](double t) { return rate_at_factor(1.0 - t); });
+          down.evaluations += scale.evaluations;
+          const Search& best = down.reached ? down : scale;
+          sj = SearchJson(best, "factor");
+          if (down.reached) {
+            sj["factor"] = 1.0 - down.value;
+            sj["bracket"] = json::array({1.0 - down.high, 1.0 - down.low});
+          }
+          sj["direction"] = down.reached ? "down" : "none";
+          sj["evaluations"] = down.evaluations;
+        }
+        sj["neurons"] = cols;
+        cj["head_scale"] = sj;
+        if (progress) progress("weight_space", ++step, total_steps);
+        if (!head.bias.empty()) {
+          // A bias shift is a logit shift, so the answer is also known in closed form: the
+          // target-share order statistic of max_{j≠c} l_j − l_c over the other examples.
+          std::vector<double> needed;
+          for (size_t i = 0; i < labels.size(); ++i) {
+            if (labels[i] == c) continue;
+            const Eigen::Index row = static_cast<Eigen::Index>(i);
+            double best_other = -std::numeric_limits<double>::infinity();
+            for (Eigen::Index j = 0; j < base_logits.cols(); ++j) {
+              if (j != c) best_other = std::max(best_other, static_cast<double>(base_logits(row, j)));
+            }
+            needed.push_back(std::max(0.0, best_other - static_cast<double>(base_logits(row, c))));
+          }
+          const double analytic = needed.empty() ? 0.0 : BudgetFlipping(needed, o.target_rate());
+          const double hi = (needed.empty() ? 0.0 : *std::max_element(needed.begin(), needed.end())) * 1.01 + 1e-3;
+          Search shift = Bisect(0.0, hi, o.target_rate(), o.bisect_steps(), false, [&](double d) {
+            return rate_to(c, [&](WeightPerturbation& w) { w.AddRows(head.bias, {c}, d); });
+          });
+          json bj = SearchJson(shift, "shift");
+          bj["analytic_shift"] = analytic;
+          cj["bias_shift"] = bj;
+          if (progress) progress("weight_space", ++step, total_steps);
+        }
+        classes.push_back(cj);
+      }
+      weight["classes"] = classes;
+
+      const std::string noise_parameter = o.weight_noise_parameter().empty() ? head.weight : o.weight_noise_parameter();
+      json curve = json::array();
+      for (double eps : o.weight_noise()) {
+        json point;
+        point["epsilon"] = eps;
+        double acc_sum = 0, acc_min = 1, acc_max = 0;
+        json per_seed = json::array();
+        for (int s = 0; s < o.weight_noise_seeds(); ++s) {
+          const uint64_t seed = DeriveSeed(o.seed(), {3, static_cast<uint64_t>(s)});
+          Metrics m;
+          {
+            WeightPerturbation w(model);
+            w.AddNoise(noise_parameter, eps, seed, /*relative=*/true);
+            m = Score(ArgMaxRows(RunPlans(model, examples, {Plan{}}, batching)[0]), labels, base, num_classes,
+                      o.confidence());
+            ++weight_passes;
+          }
+          acc_sum += m.accuracy;
+          acc_min = std::min(acc_min, m.accuracy);
+          acc_max = std::max(acc_max, m.accuracy);
+          per_seed.push_back({{"seed", seed}, {"metrics", MetricsJson(m, names, &baseline)}});
+        }
+        point["accuracy_mean"] = acc_sum / o.weight_noise_seeds();
+        point["accuracy_range"] = json::array({acc_min, acc_max});
+        point["per_seed"] = per_seed;
+        curve.push_back(point);
+      }
+      weight["noise"] = {{"parameter", noise_parameter}, {"relative_to", "parameter std"}, {"curve", curve}};
+      const bool restored = ParameterHash(model) == hash_before;
+      if (!restored) throw std::runtime_error("weight-space experiments did not restore the model's parameters");
+      weight["restored"] = restored;
+    }
+  }
+  return weight;
+}
+
 }  // namespace
 
 std::vector<KValue> ResolveK(const std::string& spec, int64_t width) {
@@ -801,145 +952,8 @@ nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& e
   // 5. Weight space.
   const auto weight_start = Clock::now();
   int weight_passes = 0;
-  json weight;
-  if (!o.weight_space()) {
-    weight["skipped"] = "disabled";
-  } else {
-    ClassificationHead head;
-    bool have_head = true;
-    try {
-      head = FindClassificationHead(model, o.head());
-    } catch (const ModelError& e) {
-      if (!o.head().empty()) throw;
-      have_head = false;
-      weight["skipped"] = e.detail();
-    }
-    if (have_head) {
-      const uint64_t hash_before = ParameterHash(model);
-      weight["head"] = {{"weight", head.weight}, {"bias", head.bias}, {"inputs", head.inputs}};
-      weight["target_rate"] = o.target_rate();
-      const Eigen::MatrixXf head_weight = model.ParameterValues(head.weight);
-      auto rate_to = [&](int64_t c, const std::function<void(WeightPerturbation&)>& perturb) {
-        WeightPerturbation w(model);
-        perturb(w);
-        const std::vector<int64_t> pred = ArgMaxRows(RunPlans(model, examples, {Plan{}}, batching)[0]);
-        ++weight_passes;
-        int64_t others = 0, moved = 0;
-        for (size_t i = 0; i < pred.size(); ++i) {
-          if (labels[i] == c) continue;
-          ++others;
-          moved += pred[i] == c;
-        }
-        return others > 0 ? static_cast<double>(moved) / static_cast<double>(others) : 0.0;
-      };
-      const int64_t total_steps = num_classes * (head.bias.empty() ? 1 : 2);
-      int64_t step = 0;
-      json classes = json::array();
-      for (int64_t c = 0; c < num_classes; ++c) {
-        json cj;
-        cj["class"] = names[static_cast<size_t>(c)];
-        int64_t others = 0, already = 0;
-        for (size_t i = 0; i < labels.size(); ++i) {
-          if (labels[i] == c) continue;
-          ++others;
-          already += base[i] == c;
-        }
-        cj["others"] = others;
-        cj["base_rate"] = others > 0 ? static_cast<double>(already) / static_cast<double>(others) : 0.0;
-        // The head columns that push hardest toward c: its largest weights.
-        std::vector<int64_t> cols(static_cast<size_t>(head.inputs));
-        for (int64_t j = 0; j < head.inputs; ++j) cols[static_cast<size_t>(j)] = j;
-        std::stable_sort(cols.begin(), cols.end(),
-                         [&](int64_t a, int64_t b) { return head_weight(c, a) > head_weight(c, b); });
-        cols.resize(static_cast<size_t>(std::min(o.head_k(), head.inputs)));
-        std::vector<int64_t> sorted_cols = cols;
-        auto rate_at_factor = [&](double f) {
-          return rate_to(c, [&](WeightPerturbation& w) { w.ScaleEntries(head.weight, c, sorted_cols, f); });
-        };
-        // Up first (f > 1 strengthens what already votes for c). When the other classes'
-        // examples have these inputs negative, only shrinking or flipping the weights moves
-        // them: then search down, f = 1 − t for t in [0, 1 + max].
-        Search scale = Bisect(1.0, o.head_max_factor(), o.target_rate(), o.bisect_steps(), true, rate_at_factor);
-        json sj;
-        if (scale.reached) {
-          sj = SearchJson(scale, "factor");
-          sj["direction"] = "up";
-        } else {
-          Search down = Bisect(0.0, 1.0 + o.head_max_factor(), o.target_rate(), o.bisect_steps(), false,
-                               [&](double t) { return rate_at_factor(1.0 - t); });
-          down.evaluations += scale.evaluations;
-          const Search& best = down.reached ? down : scale;
-          sj = SearchJson(best, "factor");
-          if (down.reached) {
-            sj["factor"] = 1.0 - down.value;
-            sj["bracket"] = json::array({1.0 - down.high, 1.0 - down.low});
-          }
-          sj["direction"] = down.reached ? "down" : "none";
-          sj["evaluations"] = down.evaluations;
-        }
-        sj["neurons"] = cols;
-        cj["head_scale"] = sj;
-        if (progress) progress("weight_space", ++step, total_steps);
-        if (!head.bias.empty()) {
-          // A bias shift is a logit shift, so the answer is also known in closed form: the
-          // target-share order statistic of max_{j≠c} l_j − l_c over the other examples.
-          std::vector<double> needed;
-          for (size_t i = 0; i < labels.size(); ++i) {
-            if (labels[i] == c) continue;
-            const Eigen::Index row = static_cast<Eigen::Index>(i);
-            double best_other = -std::numeric_limits<double>::infinity();
-            for (Eigen::Index j = 0; j < x.logits.cols(); ++j) {
-              if (j != c) best_other = std::max(best_other, static_cast<double>(x.logits(row, j)));
-            }
-            needed.push_back(std::max(0.0, best_other - static_cast<double>(x.logits(row, c))));
-          }
-          const double analytic = needed.empty() ? 0.0 : BudgetFlipping(needed, o.target_rate());
-          const double hi = (needed.empty() ? 0.0 : *std::max_element(needed.begin(), needed.end())) * 1.01 + 1e-3;
-          Search shift = Bisect(0.0, hi, o.target_rate(), o.bisect_steps(), false, [&](double d) {
-            return rate_to(c, [&](WeightPerturbation& w) { w.AddRows(head.bias, {c}, d); });
-          });
-          json bj = SearchJson(shift, "shift");
-          bj["analytic_shift"] = analytic;
-          cj["bias_shift"] = bj;
-          if (progress) progress("weight_space", ++step, total_steps);
-        }
-        classes.push_back(cj);
-      }
-      weight["classes"] = classes;
-
-      const std::string noise_parameter = o.weight_noise_parameter().empty() ? head.weight : o.weight_noise_parameter();
-      json curve = json::array();
-      for (double eps : o.weight_noise()) {
-        json point;
-        point["epsilon"] = eps;
-        double acc_sum = 0, acc_min = 1, acc_max = 0;
-        json per_seed = json::array();
-        for (int s = 0; s < o.weight_noise_seeds(); ++s) {
-          const uint64_t seed = DeriveSeed(o.seed(), {3, static_cast<uint64_t>(s)});
-          Metrics m;
-          {
-            WeightPerturbation w(model);
-            w.AddNoise(noise_parameter, eps, seed, /*relative=*/true);
-            m = Score(ArgMaxRows(RunPlans(model, examples, {Plan{}}, batching)[0]), labels, base, num_classes,
-                      o.confidence());
-            ++weight_passes;
-          }
-          acc_sum += m.accuracy;
-          acc_min = std::min(acc_min, m.accuracy);
-          acc_max = std::max(acc_max, m.accuracy);
-          per_seed.push_back({{"seed", seed}, {"metrics", MetricsJson(m, names, &baseline)}});
-        }
-        point["accuracy_mean"] = acc_sum / o.weight_noise_seeds();
-        point["accuracy_range"] = json::array({acc_min, acc_max});
-        point["per_seed"] = per_seed;
-        curve.push_back(point);
-      }
-      weight["noise"] = {{"parameter", noise_parameter}, {"relative_to", "parameter std"}, {"curve", curve}};
-      const bool restored = ParameterHash(model) == hash_before;
-      if (!restored) throw std::runtime_error("weight-space experiments did not restore the model's parameters");
-      weight["restored"] = restored;
-    }
-  }
+  json weight = WeightSpaceJson(model, examples, labels, names, x.logits, baseline, batching, o, progress,
+                              &weight_passes);
   report["weight_space"] = weight;
   const double weight_seconds = Since(weight_start);
 

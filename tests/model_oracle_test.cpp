@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "synapse/synapse.h"
+#include "test_util.h"
 
 namespace synapse {
 namespace {
@@ -198,6 +199,29 @@ TEST(ModelIntrospection, NoiseDoesNotDependOnBatching) {
   }
   auto other_seed = m.Run(batch, plan, RunOptions().seed(4));
   EXPECT_GT((other_seed.logits - whole.logits).cwiseAbs().maxCoeff(), 1e-4);
+}
+
+TEST(ModelInterventions, PerNeuronNoiseScalesTheSameDrawsPerNeuron) {
+  // Noise(sigmas) adds sigmas[j] × the draw that Noise(1.0) adds: captured after the noise,
+  // the pooled change of neuron j is sigma_j times the unit-noise change.
+  Model m = Model::Load(std::string(SYNAPSE_FIXTURE_DIR) + "/bert_traced.pt");
+  auto batch = Inputs(Oracle()["models"]["bert_traced"]);
+  const Site site = Site::Layer(1);
+  std::vector<float> sigmas(32);
+  for (size_t j = 0; j < sigmas.size(); ++j) sigmas[j] = j % 4 == 0 ? 0.0f : 0.1f * static_cast<float>(j);
+  auto clean = m.Run(batch, {Intervention::Capture(site)}).captures.at(1);
+  auto unit = m.Run(batch, {Intervention::Noise(site, 1.0), Intervention::Capture(site)}, RunOptions().seed(5))
+                  .captures.at(1);
+  auto scaled = m.Run(batch, {Intervention::Noise(site, sigmas), Intervention::Capture(site)}, RunOptions().seed(5))
+                    .captures.at(1);
+  for (Eigen::Index j = 0; j < 32; ++j) {
+    Eigen::VectorXf want = (unit.col(j) - clean.col(j)) * sigmas[static_cast<size_t>(j)];
+    EXPECT_TRUE((scaled.col(j) - clean.col(j)).isApprox(want, 1e-4) || want.norm() < 1e-6) << "neuron " << j;
+    if (sigmas[static_cast<size_t>(j)] == 0.0f) EXPECT_EQ(scaled.col(j), clean.col(j));
+  }
+  test::ExpectError<SpecError>([&] { m.Run(batch, {Intervention::Noise(site, std::vector<float>(5, 1.0f))}); }, 308,
+                               "needs one sigma per neuron");
+  EXPECT_EQ(Intervention::Noise(site, sigmas).ToString(), "1:noise=per-neuron:all");
 }
 
 TEST(ModelIntrospection, IdleHooksLeaveLogitsBitIdentical) {
