@@ -17,5 +17,8 @@
 #include "synapse/extraction.h"
 #include "synapse/experiments.h"
 #include "synapse/analysis.h"
+#include "synapse/training.h"
+#include "synapse/classification_metrics.h"
+#include "synapse/wordpiece_trainer.h"
 
 #endif  // SYNAPSE_SYNAPSE_H_

@@ -11,6 +11,7 @@
 #include "args.h"
 #include "atomic_file.h"
 #include "commands.h"
+#include "default_model.h"
 #include "rows.h"
 #include "synapse/analysis.h"
 #include "synapse/error.h"
@@ -184,9 +185,12 @@ int AnalyzeCommand(int argc, char** argv) {
   int64_t head_k = 10, bisect_steps = 10, weight_noise_seeds = 3;
   bool cased = false, pooled_only = false, no_weight_space = false, quiet = false;
   ArgParser p("synapse analyze", "Probe every layer, rank neurons, and measure what ablating them does.");
-  p.Option("--model", "M", "TorchScript file", &model_path, true);
-  p.Option("--data", "D", "labelled rows: JSONL (text, pre-tokenized or float features), CSV or TSV", &data_path,
-           true);
+  p.Option("--model", "M", "TorchScript file or model directory (default: the embedded spam-tiny model)",
+           &model_path);
+  p.Option("--data", "D",
+           "labelled rows: JSONL (text, pre-tokenized or float features), CSV or TSV (default: a model "
+           "directory's eval.jsonl)",
+           &data_path);
   p.Option("--tokenizer", "T", "tokenizer.json or vocab.txt, for text rows", &tokenizer_path);
   p.Option("--labels", "L", "class names: [\"ham\", ...] or a config with id2label (default: labels.json beside M)",
            &labels_path);
@@ -235,6 +239,8 @@ int AnalyzeCommand(int argc, char** argv) {
     std::cout << p.Help();
     return 0;
   }
+  ResolveModelDirectory(&model_path, &tokenizer_path, &data_path);
+  if (data_path.empty()) throw UsageError(401, "--data is required: " + model_path + " has no eval.jsonl beside it");
 
   AnalysisOptions options;
   options.pool(ParsePool(pool)).batch_size(batch_size).seed(static_cast<uint64_t>(seed)).k(k);

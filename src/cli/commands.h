@@ -14,6 +14,7 @@ int AnalyzeCommand(int argc, char** argv);
 int InspectCommand(int argc, char** argv);
 int PredictCommand(int argc, char** argv);
 int TokenizeCommand(int argc, char** argv);
+int TrainCommand(int argc, char** argv);
 
 /// Sets the thread count (0 = all cores), detects the BLAS and prints its warning.
 RuntimeInfo SetUpRuntime(int64_t threads);

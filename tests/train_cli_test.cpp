@@ -1,0 +1,165 @@
+// `synapse train` end to end on a sample of the real corpus: the model directory it writes
+// is read by predict and analyze through --model DIR, its card tells the truth, and bad
+// input stops it with a one-line message and exit code 2.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "synapse/dataset.h"
+#include "test_util.h"
+
+namespace synapse {
+namespace {
+
+using ::testing::HasSubstr;
+using nlohmann::json;
+using test::ReadFile;
+using test::RunCommand;
+
+const std::string kCli = SYNAPSE_CLI;
+
+// Writes a stratified sample of `n` rows of a corpus split to `path`.
+void WriteSample(const std::string& split, int64_t n, const std::string& path) {
+  std::vector<DataRow> rows = ReadRows(std::string(SYNAPSE_CORPUS_DIR) + "/" + split + ".jsonl").rows;
+  std::string out;
+  for (const DataRow& r : SampleStratified(std::move(rows), n, 5)) {
+    out += json({{"text", *r.text}, {"label", json::parse(r.label_json)}}).dump() + "\n";
+  }
+  test::WriteFile(path, out);
+}
+
+class TrainCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(test::TempDir("train_cli"));
+    WriteSample("train", 500, *dir_ + "/train.jsonl");
+    WriteSample("validation", 150, *dir_ + "/validation.jsonl");
+    WriteSample("test", 150, *dir_ + "/test.jsonl");
+    test::WriteFile(*dir_ + "/intro.md", "# tiny test model\n\nTrained by train_cli_test.\n");
+    run_ = new test::CommandResult(RunCommand(
+        kCli + " train --train " + *dir_ + "/train.jsonl --validation " + *dir_ + "/validation.jsonl --test " +
+            *dir_ + "/test.jsonl --out " + *dir_ + "/model --card-intro " + *dir_ +
+            "/intro.md --vocab-size 1200 --max-length 40 --layers 2 --hidden 32 --heads 2 --intermediate 64 "
+            "--epochs 3 --batch-size 16 --lr 2e-3 --threads 1",
+        *dir_));
+  }
+  static void TearDownTestSuite() {
+    delete run_;
+    delete dir_;
+  }
+  static std::string* dir_;
+  static test::CommandResult* run_;
+};
+
+std::string* TrainCliTest::dir_ = nullptr;
+test::CommandResult* TrainCliTest::run_ = nullptr;
+
+TEST_F(TrainCliTest, WritesACompleteModelDirectory) {
+  ASSERT_EQ(run_->exit_code, 0) << run_->err;
+  EXPECT_THAT(run_->err, HasSubstr("500 training, 150 validation, 150 test rows; classes ham hard_ham spam"));
+  EXPECT_THAT(run_->err, HasSubstr("epoch  1: train loss"));
+  for (const char* f : {"model.pt", "tokenizer.json", "labels.json", "eval.jsonl", "training.json", "MODEL_CARD.md"}) {
+    EXPECT_FALSE(ReadFile(*dir_ + "/model/" + f).empty()) << f;
+  }
+  EXPECT_EQ(json::parse(ReadFile(*dir_ + "/model/labels.json")), json({"ham", "hard_ham", "spam"}));
+  const json tok = json::parse(ReadFile(*dir_ + "/model/tokenizer.json"));
+  EXPECT_EQ(tok["model"]["vocab"].size(), 1200u);
+  EXPECT_EQ(tok["truncation"]["max_length"], 40);
+  // eval.jsonl is the test split, row for row.
+  std::vector<DataRow> test_rows = ReadRows(*dir_ + "/test.jsonl").rows;
+  std::vector<DataRow> eval_rows = ReadRows(*dir_ + "/model/eval.jsonl").rows;
+  ASSERT_EQ(eval_rows.size(), test_rows.size());
+  for (size_t i = 0; i < eval_rows.size(); ++i) {
+    EXPECT_EQ(*eval_rows[i].text, *test_rows[i].text);
+    EXPECT_EQ(eval_rows[i].label_json, test_rows[i].label_json);
+  }
+}
+
+TEST_F(TrainCliTest, TrainingRecordAndCardAgreeWithWhatPredictMeasures) {
+  ASSERT_EQ(run_->exit_code, 0) << run_->err;
+  const json record = json::parse(ReadFile(*dir_ + "/model/training.json"));
+  EXPECT_THAT(record["command"].get<std::string>(), HasSubstr("train --train"));
+  EXPECT_EQ(record["data"]["test"]["rows"], 150);
+  EXPECT_LE(record["result"]["epochs"].size(), 3u);
+  const json& test = record["test"];
+  EXPECT_EQ(test["n"], 150);
+
+  // predict reads the directory (model, tokenizer, eval.jsonl, labels) and must measure
+  // exactly the accuracy and per-class recall the record claims.
+  test::CommandResult p = RunCommand(kCli + " predict --model " + *dir_ + "/model --threads 1", *dir_);
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  std::map<std::string, std::pair<int, int>> per_class;  // label → (correct, total)
+  int correct = 0, total = 0;
+  std::istringstream lines(p.out);
+  for (std::string line; std::getline(lines, line);) {
+    const json row = json::parse(line);
+    const std::string label = row["label"];
+    const bool hit = row["pred_label"] == label;
+    correct += hit;
+    ++total;
+    per_class[label].first += hit;
+    ++per_class[label].second;
+  }
+  ASSERT_EQ(total, 150);
+  EXPECT_DOUBLE_EQ(test["accuracy"].get<double>(), static_cast<double>(correct) / total);
+  for (const auto& [label, counts] : per_class) {
+    EXPECT_EQ(test["classes"][label]["support"], counts.second) << label;
+    EXPECT_DOUBLE_EQ(test["classes"][label]["recall"].get<double>(),
+                     static_cast<double>(counts.first) / counts.second)
+        << label;
+  }
+
+  const std::string card = ReadFile(*dir_ + "/model/MODEL_CARD.md");
+  EXPECT_THAT(card, ::testing::StartsWith("# tiny test model"));
+  for (const char* section : {"## Model", "## Training", "## Data", "## Test results", "## Reproducing"}) {
+    EXPECT_THAT(card, HasSubstr(section));
+  }
+  char accuracy[16];
+  std::snprintf(accuracy, sizeof accuracy, "%.3f", test["accuracy"].get<double>());
+  EXPECT_THAT(card, HasSubstr(std::string("accuracy **") + accuracy + "**"));
+  EXPECT_THAT(card, HasSubstr("| spam | " + std::to_string(per_class["spam"].second) + " | "));
+}
+
+TEST_F(TrainCliTest, AnalyzeReadsTheModelDirectory) {
+  ASSERT_EQ(run_->exit_code, 0) << run_->err;
+  test::CommandResult a = RunCommand(kCli + " analyze --model " + *dir_ + "/model --out " + *dir_ +
+                                         "/report --k 2 --random-seeds 1 --noise none --no-weight-space "
+                                         "--threads 1 --quiet",
+                                     *dir_);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  const json report = json::parse(ReadFile(*dir_ + "/report/report.json"));
+  EXPECT_EQ(report["baseline"]["n"], 150);
+  EXPECT_EQ(report["probes"].size(), 2u);
+}
+
+TEST_F(TrainCliTest, BadInputStopsWithOneLineAndExitCode2) {
+  const std::string dir = test::TempDir("train_cli_bad");
+  test::WriteFile(dir + "/train.jsonl", "{\"text\": \"cheap pills\", \"label\": \"spam\"}\n"
+                                        "{\"text\": \"meeting at noon\", \"label\": \"ham\"}\n"
+                                        "{\"text\": \"free money\", \"label\": \"spma\"}\n");
+  test::WriteFile(dir + "/validation.jsonl", "{\"text\": \"lunch?\", \"label\": \"ham\"}\n");
+  auto run = [&](const std::string& args) { return RunCommand(kCli + " train " + args, dir); };
+  test::CommandResult r = run("--train " + dir + "/train.jsonl --validation " + dir + "/validation.jsonl --out " +
+                              dir + "/m --labels ham,spam");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("[synapse.data.204] " + dir + "/train.jsonl:3: label \"spma\" is not one of ham, spam"));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+
+  r = run("--train " + dir + "/train.jsonl --out " + dir + "/m");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--validation"));
+
+  r = run("--train " + dir + "/train.jsonl --validation " + dir + "/validation.jsonl --out " + dir +
+          "/m --labels ham,spam,spma --heads 3");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("[synapse.spec.310] training: heads (3) must divide hidden (128)"));
+
+  r = run("--train " + dir + "/missing.jsonl --validation " + dir + "/validation.jsonl --out " + dir + "/m");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("[synapse.data.201]"));
+  EXPECT_THAT(r.err, HasSubstr("missing.jsonl"));
+}
+
+}  // namespace
+}  // namespace synapse
