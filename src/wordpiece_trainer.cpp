@@ -63,16 +63,23 @@ class CandidateOrder {
 
 void CheckOptions(const WordPieceTrainerOptions& o) {
   if (o.vocab_size() < kSpecialCount + 1) {
-    BadOption("vocab_size " + std::to_string(o.vocab_size()) + " leaves no room beside the 5 special tokens; use at least a few hundred");
+    BadOption("vocab_size " + std::to_string(o.vocab_size()) +
+              " leaves no room beside the 5 special tokens; use at least a few hundred");
   }
-  if (o.min_frequency() < 0) BadOption("min_frequency " + std::to_string(o.min_frequency()) + " is negative; use 1 or more");
+  if (o.min_frequency() < 0) {
+    BadOption("min_frequency " + std::to_string(o.min_frequency()) + " is negative; use 1 or more");
+  }
   if (o.limit_alphabet() < 1) {
-    BadOption("limit_alphabet " + std::to_string(o.limit_alphabet()) + " keeps no character; use 1 or more (1000 by default)");
+    BadOption("limit_alphabet " + std::to_string(o.limit_alphabet()) +
+              " keeps no character; use 1 or more (1000 by default)");
   }
   if (o.max_input_chars_per_word() < 1) {
-    BadOption("max_input_chars_per_word " + std::to_string(o.max_input_chars_per_word()) + " must be at least 1 (100 by default)");
+    BadOption("max_input_chars_per_word " + std::to_string(o.max_input_chars_per_word()) +
+              " must be at least 1 (100 by default)");
   }
-  if (o.max_length() < 1) BadOption("max_length " + std::to_string(o.max_length()) + " must be at least 1 (128 by default)");
+  if (o.max_length() < 1) {
+    BadOption("max_length " + std::to_string(o.max_length()) + " must be at least 1 (128 by default)");
+  }
 }
 
 // Distinct pre-tokenized words of the normalized texts, with their number of occurrences.
@@ -256,8 +263,8 @@ class Trainer {
 };
 
 nlohmann::ordered_json SpecialToken(const std::string& content, int64_t id) {
-  return {{"id", id},          {"content", content}, {"single_word", false}, {"lstrip", false},
-          {"rstrip", false},   {"normalized", false}, {"special", true}};
+  return {{"id", id},        {"content", content},  {"single_word", false}, {"lstrip", false},
+          {"rstrip", false}, {"normalized", false}, {"special", true}};
 }
 
 nlohmann::ordered_json TemplateItem(const char* kind, const std::string& id, int64_t type_id) {
@@ -265,7 +272,9 @@ nlohmann::ordered_json TemplateItem(const char* kind, const std::string& id, int
 }
 
 void CheckVocabulary(const WordPieceVocabulary& v, const std::string& path) {
-  auto bad = [&](const std::string& what) { throw TokenizerError(504, path + ": cannot save this vocabulary: " + what); };
+  auto bad = [&](const std::string& what) {
+    throw TokenizerError(504, path + ": cannot save this vocabulary: " + what);
+  };
   for (int64_t i = 0; i < kSpecialCount; ++i) {
     if (static_cast<int64_t>(v.tokens.size()) <= i || v.tokens[i] != kSpecialTokens[i]) {
       bad("tokens[" + std::to_string(i) + "] must be " + kSpecialTokens[i] + "; train it with TrainWordPiece");
@@ -326,11 +335,13 @@ void SaveTokenizerJson(const WordPieceVocabulary& vocabulary, const std::string&
       {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
       {"post_processor",
        {{"type", "TemplateProcessing"},
-        {"single", {TemplateItem("SpecialToken", "[CLS]", 0), TemplateItem("Sequence", "A", 0),
-                    TemplateItem("SpecialToken", "[SEP]", 0)}},
-        {"pair", {TemplateItem("SpecialToken", "[CLS]", 0), TemplateItem("Sequence", "A", 0),
-                  TemplateItem("SpecialToken", "[SEP]", 0), TemplateItem("Sequence", "B", 1),
-                  TemplateItem("SpecialToken", "[SEP]", 1)}},
+        {"single",
+         {TemplateItem("SpecialToken", "[CLS]", 0), TemplateItem("Sequence", "A", 0),
+          TemplateItem("SpecialToken", "[SEP]", 0)}},
+        {"pair",
+         {TemplateItem("SpecialToken", "[CLS]", 0), TemplateItem("Sequence", "A", 0),
+          TemplateItem("SpecialToken", "[SEP]", 0), TemplateItem("Sequence", "B", 1),
+          TemplateItem("SpecialToken", "[SEP]", 1)}},
         {"special_tokens", {{"[CLS]", special("[CLS]", 2)}, {"[SEP]", special("[SEP]", 3)}}}}},
       {"decoder", {{"type", "WordPiece"}, {"prefix", kPrefix}, {"cleanup", true}}},
       {"model",
@@ -344,7 +355,8 @@ void SaveTokenizerJson(const WordPieceVocabulary& vocabulary, const std::string&
   try {
     text = j.dump();
   } catch (const nlohmann::json::exception& e) {
-    throw TokenizerError(504, path + ": cannot save this vocabulary: a token is not valid UTF-8 (" + JsonErrorText(e) + ")");
+    throw TokenizerError(504,
+                         path + ": cannot save this vocabulary: a token is not valid UTF-8 (" + JsonErrorText(e) + ")");
   }
   try {
     WriteFileAtomically(path, text);

@@ -20,9 +20,9 @@
 namespace synapse {
 namespace {
 
+using nlohmann::json;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
-using nlohmann::json;
 
 // Sennrich et al.'s example, with case that the uncased normalizer folds: low ×5, lower ×2,
 // newest ×6, widest ×3.
@@ -35,10 +35,9 @@ const std::vector<std::string> kTiny = {"Low low LOW low low lower Lower", "newe
 //  ##e+##w 6 (ties n+##e, ##w+##est) · ##ew+##est 6 · n+##ewest 6 · ##d+##est 3 ·
 //  ##i+##dest 3 · w+##idest 3 · ##e+##r 2 (ties low+##e) · low+##er 2.
 const std::vector<std::string> kTinyVocabulary = {
-    "[PAD]", "[UNK]", "[CLS]",   "[SEP]",   "[MASK]", "e",      "w",      "s",      "t",      "l",
-    "o",     "n",     "d",       "i",       "r",      "##e",    "##w",    "##s",    "##t",    "##o",
-    "##d",   "##i",   "##r",     "##es",    "##est",  "##ow",   "low",    "##ew",   "##ewest", "newest",
-    "##dest", "##idest", "widest", "##er",  "lower"};
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",  "e",      "w",      "s",       "t",      "l",    "o",    "n",
+    "d",     "i",     "r",     "##e",   "##w",     "##s",    "##t",    "##o",     "##d",    "##i",  "##r",  "##es",
+    "##est", "##ow",  "low",   "##ew",  "##ewest", "newest", "##dest", "##idest", "widest", "##er", "lower"};
 
 const std::string kRefDir = SYNAPSE_TOKENIZER_REF_DIR;
 
@@ -195,8 +194,8 @@ TEST(WordPieceTrainer, SavedJsonHasTheShapeHuggingFaceWrites) {
   for (const char* key : {"version", "padding", "added_tokens", "normalizer", "pre_tokenizer", "post_processor"}) {
     EXPECT_EQ(ours[key], hf[key]) << key;
   }
-  EXPECT_EQ(ours["truncation"], json({{"direction", "Right"}, {"max_length", 128}, {"strategy", "LongestFirst"},
-                                      {"stride", 0}}));
+  EXPECT_EQ(ours["truncation"],
+            json({{"direction", "Right"}, {"max_length", 128}, {"strategy", "LongestFirst"}, {"stride", 0}}));
   EXPECT_EQ(ours["decoder"], json({{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", true}}));
   json model = ours["model"];
   const json vocab = model["vocab"];
@@ -220,10 +219,12 @@ TEST(WordPieceTrainer, ErrorsNameTheFieldAndWhatToDo) {
                                     "WordPieceTrainerOptions::limit_alphabet 0 keeps no character");
   test::ExpectError<TokenizerError>([] { TrainWordPiece(kTiny, WordPieceTrainerOptions().min_frequency(-1)); }, 504,
                                     "min_frequency -1 is negative");
-  test::ExpectError<TokenizerError>([] { TrainWordPiece({"", " \t\n"}); }, 504,
-                                    "the 2 training texts contain no word");
-  test::ExpectError<TokenizerError>([] { TrainWordPiece({"fine", "ok \xff bad"}); }, 503,
-                                    "training text 1: invalid UTF-8 at byte 3");
+  test::ExpectError<TokenizerError>([] { TrainWordPiece({"", " \t\n"}); }, 504, "the 2 training texts contain no word");
+  test::ExpectError<TokenizerError>(
+      [] {
+        TrainWordPiece({"fine", "ok \xff bad"});
+      },
+      503, "training text 1: invalid UTF-8 at byte 3");
   const WordPieceVocabulary v = TrainWordPiece(kTiny, WordPieceTrainerOptions().vocab_size(100));
   test::ExpectError<TokenizerError>([&] { SaveTokenizerJson(v, "/nonexistent/dir/tokenizer.json"); }, 505,
                                     "/nonexistent/dir/tokenizer.json: cannot write: No such file or directory; "
@@ -246,8 +247,8 @@ const std::string kNode = std::string("NODE_PATH='") + SYNAPSE_NODE_PATH + "' no
 // at `path`, and compares every encoding with synapse::Tokenizer's.
 void ExpectHuggingFaceIds(const std::string& path, const json& items, const std::string& scratch) {
   test::WriteFile(scratch + "/items.json", items.dump());
-  const test::CommandResult r =
-      test::RunCommand(kNode + "/encode.js' '" + path + "' '" + scratch + "/items.json' '" + scratch + "/hf.jsonl'", scratch);
+  const test::CommandResult r = test::RunCommand(
+      kNode + "/encode.js' '" + path + "' '" + scratch + "/items.json' '" + scratch + "/hf.jsonl'", scratch);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::ifstream in(scratch + "/hf.jsonl");
   auto tok = Tokenizer::Load(path);
@@ -315,7 +316,8 @@ TEST(WordPieceTrainer, OverlapWithHuggingFacesOwnTrainer) {
   const size_t hf_alphabet = hf["alphabet"].get<size_t>();
 
   std::vector<std::string> our_alphabet, our_merges;
-  for (size_t i = 5; i < v.tokens.size(); ++i) (IsAlphabetPiece(v.tokens[i]) ? our_alphabet : our_merges).push_back(v.tokens[i]);
+  for (size_t i = 5; i < v.tokens.size(); ++i)
+    (IsAlphabetPiece(v.tokens[i]) ? our_alphabet : our_merges).push_back(v.tokens[i]);
   ASSERT_GE(hf_tokens.size(), hf_alphabet + our_merges.size());
   const std::set<std::string> hf_merges(hf_tokens.begin() + hf_alphabet,
                                         hf_tokens.begin() + hf_alphabet + our_merges.size());
