@@ -6,9 +6,11 @@
 #include <iomanip>
 #include <limits>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "synapse/error.h"
 #include "synapse/experiments.h"
@@ -226,6 +228,7 @@ json OptionsJson(const AnalysisOptions& o, const std::vector<int>& layers) {
   j["weight_space"] = o.weight_space();
   j["head_k"] = o.head_k();
   j["head_max_factor"] = o.head_max_factor();
+  j["linear_head"] = o.linear_head();
   j["target_rate"] = o.target_rate();
   j["bisect_steps"] = o.bisect_steps();
   j["weight_noise"] = o.weight_noise();
@@ -456,11 +459,15 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
       weight["head"] = {{"weight", head.weight}, {"bias", head.bias}, {"inputs", head.inputs}};
       weight["target_rate"] = o.target_rate();
       const Eigen::MatrixXf head_weight = model.ParameterValues(head.weight);
-      auto rate_to = [&](int64_t c, const std::function<void(WeightPerturbation&)>& perturb) {
+      using Perturb = std::function<void(WeightPerturbation&)>;
+      auto logits_under = [&](const Perturb& perturb) {
         WeightPerturbation w(model);
         perturb(w);
-        const std::vector<int64_t> pred = ArgMaxRows(RunPlans(model, examples, {Plan{}}, batching)[0]);
         ++weight_passes;
+        return RunPlans(model, examples, {Plan{}}, batching)[0];
+      };
+      auto rate_of = [&](int64_t c, const Eigen::MatrixXf& logits) {
+        const std::vector<int64_t> pred = ArgMaxRows(logits);
         int64_t others = 0, moved = 0;
         for (size_t i = 0; i < pred.size(); ++i) {
           if (labels[i] == c) continue;
@@ -468,6 +475,47 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
           moved += pred[i] == c;
         }
         return others > 0 ? static_cast<double>(moved) / static_cast<double>(others) : 0.0;
+      };
+      // Logits agree when they differ by less than float rounding of the largest logit.
+      const float tolerance = 1e-4f * (1.0f + base_logits.cwiseAbs().maxCoeff());
+      // A search over one perturbation amount v (a factor or a shift). Both perturbations act
+      // on the head, so when the logits are the head's output they move only class c's
+      // logit, linearly in v: l_c(v) = l_c(v0) + (v − v0)·s. One pass at v0 + 1 measures s
+      // and checks that the other logits stay put; the bisection then runs on predicted
+      // logits and a last pass confirms the answer. Where either check fails (a
+      // nonlinearity after the head, say) every step is a forward pass.
+      // `run_search` bisects over its own variable; `to_v` maps that to v (the downward head
+      // search bisects t with f = 1 − t).
+      auto search = [&](int64_t c, double v0, const std::function<Perturb(double)>& perturb_at,
+                        const std::function<double(double)>& to_v,
+                        const std::function<Search(const std::function<double(double)>&)>& run_search, int* passes) {
+        const int before = weight_passes;
+        std::optional<Eigen::VectorXf> slope;
+        if (o.linear_head()) {
+          Eigen::MatrixXf delta = logits_under(perturb_at(v0 + 1.0)) - base_logits;
+          Eigen::MatrixXf rest = delta;
+          rest.col(c).setZero();
+          if (rest.cwiseAbs().maxCoeff() <= tolerance) slope = delta.col(c);
+        }
+        auto predicted = [&](double v) {
+          Eigen::MatrixXf l = base_logits;
+          l.col(c) += static_cast<float>(v - v0) * *slope;
+          return l;
+        };
+        auto forward_rate = [&](double v) { return rate_of(c, logits_under(perturb_at(v))); };
+        Search found;
+        bool linear = false;
+        if (slope) {
+          found = run_search([&](double v) { return rate_of(c, predicted(v)); });
+          const double v = to_v(found.value);
+          const Eigen::MatrixXf real = logits_under(perturb_at(v));
+          const float scale = static_cast<float>(std::max(1.0, std::abs(v - v0)));
+          linear = (real - predicted(v)).cwiseAbs().maxCoeff() <= tolerance * scale &&
+                   rate_of(c, real) == found.rate;
+        }
+        if (!linear) found = run_search(forward_rate);
+        *passes = weight_passes - before;
+        return std::make_pair(found, linear);
       };
       const int64_t total_steps = num_classes * (head.bias.empty() ? 1 : 2);
       int64_t step = 0;
@@ -490,30 +538,47 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
                          [&](int64_t a, int64_t b) { return head_weight(c, a) > head_weight(c, b); });
         cols.resize(static_cast<size_t>(std::min(o.head_k(), head.inputs)));
         std::vector<int64_t> sorted_cols = cols;
-        auto rate_at_factor = [&](double f) {
-          return rate_to(c, [&](WeightPerturbation& w) { w.ScaleEntries(head.weight, c, sorted_cols, f); });
+        auto scale_by = [&](double f) -> Perturb {
+          return [&, f](WeightPerturbation& w) { w.ScaleEntries(head.weight, c, sorted_cols, f); };
         };
         // Up first (f > 1 strengthens what already votes for c). When the other classes'
         // examples have these inputs negative, only shrinking or flipping the weights moves
         // them: then search down, f = 1 − t for t in [0, 1 + max].
-        Search scale = Bisect(1.0, o.head_max_factor(), o.target_rate(), o.bisect_steps(), true, rate_at_factor);
         json sj;
+        int passes = 0;
+        auto same = [](double v) { return v; };
+        auto [scale, scale_linear] = search(
+            c, 1.0, scale_by, same,
+            [&](const std::function<double(double)>& rate_at) {
+              return Bisect(1.0, o.head_max_factor(), o.target_rate(), o.bisect_steps(), true, rate_at);
+            },
+            &passes);
+        sj["method"] = scale_linear ? "linear" : "forward";
         if (scale.reached) {
-          sj = SearchJson(scale, "factor");
+          sj.update(SearchJson(scale, "factor"));
           sj["direction"] = "up";
         } else {
-          Search down = Bisect(0.0, 1.0 + o.head_max_factor(), o.target_rate(), o.bisect_steps(), false,
-                               [&](double t) { return rate_at_factor(1.0 - t); });
+          int down_passes = 0;
+          auto [down, down_linear] = search(
+              c, 1.0, scale_by, [](double t) { return 1.0 - t; },
+              [&](const std::function<double(double)>& rate_at) {
+                return Bisect(0.0, 1.0 + o.head_max_factor(), o.target_rate(), o.bisect_steps(), false,
+                              [&](double t) { return rate_at(1.0 - t); });
+              },
+              &down_passes);
+          passes += down_passes;
           down.evaluations += scale.evaluations;
           const Search& best = down.reached ? down : scale;
-          sj = SearchJson(best, "factor");
+          sj.update(SearchJson(best, "factor"));
           if (down.reached) {
             sj["factor"] = 1.0 - down.value;
             sj["bracket"] = json::array({1.0 - down.high, 1.0 - down.low});
           }
           sj["direction"] = down.reached ? "down" : "none";
           sj["evaluations"] = down.evaluations;
+          sj["method"] = scale_linear && down_linear ? "linear" : "forward";
         }
+        sj["forward_passes"] = passes;
         sj["neurons"] = cols;
         cj["head_scale"] = sj;
         if (progress) progress("weight_space", ++step, total_steps);
@@ -532,10 +597,20 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
           }
           const double analytic = needed.empty() ? 0.0 : BudgetFlipping(needed, o.target_rate());
           const double hi = (needed.empty() ? 0.0 : *std::max_element(needed.begin(), needed.end())) * 1.01 + 1e-3;
-          Search shift = Bisect(0.0, hi, o.target_rate(), o.bisect_steps(), false, [&](double d) {
-            return rate_to(c, [&](WeightPerturbation& w) { w.AddRows(head.bias, {c}, d); });
-          });
+          int passes = 0;
+          auto [shift, shift_linear] = search(
+              c, 0.0,
+              [&](double d) -> Perturb {
+                return [&, d](WeightPerturbation& w) { w.AddRows(head.bias, {c}, d); };
+              },
+              [](double d) { return d; },
+              [&](const std::function<double(double)>& rate_at) {
+                return Bisect(0.0, hi, o.target_rate(), o.bisect_steps(), false, rate_at);
+              },
+              &passes);
           json bj = SearchJson(shift, "shift");
+          bj["method"] = shift_linear ? "linear" : "forward";
+          bj["forward_passes"] = passes;
           bj["analytic_shift"] = analytic;
           cj["bias_shift"] = bj;
           if (progress) progress("weight_space", ++step, total_steps);

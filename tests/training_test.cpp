@@ -167,12 +167,12 @@ TEST_F(TrainingTest, SameSeedSameModelOtherSeedOtherModel) {
   auto logits_of = [&](const std::string& path) {
     return Model::Load(path).Run(batch, {}, RunOptions().pad_id(tokenizer_->pad_id())).logits;
   };
-  const TrainingOptions short_run = SmallOptions().epochs(1);
+  TrainingOptions short_run = SmallOptions().epochs(1);
   TrainEncoderClassifier(SmallConfig(), tokenizer_->vocab_size(), 3, *train_, *validation_, short_run,
                          *dir_ + "/a.pt");
   TrainEncoderClassifier(SmallConfig(), tokenizer_->vocab_size(), 3, *train_, *validation_, short_run,
                          *dir_ + "/b.pt");
-  TrainEncoderClassifier(SmallConfig(), tokenizer_->vocab_size(), 3, *train_, *validation_, short_run.seed(8),
+  TrainEncoderClassifier(SmallConfig(), tokenizer_->vocab_size(), 3, *train_, *validation_, TrainingOptions(short_run).seed(8),
                          *dir_ + "/c.pt");
   const Eigen::MatrixXf a = logits_of(*dir_ + "/a.pt");
   EXPECT_EQ((a - logits_of(*dir_ + "/b.pt")).cwiseAbs().maxCoeff(), 0.0f);

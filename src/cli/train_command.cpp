@@ -136,6 +136,11 @@ std::string ReadText(const std::string& path) {
 
 std::string Interval3(const Interval& i) { return "[" + Fixed(i.low) + ", " + Fixed(i.high) + "]"; }
 
+// "0.950 [0.921, 0.969]", or "n/a" alone where the value is undefined (a class never predicted).
+std::string ValueAndInterval(double v, const Interval& i) {
+  return std::isfinite(v) ? Fixed(v) + " " + Interval3(i) : "n/a";
+}
+
 std::string ModelCard(const std::string& intro, const json& record, const ClassificationMetrics& test,
                       const std::vector<std::string>& names) {
   std::ostringstream md;
@@ -193,9 +198,9 @@ std::string ModelCard(const std::string& intro, const json& record, const Classi
      << "| class | support | precision | recall | F1 |\n|---|---|---|---|---|\n";
   for (size_t c = 0; c < names.size(); ++c) {
     const ClassMetrics& cm = test.classes[c];
-    md << "| " << names[c] << " | " << cm.support << " | " << Fixed(cm.precision) << " "
-       << Interval3(cm.precision_interval) << " | " << Fixed(cm.recall) << " " << Interval3(cm.recall_interval)
-       << " | " << Fixed(cm.f1) << " " << Interval3(cm.f1_interval) << " |\n";
+    md << "| " << names[c] << " | " << cm.support << " | " << ValueAndInterval(cm.precision, cm.precision_interval)
+       << " | " << ValueAndInterval(cm.recall, cm.recall_interval) << " | " << ValueAndInterval(cm.f1, cm.f1_interval)
+       << " |\n";
   }
   md << "\nConfusion matrix (rows: true class, columns: predicted):\n\n| | ";
   for (const std::string& n : names) md << n << " | ";
