@@ -371,7 +371,9 @@ json LogitSpaceJson(const Eigen::MatrixXf& logits, const std::vector<int64_t>& l
   const int points = 24;
   const int64_t n = static_cast<int64_t>(sorted.size());
   for (int i = 0; i <= points; ++i) {
-    const double budget = hi > 0 ? lo * std::pow(hi / lo, static_cast<double>(i) / points) : 0.0;
+    // The last point is hi itself: lo·(hi/lo)^1 can round to just below it and miss the
+    // example that needs the most.
+    const double budget = hi <= 0 ? 0.0 : i == points ? hi : lo * std::pow(hi / lo, static_cast<double>(i) / points);
     const int64_t flips = std::upper_bound(sorted.begin(), sorted.end(), budget) - sorted.begin();
     curve.push_back({{"budget", budget},
                      {"flips", flips},

@@ -5,6 +5,7 @@
 #include <torch/version.h>
 #include <dlfcn.h>
 #include <link.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <chrono>
@@ -40,6 +41,18 @@ std::string Vendor(const std::string& path) {
 }
 
 }  // namespace
+
+bool KeepFreedMemory() {
+#ifdef __GLIBC__
+  // 32 MiB is the largest mmap threshold glibc accepts on 64-bit systems; blocks below it
+  // come from the heap, which is trimmed only when 1 GiB sits free at its top.
+  const bool mmap_ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1;
+  const bool trim_ok = mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1;
+  return mmap_ok && trim_ok;
+#else
+  return false;
+#endif
+}
 
 int DefaultThreads() {
   unsigned n = std::thread::hardware_concurrency();

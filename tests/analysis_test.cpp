@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 
 #include "synapse/synapse.h"
 #include "test_util.h"
@@ -51,6 +52,7 @@ class AnalysisTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     SetThreads(1);  // a tiny model: one thread is faster than two fighting over two cores
+    KeepFreedMemory();
     model_ = new Model(Model::Load(kFixtures + "/spam_tiny.pt"));
     data_ = new SpamData(LoadSpamData());
     hash_before_ = ParameterHash(*model_);
@@ -263,6 +265,70 @@ TEST_F(AnalysisTest, HeadScaleFactorReallyMovesHalfTheOthers) {
     ++checked;
   }
   EXPECT_GT(checked, 0) << "no class reached the target in either direction";
+}
+
+TEST_F(AnalysisTest, LinearHeadSearchesGiveTheForwardPassAnswers) {
+  const json forward = Analyze(
+      *model_, data_->examples, data_->labels, data_->names,
+      TestOptions().layers({-1}).k("2").random_seeds(0).noise({}).weight_noise({}).linear_head(false));
+  const json& fast = (*report_)["weight_space"]["classes"];
+  const json& slow = forward["weight_space"]["classes"];
+  ASSERT_EQ(fast.size(), slow.size());
+  for (size_t c = 0; c < fast.size(); ++c) {
+    for (const char* search : {"head_scale", "bias_shift"}) {
+      SCOPED_TRACE(fast[c]["class"].get<std::string>() + " " + search);
+      const json& f = fast[c][search];
+      const json& s = slow[c][search];
+      EXPECT_EQ(f["method"], "linear");
+      EXPECT_EQ(s["method"], "forward");
+      EXPECT_EQ(f["reached"], s["reached"]);
+      EXPECT_EQ(f["bracket"], s["bracket"]);
+      EXPECT_EQ(f["rate"], s["rate"]);
+      EXPECT_EQ(f["evaluations"], s["evaluations"]);
+      EXPECT_EQ(s["forward_passes"], s["evaluations"]);
+      EXPECT_LE(f["forward_passes"].get<int>(), 4);  // slope + confirmation, twice when searching down
+    }
+  }
+}
+
+// log_softmax after the head: scaling a class's head weights moves every logit, so the
+// linear shortcut's check fails and each search falls back to forward passes.
+TEST(AnalysisFallback, LogitsThatAreNotTheHeadsOutputAreSearchedWithForwardPasses) {
+  SetThreads(1);
+  Model model = Model::Load(kFixtures + "/tabular_log_softmax.pt", ModelOptions().input_shape({16}));
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal;
+  std::vector<Example> examples;
+  std::vector<int64_t> labels;
+  for (int i = 0; i < 60; ++i) {
+    std::vector<float> x(16);
+    for (float& v : x) v = normal(rng);
+    examples.push_back(Example::Features(x, {16}));
+  }
+  // Label each example with the model's own prediction, so every class has members.
+  Eigen::MatrixXf logits = model.Run(examples).logits;
+  for (Eigen::Index i = 0; i < logits.rows(); ++i) {
+    Eigen::Index c;
+    logits.row(i).maxCoeff(&c);
+    labels.push_back(c);
+  }
+  std::vector<std::string> names;
+  for (int64_t c = 0; c < model.num_classes(); ++c) names.push_back("c" + std::to_string(c));
+  const json report = Analyze(model, examples, labels, names,
+                              AnalysisOptions().k("2").random_seeds(0).noise({}).weight_noise({}).bisect_steps(6));
+  const json& classes = report["weight_space"]["classes"];
+  ASSERT_FALSE(classes.empty()) << report["weight_space"].dump();
+  for (const json& c : classes) {
+    for (const char* search : {"head_scale", "bias_shift"}) {
+      if (!c.contains(search)) continue;
+      SCOPED_TRACE(c["class"].get<std::string>() + " " + search);
+      EXPECT_EQ(c[search]["method"], "forward");
+      // Each failed slope check costs one pass (two searches when the head scale searched
+      // down too); then every evaluation is a pass.
+      const int checks = std::string(search) == "head_scale" && c[search]["direction"] != "up" ? 2 : 1;
+      EXPECT_EQ(c[search]["forward_passes"].get<int>(), c[search]["evaluations"].get<int>() + checks);
+    }
+  }
 }
 
 TEST_F(AnalysisTest, WeightsAreRestoredBitExactly) {

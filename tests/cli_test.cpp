@@ -147,7 +147,8 @@ INSTANTIATE_TEST_SUITE_P(
     Usage, CliErrors,
     ::testing::Values(
         BadInvocation{"no_command", "frobnicate", "[synapse.usage.402] unknown command \"frobnicate\""},
-        BadInvocation{"missing_model", "predict --data x", "[synapse.usage.401] synapse predict: missing --model"},
+        // No --model: the embedded default model, so the missing file is the data.
+        BadInvocation{"missing_data_file", "predict --data x", "[synapse.data.201] x: cannot open for reading"},
         BadInvocation{"unknown_option", "inspect $FX/bert_traced.pt --colour", "unknown option --colour"},
         BadInvocation{"bad_int", "predict --model m --data d --seed x", "--seed: expected an integer"},
         BadInvocation{"zero_byte_model", "inspect $DIR/empty.pt", "[synapse.model.102]"},

@@ -82,6 +82,29 @@ TEST(DefaultModelTest, PredictWithNoArgumentsMeasuresWhatTheCardClaims) {
   }
 }
 
+// analyze with no --model and no --data: the default model on its eval.jsonl, with the
+// baseline the card reports. (make demo runs the same with a larger grid.)
+TEST(DefaultModelTest, AnalyzeWithNoModelAnalyzesTheDefault) {
+  const std::string dir = test::TempDir("default_model_analyze");
+  test::CommandResult r = RunCommand(kCli +
+                                         " analyze --threads 1 --layers -1 --k 10% --random-seeds 1 --noise none "
+                                         "--weight-noise none --out " +
+                                         dir + "/out",
+                                     dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("most fragile layer  3 (encoder.layer.3)"));
+  EXPECT_THAT(r.out, HasSubstr("report              " + dir + "/out/report.json"));
+  const json report = json::parse(ReadFile(dir + "/out/report.json"));
+  EXPECT_EQ(report["model"]["path"], kModelDir + "/model.pt");
+  EXPECT_EQ(report["data"]["path"], kModelDir + "/eval.jsonl");
+  const json record = json::parse(ReadFile(kModelDir + "/training.json"));
+  EXPECT_DOUBLE_EQ(report["baseline"]["accuracy"].get<double>(), record["test"]["accuracy"].get<double>());
+  EXPECT_EQ(report["baseline"]["n"], record["test"]["n"]);
+  for (const json& c : report["weight_space"]["classes"]) {
+    EXPECT_EQ(c["head_scale"]["method"], "linear") << c["class"];
+  }
+}
+
 TEST(DefaultModelTest, TokenizerEncodesLikeHuggingFace) {
   const std::string dir = test::TempDir("default_model_tokenizer");
   std::vector<DataRow> rows = ReadRows(kModelDir + "/eval.jsonl").rows;

@@ -49,6 +49,7 @@ class TrainingTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     SetThreads(1);
+    KeepFreedMemory();  // LibTorch frees and re-faults its activations every step otherwise
     dir_ = new std::string(test::TempDir("training"));
     std::vector<DataRow> rows = ReadRows(std::string(SYNAPSE_CORPUS_DIR) + "/train.jsonl").rows;
     std::vector<std::string> texts;

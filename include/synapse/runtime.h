@@ -28,6 +28,15 @@ struct RuntimeInfo {
 
 /// Sets LibTorch's intra-op threads and OpenBLAS's threads to `threads` (≥ 1).
 void SetThreads(int threads);
+/// Makes glibc's malloc keep freed memory for reuse instead of handing every large block
+/// back to the kernel (mmap threshold 32 MiB, trim threshold 1 GiB). LibTorch allocates and
+/// frees its activations on every forward pass; with glibc's defaults each pass re-faults
+/// them page by page, and on this machine that doubled to tripled the wall time of an
+/// analysis (bench/README.md). The process then holds on to its peak heap. Process-wide, so
+/// the library never calls it on its own: the CLI does, at start-up; call it once in a
+/// program that runs many passes. Returns false (and changes nothing) where the C library
+/// is not glibc.
+bool KeepFreedMemory();
 /// Number of hardware threads, the default for SetThreads.
 int DefaultThreads();
 /// Detects the BLAS in use and measures it (a few milliseconds with OpenBLAS).

@@ -10,7 +10,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-out=${1:-$here}
+out=models/spam-tiny
+[ $# -ge 1 ] && out=$(realpath -m "$1")
+cd "$root"   # so that the command recorded in training.json and the card names repository paths
 synapse=${SYNAPSE:-$root/build/synapse}
 [ -x "$synapse" ] || { echo "train.sh: $synapse not found; run 'make build' first" >&2; exit 1; }
 
@@ -20,7 +22,7 @@ data=$(bash "$here/fetch_corpus.sh")
 
 "$synapse" train \
   --train "$corpus/train.jsonl" --validation "$corpus/validation.jsonl" --test "$corpus/test.jsonl" \
-  --labels ham,hard_ham,spam --out "$out" --card-intro "$here/card_intro.md" \
+  --labels ham,hard_ham,spam --out "$out" --card-intro models/spam-tiny/card_intro.md \
   --vocab-size 4096 --max-length 64 --layers 4 --hidden 128 --heads 4 --intermediate 256 \
   --epochs 10 --patience 3 --batch-size 32 --lr 1e-3 --seed 2026 --threads 1
 cp "$corpus/corpus_stats.json" "$out/corpus_stats.json"

@@ -1,5 +1,6 @@
 // synapse: robustness analysis of Transformer classifiers from the command line.
 #include <cstring>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
@@ -29,6 +30,9 @@ constexpr const char* kUsage =
 namespace synapse::cli {
 
 RuntimeInfo SetUpRuntime(int64_t threads) {
+  // SYNAPSE_MALLOC_DEFAULTS=1 keeps glibc's own settings (bench/allocator.sh compares).
+  const char* defaults = std::getenv("SYNAPSE_MALLOC_DEFAULTS");
+  if (defaults == nullptr || std::string(defaults) != "1") KeepFreedMemory();
   SetThreads(threads > 0 ? static_cast<int>(threads) : DefaultThreads());
   RuntimeInfo info = DescribeRuntime();
   if (!info.fast_blas) std::cerr << info.Warning() << "\n";

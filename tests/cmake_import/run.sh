@@ -11,3 +11,17 @@ cmake --build "$scratch/build" > /dev/null
 out=$(LD_LIBRARY_PATH="$scratch/prefix/lib:${LD_LIBRARY_PATH:-}" "$scratch/build/consumer" "$fixture")
 echo "$out"
 [ "$out" = "3 layers, 3 classes, changed=1" ]
+
+# The installed CLI finds the embedded default model under <prefix>/share/synapse, not in
+# the source tree it was built from.
+report_dir=$scratch/default_model_report
+LD_LIBRARY_PATH="$scratch/prefix/lib:${LD_LIBRARY_PATH:-}" "$scratch/prefix/bin/synapse" analyze --quiet --threads 1 \
+  --layers -1 --k 1 --random-seeds 0 --noise none --weight-noise none --no-weight-space --out "$report_dir"
+/usr/bin/python3 - "$report_dir/report.json" "$scratch/prefix/share/synapse/models/spam-tiny" <<'PY'
+import json, os, sys
+report = json.load(open(sys.argv[1]))
+used = os.path.realpath(report["model"]["path"])
+want = os.path.realpath(os.path.join(sys.argv[2], "model.pt"))
+assert used == want, f"the installed synapse used {used}, not {want}"
+print("installed default model:", used, "accuracy", round(report["baseline"]["accuracy"], 4))
+PY
