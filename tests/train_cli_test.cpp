@@ -130,7 +130,8 @@ TEST_F(TrainCliTest, AnalyzeReadsTheModelDirectory) {
   ASSERT_EQ(a.exit_code, 0) << a.err;
   const json report = json::parse(ReadFile(*dir_ + "/report/report.json"));
   EXPECT_EQ(report["baseline"]["n"], 150);
-  EXPECT_EQ(report["probes"].size(), 2u);
+  ASSERT_EQ(report["layers"].size(), 2u);  // the trained model's two encoder layers, each probed
+  for (const json& layer : report["layers"]) EXPECT_TRUE(layer["probe"].contains("test_accuracy")) << layer.dump();
 }
 
 TEST_F(TrainCliTest, BadInputStopsWithOneLineAndExitCode2) {

@@ -5,7 +5,7 @@
 # 2. converts it to train/validation/test JSONL (prepare_corpus.py, seeded split);
 # 3. trains the WordPiece tokenizer and the encoder with `synapse train` (seeded, one
 #    thread: the same model on every run) and scores it on the test split.
-# Takes about 10 minutes on two cores. Needs a built tree (`make build`).
+# Takes 3-4 minutes on two cores. Needs a built tree (`make build`).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
