@@ -37,6 +37,7 @@ double Seconds(Clock::time_point start) { return std::chrono::duration<double>(C
 
 // Stage times relative to the plain forward pass measured in the same iteration.
 void BM_AnalysisStages(benchmark::State& state) {
+  synapse::KeepFreedMemory();  // as the CLI does
   synapse::SetThreads(static_cast<int>(state.range(0)));
   auto model = synapse::Model::Load(std::string(SYNAPSE_FIXTURE_DIR) + "/spam_tiny.pt");
   const Data d = Load();
@@ -68,6 +69,7 @@ BENCHMARK(BM_AnalysisStages)->Arg(1)->Arg(2)->ArgName("threads")->Iterations(5)-
 
 // The whole default protocol, in forward-pass equivalents (from the report's own timing).
 void BM_DefaultAnalysis(benchmark::State& state) {
+  synapse::KeepFreedMemory();
   synapse::SetThreads(static_cast<int>(state.range(0)));
   auto model = synapse::Model::Load(std::string(SYNAPSE_FIXTURE_DIR) + "/spam_tiny.pt");
   const Data d = Load();
