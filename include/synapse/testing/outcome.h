@@ -1,0 +1,61 @@
+// What a robustness query measured, in the form the matchers read: counts, not only rates,
+// so that any confidence level's interval can be recomputed.
+//
+//   nlohmann::json report = nlohmann::json::parse(std::ifstream("report.json"));
+//   synapse::testing::Outcome top10 = synapse::testing::ExperimentOutcome(
+//       report, /*layer=*/-1, "top", /*k=*/10);
+//   EXPECT_THAT(top10, synapse::testing::AccuracyAtLeast(0.9).WithConfidence(0.95));
+#ifndef SYNAPSE_TESTING_OUTCOME_H_
+#define SYNAPSE_TESTING_OUTCOME_H_
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "synapse/stats.h"
+
+namespace synapse::testing {
+
+/// A proportion measured on n examples.
+struct Rate {
+  int64_t successes = 0;
+  int64_t n = 0;
+
+  /// successes / n; NaN when n is 0.
+  double value() const;
+  /// The Wilson score interval at `confidence`.
+  Interval Wilson(double confidence) const;
+};
+
+/// The result of one query on the evaluation set: an intervention's accuracy, per-class
+/// recall and label flips, next to the unperturbed model's.
+struct Outcome {
+  /// What was done, as a phrase that completes "after ...": "zeroing the global top-10
+  /// neurons of layer 3 (encoder.layer.3) at every token". Empty for the baseline.
+  std::string what;
+  Rate accuracy;
+  Rate baseline_accuracy;
+  /// Per class name: examples of the class predicted as the class.
+  std::map<std::string, Rate> recall;
+  std::map<std::string, Rate> baseline_recall;
+  /// Examples whose predicted label differs from the unperturbed model's.
+  Rate flips;
+  /// The level of the intervals shown in explanations when a matcher sets none.
+  double confidence = 0.95;
+};
+
+/// The unperturbed model, from a report written by `synapse analyze` (synapse::Analyze).
+/// Throws DataError 210 when the report lacks what an outcome needs.
+Outcome BaselineOutcome(const nlohmann::json& report);
+
+/// One sweep row of a report: `selection` "top", "bottom", "random" (every draw pooled,
+/// so n is draws × examples), "class_top" (with `class_name`) or "noise" (`k` ignored,
+/// `sigma` the level); `layer` may count from the end. Throws DataError 210 naming what
+/// was asked for when the report has no such row.
+Outcome ExperimentOutcome(const nlohmann::json& report, int layer, const std::string& selection, int64_t k,
+                          const std::string& class_name = "", double sigma = 0);
+
+}  // namespace synapse::testing
+
+#endif  // SYNAPSE_TESTING_OUTCOME_H_

@@ -1,0 +1,114 @@
+#include "synapse/testing/outcome.h"
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "synapse/error.h"
+
+namespace synapse::testing {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void Missing(const std::string& what) { throw DataError(210, "report: " + what); }
+
+const json& Field(const json& object, const char* key, const std::string& where) {
+  if (!object.is_object() || !object.contains(key)) Missing(where + " has no \"" + key + "\"");
+  return object[key];
+}
+
+// Examples per class (data.support), times `draws` for rows that pool several draws.
+std::map<std::string, int64_t> ClassSupport(const json& report, int64_t draws = 1) {
+  const json& support = Field(Field(report, "data", "the report"), "support", "data");
+  if (!support.is_object() || support.empty()) Missing("data.support is not an object of class counts");
+  std::map<std::string, int64_t> out;
+  for (const auto& [name, n] : support.items()) out[name] = n.get<int64_t>() * draws;
+  return out;
+}
+
+// Recall counts from rates: rate × support is an integer up to rounding.
+std::map<std::string, Rate> RecallRates(const json& metrics, const std::map<std::string, int64_t>& support,
+                                        const std::string& where) {
+  std::map<std::string, Rate> out;
+  for (const auto& [name, n] : support) {
+    const json& recall = Field(Field(metrics, "recall", where), name.c_str(), where + ".recall");
+    out[name] = Rate{recall.is_number() ? std::llround(recall.get<double>() * static_cast<double>(n)) : 0, n};
+  }
+  return out;
+}
+
+Rate Accuracy(const json& metrics, const std::string& where) {
+  return Rate{Field(metrics, "correct", where).get<int64_t>(), Field(metrics, "n", where).get<int64_t>()};
+}
+
+std::string Ordinal(int64_t k) { return std::to_string(k); }
+
+std::string Describe(const json& row, const json& layer) {
+  std::ostringstream s;
+  const std::string selection = row.value("selection", "");
+  const std::string op = row.value("op", "zero") == "mean" ? "setting to their mean" : "zeroing";
+  const int64_t k = row.value("k", int64_t{0});
+  if (selection == "top") s << op << " the global top-" << Ordinal(k) << " neurons";
+  if (selection == "bottom") s << op << " the global bottom-" << Ordinal(k) << " neurons";
+  if (selection == "random") {
+    s << op << " " << k << " random neurons (" << row.value("per_seed", json::array()).size() << " draws pooled)";
+  }
+  if (selection == "class_top") s << op << " class " << row.value("class", "?") << "'s top-" << Ordinal(k) << " neurons";
+  if (selection == "noise") s << "adding Gaussian noise of " << row.value("sigma", 0.0) << " × each neuron's std";
+  s << " of layer " << layer.value("index", 0) << " (" << layer.value("name", "?") << ")";
+  s << (row.value("positions", "all") == "pooled" ? " at the pooled token" : " at every token");
+  return s.str();
+}
+
+}  // namespace
+
+double Rate::value() const {
+  return n > 0 ? static_cast<double>(successes) / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN();
+}
+
+Interval Rate::Wilson(double confidence) const { return WilsonInterval(successes, n, confidence); }
+
+Outcome BaselineOutcome(const json& report) {
+  const json& baseline = Field(report, "baseline", "the report");
+  const std::map<std::string, int64_t> support = ClassSupport(report);
+  Outcome o;
+  o.accuracy = o.baseline_accuracy = Accuracy(baseline, "baseline");
+  o.recall = o.baseline_recall = RecallRates(baseline, support, "baseline");
+  o.flips = Rate{0, o.accuracy.n};
+  if (report.contains("options")) o.confidence = report["options"].value("confidence", 0.95);
+  return o;
+}
+
+Outcome ExperimentOutcome(const json& report, int layer, const std::string& selection, int64_t k,
+                          const std::string& class_name, double sigma) {
+  const json& layers = Field(report, "layers", "the report");
+  const int count = static_cast<int>(layers.size());
+  const int index = layer < 0 ? count + layer : layer;
+  std::ostringstream asked;
+  asked << selection << (selection == "noise" ? "" : " k=" + std::to_string(k))
+        << (class_name.empty() ? "" : " class " + class_name) << " at layer " << layer;
+  if (index < 0 || index >= count) Missing("no layer " + std::to_string(layer) + " (" + std::to_string(count) + " layers)");
+  const json& l = layers[static_cast<size_t>(index)];
+  for (const json& row : Field(l, "experiments", "layer")) {
+    if (row.value("selection", "") != selection) continue;
+    if (selection == "noise") {
+      if (std::abs(row.value("sigma", -1.0) - sigma) > 1e-12) continue;
+    } else if (row.value("k", int64_t{-1}) != k) {
+      continue;
+    }
+    if (selection == "class_top" && row.value("class", "") != class_name) continue;
+    Outcome o = BaselineOutcome(report);
+    const json& metrics = Field(row, "metrics", "experiment");
+    o.what = Describe(row, l);
+    o.accuracy = Accuracy(metrics, "metrics");
+    // Random rows pool their draws: n is draws × examples.
+    const int64_t draws = o.baseline_accuracy.n > 0 ? o.accuracy.n / o.baseline_accuracy.n : 1;
+    o.recall = RecallRates(metrics, ClassSupport(report, draws), "metrics");
+    o.flips = Rate{Field(metrics, "flips", "metrics").get<int64_t>(), o.accuracy.n};
+    return o;
+  }
+  Missing("no experiment " + asked.str() + "; run the analysis with that layer and k");
+}
+
+}  // namespace synapse::testing
