@@ -162,7 +162,7 @@ void AccuracyMatcher::DescribeNegationTo(std::ostream* os) const {
 void PrintTo(const Outcome& o, std::ostream* os) {
   // What was done is in the matcher's explanation; keep the printed value short.
   *os << "{accuracy " << internal::Fixed(o.accuracy.value()) << " (" << o.accuracy.successes << "/" << o.accuracy.n
-      << "), " << o.flips.successes << " labels flipped}";
+      << "), " << o.flips.successes << (o.flips.successes == 1 ? " label" : " labels") << " flipped}";
 }
 
 }  // namespace synapse::testing

@@ -54,7 +54,8 @@ std::string Describe(const json& row, const json& layer) {
   if (selection == "random") {
     s << op << " " << k << " random neurons (" << row.value("per_seed", json::array()).size() << " draws pooled)";
   }
-  if (selection == "class_top") s << op << " class " << row.value("class", "?") << "'s top-" << Ordinal(k) << " neurons";
+  if (selection == "class_top")
+    s << op << " class " << row.value("class", "?") << "'s top-" << Ordinal(k) << " neurons";
   if (selection == "noise") s << "adding Gaussian noise of " << row.value("sigma", 0.0) << " × each neuron's std";
   s << " of layer " << layer.value("index", 0) << " (" << layer.value("name", "?") << ")";
   s << (row.value("positions", "all") == "pooled" ? " at the pooled token" : " at every token");
@@ -88,7 +89,8 @@ Outcome ExperimentOutcome(const json& report, int layer, const std::string& sele
   std::ostringstream asked;
   asked << selection << (selection == "noise" ? "" : " k=" + std::to_string(k))
         << (class_name.empty() ? "" : " class " + class_name) << " at layer " << layer;
-  if (index < 0 || index >= count) Missing("no layer " + std::to_string(layer) + " (" + std::to_string(count) + " layers)");
+  if (index < 0 || index >= count)
+    Missing("no layer " + std::to_string(layer) + " (" + std::to_string(count) + " layers)");
   const json& l = layers[static_cast<size_t>(index)];
   for (const json& row : Field(l, "experiments", "layer")) {
     if (row.value("selection", "") != selection) continue;
