@@ -483,22 +483,24 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
       // A search over one perturbation amount v (a factor or a shift). Both perturbations act
       // on the head, so when the logits are the head's output they move only class c's
       // logit, linearly in v: l_c(v) = l_c(v0) + (v − v0)·s. One pass at v0 + 1 measures s
-      // and checks that the other logits stay put; the bisection then runs on predicted
-      // logits and a last pass confirms the answer. Where either check fails (a
-      // nonlinearity after the head, say) every step is a forward pass.
+      // and checks that the other logits stay put (`MeasureSlope`); the bisection then runs
+      // on predicted logits and a last pass confirms the answer. Where either check fails
+      // (a nonlinearity after the head, say) every step is a forward pass.
+      auto measure_slope = [&](int64_t c, double v0,
+                               const std::function<Perturb(double)>& perturb_at) -> std::optional<Eigen::VectorXf> {
+        if (!o.linear_head()) return std::nullopt;
+        Eigen::MatrixXf delta = logits_under(perturb_at(v0 + 1.0)) - base_logits;
+        Eigen::MatrixXf rest = delta;
+        rest.col(c).setZero();
+        if (rest.cwiseAbs().maxCoeff() > tolerance) return std::nullopt;
+        return Eigen::VectorXf(delta.col(c));
+      };
       // `run_search` bisects over its own variable; `to_v` maps that to v (the downward head
-      // search bisects t with f = 1 − t).
-      auto search = [&](int64_t c, double v0, const std::function<Perturb(double)>& perturb_at,
-                        const std::function<double(double)>& to_v,
+      // search bisects t with f = 1 − t). Adds the passes it makes to *passes.
+      auto search = [&](int64_t c, double v0, const std::optional<Eigen::VectorXf>& slope,
+                        const std::function<Perturb(double)>& perturb_at, const std::function<double(double)>& to_v,
                         const std::function<Search(const std::function<double(double)>&)>& run_search, int* passes) {
         const int before = weight_passes;
-        std::optional<Eigen::VectorXf> slope;
-        if (o.linear_head()) {
-          Eigen::MatrixXf delta = logits_under(perturb_at(v0 + 1.0)) - base_logits;
-          Eigen::MatrixXf rest = delta;
-          rest.col(c).setZero();
-          if (rest.cwiseAbs().maxCoeff() <= tolerance) slope = delta.col(c);
-        }
         auto predicted = [&](double v) {
           Eigen::MatrixXf l = base_logits;
           l.col(c) += static_cast<float>(v - v0) * *slope;
@@ -512,11 +514,10 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
           const double v = to_v(found.value);
           const Eigen::MatrixXf real = logits_under(perturb_at(v));
           const float scale = static_cast<float>(std::max(1.0, std::abs(v - v0)));
-          linear = (real - predicted(v)).cwiseAbs().maxCoeff() <= tolerance * scale &&
-                   rate_of(c, real) == found.rate;
+          linear = (real - predicted(v)).cwiseAbs().maxCoeff() <= tolerance * scale && rate_of(c, real) == found.rate;
         }
         if (!linear) found = run_search(forward_rate);
-        *passes = weight_passes - before;
+        *passes += weight_passes - before;
         return std::make_pair(found, linear);
       };
       const int64_t total_steps = num_classes * (head.bias.empty() ? 1 : 2);
@@ -547,10 +548,13 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
         // examples have these inputs negative, only shrinking or flipping the weights moves
         // them: then search down, f = 1 − t for t in [0, 1 + max].
         json sj;
-        int passes = 0;
+        const int before_slope = weight_passes;
+        // One slope serves both directions: the same entries are scaled.
+        const std::optional<Eigen::VectorXf> scale_slope = measure_slope(c, 1.0, scale_by);
+        int passes = weight_passes - before_slope;
         auto same = [](double v) { return v; };
         auto [scale, scale_linear] = search(
-            c, 1.0, scale_by, same,
+            c, 1.0, scale_slope, scale_by, same,
             [&](const std::function<double(double)>& rate_at) {
               return Bisect(1.0, o.head_max_factor(), o.target_rate(), o.bisect_steps(), true, rate_at);
             },
@@ -560,15 +564,13 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
           sj.update(SearchJson(scale, "factor"));
           sj["direction"] = "up";
         } else {
-          int down_passes = 0;
           auto [down, down_linear] = search(
-              c, 1.0, scale_by, [](double t) { return 1.0 - t; },
+              c, 1.0, scale_slope, scale_by, [](double t) { return 1.0 - t; },
               [&](const std::function<double(double)>& rate_at) {
                 return Bisect(0.0, 1.0 + o.head_max_factor(), o.target_rate(), o.bisect_steps(), false,
                               [&](double t) { return rate_at(1.0 - t); });
               },
-              &down_passes);
-          passes += down_passes;
+              &passes);
           down.evaluations += scale.evaluations;
           const Search& best = down.reached ? down : scale;
           sj.update(SearchJson(best, "factor"));
@@ -599,13 +601,14 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
           }
           const double analytic = needed.empty() ? 0.0 : BudgetFlipping(needed, o.target_rate());
           const double hi = (needed.empty() ? 0.0 : *std::max_element(needed.begin(), needed.end())) * 1.01 + 1e-3;
-          int passes = 0;
+          auto shift_by = [&](double d) -> Perturb {
+            return [&, d](WeightPerturbation& w) { w.AddRows(head.bias, {c}, d); };
+          };
+          const int before_slope = weight_passes;
+          const std::optional<Eigen::VectorXf> shift_slope = measure_slope(c, 0.0, shift_by);
+          int passes = weight_passes - before_slope;
           auto [shift, shift_linear] = search(
-              c, 0.0,
-              [&](double d) -> Perturb {
-                return [&, d](WeightPerturbation& w) { w.AddRows(head.bias, {c}, d); };
-              },
-              [](double d) { return d; },
+              c, 0.0, shift_slope, shift_by, same,
               [&](const std::function<double(double)>& rate_at) {
                 return Bisect(0.0, hi, o.target_rate(), o.bisect_steps(), false, rate_at);
               },
