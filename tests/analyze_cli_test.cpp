@@ -104,7 +104,8 @@ TEST_F(AnalyzeCli, ThePrintedSummaryNamesWhatMatters) {
   EXPECT_THAT(ids.err, HasSubstr(accuracy));
 }
 
-TEST_F(AnalyzeCli, ProbesAgreeWithScikitLearnWithinOneAndAHalfPoints) {
+// Within 1.5 points or one test example, whichever is more (probe_parity.py says why).
+TEST_F(AnalyzeCli, ProbesAgreeWithScikitLearnWithinOneAndAHalfPointsOrOneExample) {
   ASSERT_EQ(result_->exit_code, 0) << result_->err;
   auto p = test::RunCommand("/usr/bin/python3 " + kSource + "/tests/scripts/probe_parity.py " + *dir_ + "/acts " +
                                 *dir_ + "/out/report.json 0.015",

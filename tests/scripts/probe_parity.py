@@ -8,8 +8,10 @@ Same vectors (ACTIVATIONS_DIR/layer_NN.npy), same split (train_index.npy, test_i
 same standardization (StandardScaler on the training rows) and the same penalty:
 Synapse minimizes mean log-loss + l2/2‖W‖² + l1‖W‖₁, which is scikit-learn's
 penalty="elasticnet" with l1_ratio = l1/(l1+l2) and C = 1/(n_train·(l1+l2)).
-Prints one line per layer; exit 1 when a layer differs by more than TOLERANCE
-(default 0.015, i.e. 1.5 points).
+Prints one line per layer; exit 1 when a layer differs by more than TOLERANCE (default
+0.015, i.e. 1.5 points) or one test example, whichever is more: two solvers stopping at
+slightly different points of the same optimum can disagree on one borderline example, and
+on a 60-example split that alone is 1.7 points.
 """
 import json
 import os
@@ -46,10 +48,11 @@ def main(acts_dir, report_path, tolerance):
             clf.fit(xtr, labels[train])
         sk = float((clf.predict(xte) == labels[test]).mean())
         ours = report["layers"][layer["index"]]["probe"]["test_accuracy"]
-        ok = abs(sk - ours) <= tolerance
+        allowed = max(tolerance, 1.0 / len(test) + 1e-12)
+        ok = abs(sk - ours) <= allowed
         failures += not ok
         print(f"layer {layer['index']}: synapse {ours:.4f} sklearn {sk:.4f} "
-              f"difference {abs(sk - ours) * 100:.2f} points {'ok' if ok else 'TOO FAR'}")
+              f"difference {abs(sk - ours) * 100:.2f} points (allowed {allowed * 100:.2f}) {'ok' if ok else 'TOO FAR'}")
     return 1 if failures else 0
 
 
