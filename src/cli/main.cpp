@@ -1,6 +1,6 @@
 // synapse: robustness analysis of Transformer classifiers from the command line.
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <string>
 

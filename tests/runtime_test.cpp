@@ -1,0 +1,31 @@
+// synapse::KeepFreedMemory: large blocks come from the heap and stay there once freed.
+#include <gtest/gtest.h>
+#include <malloc.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "synapse/runtime.h"
+
+namespace synapse {
+namespace {
+
+#ifdef __GLIBC__
+TEST(KeepFreedMemoryTest, LargeBlocksAreHeapMemoryThatFreeKeeps) {
+  ASSERT_TRUE(KeepFreedMemory());
+  const size_t size = 8u << 20;  // like an activation tensor: far above glibc's 128 KiB default threshold
+  const struct mallinfo2 before = mallinfo2();
+  void* block = std::malloc(size);
+  ASSERT_NE(block, nullptr);
+  std::memset(block, 1, size);
+  const struct mallinfo2 held = mallinfo2();
+  EXPECT_EQ(held.hblks, before.hblks) << "the block was mmapped, not taken from the heap";
+  std::free(block);
+  const struct mallinfo2 after = mallinfo2();
+  EXPECT_GE(after.fordblks, size) << "the freed block was handed back to the kernel";
+  EXPECT_GE(after.arena, size);
+}
+#endif
+
+}  // namespace
+}  // namespace synapse
