@@ -25,3 +25,7 @@ want = os.path.realpath(os.path.join(sys.argv[2], "model.pt"))
 assert used == want, f"the installed synapse used {used}, not {want}"
 print("installed default model:", used, "accuracy", round(report["baseline"]["accuracy"], 4))
 PY
+
+# The installed matchers, in the consumer's own GoogleTest binary, on that report.
+SYNAPSE_REPORT="$report_dir/report.json" LD_LIBRARY_PATH="$scratch/prefix/lib:${LD_LIBRARY_PATH:-}" \
+  "$scratch/build/consumer_tests" --gtest_brief=1
