@@ -42,20 +42,18 @@ Rate Accuracy(const json& metrics, const std::string& where) {
   return Rate{Field(metrics, "correct", where).get<int64_t>(), Field(metrics, "n", where).get<int64_t>()};
 }
 
-std::string Ordinal(int64_t k) { return std::to_string(k); }
-
 std::string Describe(const json& row, const json& layer) {
   std::ostringstream s;
   const std::string selection = row.value("selection", "");
   const std::string op = row.value("op", "zero") == "mean" ? "setting to their mean" : "zeroing";
   const int64_t k = row.value("k", int64_t{0});
-  if (selection == "top") s << op << " the global top-" << Ordinal(k) << " neurons";
-  if (selection == "bottom") s << op << " the global bottom-" << Ordinal(k) << " neurons";
+  if (selection == "top") s << op << " the global top-" << k << " neurons";
+  if (selection == "bottom") s << op << " the global bottom-" << k << " neurons";
   if (selection == "random") {
     s << op << " " << k << " random neurons (" << row.value("per_seed", json::array()).size() << " draws pooled)";
   }
   if (selection == "class_top")
-    s << op << " class " << row.value("class", "?") << "'s top-" << Ordinal(k) << " neurons";
+    s << op << " class " << row.value("class", "?") << "'s top-" << k << " neurons";
   if (selection == "noise") s << "adding Gaussian noise of " << row.value("sigma", 0.0) << " × each neuron's std";
   s << " of layer " << layer.value("index", 0) << " (" << layer.value("name", "?") << ")";
   s << (row.value("positions", "all") == "pooled" ? " at the pooled token" : " at every token");
