@@ -483,12 +483,14 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
       // A search over one perturbation amount v (a factor or a shift). Both perturbations act
       // on the head, so when the logits are the head's output they move only class c's
       // logit, linearly in v: l_c(v) = l_c(v0) + (v − v0)·s. One pass at v0 + 1 measures s
-      // and checks that the other logits stay put (`MeasureSlope`); the bisection then runs
+      // and checks that the other logits stay put (`measure_slope`); the bisection then runs
       // on predicted logits and a last pass confirms the answer. Where either check fails
       // (a nonlinearity after the head, say) every step is a forward pass.
-      auto measure_slope = [&](int64_t c, double v0,
-                               const std::function<Perturb(double)>& perturb_at) -> std::optional<Eigen::VectorXf> {
+      // Adds its pass to *passes.
+      auto measure_slope = [&](int64_t c, double v0, const std::function<Perturb(double)>& perturb_at,
+                               int* passes) -> std::optional<Eigen::VectorXf> {
         if (!o.linear_head()) return std::nullopt;
+        ++*passes;
         Eigen::MatrixXf delta = logits_under(perturb_at(v0 + 1.0)) - base_logits;
         Eigen::MatrixXf rest = delta;
         rest.col(c).setZero();
@@ -548,10 +550,9 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
         // examples have these inputs negative, only shrinking or flipping the weights moves
         // them: then search down, f = 1 − t for t in [0, 1 + max].
         json sj;
-        const int before_slope = weight_passes;
+        int passes = 0;
         // One slope serves both directions: the same entries are scaled.
-        const std::optional<Eigen::VectorXf> scale_slope = measure_slope(c, 1.0, scale_by);
-        int passes = weight_passes - before_slope;
+        const std::optional<Eigen::VectorXf> scale_slope = measure_slope(c, 1.0, scale_by, &passes);
         auto same = [](double v) { return v; };
         auto [scale, scale_linear] = search(
             c, 1.0, scale_slope, scale_by, same,
@@ -604,9 +605,8 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
           auto shift_by = [&](double d) -> Perturb {
             return [&, d](WeightPerturbation& w) { w.AddRows(head.bias, {c}, d); };
           };
-          const int before_slope = weight_passes;
-          const std::optional<Eigen::VectorXf> shift_slope = measure_slope(c, 0.0, shift_by);
-          int passes = weight_passes - before_slope;
+          int passes = 0;
+          const std::optional<Eigen::VectorXf> shift_slope = measure_slope(c, 0.0, shift_by, &passes);
           auto [shift, shift_linear] = search(
               c, 0.0, shift_slope, shift_by, same,
               [&](const std::function<double(double)>& rate_at) {

@@ -12,6 +12,7 @@
 #include "atomic_file.h"
 #include "commands.h"
 #include "default_model.h"
+#include "format.h"
 #include "rows.h"
 #include "synapse/analysis.h"
 #include "synapse/error.h"
@@ -69,13 +70,6 @@ class ProgressBar {
   std::string stage_;
   std::chrono::steady_clock::time_point last_;
 };
-
-std::string Fixed(double v, int digits = 3) {
-  if (!std::isfinite(v)) return "n/a";
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << v;
-  return s.str();
-}
 
 std::string Ci(const json& interval) {
   return "[" + Fixed(interval[0].get<double>()) + ", " + Fixed(interval[1].get<double>()) + "]";

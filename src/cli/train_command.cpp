@@ -16,6 +16,7 @@
 #include "atomic_file.h"
 #include "batching.h"
 #include "commands.h"
+#include "format.h"
 #include "synapse/classification_metrics.h"
 #include "synapse/dataset.h"
 #include "synapse/error.h"
@@ -93,13 +94,6 @@ void Encode(const Tokenizer& tokenizer, Split* split) {
     split->set.examples.push_back(r.example);
     split->set.labels.push_back(r.label_index);
   }
-}
-
-std::string Fixed(double v, int digits = 3) {
-  if (!std::isfinite(v)) return "n/a";
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << v;
-  return s.str();
 }
 
 json IntervalJson(const Interval& i) { return json::array({i.low, i.high}); }
