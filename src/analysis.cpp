@@ -16,6 +16,7 @@
 #include "synapse/experiments.h"
 #include "synapse/extraction.h"
 #include "synapse/model.h"
+#include "synapse/report_sections.h"
 #include "synapse/runtime.h"
 #include "synapse/stats.h"
 #include "synapse/weight_perturbation.h"
@@ -34,57 +35,7 @@ double Since(Clock::time_point start) { return std::chrono::duration<double>(Clo
 
 [[noreturn]] void BadOption(const std::string& message) { throw SpecError(310, "analysis: " + message); }
 
-// Seeds derived from the user's seed and what they seed, so that adding a layer or a k
-// does not change any other experiment's draws.
-uint64_t Mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-uint64_t DeriveSeed(uint64_t seed, std::initializer_list<uint64_t> parts) {
-  uint64_t h = Mix(seed);
-  for (uint64_t p : parts) h = Mix(h ^ p);
-  return h;
-}
 
-// k distinct neurons of `width`, sorted: a partial Fisher-Yates shuffle on mt19937_64's raw
-// output (the standard distributions differ between standard libraries).
-std::vector<int64_t> RandomNeurons(int64_t width, int64_t k, uint64_t seed) {
-  std::vector<int64_t> all(static_cast<size_t>(width));
-  for (int64_t i = 0; i < width; ++i) all[static_cast<size_t>(i)] = i;
-  std::mt19937_64 engine(seed);
-  for (int64_t i = 0; i < k; ++i) {
-    const uint64_t span = static_cast<uint64_t>(width - i);
-    const int64_t j = i + static_cast<int64_t>(engine() % span);
-    std::swap(all[static_cast<size_t>(i)], all[static_cast<size_t>(j)]);
-  }
-  std::vector<int64_t> out(all.begin(), all.begin() + k);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-json IntervalJson(const Interval& i) { return json::array({i.low, i.high}); }
-
-json MetricsJson(const Metrics& m, const std::vector<std::string>& names, const Metrics* base) {
-  json j;
-  j["n"] = m.n;
-  j["correct"] = m.correct;
-  j["accuracy"] = m.accuracy;
-  j["accuracy_ci"] = IntervalJson(m.accuracy_ci);
-  if (base != nullptr) j["accuracy_drop"] = base->accuracy - m.accuracy;
-  j["recall"] = json::object();
-  j["recall_ci"] = json::object();
-  for (size_t c = 0; c < names.size() && c < m.recall.size(); ++c) {
-    j["recall"][names[c]] = m.recall[c];
-    j["recall_ci"][names[c]] = IntervalJson(m.recall_ci[c]);
-  }
-  j["flips"] = m.flips;
-  j["flip_rate"] = m.flip_rate;
-  j["flip_rate_ci"] = IntervalJson(m.flip_rate_ci);
-  j["mcnemar"] = {{"lost", m.lost}, {"gained", m.gained}, {"p", m.mcnemar_p}};
-  return j;
-}
 
 std::string FormatNumber(double v) {
   std::ostringstream s;
@@ -188,23 +139,6 @@ Validated Validate(const Model& model, const std::vector<Example>& examples, con
   return v;
 }
 
-json ModelJson(const Model& model) {
-  json j;
-  j["path"] = model.path();
-  j["parameters"] = model.parameter_count();
-  std::ostringstream hash;
-  hash << std::hex << std::setw(16) << std::setfill('0') << ParameterHash(model);
-  j["parameter_hash"] = hash.str();
-  j["inputs"] = model.inputs().kind == InputInfo::Kind::kTokens ? "tokens" : "float";
-  j["output"] = model.output_kind();
-  j["classes"] = model.num_classes();
-  j["layers"] = json::array();
-  for (const LayerInfo& l : model.layers()) {
-    j["layers"].push_back(
-        {{"index", l.index}, {"name", l.name}, {"type", l.type}, {"hidden", l.hidden_size}, {"layout", l.layout}});
-  }
-  return j;
-}
 
 json OptionsJson(const AnalysisOptions& o, const std::vector<int>& layers) {
   json j;
@@ -236,66 +170,7 @@ json OptionsJson(const AnalysisOptions& o, const std::vector<int>& layers) {
   return j;
 }
 
-json EnvironmentJson() {
-  RuntimeInfo r = DescribeRuntime();
-  json j;
-  j["synapse_version"] = SYNAPSE_VERSION;
-  j["libtorch_version"] = r.libtorch_version;
-  j["threads"] = r.threads;
-  j["blas"] = {{"vendor", r.blas_vendor}, {"library", r.blas_library}, {"gemm_gflops", r.gemm_gflops}};
-#if defined(__clang__)
-  j["compiler"] = "clang " __clang_version__;
-#elif defined(__GNUC__)
-  j["compiler"] = "gcc " __VERSION__;
-#endif
-  return j;
-}
 
-// Neuron-level statistics over the evaluation set, for mean ablation and relative noise.
-struct NeuronStats {
-  std::vector<float> mean;
-  std::vector<float> stddev;
-};
-
-NeuronStats ComputeNeuronStats(const Eigen::MatrixXf& x) {
-  NeuronStats s;
-  const Eigen::RowVectorXd mean = x.cast<double>().colwise().mean();
-  const Eigen::MatrixXd centred = x.cast<double>().rowwise() - mean;
-  const Eigen::RowVectorXd var = centred.array().square().colwise().mean();
-  for (Eigen::Index j = 0; j < x.cols(); ++j) {
-    s.mean.push_back(static_cast<float>(mean(j)));
-    s.stddev.push_back(static_cast<float>(std::sqrt(var(j))));
-  }
-  return s;
-}
-
-json ProbeJson(const ProbeFit& p, const NeuronRanking& r, const AnalysisOptions& o,
-               const std::vector<std::string>& names, double seconds) {
-  json probe;
-  probe["train_accuracy"] = p.train_accuracy;
-  probe["test_accuracy"] = p.test_accuracy;
-  const int64_t test_correct = static_cast<int64_t>(std::llround(p.test_accuracy * static_cast<double>(p.test_size)));
-  probe["test_accuracy_ci"] = IntervalJson(WilsonInterval(test_correct, p.test_size, o.confidence()));
-  probe["train_size"] = p.train_size;
-  probe["test_size"] = p.test_size;
-  probe["iterations"] = p.iterations;
-  probe["converged"] = p.converged;
-  probe["objective"] = p.objective;
-  probe["zero_weights"] = p.zero_weights;
-  probe["weights"] = p.weights.size();
-  probe["seconds"] = seconds;
-
-  json ranking;
-  ranking["global"] = r.global;
-  json importance = json::array();
-  for (int64_t j : r.global) importance.push_back(r.importance(j));
-  ranking["importance"] = importance;
-  ranking["per_class"] = json::object();
-  for (size_t c = 0; c < names.size() && c < r.per_class.size(); ++c) ranking["per_class"][names[c]] = r.per_class[c];
-  ranking["mass"] = json::array();
-  for (double f : o.mass()) ranking["mass"].push_back({{"fraction", f}, {"neurons", r.MassSize(f)}});
-  return {{"probe", probe}, {"ranking", ranking}};
-}
 
 Plan AblationPlan(int layer, const std::vector<int64_t>& neurons, const AnalysisOptions& o, const NeuronStats& stats) {
   Intervention iv = o.ablate_value() == "mean"
@@ -305,84 +180,6 @@ Plan AblationPlan(int layer, const std::vector<int64_t>& neurons, const Analysis
   return {iv};
 }
 
-// The k budget needed to flip at least `share` of the examples: the ⌈share·n⌉-th smallest
-// minimal flip budget (any shift larger than it flips that many).
-double BudgetFlipping(std::vector<double> min_flip, double share) {
-  std::sort(min_flip.begin(), min_flip.end());
-  const size_t n = min_flip.size();
-  size_t rank = static_cast<size_t>(std::ceil(share * static_cast<double>(n)));
-  rank = std::clamp<size_t>(rank, 1, n);
-  return min_flip[rank - 1];
-}
-
-json QuantilesJson(const std::vector<double>& values) {
-  json q = json::object();
-  for (double p : {0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9}) q[FormatNumber(p)] = Quantile(values, p);
-  return q;
-}
-
-json LogitSpaceJson(const Eigen::MatrixXf& logits, const std::vector<int64_t>& labels,
-                    const std::vector<std::string>& names, double confidence) {
-  const FlipBudgets b = ComputeFlipBudgets(logits);
-  const std::vector<int64_t> pred = ArgMaxRows(logits);
-  std::vector<double> all(b.min_flip.data(), b.min_flip.data() + b.min_flip.size());
-  json j;
-  j["norm"] = "linf";
-  j["min_flip"] = {{"mean", b.min_flip.mean()}, {"quantiles", QuantilesJson(all)}};
-  j["budget_flipping"] = json::object();
-  for (double share : {0.01, 0.05, 0.1, 0.5}) j["budget_flipping"][FormatNumber(share)] = BudgetFlipping(all, share);
-  j["per_class"] = json::object();
-  for (size_t c = 0; c < names.size(); ++c) {
-    std::vector<double> v;
-    for (size_t i = 0; i < labels.size(); ++i) {
-      if (labels[i] == static_cast<int64_t>(c)) v.push_back(b.min_flip(static_cast<Eigen::Index>(i)));
-    }
-    j["per_class"][names[c]] = {{"n", v.size()}, {"quantiles", QuantilesJson(v)}};
-  }
-  // From each predicted class to each other class: how far the logits must move.
-  j["to_class"] = json::object();
-  for (size_t from = 0; from < names.size(); ++from) {
-    json row = json::object();
-    for (size_t to = 0; to < names.size(); ++to) {
-      if (to == from) continue;
-      std::vector<double> v;
-      for (size_t i = 0; i < pred.size(); ++i) {
-        if (pred[i] == static_cast<int64_t>(from)) {
-          v.push_back(b.to_class(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(to)));
-        }
-      }
-      row[names[to]] = {{"n", v.size()}, {"median", Quantile(v, 0.5)}, {"q10", Quantile(v, 0.1)}};
-    }
-    j["to_class"][names[from]] = row;
-  }
-  // Flip rate against budget on a geometric grid spanning the observed budgets.
-  std::vector<double> sorted = all;
-  std::sort(sorted.begin(), sorted.end());
-  const double hi = sorted.back();
-  double lo = hi;
-  for (double v : sorted) {
-    if (v > 0) {
-      lo = v;
-      break;
-    }
-  }
-  lo = std::max(lo, hi * 1e-4);
-  json curve = json::array();
-  const int points = 24;
-  const int64_t n = static_cast<int64_t>(sorted.size());
-  for (int i = 0; i <= points; ++i) {
-    // The last point is hi itself: lo·(hi/lo)^1 can round to just below it and miss the
-    // example that needs the most.
-    const double budget = hi <= 0 ? 0.0 : i == points ? hi : lo * std::pow(hi / lo, static_cast<double>(i) / points);
-    const int64_t flips = std::upper_bound(sorted.begin(), sorted.end(), budget) - sorted.begin();
-    curve.push_back({{"budget", budget},
-                     {"flips", flips},
-                     {"flip_rate", static_cast<double>(flips) / static_cast<double>(n)},
-                     {"flip_rate_ci", IntervalJson(WilsonInterval(flips, n, confidence))}});
-  }
-  j["curve"] = curve;
-  return j;
-}
 
 // Bisection for the smallest value in [lo, hi] whose rate reaches `target`, given that the
 // rate at `hi` does. `geometric` bisects in log space (factors), else linearly (shifts).
@@ -632,7 +429,7 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
         double acc_sum = 0, acc_min = 1, acc_max = 0;
         json per_seed = json::array();
         for (int s = 0; s < o.weight_noise_seeds(); ++s) {
-          const uint64_t seed = DeriveSeed(o.seed(), {3, static_cast<uint64_t>(s)});
+          const uint64_t seed = DeriveSeed(o.seed(), {kSeedWeightNoise, static_cast<uint64_t>(s)});
           Metrics m;
           {
             WeightPerturbation w(model);
@@ -716,7 +513,7 @@ nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& e
   }
   const std::vector<int64_t> base = x.Predictions();
   const Metrics baseline = Score(base, labels, base, num_classes, o.confidence());
-  const Split split = StratifiedSplit(labels, o.test_fraction(), DeriveSeed(o.seed(), {1}));
+  const Split split = StratifiedSplit(labels, o.test_fraction(), DeriveSeed(o.seed(), {kSeedSplit}));
   if (!o.save_activations().empty()) SaveActivations(x, model, labels, o.save_activations(), &split);
 
   json report;
@@ -730,28 +527,7 @@ nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& e
   report["data"] = data;
   report["options"] = OptionsJson(o, valid.layers);
 
-  json base_json = MetricsJson(baseline, names, nullptr);
-  base_json.erase("flips");
-  base_json.erase("flip_rate");
-  base_json.erase("flip_rate_ci");
-  base_json.erase("mcnemar");
-  // Precision and F1 round out the per-class picture; the confusion matrix is label × prediction.
-  json precision = json::object(), f1 = json::object();
-  std::vector<std::vector<int64_t>> confusion(names.size(), std::vector<int64_t>(names.size(), 0));
-  for (size_t i = 0; i < labels.size(); ++i) ++confusion[static_cast<size_t>(labels[i])][static_cast<size_t>(base[i])];
-  for (size_t c = 0; c < names.size(); ++c) {
-    int64_t predicted = 0;
-    for (size_t r = 0; r < names.size(); ++r) predicted += confusion[r][c];
-    const double p = predicted > 0 ? static_cast<double>(confusion[c][c]) / static_cast<double>(predicted) : std::nan("");
-    const double r = baseline.recall[c];
-    precision[names[c]] = p;
-    f1[names[c]] = (p + r) > 0 ? 2 * p * r / (p + r) : std::nan("");
-  }
-  base_json["precision"] = precision;
-  base_json["f1"] = f1;
-  base_json["confusion"] = confusion;
-  base_json["seconds"] = x.seconds;
-  report["baseline"] = base_json;
+  report["baseline"] = BaselineJson(baseline, base, labels, names, x.seconds);
 
   // 2. Probes and rankings, every layer.
   const auto probes_start = Clock::now();
@@ -770,7 +546,7 @@ nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& e
     lj["index"] = info.index;
     lj["name"] = info.name;
     lj["hidden"] = acts.cols();
-    lj.update(ProbeJson(fit, rankings[info.index], o, names, seconds));
+    lj.update(ProbeJson(fit, rankings[info.index], names, o.mass(), o.confidence(), seconds));
     layer_json[info.index] = lj;
     if (progress) progress("probes", info.index + 1, layer_count);
   }
@@ -799,8 +575,8 @@ nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& e
         Planned rnd;
         rnd.selection = "random";
         rnd.seed_index = s;
-        rnd.seed = DeriveSeed(o.seed(), {2, static_cast<uint64_t>(layer), static_cast<uint64_t>(kv.k),
-                                         static_cast<uint64_t>(s)});
+        rnd.seed = DeriveSeed(o.seed(), {kSeedRandomNeurons, static_cast<uint64_t>(layer),
+                                         static_cast<uint64_t>(kv.k), static_cast<uint64_t>(s)});
         rnd.neurons = RandomNeurons(width, kv.k, rnd.seed);
         add(rnd);
       }
@@ -895,22 +671,12 @@ nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& e
       row["positions"] = positions_name;
       // Pooled over seeds: the counts add up (n = seeds × examples), the point estimates
       // are the mean over seeds.
-      Metrics pooled;
-      pooled.support.assign(names.size(), 0);
-      std::vector<int64_t> hits(names.size(), 0);
       double acc_min = 1, acc_max = 0, flip_min = 1, flip_max = 0;
       json per_seed = json::array();
+      std::vector<Metrics> runs;
       for (size_t i : idx) {
         const Metrics& m = results[i];
-        pooled.n += m.n;
-        pooled.correct += m.correct;
-        pooled.flips += m.flips;
-        pooled.lost += m.lost;
-        pooled.gained += m.gained;
-        for (size_t c = 0; c < names.size(); ++c) {
-          pooled.support[c] += m.support[c];
-          hits[c] += static_cast<int64_t>(std::llround(m.recall[c] * static_cast<double>(m.support[c])));
-        }
+        runs.push_back(m);
         acc_min = std::min(acc_min, m.accuracy);
         acc_max = std::max(acc_max, m.accuracy);
         flip_min = std::min(flip_min, m.flip_rate);
@@ -921,16 +687,7 @@ nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& e
                             {"flip_rate", m.flip_rate},
                             {"mcnemar_p", m.mcnemar_p}});
       }
-      pooled.accuracy = static_cast<double>(pooled.correct) / static_cast<double>(pooled.n);
-      pooled.accuracy_ci = WilsonInterval(pooled.correct, pooled.n, o.confidence());
-      for (size_t c = 0; c < names.size(); ++c) {
-        pooled.recall.push_back(pooled.support[c] > 0 ? static_cast<double>(hits[c]) / pooled.support[c] : std::nan(""));
-        pooled.recall_ci.push_back(WilsonInterval(hits[c], pooled.support[c], o.confidence()));
-      }
-      const int64_t total = static_cast<int64_t>(examples.size() * idx.size());
-      pooled.flip_rate = static_cast<double>(pooled.flips) / static_cast<double>(total);
-      pooled.flip_rate_ci = WilsonInterval(pooled.flips, total, o.confidence());
-      pooled.mcnemar_p = McNemarExactP(pooled.lost, pooled.gained);
+      const Metrics pooled = PoolMetrics(runs, static_cast<int64_t>(examples.size()), o.confidence());
       row["metrics"] = MetricsJson(pooled, names, &baseline);
       row["range"] = {{"accuracy", json::array({acc_min, acc_max})}, {"flip_rate", json::array({flip_min, flip_max})}};
       row["per_seed"] = per_seed;

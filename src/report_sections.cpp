@@ -1,0 +1,297 @@
+#include "synapse/report_sections.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <random>
+#include <sstream>
+
+#include "synapse/model.h"
+#include "synapse/runtime.h"
+#include "synapse/weight_perturbation.h"
+
+#ifndef SYNAPSE_VERSION
+#define SYNAPSE_VERSION "unknown"
+#endif
+
+namespace synapse {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+std::string FormatNumber(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+uint64_t Mix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+
+json QuantilesJson(const std::vector<double>& values) {
+  json q = json::object();
+  for (double p : {0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9}) q[FormatNumber(p)] = Quantile(values, p);
+  return q;
+}
+
+}  // namespace
+
+double BudgetFlipping(std::vector<double> min_flip, double share) {
+  std::sort(min_flip.begin(), min_flip.end());
+  const size_t n = min_flip.size();
+  size_t rank = static_cast<size_t>(std::ceil(share * static_cast<double>(n)));
+  rank = std::clamp<size_t>(rank, 1, n);
+  return min_flip[rank - 1];
+}
+
+uint64_t DeriveSeed(uint64_t seed, std::initializer_list<uint64_t> parts) {
+  uint64_t h = Mix(seed);
+  for (uint64_t p : parts) h = Mix(h ^ p);
+  return h;
+}
+
+// k distinct neurons of `width`, sorted: a partial Fisher-Yates shuffle on mt19937_64's raw
+// output (the standard distributions differ between standard libraries).
+std::vector<int64_t> RandomNeurons(int64_t width, int64_t k, uint64_t seed) {
+  std::vector<int64_t> all(static_cast<size_t>(width));
+  for (int64_t i = 0; i < width; ++i) all[static_cast<size_t>(i)] = i;
+  std::mt19937_64 engine(seed);
+  for (int64_t i = 0; i < k; ++i) {
+    const uint64_t span = static_cast<uint64_t>(width - i);
+    const int64_t j = i + static_cast<int64_t>(engine() % span);
+    std::swap(all[static_cast<size_t>(i)], all[static_cast<size_t>(j)]);
+  }
+  std::vector<int64_t> out(all.begin(), all.begin() + k);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+json IntervalJson(const Interval& i) { return json::array({i.low, i.high}); }
+
+json MetricsJson(const Metrics& m, const std::vector<std::string>& names, const Metrics* base) {
+  json j;
+  j["n"] = m.n;
+  j["correct"] = m.correct;
+  j["accuracy"] = m.accuracy;
+  j["accuracy_ci"] = IntervalJson(m.accuracy_ci);
+  if (base != nullptr) j["accuracy_drop"] = base->accuracy - m.accuracy;
+  j["recall"] = json::object();
+  j["recall_ci"] = json::object();
+  for (size_t c = 0; c < names.size() && c < m.recall.size(); ++c) {
+    j["recall"][names[c]] = m.recall[c];
+    j["recall_ci"][names[c]] = IntervalJson(m.recall_ci[c]);
+  }
+  j["flips"] = m.flips;
+  j["flip_rate"] = m.flip_rate;
+  j["flip_rate_ci"] = IntervalJson(m.flip_rate_ci);
+  j["mcnemar"] = {{"lost", m.lost}, {"gained", m.gained}, {"p", m.mcnemar_p}};
+  return j;
+}
+
+json ModelJson(const Model& model) {
+  json j;
+  j["path"] = model.path();
+  j["parameters"] = model.parameter_count();
+  std::ostringstream hash;
+  hash << std::hex << std::setw(16) << std::setfill('0') << ParameterHash(model);
+  j["parameter_hash"] = hash.str();
+  j["inputs"] = model.inputs().kind == InputInfo::Kind::kTokens ? "tokens" : "float";
+  j["output"] = model.output_kind();
+  j["classes"] = model.num_classes();
+  j["layers"] = json::array();
+  for (const LayerInfo& l : model.layers()) {
+    j["layers"].push_back(
+        {{"index", l.index}, {"name", l.name}, {"type", l.type}, {"hidden", l.hidden_size}, {"layout", l.layout}});
+  }
+  return j;
+}
+
+json EnvironmentJson() {
+  RuntimeInfo r = DescribeRuntime();
+  json j;
+  j["synapse_version"] = SYNAPSE_VERSION;
+  j["libtorch_version"] = r.libtorch_version;
+  j["threads"] = r.threads;
+  j["blas"] = {{"vendor", r.blas_vendor}, {"library", r.blas_library}, {"gemm_gflops", r.gemm_gflops}};
+#if defined(__clang__)
+  j["compiler"] = "clang " __clang_version__;
+#elif defined(__GNUC__)
+  j["compiler"] = "gcc " __VERSION__;
+#endif
+  return j;
+}
+
+// Neuron-level statistics over the evaluation set, for mean ablation and relative noise.
+
+NeuronStats ComputeNeuronStats(const Eigen::MatrixXf& x) {
+  NeuronStats s;
+  const Eigen::RowVectorXd mean = x.cast<double>().colwise().mean();
+  const Eigen::MatrixXd centred = x.cast<double>().rowwise() - mean;
+  const Eigen::RowVectorXd var = centred.array().square().colwise().mean();
+  for (Eigen::Index j = 0; j < x.cols(); ++j) {
+    s.mean.push_back(static_cast<float>(mean(j)));
+    s.stddev.push_back(static_cast<float>(std::sqrt(var(j))));
+  }
+  return s;
+}
+
+json ProbeJson(const ProbeFit& p, const NeuronRanking& r, const std::vector<std::string>& names,
+               const std::vector<double>& mass, double confidence, double seconds) {
+  json probe;
+  probe["train_accuracy"] = p.train_accuracy;
+  probe["test_accuracy"] = p.test_accuracy;
+  const int64_t test_correct = static_cast<int64_t>(std::llround(p.test_accuracy * static_cast<double>(p.test_size)));
+  probe["test_accuracy_ci"] = IntervalJson(WilsonInterval(test_correct, p.test_size, confidence));
+  probe["train_size"] = p.train_size;
+  probe["test_size"] = p.test_size;
+  probe["iterations"] = p.iterations;
+  probe["converged"] = p.converged;
+  probe["objective"] = p.objective;
+  probe["zero_weights"] = p.zero_weights;
+  probe["weights"] = p.weights.size();
+  probe["seconds"] = seconds;
+
+  json ranking;
+  ranking["global"] = r.global;
+  json importance = json::array();
+  for (int64_t j : r.global) importance.push_back(r.importance(j));
+  ranking["importance"] = importance;
+  ranking["per_class"] = json::object();
+  for (size_t c = 0; c < names.size() && c < r.per_class.size(); ++c) ranking["per_class"][names[c]] = r.per_class[c];
+  ranking["mass"] = json::array();
+  for (double f : mass) ranking["mass"].push_back({{"fraction", f}, {"neurons", r.MassSize(f)}});
+  return {{"probe", probe}, {"ranking", ranking}};
+}
+
+
+json LogitSpaceJson(const Eigen::MatrixXf& logits, const std::vector<int64_t>& labels,
+                    const std::vector<std::string>& names, double confidence) {
+  const FlipBudgets b = ComputeFlipBudgets(logits);
+  const std::vector<int64_t> pred = ArgMaxRows(logits);
+  std::vector<double> all(b.min_flip.data(), b.min_flip.data() + b.min_flip.size());
+  json j;
+  j["norm"] = "linf";
+  j["min_flip"] = {{"mean", b.min_flip.mean()}, {"quantiles", QuantilesJson(all)}};
+  j["budget_flipping"] = json::object();
+  for (double share : {0.01, 0.05, 0.1, 0.5}) j["budget_flipping"][FormatNumber(share)] = BudgetFlipping(all, share);
+  j["per_class"] = json::object();
+  for (size_t c = 0; c < names.size(); ++c) {
+    std::vector<double> v;
+    for (size_t i = 0; i < labels.size(); ++i) {
+      if (labels[i] == static_cast<int64_t>(c)) v.push_back(b.min_flip(static_cast<Eigen::Index>(i)));
+    }
+    j["per_class"][names[c]] = {{"n", v.size()}, {"quantiles", QuantilesJson(v)}};
+  }
+  // From each predicted class to each other class: how far the logits must move.
+  j["to_class"] = json::object();
+  for (size_t from = 0; from < names.size(); ++from) {
+    json row = json::object();
+    for (size_t to = 0; to < names.size(); ++to) {
+      if (to == from) continue;
+      std::vector<double> v;
+      for (size_t i = 0; i < pred.size(); ++i) {
+        if (pred[i] == static_cast<int64_t>(from)) {
+          v.push_back(b.to_class(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(to)));
+        }
+      }
+      row[names[to]] = {{"n", v.size()}, {"median", Quantile(v, 0.5)}, {"q10", Quantile(v, 0.1)}};
+    }
+    j["to_class"][names[from]] = row;
+  }
+  // Flip rate against budget on a geometric grid spanning the observed budgets.
+  std::vector<double> sorted = all;
+  std::sort(sorted.begin(), sorted.end());
+  const double hi = sorted.back();
+  double lo = hi;
+  for (double v : sorted) {
+    if (v > 0) {
+      lo = v;
+      break;
+    }
+  }
+  lo = std::max(lo, hi * 1e-4);
+  json curve = json::array();
+  const int points = 24;
+  const int64_t n = static_cast<int64_t>(sorted.size());
+  for (int i = 0; i <= points; ++i) {
+    // The last point is hi itself: lo·(hi/lo)^1 can round to just below it and miss the
+    // example that needs the most.
+    const double budget = hi <= 0 ? 0.0 : i == points ? hi : lo * std::pow(hi / lo, static_cast<double>(i) / points);
+    const int64_t flips = std::upper_bound(sorted.begin(), sorted.end(), budget) - sorted.begin();
+    curve.push_back({{"budget", budget},
+                     {"flips", flips},
+                     {"flip_rate", static_cast<double>(flips) / static_cast<double>(n)},
+                     {"flip_rate_ci", IntervalJson(WilsonInterval(flips, n, confidence))}});
+  }
+  j["curve"] = curve;
+  return j;
+}
+
+Metrics PoolMetrics(const std::vector<Metrics>& runs, int64_t examples_per_run, double confidence) {
+  Metrics pooled;
+  if (runs.empty()) return pooled;
+  const size_t classes = runs.front().support.size();
+  pooled.support.assign(classes, 0);
+  std::vector<int64_t> hits(classes, 0);
+  for (const Metrics& m : runs) {
+    pooled.n += m.n;
+    pooled.correct += m.correct;
+    pooled.flips += m.flips;
+    pooled.lost += m.lost;
+    pooled.gained += m.gained;
+    for (size_t c = 0; c < classes; ++c) {
+      pooled.support[c] += m.support[c];
+      if (m.support[c] > 0) hits[c] += std::llround(m.recall[c] * static_cast<double>(m.support[c]));
+    }
+  }
+  const double n = static_cast<double>(pooled.n);
+  pooled.accuracy = pooled.n > 0 ? static_cast<double>(pooled.correct) / n : std::nan("");
+  pooled.accuracy_ci = WilsonInterval(pooled.correct, pooled.n, confidence);
+  for (size_t c = 0; c < classes; ++c) {
+    pooled.recall.push_back(pooled.support[c] > 0 ? static_cast<double>(hits[c]) / static_cast<double>(pooled.support[c])
+                                                  : std::nan(""));
+    pooled.recall_ci.push_back(WilsonInterval(hits[c], pooled.support[c], confidence));
+  }
+  // Flips count every example, labelled or not.
+  const int64_t examples = examples_per_run * static_cast<int64_t>(runs.size());
+  pooled.flip_rate = examples > 0 ? static_cast<double>(pooled.flips) / static_cast<double>(examples) : 0;
+  pooled.flip_rate_ci = WilsonInterval(pooled.flips, examples, confidence);
+  pooled.mcnemar_p = McNemarExactP(pooled.lost, pooled.gained);
+  return pooled;
+}
+
+json BaselineJson(const Metrics& baseline, const std::vector<int64_t>& predictions, const std::vector<int64_t>& labels,
+                  const std::vector<std::string>& names, double seconds) {
+  json base_json = MetricsJson(baseline, names, nullptr);
+  base_json.erase("flips");
+  base_json.erase("flip_rate");
+  base_json.erase("flip_rate_ci");
+  base_json.erase("mcnemar");
+  // Precision and F1 round out the per-class picture; the confusion matrix is label × prediction.
+  json precision = json::object(), f1 = json::object();
+  std::vector<std::vector<int64_t>> confusion(names.size(), std::vector<int64_t>(names.size(), 0));
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0) continue;
+    ++confusion[static_cast<size_t>(labels[i])][static_cast<size_t>(predictions[i])];
+  }
+  for (size_t c = 0; c < names.size(); ++c) {
+    int64_t predicted = 0;
+    for (size_t r = 0; r < names.size(); ++r) predicted += confusion[r][c];
+    const double p = predicted > 0 ? static_cast<double>(confusion[c][c]) / static_cast<double>(predicted) : std::nan("");
+    const double r = baseline.recall[c];
+    precision[names[c]] = p;
+    f1[names[c]] = (p + r) > 0 ? 2 * p * r / (p + r) : std::nan("");
+  }
+  base_json["precision"] = precision;
+  base_json["f1"] = f1;
+  base_json["confusion"] = confusion;
+  base_json["seconds"] = seconds;
+  return base_json;
+}
+
+}  // namespace synapse
