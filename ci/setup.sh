@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev libeigen3-dev
   python3-torch python3-numpy python3-sklearn python3-jsonschema
   libicu-dev
+  chromium python3-pil fonts-dejavu-core
 )
 
 missing=()

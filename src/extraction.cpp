@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "atomic_file.h"
+#include "synapse/atomic_file.h"
 #include "batching.h"
 #include "npy.h"
 #include "synapse/error.h"

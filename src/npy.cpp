@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "atomic_file.h"
+#include "synapse/atomic_file.h"
 
 namespace synapse {
 namespace {

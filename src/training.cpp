@@ -14,7 +14,7 @@
 #include <random>
 #include <sstream>
 
-#include "atomic_file.h"
+#include "synapse/atomic_file.h"
 #include "synapse/error.h"
 
 namespace synapse {

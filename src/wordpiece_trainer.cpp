@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "atomic_file.h"
+#include "synapse/atomic_file.h"
 #include "bert_text.h"
 #include "json_error_text.h"
 #include "synapse/error.h"

@@ -1,4 +1,5 @@
-// synapse analyze: the SYNAPSE analysis of a model on labelled rows → DIR/report.json.
+// synapse analyze: the SYNAPSE analysis of a model on labelled rows → DIR/report.json and
+// DIR/report.html.
 #include <unistd.h>
 
 #include <chrono>
@@ -9,7 +10,8 @@
 #include <sstream>
 
 #include "args.h"
-#include "atomic_file.h"
+#include "synapse/atomic_file.h"
+#include "synapse/report_files.h"
 #include "commands.h"
 #include "default_model.h"
 #include "format.h"
@@ -30,8 +32,8 @@ constexpr const char* kEpilog =
     "each class's top-k; and add Gaussian noise of each --noise level × the neuron's std. Then the\n"
     "logit flip budgets and, with a linear head, the weight-space searches.\n"
     "\n"
-    "Writes DIR/report.json (schema: docs/report-schema.md) and prints a summary. Exit 0 on success,\n"
-    "2 on bad input, 3 on an internal error.\n";
+    "Writes DIR/report.json (schema: docs/report-schema.md) and DIR/report.html (charts, no\n"
+    "network), and prints a summary. Exit 0 on success, 2 on bad input, 3 on an internal error.\n";
 
 Pooling ParsePool(const std::string& text) {
   if (text == "first") return Pooling::kFirst;
@@ -165,6 +167,8 @@ void PrintSummary(const json& r, const std::string& report_path, std::ostream& o
       << Fixed(t["forward_pass_equivalents"]["total"].get<double>(), 1) << " forward passes ("
       << t["sweep_configurations"].get<int64_t>() << " sweep configurations)\n";
   out << "report              " << report_path << "\n";
+  const std::string html = report_path.substr(0, report_path.size() - std::string("report.json").size()) + "report.html";
+  out << "charts              " << html << "\n";
 }
 
 }  // namespace
@@ -322,8 +326,7 @@ int AnalyzeCommand(int argc, char** argv) {
   report["environment"]["threads"] = runtime.threads;
 
   const std::string report_path = out_dir + "/report.json";
-  MakeDirectories(out_dir);
-  WriteFileAtomically(report_path, report.dump(2) + "\n");
+  WriteReportFiles(report, out_dir);
   if (!quiet) PrintSummary(report, report_path, std::cout);
   return 0;
 }

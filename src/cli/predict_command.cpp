@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "args.h"
-#include "atomic_file.h"
+#include "synapse/atomic_file.h"
 #include "batching.h"
 #include "commands.h"
 #include "default_model.h"

@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "args.h"
-#include "atomic_file.h"
+#include "synapse/atomic_file.h"
 #include "commands.h"
 #include "rows.h"
 

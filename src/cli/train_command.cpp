@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "args.h"
-#include "atomic_file.h"
+#include "synapse/atomic_file.h"
 #include "batching.h"
 #include "commands.h"
 #include "format.h"

@@ -1,4 +1,5 @@
-// GoogleMock matchers over robustness outcomes (synapse/testing/outcome.h).
+// GoogleMock matchers over robustness outcomes (synapse/testing/outcome.h) and the queries
+// that produce them (synapse/testing/queries.h).
 //
 //   using namespace synapse::testing;
 //   EXPECT_THAT(top10, AccuracyAtLeast(0.9));                        // the point estimate
@@ -7,10 +8,19 @@
 //   EXPECT_THAT(top10, AccuracyDropAtMost(0.02));
 //   EXPECT_THAT(top10, FlipRateAtMost(0.01).WithConfidence(0.95));   // the Wilson upper bound
 //   EXPECT_THAT(top10, Accuracy(::testing::Ge(0.9)));                // composed
+//   EXPECT_THAT(top10, HurtsMoreThanRandom());                       // vs. its random control
+//   EXPECT_THAT(spam10, ClassAsymmetryAtMost(0.1));
+//   EXPECT_THAT(Baseline(), NoLabelFlipsUnderLogitShift(0.05));
+//   EXPECT_THAT(Baseline(), MinFlipBudgetAtLeast(0.5).ForShare(0.01));
+//   EXPECT_THAT(Probe(3), ProbeAccuracyAtLeast(0.9).WithConfidence(0.95));
 //
 // A failure explains itself with what was measured:
 //   whose accuracy is 0.870 [0.835, 0.899 at 95%] on 412 examples after zeroing the global
 //   top-10 neurons of layer 3 (encoder.layer.3) at every token (baseline 0.958)
+//
+// Inside a running test every assertion also records its metric, value, interval, threshold
+// and verdict as test properties ("synapse.N.metric", ...), which --gtest_output=xml and the
+// Synapse reporters (reporters.h) write out.
 #ifndef SYNAPSE_TESTING_MATCHERS_H_
 #define SYNAPSE_TESTING_MATCHERS_H_
 
@@ -48,7 +58,6 @@ class ThresholdMatcher {
 
  private:
   void Describe(std::ostream* os, bool negated) const;
-  bool Match(const Outcome& outcome, std::ostream* os) const;
 
   OutcomeMetric metric_;
   Direction direction_;
@@ -68,6 +77,79 @@ class AccuracyMatcher {
 
  private:
   ::testing::Matcher<double> inner_;
+};
+
+/// How far logits must move to change labels (Outcome::flip_budget).
+class FlipBudgetMatcher {
+ public:
+  using is_gtest_matcher = void;
+  enum class Form { kNoFlipsUnder, kMinBudgetAtLeast };
+  FlipBudgetMatcher(Form form, double budget) : form_(form), budget_(budget) {}
+
+  /// MinFlipBudgetAtLeast only: the budget that flips at least `share` of the examples
+  /// (e.g. 0.01) instead of the single most fragile example's.
+  FlipBudgetMatcher ForShare(double share) const;
+
+  bool MatchAndExplain(const Outcome& outcome, std::ostream* os) const;
+  void DescribeTo(std::ostream* os) const;
+  void DescribeNegationTo(std::ostream* os) const;
+
+ private:
+  void Describe(std::ostream* os, bool negated) const;
+  Form form_;
+  double budget_;
+  double share_ = 0;  // 0: the smallest budget
+};
+
+/// The held-out accuracy of a layer's probe.
+class ProbeAccuracyMatcher {
+ public:
+  using is_gtest_matcher = void;
+  explicit ProbeAccuracyMatcher(double threshold) : threshold_(threshold) {}
+  ProbeAccuracyMatcher WithConfidence(double confidence) const;
+
+  bool MatchAndExplain(const ProbeOutcome& outcome, std::ostream* os) const;
+  void DescribeTo(std::ostream* os) const;
+  void DescribeNegationTo(std::ostream* os) const;
+
+ private:
+  void Describe(std::ostream* os, bool negated) const;
+  double threshold_;
+  double confidence_ = 0;
+};
+
+/// An ablation's accuracy drop exceeds its random control's, significantly.
+class HurtsMoreThanRandomMatcher {
+ public:
+  using is_gtest_matcher = void;
+  /// The one-sided test's level: significant when the lower `confidence` bound of the
+  /// excess drop is above 0 (p < 1 − confidence). Default 0.95.
+  HurtsMoreThanRandomMatcher WithConfidence(double confidence) const;
+
+  bool MatchAndExplain(const Outcome& outcome, std::ostream* os) const;
+  void DescribeTo(std::ostream* os) const;
+  void DescribeNegationTo(std::ostream* os) const;
+
+ private:
+  void Describe(std::ostream* os, bool negated) const;
+  double confidence_ = 0.95;
+};
+
+/// How unevenly an intervention hurts the classes' recall.
+class ClassAsymmetryMatcher {
+ public:
+  using is_gtest_matcher = void;
+  explicit ClassAsymmetryMatcher(double threshold) : threshold_(threshold) {}
+  ClassAsymmetryMatcher WithConfidence(double confidence) const;
+
+  bool MatchAndExplain(const Outcome& outcome, std::ostream* os) const;
+  void DescribeTo(std::ostream* os) const;
+  void DescribeNegationTo(std::ostream* os) const;
+
+ private:
+  void Describe(std::ostream* os, bool negated) const;
+  double threshold_;
+  double confidence_ = 0;
 };
 
 }  // namespace internal
@@ -90,6 +172,28 @@ inline internal::ThresholdMatcher FlipRateAtMost(double r) {
 }
 /// The outcome's accuracy matches `m`, e.g. Accuracy(Ge(0.9)).
 inline internal::AccuracyMatcher Accuracy(::testing::Matcher<double> m) { return internal::AccuracyMatcher(m); }
+
+/// No example's label changes under any change of at most `budget` to each logit (L∞):
+/// every example's top two logits are more than 2 × budget apart.
+inline internal::FlipBudgetMatcher NoLabelFlipsUnderLogitShift(double budget) {
+  return {internal::FlipBudgetMatcher::Form::kNoFlipsUnder, budget};
+}
+/// The smallest L∞ logit change that flips any example (or, with ForShare(s), a share s
+/// of them) is at least `b`.
+inline internal::FlipBudgetMatcher MinFlipBudgetAtLeast(double b) {
+  return {internal::FlipBudgetMatcher::Form::kMinBudgetAtLeast, b};
+}
+/// The probe's accuracy on its held-out examples is at least `x`.
+inline internal::ProbeAccuracyMatcher ProbeAccuracyAtLeast(double x) { return internal::ProbeAccuracyMatcher(x); }
+/// The ablation costs more accuracy than ablating as many random neurons at the same place
+/// (Config::random_seeds draws pooled), significantly: a one-sided test on the paired
+/// per-example differences, at 95% unless WithConfidence says otherwise.
+inline internal::HurtsMoreThanRandomMatcher HurtsMoreThanRandom() { return {}; }
+/// Recall drops differ by at most `x` across classes. For an intervention aimed at a class
+/// (TopK(k).OfClass(c), HeadWeightScale(c, ...)): c's own drop minus the mean drop of the
+/// other classes (the report's class asymmetry); otherwise the largest drop minus the
+/// smallest.
+inline internal::ClassAsymmetryMatcher ClassAsymmetryAtMost(double x) { return internal::ClassAsymmetryMatcher(x); }
 
 /// Prints an outcome in gtest messages: "{accuracy 0.870 (359/412), 5 labels flipped}".
 void PrintTo(const Outcome& outcome, std::ostream* os);

@@ -9,9 +9,11 @@
 #define SYNAPSE_TESTING_OUTCOME_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "synapse/stats.h"
 
@@ -43,6 +45,37 @@ struct Outcome {
   Rate flips;
   /// The level of the intervals shown in explanations when a matcher sets none.
   double confidence = 0.95;
+
+  /// The query that measured it, as written in a test: "Ablate(TopK(10)).AtLayer(-1)".
+  std::string query;
+  /// The class an intervention aimed at (a class's top neurons or head weights); empty
+  /// when it aimed at none. ClassAsymmetryAtMost compares this class's recall drop with the
+  /// others'.
+  std::string target_class;
+  /// Per example, the share of runs that classified it correctly: 0 or 1 for one run, k/d
+  /// over d pooled random draws. Empty for outcomes read from a report. Lets
+  /// HurtsMoreThanRandom test paired differences.
+  std::vector<double> correct;
+  /// Per example, the smallest L∞ change of its logits that changes its predicted label
+  /// (half the gap between its top two logits). Empty when unknown (pooled draws, reports).
+  std::vector<double> flip_budget;
+  /// The random control of an ablation: the same number of random neurons at the same
+  /// layer and positions, several draws pooled. Empty for outcomes that have none; called
+  /// lazily by HurtsMoreThanRandom (the runs are cached).
+  std::function<Outcome()> random_control;
+};
+
+/// A linear probe's accuracy on its held-out examples at one layer (Probe(layer)).
+struct ProbeOutcome {
+  int layer = 0;
+  std::string layer_name;
+  /// Correct held-out examples of the stratified split.
+  Rate test_accuracy;
+  double train_accuracy = 0;
+  bool converged = false;
+  int iterations = 0;
+  double confidence = 0.95;
+  std::string query;
 };
 
 /// The unperturbed model, from a report written by `synapse analyze` (synapse::Analyze).
@@ -55,6 +88,9 @@ Outcome BaselineOutcome(const nlohmann::json& report);
 /// was asked for when the report has no such row.
 Outcome ExperimentOutcome(const nlohmann::json& report, int layer, const std::string& selection, int64_t k,
                           const std::string& class_name = "", double sigma = 0);
+
+/// A layer's probe from a report (layer may count from the end). Throws DataError 210.
+ProbeOutcome ProbeOutcomeOf(const nlohmann::json& report, int layer);
 
 }  // namespace synapse::testing
 

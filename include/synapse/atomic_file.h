@@ -1,6 +1,9 @@
-// Writing output files so that a reader sees the old file or the whole new one (private).
-#ifndef SYNAPSE_SRC_ATOMIC_FILE_H_
-#define SYNAPSE_SRC_ATOMIC_FILE_H_
+// Writing output files so that a reader sees the old file or the whole new one.
+//
+//   synapse::MakeDirectories("reports/run-7");
+//   synapse::WriteFileAtomically("reports/run-7/report.json", text);
+#ifndef SYNAPSE_ATOMIC_FILE_H_
+#define SYNAPSE_ATOMIC_FILE_H_
 
 #include <string>
 
@@ -16,4 +19,4 @@ void MakeDirectories(const std::string& dir);
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_SRC_ATOMIC_FILE_H_
+#endif  // SYNAPSE_ATOMIC_FILE_H_

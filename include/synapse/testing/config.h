@@ -1,0 +1,75 @@
+// What a robustness test runs on: the model, its evaluation data, tokenizer and labels, and
+// the settings of the measurements. Written once in the test file, overridable per run.
+//
+//   class SpamFilter : public synapse::testing::RobustnessTest {
+//    protected:
+//     SpamFilter() : RobustnessTest(synapse::testing::Config().model("models/spam-tiny").seed(7)) {}
+//   };
+//
+// Overrides, strongest first: flags (--synapse_model=PATH, --synapse_data, --synapse_tokenizer,
+// --synapse_labels, --synapse_seed, --synapse_max_examples, read by InitSynapse), then the
+// environment (SYNAPSE_MODEL, SYNAPSE_DATA, SYNAPSE_TOKENIZER, SYNAPSE_LABELS, SYNAPSE_SEED,
+// SYNAPSE_MAX_EXAMPLES), then the Config in the test file.
+#ifndef SYNAPSE_TESTING_CONFIG_H_
+#define SYNAPSE_TESTING_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "synapse/intervention.h"
+#include "synapse/options.h"
+#include "synapse/probe.h"
+
+namespace synapse::testing {
+
+struct Config {
+  /// A model directory as `synapse train` writes it (model.pt, tokenizer.json, labels.json,
+  /// eval.jsonl: whatever of them exists fills the fields below that are empty), or a
+  /// TorchScript file.
+  SYNAPSE_ARG(std::string, model);
+  /// Labelled evaluation rows: JSONL (text, input_ids or features) or CSV/TSV.
+  SYNAPSE_ARG(std::string, data);
+  /// tokenizer.json or vocab.txt; needed when the rows are text.
+  SYNAPSE_ARG(std::string, tokenizer);
+  /// Class names: a JSON list or a Hugging Face config with id2label.
+  SYNAPSE_ARG(std::string, labels);
+  /// Layers the tests may query (negative counts from the end); empty: every layer. Only
+  /// these are captured, so a large model extracts less.
+  SYNAPSE_ARG(std::vector<int>, layers);
+  /// Seeds the probe split, random neuron draws and noise; the same seed as
+  /// `synapse analyze --seed` gives the same numbers.
+  SYNAPSE_ARG(uint64_t, seed) = 0;
+  /// A stratified sample of this many rows; 0: every row.
+  SYNAPSE_ARG(int64_t, max_examples) = 0;
+  /// Token limit; 0: the tokenizer's own.
+  SYNAPSE_ARG(int64_t, max_length) = 0;
+  SYNAPSE_ARG(int64_t, batch_size) = 32;
+  SYNAPSE_ARG(Pooling, pool) = Pooling::kFirst;
+  /// The level of the intervals in explanations, and of matchers' WithConfidence() default.
+  SYNAPSE_ARG(double, confidence) = 0.95;
+  /// Draws of the random control that HurtsMoreThanRandom compares with.
+  SYNAPSE_ARG(int, random_seeds) = 5;
+  SYNAPSE_ARG(ProbeOptions, probe);
+  /// Share of each class held out to score a probe.
+  SYNAPSE_ARG(double, test_fraction) = 0.2;
+};
+
+/// The config with the environment's and InitSynapse's flags applied, a model directory
+/// expanded into its files, and every path checked. Throws UsageError 401 naming the field
+/// and where its value came from when a path does not exist or no model is named.
+Config ResolveConfig(const Config& config);
+
+/// Reads and removes the --synapse_* flags from argv, like InitGoogleTest does for
+/// --gtest_*: --synapse_model, --synapse_data, --synapse_tokenizer, --synapse_labels,
+/// --synapse_seed, --synapse_max_examples, --synapse_report_dir, --synapse_threads.
+/// Throws UsageError 401 for an unknown --synapse_ flag or a bad number.
+void InitSynapse(int* argc, char** argv);
+
+/// The value of a --synapse_NAME flag seen by InitSynapse, else of the environment variable
+/// SYNAPSE_NAME (upper case), else "".
+std::string SettingFromFlagsOrEnvironment(const std::string& name);
+
+}  // namespace synapse::testing
+
+#endif  // SYNAPSE_TESTING_CONFIG_H_

@@ -1,0 +1,83 @@
+// The standard robustness suite: parameterized tests instantiated from a JSON threshold
+// spec, so a team states its requirements as data.
+//
+//   // robustness_test.cpp
+//   #include <synapse/testing.h>
+//   SYNAPSE_ROBUSTNESS_SUITE(SpamFilterSuite, "robustness.json");
+//
+//   // robustness.json (paths relative to this file; docs/robustness-suite.md)
+//   {
+//     "model": "models/spam-tiny",
+//     "confidence": 0.95,
+//     "baseline": {"accuracy_at_least": 0.9, "recall_at_least": {"spam": 0.95}},
+//     "hurts_more_than_random": [{"layer": -1, "k": 10}],
+//     "class_asymmetry": [{"layer": -1, "k": 10, "at_most": 0.3}],
+//     "logit_flip_budget": {"at_least": 0.05, "share": 0.01},
+//     "weight_space": [{"class": "spam", "k": 10, "factor": 2, "flip_rate_at_most": 0.05}]
+//   }
+//
+// Each check becomes one test, named after what it checks
+// (SpamFilterSuite/Spec.Check/layer_m1_top10_class_spam_asymmetry). A spec that cannot be
+// read or has an unknown key or a wrong type becomes a single failing test whose message
+// names the file and the JSON path ("robustness.json: baseline.accuracy_at_least:
+// expected a number").
+#ifndef SYNAPSE_TESTING_SUITE_H_
+#define SYNAPSE_TESTING_SUITE_H_
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "synapse/testing/config.h"
+#include "synapse/testing/fixture.h"
+
+namespace synapse::testing {
+
+/// One check of a spec.
+struct SuiteCheck {
+  /// A test name: letters, digits and underscores.
+  std::string name;
+  /// baseline_accuracy, baseline_recall, hurts_more_than_random, class_asymmetry,
+  /// logit_flip_budget, weight_space, or invalid_spec (with `error`).
+  std::string kind;
+  nlohmann::json params;
+  Config config;
+  /// 0: point estimates; else the confidence of every threshold.
+  double confidence = 0;
+  std::string error;
+};
+
+/// The checks of the spec at `path`. Never throws: a bad spec gives one invalid_spec check.
+std::vector<SuiteCheck> LoadSuiteChecks(const std::string& path);
+
+/// Parses a spec; throws UsageError 404 "PATH: json.path: what is wrong".
+std::vector<SuiteCheck> ParseSuiteSpec(const nlohmann::json& spec, const std::string& path);
+
+void PrintTo(const SuiteCheck& check, std::ostream* os);
+
+namespace internal {
+
+class SuiteTest : public RobustnessTest, public ::testing::WithParamInterface<SuiteCheck> {
+ protected:
+  SuiteTest() : RobustnessTest(GetParam().config) {}
+  void SetUp() override;
+  void RunCheck(const SuiteCheck& check);
+};
+
+std::string SuiteCheckName(const ::testing::TestParamInfo<SuiteCheck>& info);
+
+}  // namespace internal
+}  // namespace synapse::testing
+
+/// Instantiates the standard suite from the JSON spec at `config_path` as the
+/// parameterized test `Name`.
+#define SYNAPSE_ROBUSTNESS_SUITE(Name, config_path)                                                          \
+  class Name : public ::synapse::testing::internal::SuiteTest {};                                            \
+  TEST_P(Name, Check) { RunCheck(GetParam()); }                                                              \
+  INSTANTIATE_TEST_SUITE_P(Spec, Name, ::testing::ValuesIn(::synapse::testing::LoadSuiteChecks(config_path)), \
+                           ::synapse::testing::internal::SuiteCheckName)
+
+#endif  // SYNAPSE_TESTING_SUITE_H_

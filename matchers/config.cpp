@@ -1,0 +1,134 @@
+#include "synapse/testing/config.h"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "synapse/error.h"
+
+namespace synapse::testing {
+namespace {
+
+const std::set<std::string>& KnownFlags() {
+  static const std::set<std::string> names = {"model", "data",         "tokenizer",  "labels",
+                                              "seed",  "max_examples", "report_dir", "threads"};
+  return names;
+}
+
+std::map<std::string, std::string>& Flags() {
+  static std::map<std::string, std::string> flags;
+  return flags;
+}
+
+[[noreturn]] void BadSetting(const std::string& message) { throw UsageError(403, message); }
+
+bool Exists(const std::string& path, bool* is_directory = nullptr) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return false;
+  if (is_directory != nullptr) *is_directory = S_ISDIR(st.st_mode);
+  return true;
+}
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  return s;
+}
+
+// A setting's value and where it came from, for error messages.
+struct Setting {
+  std::string value;
+  std::string origin;
+};
+
+Setting Pick(const std::string& name, const std::string& configured) {
+  auto flag = Flags().find(name);
+  if (flag != Flags().end()) return {flag->second, "--synapse_" + name};
+  const std::string env = "SYNAPSE_" + Upper(name);
+  const char* value = std::getenv(env.c_str());
+  if (value != nullptr && *value != '\0') return {value, env};
+  return {configured, "Config()." + name + "()"};
+}
+
+int64_t ParseInteger(const Setting& s) {
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(s.value.c_str(), &end, 10);
+  if (s.value.empty() || *end != '\0' || errno != 0 || v < 0) {
+    BadSetting(s.origin + ": expected a non-negative integer, got \"" + s.value + "\"");
+  }
+  return v;
+}
+
+}  // namespace
+
+void InitSynapse(int* argc, char** argv) {
+  int out = 1;
+  for (int i = 1; i < *argc; ++i) {
+    const char* arg = argv[i];
+    if (std::strncmp(arg, "--synapse_", 10) != 0) {
+      argv[out++] = argv[i];
+      continue;
+    }
+    const char* eq = std::strchr(arg, '=');
+    const std::string name = eq ? std::string(arg + 10, eq) : std::string(arg + 10);
+    if (KnownFlags().count(name) == 0) {
+      std::string known;
+      for (const std::string& k : KnownFlags()) known += (known.empty() ? "--synapse_" : ", --synapse_") + k;
+      BadSetting(std::string(arg) + ": unknown flag (known: " + known + ")");
+    }
+    if (eq == nullptr || eq[1] == '\0') BadSetting(std::string(arg) + ": expected --synapse_" + name + "=VALUE");
+    Flags()[name] = eq + 1;
+  }
+  argv[out] = nullptr;
+  *argc = out;
+}
+
+std::string SettingFromFlagsOrEnvironment(const std::string& name) { return Pick(name, "").value; }
+
+Config ResolveConfig(const Config& in) {
+  Config c = in;
+  const Setting model = Pick("model", in.model());
+  Setting data = Pick("data", in.data());
+  Setting tokenizer = Pick("tokenizer", in.tokenizer());
+  Setting labels = Pick("labels", in.labels());
+  const Setting seed = Pick("seed", "");
+  const Setting max_examples = Pick("max_examples", "");
+  if (!seed.value.empty()) c.seed(static_cast<uint64_t>(ParseInteger(seed)));
+  if (!max_examples.value.empty()) c.max_examples(ParseInteger(max_examples));
+
+  if (model.value.empty()) {
+    BadSetting("no model: name a model directory or .pt file with Config().model(PATH), SYNAPSE_MODEL or "
+               "--synapse_model");
+  }
+  bool directory = false;
+  if (!Exists(model.value, &directory)) BadSetting(model.origin + ": " + model.value + " does not exist");
+  std::string model_file = model.value;
+  if (directory) {
+    const std::string dir = model.value + (model.value.back() == '/' ? "" : "/");
+    model_file = dir + "model.pt";
+    if (!Exists(model_file)) BadSetting(model.origin + ": the model directory " + model.value + " has no model.pt");
+    // What the directory holds fills what no setting named.
+    auto fill = [&](Setting* s, const char* file) {
+      if (s->value.empty() && Exists(dir + file)) *s = {dir + file, model.origin + " (its " + file + ")"};
+    };
+    fill(&tokenizer, "tokenizer.json");
+    fill(&labels, "labels.json");
+    fill(&data, "eval.jsonl");
+  }
+  if (data.value.empty()) {
+    BadSetting("no evaluation data: name a labelled JSONL or CSV file with Config().data(PATH), SYNAPSE_DATA or "
+               "--synapse_data");
+  }
+  for (const Setting* s : {&data, &tokenizer, &labels}) {
+    if (!s->value.empty() && !Exists(s->value)) BadSetting(s->origin + ": " + s->value + " does not exist");
+  }
+  c.model(model_file).data(data.value).tokenizer(tokenizer.value).labels(labels.value);
+  if (!(c.confidence() > 0 && c.confidence() < 1)) BadSetting("Config().confidence() must be in (0, 1)");
+  if (c.random_seeds() < 1) BadSetting("Config().random_seeds() must be at least 1");
+  return c;
+}
+
+}  // namespace synapse::testing

@@ -1,0 +1,20 @@
+#include "synapse/testing/fixture.h"
+
+#include "synapse/error.h"
+
+namespace synapse::testing {
+
+void RobustnessTest::SetUp() {
+  try {
+    model_ = ModelUnderTest::Shared(config_);
+  } catch (const std::exception& e) {
+    GTEST_FAIL() << "cannot load the model under test: " << e.what();
+  }
+}
+
+ModelUnderTest& RobustnessTest::model() {
+  if (!model_) model_ = ModelUnderTest::Shared(config_);
+  return *model_;
+}
+
+}  // namespace synapse::testing

@@ -1,0 +1,68 @@
+#include "recorder.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <iomanip>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+namespace synapse::testing::internal {
+namespace {
+
+struct Store {
+  std::mutex mutex;
+  std::map<std::string, std::vector<AssertionRecord>> by_test;
+};
+Store& TheStore() {
+  static Store* store = new Store;
+  return *store;
+}
+
+std::string Key(const std::string& suite, const std::string& test) { return suite + "\n" + test; }
+
+std::string Number(double v) {
+  if (std::isnan(v)) return "";
+  std::ostringstream s;
+  s << std::setprecision(6) << v;
+  return s.str();
+}
+
+}  // namespace
+
+void RecordAssertion(const AssertionRecord& r) {
+  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  if (info == nullptr) return;
+  Store& store = TheStore();
+  size_t index = 0;
+  {
+    std::lock_guard<std::mutex> lock(store.mutex);
+    std::vector<AssertionRecord>& records = store.by_test[Key(info->test_suite_name(), info->name())];
+    index = records.size();
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (records[i].matcher == r.matcher && records[i].query == r.query && records[i].what == r.what) index = i;
+    }
+    if (index == records.size()) records.push_back(r);
+    else records[index] = r;
+  }
+  const std::string prefix = "synapse." + std::to_string(index + 1) + ".";
+  ::testing::Test::RecordProperty(prefix + "query", r.query.empty() ? r.what : r.query);
+  ::testing::Test::RecordProperty(prefix + "metric", r.metric);
+  ::testing::Test::RecordProperty(prefix + "value", Number(r.value));
+  if (!std::isnan(r.low) || !std::isnan(r.high)) {
+    ::testing::Test::RecordProperty(prefix + "interval", "[" + Number(r.low) + ", " + Number(r.high) + "] at " +
+                                                             Number(r.confidence));
+  }
+  ::testing::Test::RecordProperty(prefix + "threshold", r.comparison + " " + Number(r.threshold));
+  ::testing::Test::RecordProperty(prefix + "verdict", r.matched ? "match" : "no match");
+}
+
+std::vector<AssertionRecord> AssertionsOf(const std::string& suite, const std::string& test) {
+  Store& store = TheStore();
+  std::lock_guard<std::mutex> lock(store.mutex);
+  auto it = store.by_test.find(Key(suite, test));
+  return it == store.by_test.end() ? std::vector<AssertionRecord>{} : it->second;
+}
+
+}  // namespace synapse::testing::internal
