@@ -32,6 +32,16 @@ bool Exists(const std::string& path, bool* is_directory = nullptr) {
   return true;
 }
 
+// The absolute path without "..", so that two spellings of one file share a model under test.
+std::string Canonical(const std::string& path) {
+  if (path.empty()) return path;
+  char* real = realpath(path.c_str(), nullptr);
+  if (real == nullptr) return path;
+  std::string out(real);
+  std::free(real);
+  return out;
+}
+
 std::string Upper(std::string s) {
   for (char& c : s) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
   return s;
@@ -125,7 +135,8 @@ Config ResolveConfig(const Config& in) {
   for (const Setting* s : {&data, &tokenizer, &labels}) {
     if (!s->value.empty() && !Exists(s->value)) BadSetting(s->origin + ": " + s->value + " does not exist");
   }
-  c.model(model_file).data(data.value).tokenizer(tokenizer.value).labels(labels.value);
+  c.model(Canonical(model_file)).data(Canonical(data.value)).tokenizer(Canonical(tokenizer.value)).labels(
+      Canonical(labels.value));
   if (!(c.confidence() > 0 && c.confidence() < 1)) BadSetting("Config().confidence() must be in (0, 1)");
   if (c.random_seeds() < 1) BadSetting("Config().random_seeds() must be at least 1");
   return c;

@@ -434,7 +434,7 @@ class ModelUnderTest::Impl {
 
   Outcome RunHeadScale(const Query& q, const std::string& key) {
     EnsureExtracted();
-    if (!(q.amount() >= 0) || !std::isfinite(q.amount())) BadQuery(key, "the factor must be a non-negative number");
+    if (!std::isfinite(q.amount())) BadQuery(key, "the factor must be a finite number");
     const ClassificationHead head = FindClassificationHead(model);
     const int64_t c = ClassIndex(key, q.class_name());
     const Eigen::MatrixXf w = model.ParameterValues(head.weight);

@@ -106,9 +106,42 @@ Outcome ExperimentOutcome(const json& report, int layer, const std::string& sele
     const int64_t draws = o.baseline_accuracy.n > 0 ? o.accuracy.n / o.baseline_accuracy.n : 1;
     o.recall = RecallRates(metrics, ClassSupport(report, draws), "metrics");
     o.flips = Rate{Field(metrics, "flips", "metrics").get<int64_t>(), o.accuracy.n};
+    if (selection == "class_top") o.target_class = class_name;
+    // Top, bottom and class rows have the report's random rows of the same k as control.
+    if (selection != "random" && selection != "noise") {
+      for (const json& other : l["experiments"]) {
+        if (other.value("selection", "") == "random" && other.value("k", int64_t{-1}) == k &&
+            other.value("positions", "") == row.value("positions", "")) {
+          o.random_control = [report, layer, k]() { return ExperimentOutcome(report, layer, "random", k); };
+        }
+      }
+    }
     return o;
   }
   Missing("no experiment " + asked.str() + "; run the analysis with that layer and k");
+}
+
+ProbeOutcome ProbeOutcomeOf(const json& report, int layer) {
+  const json& layers = Field(report, "layers", "the report");
+  const int count = static_cast<int>(layers.size());
+  const int index = layer < 0 ? count + layer : layer;
+  if (index < 0 || index >= count) {
+    Missing("no layer " + std::to_string(layer) + " (" + std::to_string(count) + " layers)");
+  }
+  const json& l = layers[static_cast<size_t>(index)];
+  const json& probe = Field(l, "probe", "layer " + std::to_string(index));
+  ProbeOutcome o;
+  o.layer = index;
+  o.layer_name = l.value("name", "");
+  const int64_t n = Field(probe, "test_size", "probe").get<int64_t>();
+  const json& acc = Field(probe, "test_accuracy", "probe");
+  o.test_accuracy = Rate{acc.is_number() ? std::llround(acc.get<double>() * static_cast<double>(n)) : 0, n};
+  o.train_accuracy = probe.value("train_accuracy", 0.0);
+  o.converged = probe.value("converged", false);
+  o.iterations = probe.value("iterations", 0);
+  if (report.contains("options")) o.confidence = report["options"].value("confidence", 0.95);
+  o.query = "Probe(" + std::to_string(layer) + ")";
+  return o;
 }
 
 }  // namespace synapse::testing

@@ -31,7 +31,15 @@ std::string Number(double v) {
 
 }  // namespace
 
-void RecordAssertion(const AssertionRecord& r) {
+namespace {
+thread_local bool expecting_weakness = false;
+}  // namespace
+
+void SetExpectingWeakness(bool expecting) { expecting_weakness = expecting; }
+
+void RecordAssertion(const AssertionRecord& given) {
+  AssertionRecord r = given;
+  r.known_weakness = expecting_weakness;
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
   if (info == nullptr) return;
   Store& store = TheStore();
@@ -55,7 +63,8 @@ void RecordAssertion(const AssertionRecord& r) {
                                                              Number(r.confidence));
   }
   ::testing::Test::RecordProperty(prefix + "threshold", r.comparison + " " + Number(r.threshold));
-  ::testing::Test::RecordProperty(prefix + "verdict", r.matched ? "match" : "no match");
+  const std::string verdict = r.matched ? "match" : "no match";
+  ::testing::Test::RecordProperty(prefix + "verdict", r.known_weakness ? verdict + " (known weakness)" : verdict);
 }
 
 std::vector<AssertionRecord> AssertionsOf(const std::string& suite, const std::string& test) {

@@ -21,6 +21,7 @@ struct AssertionRecord {
   std::string comparison;   // ">=", "<=" or "=="
   double threshold = 0;
   bool matched = false;
+  bool known_weakness = false;  // evaluated inside KnownWeakness(): a miss is expected
   std::string explanation;  // as GoogleMock prints it after "Actual: ..., "
 };
 

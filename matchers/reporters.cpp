@@ -67,6 +67,7 @@ json TestJson(const ::testing::TestInfo& info) {
     a["comparison"] = r.comparison;
     a["threshold"] = Number(r.threshold);
     a["verdict"] = r.matched ? "match" : "no match";
+    a["known_weakness"] = r.known_weakness;
     a["explanation"] = r.explanation;
     assertions.push_back(a);
   }

@@ -61,6 +61,12 @@ const json& At(const json& j, const char* key) {
   return j.is_object() && j.contains(key) ? j[key] : null;
 }
 
+// `j` when it is an array, else an empty one (no copy: callers keep pointers into it).
+const json& Items(const json& j) {
+  static const json empty = json::array();
+  return j.is_array() ? j : empty;
+}
+
 std::string Str(const json& j) { return j.is_string() ? j.get<std::string>() : j.is_null() ? "" : j.dump(); }
 
 // ---------------------------------------------------------------- SVG charts
@@ -199,7 +205,7 @@ std::string TestsSection(const json& tests) {
       s << "<td colspan='5' class='muted'>no Synapse assertion</td></tr>";
     }
     bool first = true;
-    for (const json& a : (assertions.is_array() ? assertions : json::array())) {
+    for (const json& a : Items(assertions)) {
       if (!first) s << "<tr class='" << status << "'>";
       first = false;
       const json& interval = At(a, "interval");
@@ -208,8 +214,10 @@ std::string TestsSection(const json& tests) {
         iv = "[" + Fixed(Num(interval[0])) + ", " + Fixed(Num(interval[1])) + "]";
       }
       const bool matched = Str(At(a, "verdict")) == "match";
+      const bool weakness = At(a, "known_weakness").is_boolean() && At(a, "known_weakness").get<bool>();
       s << "<td title='" << Escape(Str(At(a, "what"))) << "'>" << Escape(Str(At(a, "query"))) << "</td><td>"
-        << Escape(Str(At(a, "metric"))) << "</td><td class='" << (matched ? "ok" : "miss") << "'>"
+        << Escape(Str(At(a, "metric"))) << (weakness ? " <span class='weak'>known weakness</span>" : "")
+        << "</td><td class='" << (weakness ? "weakv" : matched ? "ok" : "miss") << "'>"
         << Fixed(Num(At(a, "value"))) << "</td><td>" << iv << "</td><td>" << Escape(Str(At(a, "comparison"))) << " "
         << Fixed(Num(At(a, "threshold"))) << "</td></tr>";
     }
@@ -499,7 +507,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;border-bottom:1px solid #d8dc
 table{border-collapse:collapse;margin:6px 0}th,td{border:1px solid #d8dce4;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f3f5f8;font-weight:600}.tests td.status{font-weight:600}
 tr.passed td.status{color:#18794e}tr.failed td.status{color:#c62828}tr.skipped td.status{color:#8a6d00}
-td.ok{color:#18794e}td.miss{color:#c62828;font-weight:600}.muted{color:#8a93a3}
+td.ok{color:#18794e}.weak{font-size:11px;background:#fff3cd;color:#7a5b00;padding:0 4px;border-radius:3px}td.weakv{color:#7a5b00}td.miss{color:#c62828;font-weight:600}.muted{color:#8a93a3}
 pre{white-space:pre-wrap;margin:0;font-size:12px;color:#7a1f1f}
 .verdict{font-size:16px;font-weight:600}.verdict.good{color:#18794e}.verdict.bad{color:#c62828}
 .grid{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figcaption{font-size:12px;color:#5b6475}
@@ -551,7 +559,7 @@ std::string RenderJUnitXml(const json& report) {
   // One <testsuite> per suite, in first-seen order.
   std::vector<std::string> order;
   std::map<std::string, std::vector<const json*>> suites;
-  for (const json& t : (tests.is_array() ? tests : json::array())) {
+  for (const json& t : Items(tests)) {
     const std::string suite = Str(At(t, "suite"));
     if (!suites.count(suite)) order.push_back(suite);
     suites[suite].push_back(&t);
@@ -587,7 +595,7 @@ std::string RenderJUnitXml(const json& report) {
         std::string first = f.is_array() && !f.empty() ? Str(f[0]) : "failed";
         std::string line = first.substr(0, first.find('\n'));
         cases << "      <failure message=\"" << Escape(line) << "\" type=\"\">";
-        for (const json& m : (f.is_array() ? f : json::array())) cases << Escape(Str(m)) << "\n";
+        for (const json& m : Items(f)) cases << Escape(Str(m)) << "\n";
         cases << "</failure>\n";
       } else if (status == "skipped") {
         ++s_skip;

@@ -1,0 +1,330 @@
+// The live robustness engine behind RobustnessTest (ModelUnderTest, queries, matchers,
+// reporters, the standard suite's spec), on the embedded default model (models/spam-tiny,
+// 887 test messages). The live numbers are checked against `synapse analyze` run with the
+// same seed: two independent paths through the engine must agree exactly.
+//
+// Registered as one ctest (the model loads once for the whole binary, as in a user's suite).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <regex>
+
+#include "synapse/error.h"
+#include "synapse/report_files.h"
+#include "synapse/runtime.h"
+#include "synapse/testing.h"
+#include "test_util.h"
+
+namespace synapse {
+namespace {
+
+using nlohmann::json;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace synapse::testing;  // NOLINT: how users write it
+
+const std::string kCli = SYNAPSE_CLI;
+const std::string kModelDir = SYNAPSE_SOURCE_DIR "/models/spam-tiny";
+constexpr uint64_t kSeed = 3;
+
+template <typename M, typename T>
+std::string Explain(const M& m, const T& value) {
+  ::testing::StringMatchResultListener listener;
+  ::testing::Matcher<const T&>(m).MatchAndExplain(value, &listener);
+  return listener.str();
+}
+
+class LiveEngine : public RobustnessTest {
+ protected:
+  LiveEngine() : RobustnessTest(Config().model(kModelDir).seed(kSeed)) {}
+
+  // `synapse analyze` with the same seed, last and first layers, k 10 and 32.
+  static const json& CliReport() {
+    static const json* report = [] {
+      const std::string dir = test::TempDir("robustness_cli");
+      test::CommandResult r = test::RunCommand(kCli +
+                                                   " analyze --threads 1 --seed 3 --layers 0,-1 --k 10,32 "
+                                                   "--random-seeds 2 --noise 0.5 --no-weight-space --quiet --out " +
+                                                   dir,
+                                               dir);
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+      return new json(json::parse(test::ReadFile(dir + "/report.json")));
+    }();
+    return *report;
+  }
+};
+
+void ExpectSameOutcome(const Outcome& live, const Outcome& cli) {
+  EXPECT_EQ(live.accuracy.successes, cli.accuracy.successes) << live.query;
+  EXPECT_EQ(live.accuracy.n, cli.accuracy.n) << live.query;
+  EXPECT_EQ(live.flips.successes, cli.flips.successes) << live.query;
+  for (const auto& [name, rate] : cli.recall) {
+    EXPECT_EQ(live.recall.at(name).successes, rate.successes) << live.query << " " << name;
+    EXPECT_EQ(live.recall.at(name).n, rate.n) << live.query << " " << name;
+  }
+}
+
+TEST_F(LiveEngine, BaselineMatchesTheCli) {
+  const Outcome live = Baseline();
+  ExpectSameOutcome(live, BaselineOutcome(CliReport()));
+  EXPECT_EQ(live.accuracy.n, 887);
+  EXPECT_EQ(live.flips.successes, 0);
+  EXPECT_EQ(live.correct.size(), 887u);
+  EXPECT_EQ(live.flip_budget.size(), 887u);
+  EXPECT_EQ(live.query, "Baseline()");
+}
+
+TEST_F(LiveEngine, AblationsMatchTheCliWithTheSameSeed) {
+  for (int layer : {0, -1}) {
+    for (int64_t k : {10, 32}) {
+      ExpectSameOutcome(Ablate(TopK(k)).AtLayer(layer), ExperimentOutcome(CliReport(), layer, "top", k));
+      ExpectSameOutcome(Ablate(BottomK(k)).AtLayer(layer), ExperimentOutcome(CliReport(), layer, "bottom", k));
+      // The CLI pools its 2 random draws; the live query draws the same sets.
+      ExpectSameOutcome(Ablate(RandomK(k).Seeds(2)).AtLayer(layer), ExperimentOutcome(CliReport(), layer, "random", k));
+      for (const char* c : {"ham", "hard_ham", "spam"}) {
+        ExpectSameOutcome(Ablate(TopK(k).OfClass(c)).AtLayer(layer),
+                          ExperimentOutcome(CliReport(), layer, "class_top", k, c));
+      }
+    }
+  }
+}
+
+TEST_F(LiveEngine, NoiseAndProbesMatchTheCli) {
+  for (int layer : {0, -1}) {
+    ExpectSameOutcome(Noise(0.5).AtLayer(layer), ExperimentOutcome(CliReport(), layer, "noise", 0, "", 0.5));
+    const ProbeOutcome live = Probe(layer);
+    const ProbeOutcome cli = ProbeOutcomeOf(CliReport(), layer);
+    EXPECT_EQ(live.test_accuracy.successes, cli.test_accuracy.successes) << layer;
+    EXPECT_EQ(live.test_accuracy.n, cli.test_accuracy.n) << layer;
+    EXPECT_EQ(live.layer, cli.layer);
+  }
+}
+
+TEST_F(LiveEngine, PooledOnlyAndMeanAblationsAreTheirOwnExperiments) {
+  const Outcome all = Ablate(TopK(64)).AtLayer(0);
+  const Outcome pooled = Ablate(TopK(64)).AtLayer(0).PooledOnly();
+  const Outcome mean = Ablate(TopK(64)).AtLayer(0).ToMean();
+  EXPECT_EQ(pooled.query, "Ablate(TopK(64)).AtLayer(0).PooledOnly()");
+  EXPECT_THAT(pooled.what, HasSubstr("at the pooled token"));
+  EXPECT_THAT(mean.what, HasSubstr("setting to their mean"));
+  // Zeroing at every token moves more labels than at [CLS] alone (measured: 17 vs ≤ 17).
+  EXPECT_GE(all.flips.successes, pooled.flips.successes);
+  EXPECT_GT(all.flips.successes, 0);
+}
+
+TEST_F(LiveEngine, LogitShiftCountsEveryFlippableExample) {
+  const Outcome base = Baseline();
+  for (double budget : {0.0, 0.1, 0.5, 2.0}) {
+    const Outcome shifted = LogitShift(budget);
+    int64_t flippable = 0, stay_right = 0;
+    for (size_t i = 0; i < base.flip_budget.size(); ++i) {
+      flippable += base.flip_budget[i] <= budget;
+      stay_right += base.correct[i] > 0.5 && base.flip_budget[i] > budget;
+    }
+    EXPECT_EQ(shifted.flips.successes, flippable) << budget;
+    EXPECT_EQ(shifted.accuracy.successes, stay_right) << budget;
+  }
+  // A matcher on the same numbers: the smallest budget flips exactly one example.
+  double smallest = 1e9;
+  for (double b : base.flip_budget) smallest = std::min(smallest, b);
+  EXPECT_THAT(Baseline(), NoLabelFlipsUnderLogitShift(smallest * 0.99));
+  EXPECT_THAT(Baseline(), Not(NoLabelFlipsUnderLogitShift(smallest)));
+  EXPECT_THAT(Baseline(), MinFlipBudgetAtLeast(smallest));
+  EXPECT_THAT(Baseline(), Not(MinFlipBudgetAtLeast(smallest * 1.01)));
+  EXPECT_THAT(Explain(NoLabelFlipsUnderLogitShift(smallest), Baseline()),
+              HasSubstr("where 1 of 887 labels flip under a logit change of"));
+}
+
+TEST_F(LiveEngine, HeadWeightScaleRestoresTheWeightsAndMovesLabels) {
+  // Flipping the sign of spam's ten largest head weights (factor −16, as the analysis's
+  // search finds) sends other mail to spam; doubling them changes nothing.
+  const Outcome doubled = HeadWeightScale("spam", TopK(10), 2.0);
+  const Outcome flipped = HeadWeightScale("spam", TopK(10), -16.0);
+  EXPECT_EQ(doubled.flips.successes, 0);
+  EXPECT_GT(flipped.flips.successes, 100);
+  EXPECT_EQ(flipped.target_class, "spam");
+  EXPECT_THAT(flipped.what, HasSubstr("scaling class spam's 10 largest head weights (classifier.weight) by -16"));
+  // The weights are back: the baseline recomputed after both is the same.
+  ExpectSameOutcome(Baseline(), BaselineOutcome(CliReport()));
+  EXPECT_THAT(HeadWeightScale("spam", TopK(10), 2.0), FlipRateAtMost(0.01).WithConfidence(0.95));
+  EXPECT_THAT(HeadWeightScale("spam", TopK(10), -16.0), Not(FlipRateAtMost(0.05)));
+}
+
+TEST_F(LiveEngine, HurtsMoreThanRandomUsesThePairedControl) {
+  const Outcome top = Ablate(TopK(64)).AtLayer(0);
+  ASSERT_TRUE(top.random_control);
+  const Outcome control = top.random_control();
+  EXPECT_EQ(control.query, "Ablate(RandomK(64).Seeds(5)).AtLayer(0)");
+  EXPECT_EQ(control.accuracy.n, 5 * 887);
+  // Measured: top-64 of layer 0 costs no more than 64 random neurons.
+  EXPECT_THAT(Ablate(TopK(64)).AtLayer(0), Not(HurtsMoreThanRandom()));
+  const std::string why = Explain(HurtsMoreThanRandom(), top);
+  EXPECT_THAT(why, AllOf(HasSubstr("below the random control's"), HasSubstr("paired one-sided p ="),
+                         HasSubstr("not significant")));
+  // A random ablation has no control of its own.
+  EXPECT_THAT(Explain(HurtsMoreThanRandom(), Ablate(RandomK(5)).AtLayer(0).outcome()),
+              HasSubstr("has no random control"));
+}
+
+TEST_F(LiveEngine, ClassAsymmetryReadsTheTargetClass) {
+  // Layer 0's top-64: hard_ham loses about a quarter of its recall, ham and spam nothing.
+  const Outcome global = Ablate(TopK(64)).AtLayer(0);
+  const double hard = global.baseline_recall.at("hard_ham").value() - global.recall.at("hard_ham").value();
+  EXPECT_GT(hard, 0.15);
+  EXPECT_THAT(global, Not(ClassAsymmetryAtMost(0.1)));
+  EXPECT_THAT(global, ClassAsymmetryAtMost(0.3));
+  EXPECT_THAT(Explain(ClassAsymmetryAtMost(0.1), global), HasSubstr("where class hard_ham's recall drops most"));
+  // Aimed at spam: spam's own drop against the others' mean, which is negative here.
+  const Outcome spam = Ablate(TopK(64).OfClass("spam")).AtLayer(0);
+  EXPECT_EQ(spam.target_class, "spam");
+  EXPECT_THAT(spam, ClassAsymmetryAtMost(0.0));
+  EXPECT_THAT(Explain(ClassAsymmetryAtMost(0.0), spam), HasSubstr("where class spam's recall drops by"));
+}
+
+TEST_F(LiveEngine, ProbeAccuracyMatcherUsesTheHeldOutSplit) {
+  const ProbeOutcome p = Probe(1);
+  EXPECT_EQ(p.test_accuracy.n, 177);
+  EXPECT_THAT(Probe(1), ProbeAccuracyAtLeast(p.test_accuracy.value()));
+  EXPECT_THAT(Probe(1), Not(ProbeAccuracyAtLeast(p.test_accuracy.value()).WithConfidence(0.95)));
+  EXPECT_THAT(Explain(ProbeAccuracyAtLeast(0.99), p), HasSubstr("held-out examples"));
+}
+
+TEST_F(LiveEngine, KnownWeaknessPassesWhileTheRequirementIsMissed) {
+  EXPECT_KNOWN_WEAKNESS(Baseline(), ClassRecallAtLeast("hard_ham", 0.8));
+  const std::string gone = Explain(KnownWeakness(ClassRecallAtLeast("hard_ham", 0.1)), Baseline().outcome());
+  EXPECT_THAT(gone, HasSubstr("the known weakness is gone"));
+  EXPECT_FALSE(::testing::Matches(KnownWeakness(ClassRecallAtLeast("hard_ham", 0.1)))(Baseline().outcome()));
+}
+
+TEST_F(LiveEngine, AssertionsBecomeTestProperties) {
+  EXPECT_THAT(Ablate(TopK(10)).AtLayer(-1), AccuracyAtLeast(0.9).WithConfidence(0.95));
+  EXPECT_THAT(Ablate(TopK(10)).AtLayer(-1), AccuracyAtLeast(0.9).WithConfidence(0.95));  // same: recorded once
+  const ::testing::TestResult* result = ::testing::UnitTest::GetInstance()->current_test_info()->result();
+  std::map<std::string, std::string> props;
+  for (int i = 0; i < result->test_property_count(); ++i) {
+    props[result->GetTestProperty(i).key()] = result->GetTestProperty(i).value();
+  }
+  EXPECT_EQ(props["synapse.1.query"], "Ablate(TopK(10)).AtLayer(-1)");
+  EXPECT_EQ(props["synapse.1.metric"], "accuracy");
+  EXPECT_THAT(props["synapse.1.interval"], ::testing::MatchesRegex(R"(\[0\.9[0-9]*, 0\.9[0-9]*\] at 0\.95)"));
+  EXPECT_EQ(props["synapse.1.threshold"], ">= 0.9");
+  EXPECT_EQ(props["synapse.1.verdict"], "match");
+  EXPECT_EQ(props.count("synapse.2.query"), 0u);
+}
+
+TEST_F(LiveEngine, QueriesThatDoNotFitTheModelSayWhy) {
+  test::ExpectError<Error>([&] { Ablate(TopK(10)).AtLayer(7).outcome(); }, 311, "no layer 7: the model has 4 layers");
+  test::ExpectError<Error>([&] { Ablate(TopK(500)).AtLayer(0).outcome(); }, 311, "k = 500 is outside 1..128");
+  test::ExpectError<Error>([&] { Ablate(TopK(5).OfClass("phishing")).outcome(); }, 311,
+                    "no class \"phishing\" (classes: ham, hard_ham, spam)");
+  test::ExpectError<Error>([&] { LogitShift(0.5).AtLayer(1); }, 311, "only Ablate and Noise queries take it");
+  test::ExpectError<Error>([&] { BottomK(3).OfClass("spam"); }, 311, "only TopK has a per-class ranking");
+  test::ExpectError<Error>([&] { Ablate(NeuronSet({1, 200})).AtLayer(0).outcome(); }, 311, "neuron 200 is out of range");
+}
+
+TEST(RobustnessConfig, MissingFilesAreNamedWithTheirOrigin) {
+  test::ExpectError<Error>([] { ResolveConfig(Config()); }, 403, "no model: name a model directory");
+  test::ExpectError<Error>([] { ResolveConfig(Config().model("/nonexistent/model")); }, 403,
+                    "Config().model(): /nonexistent/model does not exist");
+  setenv("SYNAPSE_DATA", "/nonexistent/eval.jsonl", 1);
+  test::ExpectError<Error>([] { ResolveConfig(Config().model(kModelDir)); }, 403,
+                    "SYNAPSE_DATA: /nonexistent/eval.jsonl does not exist");
+  unsetenv("SYNAPSE_DATA");
+  const Config c = ResolveConfig(Config().model(kModelDir + "/../spam-tiny"));
+  EXPECT_THAT(c.model(), ::testing::EndsWith("models/spam-tiny/model.pt"));
+  EXPECT_THAT(c.model(), Not(HasSubstr("..")));
+  EXPECT_THAT(c.tokenizer(), ::testing::EndsWith("tokenizer.json"));
+  EXPECT_THAT(c.data(), ::testing::EndsWith("eval.jsonl"));
+}
+
+TEST(RobustnessConfig, FlagsOverrideTheEnvironment) {
+  setenv("SYNAPSE_SEED", "5", 1);
+  EXPECT_EQ(ResolveConfig(Config().model(kModelDir)).seed(), 5u);
+  std::string a0 = "test", a1 = "--synapse_seed=9", a2 = "--gtest_brief=1";
+  char* argv[] = {a0.data(), a1.data(), a2.data(), nullptr};
+  int argc = 3;
+  InitSynapse(&argc, argv);
+  EXPECT_EQ(argc, 2);
+  EXPECT_STREQ(argv[1], "--gtest_brief=1");
+  EXPECT_EQ(ResolveConfig(Config().model(kModelDir)).seed(), 9u);
+  unsetenv("SYNAPSE_SEED");
+  std::string b1 = "--synapse_modle=x";
+  char* bad[] = {a0.data(), b1.data(), nullptr};
+  argc = 2;
+  test::ExpectError<Error>([&] { InitSynapse(&argc, bad); }, 403, "--synapse_modle=x: unknown flag");
+}
+
+TEST(RobustnessSuiteSpec, ChecksAreNamedAfterWhatTheyCheck) {
+  const json spec = json::parse(R"({
+    "model": "m", "confidence": 0.9,
+    "baseline": {"accuracy_at_least": 0.9, "recall_at_least": {"spam": 0.95}},
+    "hurts_more_than_random": [{"layer": -1, "k": 10}],
+    "class_asymmetry": [{"layer": 2, "k": 5, "at_most": 0.2, "classes": ["ham", "spam"]}],
+    "logit_flip_budget": {"at_least": 0.1, "share": 0.01},
+    "weight_space": [{"class": "spam", "k": 10, "factor": 1.5, "flip_rate_at_most": 0.02}]})");
+  const std::vector<SuiteCheck> checks = ParseSuiteSpec(spec, "/specs/robustness.json");
+  std::vector<std::string> names;
+  for (const SuiteCheck& c : checks) names.push_back(c.name);
+  EXPECT_THAT(names, ::testing::ElementsAre("baseline_accuracy", "baseline_recall_spam",
+                                            "layer_m1_top10_hurts_more_than_random", "layer_2_top5_class_ham_asymmetry",
+                                            "layer_2_top5_class_spam_asymmetry", "logit_flip_budget",
+                                            "weight_space_spam_top10_x1_5"));
+  EXPECT_EQ(checks.front().config.model(), "/specs/m");  // relative to the spec
+  EXPECT_DOUBLE_EQ(checks.front().confidence, 0.9);
+}
+
+TEST(RobustnessSuiteSpec, BadSpecsNameTheJsonPath) {
+  auto parse = [](const char* text) { return ParseSuiteSpec(json::parse(text), "r.json"); };
+  test::ExpectError<Error>([&] { parse(R"({"baseline": {"accuracy_at_least": "high"}})"); }, 404,
+                    "r.json: baseline.accuracy_at_least: expected a number");
+  test::ExpectError<Error>([&] { parse(R"({"baseline": {"acuracy_at_least": 0.9}})"); }, 404,
+                    "r.json: baseline.acuracy_at_least: unknown key");
+  test::ExpectError<Error>([&] { parse(R"({"weight_space": [{"class": "spam", "k": 1.5, "factor": 2, "flip_rate_at_most": 0}]})"); },
+                    404, "r.json: weight_space[0].k: expected an integer");
+  test::ExpectError<Error>([&] { parse(R"({"model": "m"})"); }, 404, "r.json: no checks");
+  const std::vector<SuiteCheck> missing = LoadSuiteChecks("/nonexistent/robustness.json");
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_EQ(missing[0].kind, "invalid_spec");
+  EXPECT_THAT(missing[0].error, HasSubstr("/nonexistent/robustness.json: cannot open the robustness spec"));
+}
+
+TEST(ReportFiles, JUnitCarriesFailuresPropertiesAndEscapes) {
+  json report;
+  report["tests"] = json::array();
+  report["tests"].push_back({{"suite", "S"},
+                             {"name", "Passes"},
+                             {"time_s", 0.5},
+                             {"status", "passed"},
+                             {"failures", json::array()},
+                             {"properties", {{"synapse.1.metric", "accuracy"}}}});
+  report["tests"].push_back({{"suite", "S"},
+                             {"name", "Fails"},
+                             {"time_s", 1.25},
+                             {"status", "failed"},
+                             {"failures", {"a.cpp:3: Value of: x < 1 & \"y\"\nActual: 2"}},
+                             {"properties", json::object()}});
+  report["tests"].push_back({{"suite", "T"}, {"name", "Skips"}, {"status", "skipped"}});
+  const std::string xml = RenderJUnitXml(report);
+  EXPECT_THAT(xml, HasSubstr(R"(<testsuites name="synapse" tests="3" failures="1" errors="0" skipped="1")"));
+  EXPECT_THAT(xml, HasSubstr(R"(<testsuite name="S" tests="2" failures="1")"));
+  EXPECT_THAT(xml, HasSubstr(R"(<testcase classname="S" name="Fails" time="1.250")"));
+  EXPECT_THAT(xml, HasSubstr(R"(<failure message="a.cpp:3: Value of: x &lt; 1 &amp; &quot;y&quot;")"));
+  EXPECT_THAT(xml, HasSubstr(R"(<property name="synapse.1.metric" value="accuracy"/>)"));
+  EXPECT_THAT(xml, HasSubstr("<skipped/>"));
+  const std::string html = RenderHtmlReport(report);
+  EXPECT_THAT(html, HasSubstr("1 passed, 1 failed, 1 skipped"));
+  EXPECT_THAT(html, HasSubstr("No query ran"));
+}
+
+}  // namespace
+}  // namespace synapse
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleMock(&argc, argv);
+  synapse::KeepFreedMemory();
+  synapse::SetThreads(1);
+  return RUN_ALL_TESTS();
+}
