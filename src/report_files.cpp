@@ -211,15 +211,22 @@ std::string TestsSection(const json& tests) {
       const json& interval = At(a, "interval");
       std::string iv = "";
       if (interval.is_array() && interval.size() == 2) {
-        iv = "[" + Fixed(Num(interval[0])) + ", " + Fixed(Num(interval[1])) + "]";
+        const double lo = Num(interval[0]), hi = Num(interval[1]);
+        // One-sided bounds (a drop's excess, an asymmetry) have one end only.
+        if (std::isfinite(lo) && std::isfinite(hi)) iv = "[" + Fixed(lo) + ", " + Fixed(hi) + "]";
+        else if (std::isfinite(lo)) iv = "≥ " + Fixed(lo);
+        else if (std::isfinite(hi)) iv = "≤ " + Fixed(hi);
       }
       const bool matched = Str(At(a, "verdict")) == "match";
       const bool weakness = At(a, "known_weakness").is_boolean() && At(a, "known_weakness").get<bool>();
       s << "<td title='" << Escape(Str(At(a, "what"))) << "'>" << Escape(Str(At(a, "query"))) << "</td><td>"
         << Escape(Str(At(a, "metric"))) << (weakness ? " <span class='weak'>known weakness</span>" : "")
         << "</td><td class='" << (weakness ? "weakv" : matched ? "ok" : "miss") << "'>"
-        << Fixed(Num(At(a, "value"))) << "</td><td>" << iv << "</td><td>" << Escape(Str(At(a, "comparison"))) << " "
-        << Fixed(Num(At(a, "threshold"))) << "</td></tr>";
+        << Fixed(Num(At(a, "value"))) << "</td><td>" << iv << "</td><td>"
+        << (std::isfinite(Num(At(a, "threshold")))
+                ? Escape(Str(At(a, "comparison"))) + " " + Fixed(Num(At(a, "threshold")))
+                : Escape(Str(At(a, "matcher"))))
+        << "</td></tr>";
     }
     const json& failures = At(t, "failures");
     if (failures.is_array() && !failures.empty()) {
@@ -505,7 +512,7 @@ body{font:14px/1.45 'DejaVu Sans',system-ui,sans-serif;margin:24px auto;max-widt
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;border-bottom:1px solid #d8dce4;padding-bottom:4px;margin-top:28px}
 .meta{color:#5b6475;margin:0 0 12px}.note{color:#5b6475;margin:4px 0 10px}
 table{border-collapse:collapse;margin:6px 0}th,td{border:1px solid #d8dce4;padding:3px 8px;text-align:left;vertical-align:top}
-th{background:#f3f5f8;font-weight:600}.tests td.status{font-weight:600}
+th{background:#f3f5f8;font-weight:600}table.tests{font-size:12px;width:100%}table.tests td:first-child{word-break:break-word;max-width:300px}table.tests td:nth-child(3){font-family:'DejaVu Sans Mono',monospace;font-size:11px}.tests td.status{font-weight:600}
 tr.passed td.status{color:#18794e}tr.failed td.status{color:#c62828}tr.skipped td.status{color:#8a6d00}
 td.ok{color:#18794e}.weak{font-size:11px;background:#fff3cd;color:#7a5b00;padding:0 4px;border-radius:3px}td.weakv{color:#7a5b00}td.miss{color:#c62828;font-weight:600}.muted{color:#8a93a3}
 pre{white-space:pre-wrap;margin:0;font-size:12px;color:#7a1f1f}
