@@ -29,11 +29,15 @@ test: build
 # instead of 4, 4 weight-noise draws instead of 15) to stay under 3 minutes on two cores:
 # the full default grid is 376 sweep passes, about 7.5 minutes (README.md).
 # --threads 1: on two cores a model this small runs ~3x faster on one (bench/README.md).
+# Then it runs the example robustness suite (examples/spam_filter, about 20 s) and writes
+# its JUnit, JSON and HTML reports into reports/demo-tests.
 DEMO_FLAGS ?= --k 10%,25%,50% --random-seeds 3 --noise 0.5,1.0 --weight-noise 0.05,0.25 --weight-noise-seeds 2 \
 	--threads 1
 demo: build
 	@echo "== synapse analyze (embedded default model models/spam-tiny, 887 held-out SpamAssassin messages)"
 	$(BUILD_DIR)/synapse analyze --out reports/demo $(DEMO_FLAGS)
+	@echo "== robustness tests in GoogleTest (examples/spam_filter: 16 requirements and a JSON spec)"
+	$(BUILD_DIR)/examples/spam_filter/spam_filter_robustness --gtest_brief=1 --synapse_report_dir=reports/demo-tests
 
 bench: build
 	$(BUILD_DIR)/bench/hook_overhead_bench --benchmark_filter=Ratio --benchmark_repetitions=5 \

@@ -94,6 +94,6 @@ TEST_F(SpamFilter, MiddleLayersEncodeTheClass) {
   EXPECT_THAT(Probe(1), ProbeAccuracyAtLeast(0.9).WithConfidence(0.95));
 }
 
-// --- The standard suite, from a JSON spec (docs/robustness-suite.md).
+// --- The standard suite, from a JSON spec (docs/robustness-tests.md).
 
 SYNAPSE_ROBUSTNESS_SUITE(SpamFilterSuite, SPAM_FILTER_SPEC);

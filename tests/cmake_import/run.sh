@@ -29,3 +29,11 @@ PY
 # The installed matchers, in the consumer's own GoogleTest binary, on that report.
 SYNAPSE_REPORT="$report_dir/report.json" LD_LIBRARY_PATH="$scratch/prefix/lib:${LD_LIBRARY_PATH:-}" \
   "$scratch/build/consumer_tests" --gtest_brief=1
+
+# The example robustness suite (examples/spam_filter) built against the installed package:
+# synapse::gtest_main, and SYNAPSE_MODELS_DIR pointing at the installed default model.
+cmake -S "$source_dir/examples/spam_filter" -B "$scratch/example" -DCMAKE_PREFIX_PATH="$scratch/prefix" > /dev/null
+grep -q "SPAM_TINY_DIR:PATH=$scratch/prefix/share/synapse/models/spam-tiny" "$scratch/example/CMakeCache.txt"
+cmake --build "$scratch/example" > /dev/null
+LD_LIBRARY_PATH="$scratch/prefix/lib:${LD_LIBRARY_PATH:-}" "$scratch/example/spam_filter_robustness" --gtest_brief=1 \
+  --gtest_filter='SpamFilter.*'

@@ -5,7 +5,7 @@
 //   #include <synapse/testing.h>
 //   SYNAPSE_ROBUSTNESS_SUITE(SpamFilterSuite, "robustness.json");
 //
-//   // robustness.json (paths relative to this file; docs/robustness-suite.md)
+//   // robustness.json (paths relative to this file; docs/robustness-tests.md)
 //   {
 //     "model": "models/spam-tiny",
 //     "confidence": 0.95,
