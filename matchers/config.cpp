@@ -110,8 +110,9 @@ Config ResolveConfig(const Config& in) {
   if (!max_examples.value.empty()) c.max_examples(ParseInteger(max_examples));
 
   if (model.value.empty()) {
-    BadSetting("no model: name a model directory or .pt file with Config().model(PATH), SYNAPSE_MODEL or "
-               "--synapse_model");
+    BadSetting(
+        "no model: name a model directory or .pt file with Config().model(PATH), SYNAPSE_MODEL or "
+        "--synapse_model");
   }
   bool directory = false;
   if (!Exists(model.value, &directory)) BadSetting(model.origin + ": " + model.value + " does not exist");
@@ -129,14 +130,17 @@ Config ResolveConfig(const Config& in) {
     fill(&data, "eval.jsonl");
   }
   if (data.value.empty()) {
-    BadSetting("no evaluation data: name a labelled JSONL or CSV file with Config().data(PATH), SYNAPSE_DATA or "
-               "--synapse_data");
+    BadSetting(
+        "no evaluation data: name a labelled JSONL or CSV file with Config().data(PATH), SYNAPSE_DATA or "
+        "--synapse_data");
   }
   for (const Setting* s : {&data, &tokenizer, &labels}) {
     if (!s->value.empty() && !Exists(s->value)) BadSetting(s->origin + ": " + s->value + " does not exist");
   }
-  c.model(Canonical(model_file)).data(Canonical(data.value)).tokenizer(Canonical(tokenizer.value)).labels(
-      Canonical(labels.value));
+  c.model(Canonical(model_file))
+      .data(Canonical(data.value))
+      .tokenizer(Canonical(tokenizer.value))
+      .labels(Canonical(labels.value));
   if (!(c.confidence() > 0 && c.confidence() < 1)) BadSetting("Config().confidence() must be in (0, 1)");
   if (c.random_seeds() < 1) BadSetting("Config().random_seeds() must be at least 1");
   return c;

@@ -241,8 +241,10 @@ void FlipBudgetMatcher::Describe(std::ostream* os, bool negated) const {
     return;
   }
   *os << (negated ? "doesn't need" : "needs") << " a logit change (L∞) of at least " << Fixed(budget_) << " to flip ";
-  if (share_ > 0) *os << Percent(share_) << " of the labels";
-  else *os << "any label";
+  if (share_ > 0)
+    *os << Percent(share_) << " of the labels";
+  else
+    *os << "any label";
 }
 
 void FlipBudgetMatcher::DescribeTo(std::ostream* os) const { Describe(os, false); }
@@ -261,8 +263,7 @@ bool FlipBudgetMatcher::MatchAndExplain(const Outcome& o, std::ostream* os) cons
   }
   std::vector<size_t> order(o.flip_budget.size());
   std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return o.flip_budget[a] < o.flip_budget[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return o.flip_budget[a] < o.flip_budget[b]; });
   const double smallest = o.flip_budget[order.front()];
   if (form_ == Form::kNoFlipsUnder) {
     int64_t flipped = 0;
@@ -493,7 +494,8 @@ bool ClassAsymmetryMatcher::MatchAndExplain(const Outcome& o, std::ostream* os) 
       << After(o);
   why << "; drops:";
   for (const Drop& d : drops) why << " " << d.name << " " << Fixed(d.drop);
-  if (confidence_ > 0) why << "; the upper bound " << Fixed(r.tested) << (r.matched ? " clears " : " misses ") << Fixed(threshold_);
+  if (confidence_ > 0)
+    why << "; the upper bound " << Fixed(r.tested) << (r.matched ? " clears " : " misses ") << Fixed(threshold_);
   r.explanation = why.str();
   return Finish(r, os);
 }

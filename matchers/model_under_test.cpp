@@ -92,8 +92,9 @@ class ModelUnderTest::Impl {
     int64_t pad = 0;
     if (HasTextRows(rows_in)) {
       if (config.tokenizer().empty()) {
-        throw UsageError(403, data + " has text rows: name the model's tokenizer with Config().tokenizer(PATH), "
-                                     "SYNAPSE_TOKENIZER or --synapse_tokenizer");
+        throw UsageError(403, data +
+                                  " has text rows: name the model's tokenizer with Config().tokenizer(PATH), "
+                                  "SYNAPSE_TOKENIZER or --synapse_tokenizer");
       }
     }
     if (!config.tokenizer().empty()) {
@@ -235,11 +236,11 @@ class ModelUnderTest::Impl {
     o.flips = Rate{flips, total};
     for (size_t c = 0; c < names.size(); ++c) {
       o.recall[names[c]] = Rate{hits[c], support[c]};
-      o.baseline_recall[names[c]] = Rate{support[c] > 0 ? static_cast<int64_t>(std::llround(
-                                                               baseline.recall[c] * static_cast<double>(
-                                                                                        baseline.support[c])))
-                                                        : 0,
-                                         baseline.support[c]};
+      o.baseline_recall[names[c]] =
+          Rate{support[c] > 0
+                   ? static_cast<int64_t>(std::llround(baseline.recall[c] * static_cast<double>(baseline.support[c])))
+                   : 0,
+               baseline.support[c]};
     }
     if (runs.size() == 1) {
       const FlipBudgets b = ComputeFlipBudgets(runs.front());
@@ -261,8 +262,8 @@ class ModelUnderTest::Impl {
       if (s.neurons().empty()) BadQuery(query, "NeuronSet() is empty");
       for (int64_t j : s.neurons()) {
         if (j < 0 || j >= width) {
-          BadQuery(query, "neuron " + std::to_string(j) + " is out of range (the width is " + std::to_string(width) +
-                              ")");
+          BadQuery(query,
+                   "neuron " + std::to_string(j) + " is out of range (the width is " + std::to_string(width) + ")");
         }
       }
       return s.neurons();
@@ -304,8 +305,10 @@ class ModelUnderTest::Impl {
     w << (q.to_mean() ? "setting to their mean " : "zeroing ");
     switch (s.kind()) {
       case Selection::Kind::kTop:
-        if (s.class_name().empty()) w << "the global top-" << k << " neurons";
-        else w << "class " << s.class_name() << "'s top-" << k << " neurons";
+        if (s.class_name().empty())
+          w << "the global top-" << k << " neurons";
+        else
+          w << "class " << s.class_name() << "'s top-" << k << " neurons";
         break;
       case Selection::Kind::kBottom:
         w << "the global bottom-" << k << " neurons";
@@ -352,8 +355,9 @@ class ModelUnderTest::Impl {
     row["layer"] = layer;
     static const char* kSelections[] = {"top", "bottom", "random", "explicit"};
     const Selection& s = q.selection();
-    row["selection"] =
-        s.kind() == Selection::Kind::kTop && !s.class_name().empty() ? "class_top" : kSelections[static_cast<int>(s.kind())];
+    row["selection"] = s.kind() == Selection::Kind::kTop && !s.class_name().empty()
+                           ? "class_top"
+                           : kSelections[static_cast<int>(s.kind())];
     if (!s.class_name().empty()) row["class"] = s.class_name();
     row["k"] = k;
     row["op"] = q.to_mean() ? "mean" : "zero";
@@ -454,10 +458,10 @@ class ModelUnderTest::Impl {
         break;
       case Selection::Kind::kRandom:
         for (int d = 0; d < s.draws(); ++d) {
-          sets.push_back(RandomNeurons(head.inputs, s.k(),
-                                       DeriveSeed(config.seed(), {kSeedHeadColumns, static_cast<uint64_t>(c),
-                                                                  static_cast<uint64_t>(s.k()),
-                                                                  static_cast<uint64_t>(d)})));
+          sets.push_back(
+              RandomNeurons(head.inputs, s.k(),
+                            DeriveSeed(config.seed(), {kSeedHeadColumns, static_cast<uint64_t>(c),
+                                                       static_cast<uint64_t>(s.k()), static_cast<uint64_t>(d)})));
         }
         break;
       case Selection::Kind::kExplicit:

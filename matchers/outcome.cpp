@@ -52,8 +52,7 @@ std::string Describe(const json& row, const json& layer) {
   if (selection == "random") {
     s << op << " " << k << " random neurons (" << row.value("per_seed", json::array()).size() << " draws pooled)";
   }
-  if (selection == "class_top")
-    s << op << " class " << row.value("class", "?") << "'s top-" << k << " neurons";
+  if (selection == "class_top") s << op << " class " << row.value("class", "?") << "'s top-" << k << " neurons";
   if (selection == "noise") s << "adding Gaussian noise of " << row.value("sigma", 0.0) << " × each neuron's std";
   s << " of layer " << layer.value("index", 0) << " (" << layer.value("name", "?") << ")";
   s << (row.value("positions", "all") == "pooled" ? " at the pooled token" : " at every token");

@@ -51,16 +51,18 @@ void RecordAssertion(const AssertionRecord& given) {
     for (size_t i = 0; i < records.size(); ++i) {
       if (records[i].matcher == r.matcher && records[i].query == r.query && records[i].what == r.what) index = i;
     }
-    if (index == records.size()) records.push_back(r);
-    else records[index] = r;
+    if (index == records.size())
+      records.push_back(r);
+    else
+      records[index] = r;
   }
   const std::string prefix = "synapse." + std::to_string(index + 1) + ".";
   ::testing::Test::RecordProperty(prefix + "query", r.query.empty() ? r.what : r.query);
   ::testing::Test::RecordProperty(prefix + "metric", r.metric);
   ::testing::Test::RecordProperty(prefix + "value", Number(r.value));
   if (!std::isnan(r.low) || !std::isnan(r.high)) {
-    ::testing::Test::RecordProperty(prefix + "interval", "[" + Number(r.low) + ", " + Number(r.high) + "] at " +
-                                                             Number(r.confidence));
+    ::testing::Test::RecordProperty(prefix + "interval",
+                                    "[" + Number(r.low) + ", " + Number(r.high) + "] at " + Number(r.confidence));
   }
   ::testing::Test::RecordProperty(prefix + "threshold", r.comparison + " " + Number(r.threshold));
   const std::string verdict = r.matched ? "match" : "no match";

@@ -9,20 +9,20 @@
 namespace synapse::testing::internal {
 
 struct AssertionRecord {
-  std::string matcher;      // the matcher's description: "has accuracy at least 0.900"
-  std::string query;        // "Ablate(TopK(10)).AtLayer(-1)"; empty for outcomes read from reports
-  std::string what;         // "zeroing the global top-10 neurons of layer 3 ..."
-  std::string metric;       // accuracy, accuracy_drop, recall[ham], flip_rate, ...
-  double value = 0;         // the point estimate
-  double low = 0;           // its interval at `confidence` (NaN when it has none)
+  std::string matcher;  // the matcher's description: "has accuracy at least 0.900"
+  std::string query;    // "Ablate(TopK(10)).AtLayer(-1)"; empty for outcomes read from reports
+  std::string what;     // "zeroing the global top-10 neurons of layer 3 ..."
+  std::string metric;   // accuracy, accuracy_drop, recall[ham], flip_rate, ...
+  double value = 0;     // the point estimate
+  double low = 0;       // its interval at `confidence` (NaN when it has none)
   double high = 0;
   double confidence = 0;
-  double tested = 0;        // what was compared: the estimate or a bound
-  std::string comparison;   // ">=", "<=" or "=="
+  double tested = 0;       // what was compared: the estimate or a bound
+  std::string comparison;  // ">=", "<=" or "=="
   double threshold = 0;
   bool matched = false;
   bool known_weakness = false;  // evaluated inside KnownWeakness(): a miss is expected
-  std::string explanation;  // as GoogleMock prints it after "Actual: ..., "
+  std::string explanation;      // as GoogleMock prints it after "Actual: ..., "
 };
 
 /// Records `r` for the running test (nothing outside a test): the same assertion evaluated

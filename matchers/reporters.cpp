@@ -61,7 +61,8 @@ json TestJson(const ::testing::TestInfo& info) {
     a["what"] = r.what;
     a["metric"] = r.metric;
     a["value"] = Number(r.value);
-    a["interval"] = std::isnan(r.low) && std::isnan(r.high) ? json(nullptr) : json::array({Number(r.low), Number(r.high)});
+    a["interval"] =
+        std::isnan(r.low) && std::isnan(r.high) ? json(nullptr) : json::array({Number(r.low), Number(r.high)});
     a["confidence"] = Number(r.confidence);
     a["tested"] = Number(r.tested);
     a["comparison"] = r.comparison;

@@ -117,7 +117,8 @@ std::vector<SuiteCheck> ParseSuiteSpec(const json& spec, const std::string& path
     config.layers(layers);
   }
   const double confidence = r.Number(spec, "", "confidence", false, 0);
-  if (spec.contains("confidence") && !(confidence > 0 && confidence < 1)) r.Fail("confidence", "expected a number in (0, 1)");
+  if (spec.contains("confidence") && !(confidence > 0 && confidence < 1))
+    r.Fail("confidence", "expected a number in (0, 1)");
   if (confidence > 0) config.confidence(confidence);
 
   std::vector<SuiteCheck> checks;
@@ -203,11 +204,16 @@ std::vector<SuiteCheck> ParseSuiteSpec(const json& spec, const std::string& path
       const int64_t k = r.Integer(a[i], where, "k");
       const double factor = r.Number(a[i], where, "factor");
       add("weight_space_" + cls + "_top" + std::to_string(k) + "_x" + FactorName(factor), "weight_space",
-          {{"class", cls}, {"k", k}, {"factor", factor}, {"flip_rate_at_most", r.Number(a[i], where, "flip_rate_at_most")}});
+          {{"class", cls},
+           {"k", k},
+           {"factor", factor},
+           {"flip_rate_at_most", r.Number(a[i], where, "flip_rate_at_most")}});
     }
   }
-  if (checks.empty()) r.Fail("", "no checks: add baseline, hurts_more_than_random, class_asymmetry, "
-                                 "logit_flip_budget or weight_space");
+  if (checks.empty())
+    r.Fail("",
+           "no checks: add baseline, hurts_more_than_random, class_asymmetry, "
+           "logit_flip_budget or weight_space");
   return checks;
 }
 
@@ -252,21 +258,26 @@ void SuiteTest::RunCheck(const SuiteCheck& c) {
   } else if (c.kind == "baseline_recall") {
     EXPECT_THAT(Baseline(), threshold(ClassRecallAtLeast(p["class"].get<std::string>(), p["at_least"].get<double>())));
   } else if (c.kind == "hurts_more_than_random") {
-    EXPECT_THAT(Ablate(TopK(p["k"].get<int64_t>())).AtLayer(p["layer"].get<int>()), HurtsMoreThanRandom().WithConfidence(conf > 0 ? conf : 0.95));
+    EXPECT_THAT(Ablate(TopK(p["k"].get<int64_t>())).AtLayer(p["layer"].get<int>()),
+                HurtsMoreThanRandom().WithConfidence(conf > 0 ? conf : 0.95));
   } else if (c.kind == "class_asymmetry") {
     std::vector<std::string> classes;
-    if (p.contains("class")) classes.push_back(p["class"]);
-    else classes = model().class_names();
+    if (p.contains("class"))
+      classes.push_back(p["class"]);
+    else
+      classes = model().class_names();
     for (const std::string& cls : classes) {
       ClassAsymmetryMatcher m = ClassAsymmetryAtMost(p["at_most"]);
-      EXPECT_THAT(Ablate(TopK(p["k"].get<int64_t>()).OfClass(cls)).AtLayer(p["layer"].get<int>()), conf > 0 ? m.WithConfidence(conf) : m);
+      EXPECT_THAT(Ablate(TopK(p["k"].get<int64_t>()).OfClass(cls)).AtLayer(p["layer"].get<int>()),
+                  conf > 0 ? m.WithConfidence(conf) : m);
     }
   } else if (c.kind == "logit_flip_budget") {
     const double share = p["share"];
     FlipBudgetMatcher m = MinFlipBudgetAtLeast(p["at_least"]);
     EXPECT_THAT(Baseline(), share > 0 ? m.ForShare(share) : m);
   } else if (c.kind == "weight_space") {
-    EXPECT_THAT(HeadWeightScale(p["class"].get<std::string>(), TopK(p["k"].get<int64_t>()), p["factor"].get<double>()), threshold(FlipRateAtMost(p["flip_rate_at_most"])));
+    EXPECT_THAT(HeadWeightScale(p["class"].get<std::string>(), TopK(p["k"].get<int64_t>()), p["factor"].get<double>()),
+                threshold(FlipRateAtMost(p["flip_rate_at_most"])));
   } else {
     GTEST_FAIL() << "unknown check kind " << c.kind;
   }

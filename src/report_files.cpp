@@ -38,8 +38,10 @@ std::string Escape(const std::string& s) {
         break;
       default:
         // Control characters are not allowed in XML 1.0 (test messages may carry them).
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') out += "?";
-        else out += c;
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r')
+          out += "?";
+        else
+          out += c;
     }
   }
   return out;
@@ -119,7 +121,8 @@ struct Plot {
     for (const auto& [x, y] : pts) svg << X(x) << "," << Y(y) << " ";
     svg << "'/>";
     if (dots) {
-      for (const auto& [x, y] : pts) svg << "<circle class='" << cls << "' cx='" << X(x) << "' cy='" << Y(y) << "' r='3'/>";
+      for (const auto& [x, y] : pts)
+        svg << "<circle class='" << cls << "' cx='" << X(x) << "' cy='" << Y(y) << "' r='3'/>";
     }
   }
 
@@ -213,16 +216,22 @@ std::string TestsSection(const json& tests) {
       if (interval.is_array() && interval.size() == 2) {
         const double lo = Num(interval[0]), hi = Num(interval[1]);
         // One-sided bounds (a drop's excess, an asymmetry) have one end only.
-        if (std::isfinite(lo) && std::isfinite(hi)) iv = "[" + Fixed(lo) + ", " + Fixed(hi) + "]";
-        else if (std::isfinite(lo)) iv = "≥ " + Fixed(lo);
-        else if (std::isfinite(hi)) iv = "≤ " + Fixed(hi);
+        if (std::isfinite(lo) && std::isfinite(hi))
+          iv = "[" + Fixed(lo) + ", " + Fixed(hi) + "]";
+        else if (std::isfinite(lo))
+          iv = "≥ " + Fixed(lo);
+        else if (std::isfinite(hi))
+          iv = "≤ " + Fixed(hi);
       }
       const bool matched = Str(At(a, "verdict")) == "match";
       const bool weakness = At(a, "known_weakness").is_boolean() && At(a, "known_weakness").get<bool>();
       s << "<td title='" << Escape(Str(At(a, "what"))) << "'>" << Escape(Str(At(a, "query"))) << "</td><td>"
         << Escape(Str(At(a, "metric"))) << (weakness ? " <span class='weak'>known weakness</span>" : "")
-        << "</td><td class='" << (weakness ? "weakv" : matched ? "ok" : "miss") << "'>"
-        << Fixed(Num(At(a, "value"))) << "</td><td>" << iv << "</td><td>"
+        << "</td><td class='"
+        << (weakness  ? "weakv"
+            : matched ? "ok"
+                      : "miss")
+        << "'>" << Fixed(Num(At(a, "value"))) << "</td><td>" << iv << "</td><td>"
         << (std::isfinite(Num(At(a, "threshold")))
                 ? Escape(Str(At(a, "comparison"))) + " " + Fixed(Num(At(a, "threshold")))
                 : Escape(Str(At(a, "matcher"))))
@@ -305,8 +314,8 @@ std::string ProbeSection(const json& layers) {
   p.y1 = 1;
   p.Axes("layer", "held-out accuracy", xs);
   for (size_t i = 0; i < xs.size(); ++i) {
-    p.svg << "<line class='whisker' x1='" << p.X(xs[i]) << "' x2='" << p.X(xs[i]) << "' y1='" << p.Y(lo[i])
-          << "' y2='" << p.Y(hi[i]) << "'/>";
+    p.svg << "<line class='whisker' x1='" << p.X(xs[i]) << "' x2='" << p.X(xs[i]) << "' y1='" << p.Y(lo[i]) << "' y2='"
+          << p.Y(hi[i]) << "'/>";
   }
   p.Line(pts, "probe");
   return Section("probes", "Probe accuracy per layer", p.Done("probe accuracy per layer"),
@@ -393,8 +402,10 @@ std::string Color(double drop) {
   const double t = std::clamp(std::abs(drop) / 0.5, 0.0, 1.0);
   const int fade = static_cast<int>(std::lround(255 * (1 - t)));
   std::ostringstream s;
-  if (drop >= 0) s << "rgb(255," << fade << "," << fade << ")";
-  else s << "rgb(" << fade << "," << fade << ",255)";
+  if (drop >= 0)
+    s << "rgb(255," << fade << "," << fade << ")";
+  else
+    s << "rgb(" << fade << "," << fade << ",255)";
   return s.str();
 }
 
@@ -478,8 +489,9 @@ std::string LogitSection(const json& report) {
   p.Band(xs, lo, hi, "band");
   p.Line(pts, "top", false);
   const json& one = At(At(At(report, "logit_space"), "budget_flipping"), "0.01");
-  std::string note = "The share of examples whose label a change of at most the budget to each logit can flip "
-                     "(95% band).";
+  std::string note =
+      "The share of examples whose label a change of at most the budget to each logit can flip "
+      "(95% band).";
   if (one.is_number()) note += " 1% of the labels flip at a budget of " + Fixed(one.get<double>()) + ".";
   return Section("logits", "Logit flip budget", p.Done("logit flip-budget curve"), note);
 }
@@ -497,9 +509,8 @@ std::string WeightSection(const json& report) {
       if (!At(search, "reached").get<bool>()) return std::string("not reached");
       return Fixed(Num(At(search, key))) + " (moves " + Fixed(Num(At(search, "rate"))) + ")";
     };
-    s << "<tr><td>" << Escape(Str(At(c, "class"))) << "</td><td>" << value(At(c, "head_scale"), "factor")
-      << "</td><td>" << value(At(c, "bias_shift"), "shift") << "</td><td>" << Fixed(Num(At(w, "target_rate")), 2)
-      << "</td></tr>";
+    s << "<tr><td>" << Escape(Str(At(c, "class"))) << "</td><td>" << value(At(c, "head_scale"), "factor") << "</td><td>"
+      << value(At(c, "bias_shift"), "shift") << "</td><td>" << Fixed(Num(At(w, "target_rate")), 2) << "</td></tr>";
   }
   s << "</tbody></table>";
   return Section("weights", "Weight space", s.str(),
@@ -535,10 +546,11 @@ std::string RenderHtmlReport(const json& report) {
   const json& data = At(report, "data");
   std::ostringstream h;
   h << "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Synapse robustness report</title>"
-    << "<meta name='viewport' content='width=device-width,initial-scale=1'><style>" << kStyle << "</style></head><body>";
+    << "<meta name='viewport' content='width=device-width,initial-scale=1'><style>" << kStyle
+    << "</style></head><body>";
   h << "<h1>Synapse robustness report</h1><p class='meta'>model <b>" << Escape(Str(At(model, "path"))) << "</b> · "
-    << Fixed(Num(At(model, "parameters"), 0) / 1e6, 2) << " M parameters · " << At(model, "layers").size() << " layers · data "
-    << Escape(Str(At(data, "path"))) << " (" << Num(At(data, "examples"), 0) << " examples";
+    << Fixed(Num(At(model, "parameters"), 0) / 1e6, 2) << " M parameters · " << At(model, "layers").size()
+    << " layers · data " << Escape(Str(At(data, "path"))) << " (" << Num(At(data, "examples"), 0) << " examples";
   const json& support = At(data, "support");
   if (support.is_object()) {
     h << ":";
@@ -619,9 +631,8 @@ std::string RenderJUnitXml(const json& report) {
     time += s_time;
   }
   std::ostringstream x;
-  x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"synapse\" tests=\"" << total
-    << "\" failures=\"" << failures << "\" errors=\"0\" skipped=\"" << skipped << "\" time=\"" << Fixed(time)
-    << "\">\n"
+  x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"synapse\" tests=\"" << total << "\" failures=\""
+    << failures << "\" errors=\"0\" skipped=\"" << skipped << "\" time=\"" << Fixed(time) << "\">\n"
     << body.str() << "</testsuites>\n";
   return x.str();
 }

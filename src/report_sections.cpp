@@ -32,7 +32,6 @@ uint64_t Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-
 json QuantilesJson(const std::vector<double>& values) {
   json q = json::object();
   for (double p : {0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9}) q[FormatNumber(p)] = Quantile(values, p);
@@ -168,7 +167,6 @@ json ProbeJson(const ProbeFit& p, const NeuronRanking& r, const std::vector<std:
   return {{"probe", probe}, {"ranking", ranking}};
 }
 
-
 json LogitSpaceJson(const Eigen::MatrixXf& logits, const std::vector<int64_t>& labels,
                     const std::vector<std::string>& names, double confidence) {
   const FlipBudgets b = ComputeFlipBudgets(logits);
@@ -253,8 +251,8 @@ Metrics PoolMetrics(const std::vector<Metrics>& runs, int64_t examples_per_run, 
   pooled.accuracy = pooled.n > 0 ? static_cast<double>(pooled.correct) / n : std::nan("");
   pooled.accuracy_ci = WilsonInterval(pooled.correct, pooled.n, confidence);
   for (size_t c = 0; c < classes; ++c) {
-    pooled.recall.push_back(pooled.support[c] > 0 ? static_cast<double>(hits[c]) / static_cast<double>(pooled.support[c])
-                                                  : std::nan(""));
+    pooled.recall.push_back(
+        pooled.support[c] > 0 ? static_cast<double>(hits[c]) / static_cast<double>(pooled.support[c]) : std::nan(""));
     pooled.recall_ci.push_back(WilsonInterval(hits[c], pooled.support[c], confidence));
   }
   // Flips count every example, labelled or not.
@@ -282,7 +280,8 @@ json BaselineJson(const Metrics& baseline, const std::vector<int64_t>& predictio
   for (size_t c = 0; c < names.size(); ++c) {
     int64_t predicted = 0;
     for (size_t r = 0; r < names.size(); ++r) predicted += confusion[r][c];
-    const double p = predicted > 0 ? static_cast<double>(confusion[c][c]) / static_cast<double>(predicted) : std::nan("");
+    const double p =
+        predicted > 0 ? static_cast<double>(confusion[c][c]) / static_cast<double>(predicted) : std::nan("");
     const double r = baseline.recall[c];
     precision[names[c]] = p;
     f1[names[c]] = (p + r) > 0 ? 2 * p * r / (p + r) : std::nan("");

@@ -219,19 +219,23 @@ TEST_F(LiveEngine, QueriesThatDoNotFitTheModelSayWhy) {
   test::ExpectError<Error>([&] { Ablate(TopK(10)).AtLayer(7).outcome(); }, 311, "no layer 7: the model has 4 layers");
   test::ExpectError<Error>([&] { Ablate(TopK(500)).AtLayer(0).outcome(); }, 311, "k = 500 is outside 1..128");
   test::ExpectError<Error>([&] { Ablate(TopK(5).OfClass("phishing")).outcome(); }, 311,
-                    "no class \"phishing\" (classes: ham, hard_ham, spam)");
+                           "no class \"phishing\" (classes: ham, hard_ham, spam)");
   test::ExpectError<Error>([&] { LogitShift(0.5).AtLayer(1); }, 311, "only Ablate and Noise queries take it");
   test::ExpectError<Error>([&] { BottomK(3).OfClass("spam"); }, 311, "only TopK has a per-class ranking");
-  test::ExpectError<Error>([&] { Ablate(NeuronSet({1, 200})).AtLayer(0).outcome(); }, 311, "neuron 200 is out of range");
+  test::ExpectError<Error>(
+      [&] {
+        Ablate(NeuronSet({1, 200})).AtLayer(0).outcome();
+      },
+      311, "neuron 200 is out of range");
 }
 
 TEST(RobustnessConfig, MissingFilesAreNamedWithTheirOrigin) {
   test::ExpectError<Error>([] { ResolveConfig(Config()); }, 403, "no model: name a model directory");
   test::ExpectError<Error>([] { ResolveConfig(Config().model("/nonexistent/model")); }, 403,
-                    "Config().model(): /nonexistent/model does not exist");
+                           "Config().model(): /nonexistent/model does not exist");
   setenv("SYNAPSE_DATA", "/nonexistent/eval.jsonl", 1);
   test::ExpectError<Error>([] { ResolveConfig(Config().model(kModelDir)); }, 403,
-                    "SYNAPSE_DATA: /nonexistent/eval.jsonl does not exist");
+                           "SYNAPSE_DATA: /nonexistent/eval.jsonl does not exist");
   unsetenv("SYNAPSE_DATA");
   const Config c = ResolveConfig(Config().model(kModelDir + "/../spam-tiny"));
   EXPECT_THAT(c.model(), ::testing::EndsWith("models/spam-tiny/model.pt"));
@@ -279,11 +283,12 @@ TEST(RobustnessSuiteSpec, ChecksAreNamedAfterWhatTheyCheck) {
 TEST(RobustnessSuiteSpec, BadSpecsNameTheJsonPath) {
   auto parse = [](const char* text) { return ParseSuiteSpec(json::parse(text), "r.json"); };
   test::ExpectError<Error>([&] { parse(R"({"baseline": {"accuracy_at_least": "high"}})"); }, 404,
-                    "r.json: baseline.accuracy_at_least: expected a number");
+                           "r.json: baseline.accuracy_at_least: expected a number");
   test::ExpectError<Error>([&] { parse(R"({"baseline": {"acuracy_at_least": 0.9}})"); }, 404,
-                    "r.json: baseline.acuracy_at_least: unknown key");
-  test::ExpectError<Error>([&] { parse(R"({"weight_space": [{"class": "spam", "k": 1.5, "factor": 2, "flip_rate_at_most": 0}]})"); },
-                    404, "r.json: weight_space[0].k: expected an integer");
+                           "r.json: baseline.acuracy_at_least: unknown key");
+  test::ExpectError<Error>(
+      [&] { parse(R"({"weight_space": [{"class": "spam", "k": 1.5, "factor": 2, "flip_rate_at_most": 0}]})"); }, 404,
+      "r.json: weight_space[0].k: expected an integer");
   test::ExpectError<Error>([&] { parse(R"({"model": "m"})"); }, 404, "r.json: no checks");
   const std::vector<SuiteCheck> missing = LoadSuiteChecks("/nonexistent/robustness.json");
   ASSERT_EQ(missing.size(), 1u);

@@ -21,9 +21,7 @@ class SpamFilter : public RobustnessTest {
 
 // --- What the model must do untouched.
 
-TEST_F(SpamFilter, ClassifiesMostMailCorrectly) {
-  EXPECT_THAT(Baseline(), AccuracyAtLeast(0.94).WithConfidence(0.95));
-}
+TEST_F(SpamFilter, ClassifiesMostMailCorrectly) { EXPECT_THAT(Baseline(), AccuracyAtLeast(0.94).WithConfidence(0.95)); }
 
 TEST_F(SpamFilter, CatchesSpam) { EXPECT_THAT(Baseline(), ClassRecallAtLeast("spam", 0.95).WithConfidence(0.95)); }
 
@@ -80,9 +78,7 @@ TEST_F(SpamFilter, OnePercentOfLabelsNeedsAHalfLogitShift) {
   EXPECT_THAT(Baseline(), MinFlipBudgetAtLeast(0.5).ForShare(0.01));
 }
 
-TEST_F(SpamFilter, StaysAccurateUnderTheWorstHalfLogitShift) {
-  EXPECT_THAT(LogitShift(0.5), AccuracyAtLeast(0.94));
-}
+TEST_F(SpamFilter, StaysAccurateUnderTheWorstHalfLogitShift) { EXPECT_THAT(LogitShift(0.5), AccuracyAtLeast(0.94)); }
 
 // --- Weights and representations.
 

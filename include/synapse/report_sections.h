@@ -35,10 +35,9 @@ std::vector<int64_t> RandomNeurons(int64_t width, int64_t k, uint64_t seed);
 
 /// The random control's draw `draw` of k neurons at `layer`, as the analysis makes it.
 inline std::vector<int64_t> RandomControlNeurons(uint64_t seed, int layer, int64_t width, int64_t k, int draw) {
-  return RandomNeurons(
-      width, k,
-      DeriveSeed(seed, {kSeedRandomNeurons, static_cast<uint64_t>(layer), static_cast<uint64_t>(k),
-                        static_cast<uint64_t>(draw)}));
+  return RandomNeurons(width, k,
+                       DeriveSeed(seed, {kSeedRandomNeurons, static_cast<uint64_t>(layer), static_cast<uint64_t>(k),
+                                         static_cast<uint64_t>(draw)}));
 }
 
 /// The logit budget that flips at least `share` of the examples: the ⌈share·n⌉-th smallest
@@ -58,8 +57,7 @@ nlohmann::ordered_json IntervalJson(const Interval& interval);
 
 /// n, correct, accuracy (with _ci), recall and recall_ci by class name, flips, flip_rate
 /// (with _ci), mcnemar; accuracy_drop when `base` is given.
-nlohmann::ordered_json MetricsJson(const Metrics& metrics, const std::vector<std::string>& names,
-                                   const Metrics* base);
+nlohmann::ordered_json MetricsJson(const Metrics& metrics, const std::vector<std::string>& names, const Metrics* base);
 
 /// Metrics of several runs on the same `examples_per_run` examples pooled: counts add up
 /// (n = runs × labelled examples), intervals are recomputed on the pooled counts.

@@ -74,9 +74,9 @@ std::string SuiteCheckName(const ::testing::TestParamInfo<SuiteCheck>& info);
 
 /// Instantiates the standard suite from the JSON spec at `config_path` as the
 /// parameterized test `Name`.
-#define SYNAPSE_ROBUSTNESS_SUITE(Name, config_path)                                                          \
-  class Name : public ::synapse::testing::internal::SuiteTest {};                                            \
-  TEST_P(Name, Check) { RunCheck(GetParam()); }                                                              \
+#define SYNAPSE_ROBUSTNESS_SUITE(Name, config_path)                                                           \
+  class Name : public ::synapse::testing::internal::SuiteTest {};                                             \
+  TEST_P(Name, Check) { RunCheck(GetParam()); }                                                               \
   INSTANTIATE_TEST_SUITE_P(Spec, Name, ::testing::ValuesIn(::synapse::testing::LoadSuiteChecks(config_path)), \
                            ::synapse::testing::internal::SuiteCheckName)
 
