@@ -104,6 +104,25 @@ TEST_F(AnalyzeCli, ThePrintedSummaryNamesWhatMatters) {
   EXPECT_THAT(ids.err, HasSubstr(accuracy));
 }
 
+TEST_F(AnalyzeCli, WritesASelfContainedHtmlReportWithEveryChart) {
+  ASSERT_EQ(result_->exit_code, 0) << result_->err;
+  EXPECT_THAT(result_->out, HasSubstr("charts              " + *dir_ + "/out/report.html"));
+  const std::string html = test::ReadFile(*dir_ + "/out/report.html");
+  for (const char* section : {"id='baseline'", "id='probes'", "id='ablation'", "id='heatmap'", "id='noise'",
+                              "id='logits'", "id='weights'"}) {
+    EXPECT_THAT(html, HasSubstr(section));
+  }
+  EXPECT_THAT(html, Not(HasSubstr("id='tests'")));  // an analysis has no test verdicts
+  EXPECT_THAT(html, Not(HasSubstr("<script")));
+  EXPECT_THAT(html, Not(HasSubstr("https://")));
+  // One ablation chart per analysed layer, drawn with its random band.
+  json report = json::parse(test::ReadFile(*dir_ + "/out/report.json"));
+  size_t charts = 0, at = 0;
+  while ((at = html.find("<title>ablation curve, layer", at)) != std::string::npos) ++charts, ++at;
+  EXPECT_EQ(charts, report["layers"].size());
+  EXPECT_THAT(html, HasSubstr("class='band'"));
+}
+
 // Within 1.5 points or one test example, whichever is more (probe_parity.py says why).
 TEST_F(AnalyzeCli, ProbesAgreeWithScikitLearnWithinOneAndAHalfPointsOrOneExample) {
   ASSERT_EQ(result_->exit_code, 0) << result_->err;
