@@ -1,5 +1,7 @@
 #include "recorder.h"
 
+#include "synapse/testing/matchers.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,7 +15,7 @@ namespace {
 
 struct Store {
   std::mutex mutex;
-  std::map<std::string, std::vector<AssertionRecord>> by_test;
+  std::map<std::string, std::vector<Verdict>> by_test;
 };
 Store& TheStore() {
   static Store* store = new Store;
@@ -37,8 +39,8 @@ thread_local bool expecting_weakness = false;
 
 void SetExpectingWeakness(bool expecting) { expecting_weakness = expecting; }
 
-void RecordAssertion(const AssertionRecord& given) {
-  AssertionRecord r = given;
+void RecordVerdict(const Verdict& given) {
+  Verdict r = given;
   r.known_weakness = expecting_weakness;
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
   if (info == nullptr) return;
@@ -46,10 +48,10 @@ void RecordAssertion(const AssertionRecord& given) {
   size_t index = 0;
   {
     std::lock_guard<std::mutex> lock(store.mutex);
-    std::vector<AssertionRecord>& records = store.by_test[Key(info->test_suite_name(), info->name())];
+    std::vector<Verdict>& records = store.by_test[Key(info->test_suite_name(), info->name())];
     index = records.size();
     for (size_t i = 0; i < records.size(); ++i) {
-      if (records[i].matcher == r.matcher && records[i].query == r.query && records[i].what == r.what) index = i;
+      if (records[i].requirement == r.requirement && records[i].query == r.query && records[i].what == r.what) index = i;
     }
     if (index == records.size())
       records.push_back(r);
@@ -65,15 +67,15 @@ void RecordAssertion(const AssertionRecord& given) {
                                     "[" + Number(r.low) + ", " + Number(r.high) + "] at " + Number(r.confidence));
   }
   ::testing::Test::RecordProperty(prefix + "threshold", r.comparison + " " + Number(r.threshold));
-  const std::string verdict = r.matched ? "match" : "no match";
+  const std::string verdict = r.passed ? "match" : "no match";
   ::testing::Test::RecordProperty(prefix + "verdict", r.known_weakness ? verdict + " (known weakness)" : verdict);
 }
 
-std::vector<AssertionRecord> AssertionsOf(const std::string& suite, const std::string& test) {
+std::vector<Verdict> VerdictsOf(const std::string& suite, const std::string& test) {
   Store& store = TheStore();
   std::lock_guard<std::mutex> lock(store.mutex);
   auto it = store.by_test.find(Key(suite, test));
-  return it == store.by_test.end() ? std::vector<AssertionRecord>{} : it->second;
+  return it == store.by_test.end() ? std::vector<Verdict>{} : it->second;
 }
 
 }  // namespace synapse::testing::internal

@@ -27,8 +27,6 @@ std::vector<json>& FinishedTests() {
   return *tests;
 }
 
-json Number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
 json TestJson(const ::testing::TestInfo& info) {
   const ::testing::TestResult& result = *info.result();
   json t;
@@ -54,23 +52,8 @@ json TestJson(const ::testing::TestInfo& info) {
   }
   t["properties"] = properties;
   json assertions = json::array();
-  for (const internal::AssertionRecord& r : internal::AssertionsOf(info.test_suite_name(), info.name())) {
-    json a;
-    a["matcher"] = r.matcher;
-    a["query"] = r.query;
-    a["what"] = r.what;
-    a["metric"] = r.metric;
-    a["value"] = Number(r.value);
-    a["interval"] =
-        std::isnan(r.low) && std::isnan(r.high) ? json(nullptr) : json::array({Number(r.low), Number(r.high)});
-    a["confidence"] = Number(r.confidence);
-    a["tested"] = Number(r.tested);
-    a["comparison"] = r.comparison;
-    a["threshold"] = Number(r.threshold);
-    a["verdict"] = r.matched ? "match" : "no match";
-    a["known_weakness"] = r.known_weakness;
-    a["explanation"] = r.explanation;
-    assertions.push_back(a);
+  for (const Verdict& v : internal::VerdictsOf(info.test_suite_name(), info.name())) {
+    assertions.push_back(VerdictJson(v));
   }
   t["assertions"] = assertions;
   return t;

@@ -252,7 +252,7 @@ void SuiteTest::RunCheck(const SuiteCheck& c) {
   if (c.kind == "invalid_spec") return;  // failed in SetUp
   const json& p = c.params;
   const double conf = c.confidence;
-  auto threshold = [&](ThresholdMatcher m) { return conf > 0 ? m.WithConfidence(conf) : m; };
+  auto threshold = [&](CheckMatcher m) { return conf > 0 ? m.WithConfidence(conf) : m; };
   if (c.kind == "baseline_accuracy") {
     EXPECT_THAT(Baseline(), threshold(AccuracyAtLeast(p["at_least"])));
   } else if (c.kind == "baseline_recall") {
@@ -267,13 +267,13 @@ void SuiteTest::RunCheck(const SuiteCheck& c) {
     else
       classes = model().class_names();
     for (const std::string& cls : classes) {
-      ClassAsymmetryMatcher m = ClassAsymmetryAtMost(p["at_most"]);
+      CheckMatcher m = ClassAsymmetryAtMost(p["at_most"]);
       EXPECT_THAT(Ablate(TopK(p["k"].get<int64_t>()).OfClass(cls)).AtLayer(p["layer"].get<int>()),
                   conf > 0 ? m.WithConfidence(conf) : m);
     }
   } else if (c.kind == "logit_flip_budget") {
     const double share = p["share"];
-    FlipBudgetMatcher m = MinFlipBudgetAtLeast(p["at_least"]);
+    CheckMatcher m = MinFlipBudgetAtLeast(p["at_least"]);
     EXPECT_THAT(Baseline(), share > 0 ? m.ForShare(share) : m);
   } else if (c.kind == "weight_space") {
     EXPECT_THAT(HeadWeightScale(p["class"].get<std::string>(), TopK(p["k"].get<int64_t>()), p["factor"].get<double>()),

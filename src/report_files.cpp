@@ -234,7 +234,7 @@ std::string TestsSection(const json& tests) {
         << "'>" << Fixed(Num(At(a, "value"))) << "</td><td>" << iv << "</td><td>"
         << (std::isfinite(Num(At(a, "threshold")))
                 ? Escape(Str(At(a, "comparison"))) + " " + Fixed(Num(At(a, "threshold")))
-                : Escape(Str(At(a, "matcher"))))
+                : Escape(Str(At(a, "requirement"))))
         << "</td></tr>";
     }
     const json& failures = At(t, "failures");

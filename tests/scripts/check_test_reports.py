@@ -118,7 +118,7 @@ def check_passing(directory):
            "report.json and junit.xml list different tests")
     for t in tests:
         for a in t["assertions"]:
-            for key in ("matcher", "metric", "value", "threshold", "verdict", "explanation"):
+            for key in ("requirement", "metric", "value", "threshold", "verdict", "explanation"):
                 expect(key in a, f"{t['name']}: an assertion lacks {key}")
     expect(report["model"]["path"].endswith("spam-tiny/model.pt"), "report.json names another model")
     expect(report["baseline"]["n"] == 887, "report.json: baseline n")

@@ -29,41 +29,35 @@
 #include <ostream>
 #include <string>
 
+#include "synapse/testing/check.h"
 #include "synapse/testing/outcome.h"
 
 namespace synapse::testing {
 namespace internal {
 
-/// Which number of an outcome a threshold matcher reads.
-enum class OutcomeMetric { kAccuracy, kAccuracyDrop, kClassRecall, kFlipRate };
-
-/// A threshold on one metric of an Outcome: at least (kAtLeast) or at most. With a
-/// confidence level, the matcher tests the side of the Wilson interval that must clear the
-/// threshold (the lower bound for "at least", the upper for "at most"), so a pass is not
-/// luck of the sample.
-class ThresholdMatcher {
+/// A GoogleMock matcher for one Check (check.h): the verdict's explanation is the
+/// matcher's, and the verdict is recorded for the running test.
+class CheckMatcher {
  public:
   using is_gtest_matcher = void;
-  enum class Direction { kAtLeast, kAtMost };
+  explicit CheckMatcher(Check check) : check_(std::move(check)) {}
 
-  ThresholdMatcher(OutcomeMetric metric, Direction direction, double threshold, std::string class_name = "")
-      : metric_(metric), direction_(direction), threshold_(threshold), class_name_(std::move(class_name)) {}
-
-  /// Tests the bound of the `confidence` interval (e.g. 0.95) instead of the estimate.
-  ThresholdMatcher WithConfidence(double confidence) const;
+  /// Tests the bound of the `confidence` interval (e.g. 0.95) instead of the estimate
+  /// (HurtsMoreThanRandom: the level of its one-sided test).
+  CheckMatcher WithConfidence(double confidence) const;
+  /// MinFlipBudgetAtLeast only: the budget that flips at least `share` of the examples
+  /// (e.g. 0.01) instead of the single most fragile example's.
+  CheckMatcher ForShare(double share) const;
 
   bool MatchAndExplain(const Outcome& outcome, std::ostream* os) const;
+  bool MatchAndExplain(const ProbeOutcome& outcome, std::ostream* os) const;
   void DescribeTo(std::ostream* os) const;
   void DescribeNegationTo(std::ostream* os) const;
 
- private:
-  void Describe(std::ostream* os, bool negated) const;
+  const Check& check() const { return check_; }
 
-  OutcomeMetric metric_;
-  Direction direction_;
-  double threshold_;
-  std::string class_name_;
-  double confidence_ = 0;  // 0: the point estimate
+ private:
+  Check check_;
 };
 
 /// Applies a matcher on double to the outcome's accuracy.
@@ -77,79 +71,6 @@ class AccuracyMatcher {
 
  private:
   ::testing::Matcher<double> inner_;
-};
-
-/// How far logits must move to change labels (Outcome::flip_budget).
-class FlipBudgetMatcher {
- public:
-  using is_gtest_matcher = void;
-  enum class Form { kNoFlipsUnder, kMinBudgetAtLeast };
-  FlipBudgetMatcher(Form form, double budget) : form_(form), budget_(budget) {}
-
-  /// MinFlipBudgetAtLeast only: the budget that flips at least `share` of the examples
-  /// (e.g. 0.01) instead of the single most fragile example's.
-  FlipBudgetMatcher ForShare(double share) const;
-
-  bool MatchAndExplain(const Outcome& outcome, std::ostream* os) const;
-  void DescribeTo(std::ostream* os) const;
-  void DescribeNegationTo(std::ostream* os) const;
-
- private:
-  void Describe(std::ostream* os, bool negated) const;
-  Form form_;
-  double budget_;
-  double share_ = 0;  // 0: the smallest budget
-};
-
-/// The held-out accuracy of a layer's probe.
-class ProbeAccuracyMatcher {
- public:
-  using is_gtest_matcher = void;
-  explicit ProbeAccuracyMatcher(double threshold) : threshold_(threshold) {}
-  ProbeAccuracyMatcher WithConfidence(double confidence) const;
-
-  bool MatchAndExplain(const ProbeOutcome& outcome, std::ostream* os) const;
-  void DescribeTo(std::ostream* os) const;
-  void DescribeNegationTo(std::ostream* os) const;
-
- private:
-  void Describe(std::ostream* os, bool negated) const;
-  double threshold_;
-  double confidence_ = 0;
-};
-
-/// An ablation's accuracy drop exceeds its random control's, significantly.
-class HurtsMoreThanRandomMatcher {
- public:
-  using is_gtest_matcher = void;
-  /// The one-sided test's level: significant when the lower `confidence` bound of the
-  /// excess drop is above 0 (p < 1 − confidence). Default 0.95.
-  HurtsMoreThanRandomMatcher WithConfidence(double confidence) const;
-
-  bool MatchAndExplain(const Outcome& outcome, std::ostream* os) const;
-  void DescribeTo(std::ostream* os) const;
-  void DescribeNegationTo(std::ostream* os) const;
-
- private:
-  void Describe(std::ostream* os, bool negated) const;
-  double confidence_ = 0.95;
-};
-
-/// How unevenly an intervention hurts the classes' recall.
-class ClassAsymmetryMatcher {
- public:
-  using is_gtest_matcher = void;
-  explicit ClassAsymmetryMatcher(double threshold) : threshold_(threshold) {}
-  ClassAsymmetryMatcher WithConfidence(double confidence) const;
-
-  bool MatchAndExplain(const Outcome& outcome, std::ostream* os) const;
-  void DescribeTo(std::ostream* os) const;
-  void DescribeNegationTo(std::ostream* os) const;
-
- private:
-  void Describe(std::ostream* os, bool negated) const;
-  double threshold_;
-  double confidence_ = 0;
 };
 
 /// Set while a KnownWeakness matcher runs its inner matcher, so the record says so.
@@ -207,45 +128,44 @@ internal::KnownWeaknessMatcher<M> KnownWeakness(M matcher) {
 #define EXPECT_KNOWN_WEAKNESS(value, matcher) EXPECT_THAT(value, ::synapse::testing::KnownWeakness(matcher))
 
 /// Accuracy after the query is at least `x`.
-inline internal::ThresholdMatcher AccuracyAtLeast(double x) {
-  return {internal::OutcomeMetric::kAccuracy, internal::ThresholdMatcher::Direction::kAtLeast, x};
-}
+inline internal::CheckMatcher AccuracyAtLeast(double x) { return internal::CheckMatcher({Metric::kAccuracy, x}); }
 /// Accuracy fell by at most `d` from the unperturbed model's (baseline − accuracy ≤ d).
-inline internal::ThresholdMatcher AccuracyDropAtMost(double d) {
-  return {internal::OutcomeMetric::kAccuracyDrop, internal::ThresholdMatcher::Direction::kAtMost, d};
+inline internal::CheckMatcher AccuracyDropAtMost(double d) {
+  return internal::CheckMatcher({Metric::kAccuracyDrop, d});
 }
 /// Recall of class `name` after the query is at least `x`.
-inline internal::ThresholdMatcher ClassRecallAtLeast(const std::string& name, double x) {
-  return {internal::OutcomeMetric::kClassRecall, internal::ThresholdMatcher::Direction::kAtLeast, x, name};
+inline internal::CheckMatcher ClassRecallAtLeast(const std::string& name, double x) {
+  return internal::CheckMatcher({Metric::kRecall, x, 0, name});
 }
 /// At most a share `r` of the examples changed their predicted label.
-inline internal::ThresholdMatcher FlipRateAtMost(double r) {
-  return {internal::OutcomeMetric::kFlipRate, internal::ThresholdMatcher::Direction::kAtMost, r};
-}
+inline internal::CheckMatcher FlipRateAtMost(double r) { return internal::CheckMatcher({Metric::kFlipRate, r}); }
 /// The outcome's accuracy matches `m`, e.g. Accuracy(Ge(0.9)).
 inline internal::AccuracyMatcher Accuracy(::testing::Matcher<double> m) { return internal::AccuracyMatcher(m); }
-
 /// No example's label changes under any change of at most `budget` to each logit (L∞):
 /// every example's top two logits are more than 2 × budget apart.
-inline internal::FlipBudgetMatcher NoLabelFlipsUnderLogitShift(double budget) {
-  return {internal::FlipBudgetMatcher::Form::kNoFlipsUnder, budget};
+inline internal::CheckMatcher NoLabelFlipsUnderLogitShift(double budget) {
+  return internal::CheckMatcher({Metric::kNoLabelFlipsUnderShift, budget});
 }
 /// The smallest L∞ logit change that flips any example (or, with ForShare(s), a share s
 /// of them) is at least `b`.
-inline internal::FlipBudgetMatcher MinFlipBudgetAtLeast(double b) {
-  return {internal::FlipBudgetMatcher::Form::kMinBudgetAtLeast, b};
+inline internal::CheckMatcher MinFlipBudgetAtLeast(double b) {
+  return internal::CheckMatcher({Metric::kMinFlipBudget, b});
 }
 /// The probe's accuracy on its held-out examples is at least `x`.
-inline internal::ProbeAccuracyMatcher ProbeAccuracyAtLeast(double x) { return internal::ProbeAccuracyMatcher(x); }
+inline internal::CheckMatcher ProbeAccuracyAtLeast(double x) {
+  return internal::CheckMatcher({Metric::kProbeAccuracy, x});
+}
 /// The ablation costs more accuracy than ablating as many random neurons at the same place
 /// (Config::random_seeds draws pooled), significantly: a one-sided test on the paired
 /// per-example differences, at 95% unless WithConfidence says otherwise.
-inline internal::HurtsMoreThanRandomMatcher HurtsMoreThanRandom() { return {}; }
+inline internal::CheckMatcher HurtsMoreThanRandom() { return internal::CheckMatcher({Metric::kHurtsMoreThanRandom}); }
 /// Recall drops differ by at most `x` across classes. For an intervention aimed at a class
 /// (TopK(k).OfClass(c), HeadWeightScale(c, ...)): c's own drop minus the mean drop of the
 /// other classes (the report's class asymmetry); otherwise the largest drop minus the
 /// smallest.
-inline internal::ClassAsymmetryMatcher ClassAsymmetryAtMost(double x) { return internal::ClassAsymmetryMatcher(x); }
+inline internal::CheckMatcher ClassAsymmetryAtMost(double x) {
+  return internal::CheckMatcher({Metric::kClassAsymmetry, x});
+}
 
 /// Prints an outcome in gtest messages: "{accuracy 0.870 (359/412), 5 labels flipped}".
 void PrintTo(const Outcome& outcome, std::ostream* os);

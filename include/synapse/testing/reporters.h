@@ -29,7 +29,7 @@ void InstallReporters(const std::string& dir = "");
 /// test loaded: the first model's report at the top level (schema of `synapse analyze`),
 /// any further models under "more_models", and "tests": one entry per finished test with
 /// suite, name, file, line, time_s, status (passed / failed / skipped), failures,
-/// properties and assertions (matcher, query, what, metric, value, interval, confidence,
+/// properties and assertions (requirement, query, what, metric, value, interval, confidence,
 /// comparison, threshold, verdict, explanation).
 nlohmann::ordered_json RunReport();
 
