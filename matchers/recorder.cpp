@@ -24,13 +24,6 @@ Store& TheStore() {
 
 std::string Key(const std::string& suite, const std::string& test) { return suite + "\n" + test; }
 
-std::string Number(double v) {
-  if (std::isnan(v)) return "";
-  std::ostringstream s;
-  s << std::setprecision(6) << v;
-  return s.str();
-}
-
 }  // namespace
 
 namespace {
@@ -41,7 +34,7 @@ void SetExpectingWeakness(bool expecting) { expecting_weakness = expecting; }
 
 void RecordVerdict(const Verdict& given) {
   Verdict r = given;
-  r.known_weakness = expecting_weakness;
+  r.known_weakness = given.known_weakness || expecting_weakness;
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
   if (info == nullptr) return;
   Store& store = TheStore();
@@ -58,17 +51,9 @@ void RecordVerdict(const Verdict& given) {
     else
       records[index] = r;
   }
-  const std::string prefix = "synapse." + std::to_string(index + 1) + ".";
-  ::testing::Test::RecordProperty(prefix + "query", r.query.empty() ? r.what : r.query);
-  ::testing::Test::RecordProperty(prefix + "metric", r.metric);
-  ::testing::Test::RecordProperty(prefix + "value", Number(r.value));
-  if (!std::isnan(r.low) || !std::isnan(r.high)) {
-    ::testing::Test::RecordProperty(prefix + "interval",
-                                    "[" + Number(r.low) + ", " + Number(r.high) + "] at " + Number(r.confidence));
+  for (const auto& [key, value] : VerdictProperties(r, static_cast<int>(index) + 1)) {
+    ::testing::Test::RecordProperty(key, value);
   }
-  ::testing::Test::RecordProperty(prefix + "threshold", r.comparison + " " + Number(r.threshold));
-  const std::string verdict = r.passed ? "match" : "no match";
-  ::testing::Test::RecordProperty(prefix + "verdict", r.known_weakness ? verdict + " (known weakness)" : verdict);
 }
 
 std::vector<Verdict> VerdictsOf(const std::string& suite, const std::string& test) {

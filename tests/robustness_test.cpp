@@ -269,19 +269,27 @@ TEST(RobustnessSuiteSpec, ChecksAreNamedAfterWhatTheyCheck) {
     "class_asymmetry": [{"layer": 2, "k": 5, "at_most": 0.2, "classes": ["ham", "spam"]}],
     "logit_flip_budget": {"at_least": 0.1, "share": 0.01},
     "weight_space": [{"class": "spam", "k": 10, "factor": 1.5, "flip_rate_at_most": 0.02}]})");
-  const std::vector<SuiteCheck> checks = ParseSuiteSpec(spec, "/specs/robustness.json");
+  const Spec parsed = ParseSuiteSpec(spec, "/specs/robustness.json");
   std::vector<std::string> names;
-  for (const SuiteCheck& c : checks) names.push_back(c.name);
+  for (const Assertion& a : parsed.assertions) names.push_back(a.name);
   EXPECT_THAT(names, ::testing::ElementsAre("baseline_accuracy", "baseline_recall_spam",
                                             "layer_m1_top10_hurts_more_than_random", "layer_2_top5_class_ham_asymmetry",
                                             "layer_2_top5_class_spam_asymmetry", "logit_flip_budget",
                                             "weight_space_spam_top10_x1_5"));
-  EXPECT_EQ(checks.front().config.model(), "/specs/m");  // relative to the spec
-  EXPECT_DOUBLE_EQ(checks.front().confidence, 0.9);
+  EXPECT_EQ(parsed.config.model(), "/specs/m");  // relative to the spec
+  EXPECT_DOUBLE_EQ(parsed.assertions.front().check.confidence, 0.9);
+  const Assertion& asym = parsed.assertions[4];
+  EXPECT_EQ(asym.query.intervention, "ablate");
+  EXPECT_EQ(asym.query.of_class, "spam");
+  EXPECT_EQ(asym.query.layer, 2);
+  EXPECT_EQ(asym.check.metric, Metric::kClassAsymmetry);
+  EXPECT_EQ(parsed.assertions[5].check.share, 0.01);
 }
 
 TEST(RobustnessSuiteSpec, BadSpecsNameTheJsonPath) {
   auto parse = [](const char* text) { return ParseSuiteSpec(json::parse(text), "r.json"); };
+  test::ExpectError<Error>([&] { parse(R"({"baseline": {"accuracy_at_least": 0.9}, "seed": -1})"); }, 404,
+                           "r.json: seed: expected an integer ≥ 0");
   test::ExpectError<Error>([&] { parse(R"({"baseline": {"accuracy_at_least": "high"}})"); }, 404,
                            "r.json: baseline.accuracy_at_least: expected a number");
   test::ExpectError<Error>([&] { parse(R"({"baseline": {"acuracy_at_least": 0.9}})"); }, 404,
@@ -292,8 +300,8 @@ TEST(RobustnessSuiteSpec, BadSpecsNameTheJsonPath) {
   test::ExpectError<Error>([&] { parse(R"({"model": "m"})"); }, 404, "r.json: no checks");
   const std::vector<SuiteCheck> missing = LoadSuiteChecks("/nonexistent/robustness.json");
   ASSERT_EQ(missing.size(), 1u);
-  EXPECT_EQ(missing[0].kind, "invalid_spec");
-  EXPECT_THAT(missing[0].error, HasSubstr("/nonexistent/robustness.json: cannot open the robustness spec"));
+  EXPECT_EQ(missing[0].name, "invalid_spec");
+  EXPECT_THAT(missing[0].error, HasSubstr("/nonexistent/robustness.json: cannot open the spec"));
 }
 
 TEST(ReportFiles, JUnitCarriesFailuresPropertiesAndEscapes) {

@@ -21,6 +21,8 @@
 #ifndef SYNAPSE_TESTING_H_
 #define SYNAPSE_TESTING_H_
 
+#include "synapse/testing/assertion.h"
+#include "synapse/testing/check.h"
 #include "synapse/testing/config.h"
 #include "synapse/testing/fixture.h"
 #include "synapse/testing/matchers.h"
@@ -28,6 +30,7 @@
 #include "synapse/testing/outcome.h"
 #include "synapse/testing/queries.h"
 #include "synapse/testing/reporters.h"
+#include "synapse/testing/spec.h"
 #include "synapse/testing/suite.h"
 
 #endif  // SYNAPSE_TESTING_H_

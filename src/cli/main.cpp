@@ -16,6 +16,7 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  analyze            the SYNAPSE analysis: probes, rankings, ablations, flip budgets\n"
+    "  gate               check a model against a robustness spec (exit 1 when it fails)\n"
     "  inspect MODEL      inputs, output, discovered layers, classes and parameters\n"
     "  predict            run a model over rows, optionally with interventions\n"
     "  tokenize           token ids exactly as Hugging Face tokenizers would produce them\n"
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   try {
     if (command == "analyze") return synapse::cli::AnalyzeCommand(argc, argv);
+    if (command == "gate") return synapse::cli::GateCommand(argc, argv);
     if (command == "inspect") return synapse::cli::InspectCommand(argc, argv);
     if (command == "predict") return synapse::cli::PredictCommand(argc, argv);
     if (command == "tokenize") return synapse::cli::TokenizeCommand(argc, argv);

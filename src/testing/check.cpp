@@ -422,6 +422,27 @@ nlohmann::ordered_json VerdictJson(const Verdict& v) {
   return j;
 }
 
+std::vector<std::pair<std::string, std::string>> VerdictProperties(const Verdict& v, int index) {
+  auto number = [](double x) {
+    if (std::isnan(x)) return std::string();
+    std::ostringstream s;
+    s << std::setprecision(6) << x;
+    return s.str();
+  };
+  const std::string prefix = "synapse." + std::to_string(index) + ".";
+  std::vector<std::pair<std::string, std::string>> p;
+  p.emplace_back(prefix + "query", v.query.empty() ? v.what : v.query);
+  p.emplace_back(prefix + "metric", v.metric);
+  p.emplace_back(prefix + "value", number(v.value));
+  if (!std::isnan(v.low) || !std::isnan(v.high)) {
+    p.emplace_back(prefix + "interval", "[" + number(v.low) + ", " + number(v.high) + "] at " + number(v.confidence));
+  }
+  p.emplace_back(prefix + "threshold", v.comparison + " " + number(v.threshold));
+  const std::string verdict = v.passed ? "match" : "no match";
+  p.emplace_back(prefix + "verdict", v.known_weakness ? verdict + " (known weakness)" : verdict);
+  return p;
+}
+
 Verdict Evaluate(const Check& c, const ProbeOutcome& o) {
   Verdict v;
   v.requirement = Describe(c);

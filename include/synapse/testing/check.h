@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "synapse/testing/outcome.h"
 
@@ -66,6 +68,9 @@ struct Verdict {
   std::string explanation;      // "whose accuracy is 0.870 [0.835, 0.899 at 95%] on ..."
 };
 
+/// Whether an assertion holds: its check passed, or, for a known weakness, did not.
+inline bool Holds(const Verdict& v) { return v.known_weakness ? !v.passed : v.passed; }
+
 /// Evaluates `check` on an outcome (every metric but kProbeAccuracy). Runs the outcome's
 /// random control for kHurtsMoreThanRandom.
 Verdict Evaluate(const Check& check, const Outcome& outcome);
@@ -77,6 +82,11 @@ Verdict Evaluate(const Check& check, const ProbeOutcome& outcome);
 /// threshold, verdict ("match" / "no match"), known_weakness, explanation. Undefined
 /// numbers are null.
 nlohmann::ordered_json VerdictJson(const Verdict& verdict);
+
+/// A verdict as JUnit test properties, the `index`-th assertion of its test:
+/// synapse.N.query, .metric, .value, .interval ("[low, high] at 0.95"), .threshold
+/// (">= 0.9"), .verdict ("match", "no match", "... (known weakness)").
+std::vector<std::pair<std::string, std::string>> VerdictProperties(const Verdict& verdict, int index);
 
 /// The requirement in words, as GoogleMock's "Expected: ..." reads it: "has accuracy at
 /// least 0.900 with 95% confidence (the Wilson interval's lower bound)"; `negated` for

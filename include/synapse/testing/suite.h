@@ -17,7 +17,7 @@
 //   }
 //
 // Each check becomes one test, named after what it checks
-// (SpamFilterSuite/Spec.Check/layer_m1_top10_class_spam_asymmetry). A spec that cannot be
+// (Spec/SpamFilterSuite.Check/layer_m1_top10_class_spam_asymmetry); spec.h parses the file. A spec that cannot be
 // read or has an unknown key or a wrong type becomes a single failing test whose message
 // names the file and the JSON path ("robustness.json: baseline.accuracy_at_least:
 // expected a number").
@@ -31,30 +31,25 @@
 #include <string>
 #include <vector>
 
+#include "synapse/testing/assertion.h"
 #include "synapse/testing/config.h"
 #include "synapse/testing/fixture.h"
+#include "synapse/testing/spec.h"
 
 namespace synapse::testing {
 
-/// One check of a spec.
+/// One check of a suite spec: a test.
 struct SuiteCheck {
-  /// A test name: letters, digits and underscores.
+  /// The test name: letters, digits and underscores.
   std::string name;
-  /// baseline_accuracy, baseline_recall, hurts_more_than_random, class_asymmetry,
-  /// logit_flip_budget, weight_space, or invalid_spec (with `error`).
-  std::string kind;
-  nlohmann::json params;
+  Assertion assertion;
   Config config;
-  /// 0: point estimates; else the confidence of every threshold.
-  double confidence = 0;
+  /// Set when the spec could not be read: the check is the single failing invalid_spec.
   std::string error;
 };
 
 /// The checks of the spec at `path`. Never throws: a bad spec gives one invalid_spec check.
 std::vector<SuiteCheck> LoadSuiteChecks(const std::string& path);
-
-/// Parses a spec; throws UsageError 404 "PATH: json.path: what is wrong".
-std::vector<SuiteCheck> ParseSuiteSpec(const nlohmann::json& spec, const std::string& path);
 
 void PrintTo(const SuiteCheck& check, std::ostream* os);
 

@@ -1,0 +1,177 @@
+// synapse gate: run a robustness spec's assertions on a model and fail the release when
+// one does not hold.
+#include <chrono>
+#include <cmath>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "args.h"
+#include "commands.h"
+#include "format.h"
+#include "synapse/error.h"
+#include "synapse/report_files.h"
+#include "synapse/testing/assertion.h"
+#include "synapse/testing/model_under_test.h"
+#include "synapse/testing/spec.h"
+
+namespace synapse::cli {
+namespace {
+
+using json = nlohmann::ordered_json;
+using testing::Assertion;
+using testing::Verdict;
+
+constexpr const char* kEpilog =
+    "The spec (docs/gate.md, JSON Schema docs/gate-spec.schema.json) names the model, data,\n"
+    "tokenizer and labels (paths relative to the spec; SYNAPSE_MODEL, SYNAPSE_DATA, ... and the\n"
+    "options above override them) and a list of assertions:\n"
+    "  {\"name\": \"spam_survives_top10\", \"intervention\": \"ablate\", \"selection\": \"top\",\n"
+    "   \"of_class\": \"spam\", \"k\": 10, \"layer\": -1,\n"
+    "   \"metric\": \"recall\", \"class\": \"spam\", \"threshold\": 0.95, \"confidence\": 0.95}\n"
+    "Prints one row per assertion and writes DIR/junit.xml, DIR/report.json and DIR/report.html.\n"
+    "Exit 0 when every assertion holds, 1 when one does not, 2 on bad input, 3 on an internal error.\n";
+
+std::string Interval(const Verdict& v) {
+  const bool lo = std::isfinite(v.low), hi = std::isfinite(v.high);
+  if (lo && hi) return "[" + Fixed(v.low, 3) + ", " + Fixed(v.high, 3) + "]";
+  if (lo) return ">= " + Fixed(v.low, 3);
+  if (hi) return "<= " + Fixed(v.high, 3);
+  return "";
+}
+
+std::string VerdictText(const testing::Verdict& v) {
+  if (v.known_weakness) return testing::Holds(v) ? "known weakness" : "FIXED (was a known weakness)";
+  return v.passed ? "pass" : "FAIL";
+}
+
+}  // namespace
+
+int GateCommand(int argc, char** argv) {
+  std::string spec_path, out_dir = "synapse-gate", model, data, tokenizer, labels;
+  int64_t threads = 1;
+  bool quiet = false;
+  ArgParser p("synapse gate", "Check a model against a robustness spec; exit 1 when an assertion fails.");
+  p.Option("--spec", "FILE", "the robustness spec (JSON)", &spec_path);
+  p.Option("--out", "DIR", "where junit.xml, report.json and report.html go (default synapse-gate)", &out_dir);
+  p.Option("--model", "M", "override the spec's model (a directory or .pt file)", &model);
+  p.Option("--data", "D", "override the spec's data", &data);
+  p.Option("--tokenizer", "T", "override the spec's tokenizer", &tokenizer);
+  p.Option("--labels", "L", "override the spec's labels", &labels);
+  p.Option("--threads", "N", "intra-op threads (default 1: small models run fastest on one)", &threads);
+  p.Flag("--quiet", "print nothing but errors", &quiet);
+  p.Epilog(kEpilog);
+  if (!p.Parse(argc, argv)) {
+    std::cout << p.Help();
+    return 0;
+  }
+  if (spec_path.empty()) throw UsageError(401, "--spec FILE is required (the robustness spec)");
+  const auto start = std::chrono::steady_clock::now();
+  testing::Spec spec = testing::LoadGateSpec(spec_path);
+  // Command-line overrides are the strongest, as --synapse_* flags are for test binaries.
+  std::vector<std::string> flags;
+  for (const auto& [name, value] : {std::pair<const char*, std::string>{"model", model},
+                                    {"data", data},
+                                    {"tokenizer", tokenizer},
+                                    {"labels", labels}}) {
+    if (!value.empty()) flags.push_back(std::string("--synapse_") + name + "=" + value);
+  }
+  std::vector<char*> args = {argv[0]};
+  for (std::string& f : flags) args.push_back(f.data());
+  args.push_back(nullptr);
+  int count = static_cast<int>(args.size()) - 1;
+  testing::InitSynapse(&count, args.data());
+  SetUpRuntime(threads);
+
+  std::shared_ptr<testing::ModelUnderTest> model_under_test;
+  try {
+    model_under_test = testing::ModelUnderTest::Shared(spec.config);
+  } catch (const UsageError& e) {
+    // The overrides came from this command's options, not from a test binary's flags.
+    std::string message = e.detail();
+    for (size_t at; (at = message.find("--synapse_")) != std::string::npos;) message.replace(at, 10, "--");
+    throw UsageError(e.id(), message);
+  }
+  json tests = json::array();
+  std::vector<Verdict> verdicts;
+  int failed = 0;
+  const std::string suite = [&] {
+    std::string stem = spec_path.substr(spec_path.find_last_of('/') + 1);
+    return "gate." + stem.substr(0, stem.rfind('.'));
+  }();
+  for (size_t i = 0; i < spec.assertions.size(); ++i) {
+    const Assertion& a = spec.assertions[i];
+    const auto t0 = std::chrono::steady_clock::now();
+    Verdict v;
+    try {
+      v = testing::RunAssertion(*model_under_test, a);
+    } catch (const Error& e) {
+      // A query that does not fit the model is a mistake in the spec: no verdict, no report.
+      throw UsageError(404, spec_path + ": assertions[" + std::to_string(i) + "] (" + a.name + "): " + e.what());
+    }
+    const bool holds = testing::Holds(v);
+    failed += !holds;
+    json t;
+    t["suite"] = suite;
+    t["name"] = a.name;
+    t["file"] = spec_path;
+    t["time_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    t["status"] = holds ? "passed" : "failed";
+    t["failures"] = json::array();
+    if (!holds) {
+      t["failures"].push_back("Value of: " + v.query + "\nExpected: " +
+                              (a.known_weakness ? "misses, as a known weakness, the requirement that it " : "") +
+                              v.requirement + "\n  Actual: " + v.explanation);
+    }
+    t["properties"] = json::object();
+    for (const auto& [key, value] : testing::VerdictProperties(v, 1)) t["properties"][key] = value;
+    t["assertions"] = json::array({testing::VerdictJson(v)});
+    tests.push_back(t);
+    verdicts.push_back(v);
+  }
+
+  json report = model_under_test->Report();
+  report["gate"] = {{"spec", spec_path},
+                    {"assertions", spec.assertions.size()},
+                    {"failed", failed},
+                    {"passed", failed == 0},
+                    {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};
+  report["tests"] = tests;
+  WriteReportFiles(report, out_dir);
+
+  if (!quiet) {
+    size_t name_w = 9, query_w = 5;
+    for (size_t i = 0; i < verdicts.size(); ++i) {
+      name_w = std::max(name_w, spec.assertions[i].name.size());
+      query_w = std::max(query_w, verdicts[i].query.size());
+    }
+    std::ostringstream out;
+    out << std::left << std::setw(static_cast<int>(name_w) + 2) << "assertion" << std::setw(static_cast<int>(query_w) + 2)
+        << "query" << std::setw(26) << "metric" << std::setw(9) << "value" << std::setw(18) << "interval"
+        << std::setw(12) << "threshold"
+        << "verdict\n";
+    for (size_t i = 0; i < verdicts.size(); ++i) {
+      const Verdict& v = verdicts[i];
+      const std::string threshold =
+          std::isfinite(v.threshold) ? v.comparison + " " + Fixed(v.threshold, 3) : std::string("-");
+      out << std::setw(static_cast<int>(name_w) + 2) << spec.assertions[i].name
+          << std::setw(static_cast<int>(query_w) + 2) << v.query << std::setw(26) << v.metric << std::setw(9)
+          << (std::isfinite(v.value) ? Fixed(v.value, 3) : "n/a") << std::setw(18) << Interval(v) << std::setw(12)
+          << threshold << VerdictText(v) << "\n";
+    }
+    out << "\n" << (failed == 0 ? "gate passed" : "gate FAILED") << ": " << spec.assertions.size() - failed << " of "
+        << spec.assertions.size() << " assertions hold";
+    out << "; reports in " << out_dir << "/ (junit.xml, report.json, report.html)\n";
+    for (size_t i = 0; i < verdicts.size(); ++i) {
+      if (!testing::Holds(verdicts[i])) {
+        out << "  " << spec.assertions[i].name << ": " << verdicts[i].requirement << ", "
+            << verdicts[i].explanation << "\n";
+      }
+    }
+    std::cout << out.str();
+  }
+  return failed == 0 ? 0 : 1;
+}
+
+}  // namespace synapse::cli
