@@ -521,6 +521,7 @@ nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& e
   report["model"] = ModelJson(model);
   json data;
   data["examples"] = examples.size();
+  data["examples_hash"] = ExamplesHash(examples, labels);
   data["classes"] = names;
   data["support"] = json::object();
   for (size_t c = 0; c < names.size(); ++c) data["support"][names[c]] = baseline.support[c];

@@ -21,11 +21,13 @@ Metrics Score(const std::vector<int64_t>& predictions, const std::vector<int64_t
   const size_t classes = static_cast<size_t>(std::max<int64_t>(num_classes, 0));
   m.support.assign(classes, 0);
   std::vector<int64_t> hits(classes, 0);
+  m.correct_each.assign(predictions.size(), 0);
   for (size_t i = 0; i < predictions.size(); ++i) {
     const bool flipped = predictions[i] != base_predictions[i];
     m.flips += flipped;
     const int64_t y = labels[i];
     if (y < 0) continue;
+    m.correct_each[i] = predictions[i] == y;
     if (y >= num_classes) {
       throw DataError(209, "scoring: label " + std::to_string(y) + " of example " + std::to_string(i) +
                                " is not below the class count " + std::to_string(num_classes));

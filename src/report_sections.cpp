@@ -1,11 +1,13 @@
 #include "synapse/report_sections.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <iomanip>
 #include <random>
 #include <sstream>
 
+#include "synapse/error.h"
 #include "synapse/model.h"
 #include "synapse/runtime.h"
 #include "synapse/weight_perturbation.h"
@@ -70,6 +72,73 @@ std::vector<int64_t> RandomNeurons(int64_t width, int64_t k, uint64_t seed) {
   return out;
 }
 
+namespace {
+constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}  // namespace
+
+std::string BitsToBase64(const std::vector<uint8_t>& bits) {
+  std::vector<uint8_t> bytes((bits.size() + 7) / 8, 0);
+  for (size_t i = 0; i < bits.size(); ++i) {
+    if (bits[i]) bytes[i / 8] |= static_cast<uint8_t>(1u << (i % 8));
+  }
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    const uint32_t chunk = (static_cast<uint32_t>(bytes[i]) << 16) |
+                           (i + 1 < bytes.size() ? static_cast<uint32_t>(bytes[i + 1]) << 8 : 0) |
+                           (i + 2 < bytes.size() ? static_cast<uint32_t>(bytes[i + 2]) : 0);
+    out += kBase64[(chunk >> 18) & 63];
+    out += kBase64[(chunk >> 12) & 63];
+    out += i + 1 < bytes.size() ? kBase64[(chunk >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kBase64[chunk & 63] : '=';
+  }
+  return out;
+}
+
+std::vector<uint8_t> BitsFromBase64(const std::string& text, size_t count) {
+  std::vector<uint8_t> bytes;
+  uint32_t chunk = 0;
+  int have = 0;
+  for (char c : text) {
+    if (c == '=') break;
+    const char* at = std::strchr(kBase64, c);
+    if (at == nullptr || c == '\0') throw DataError(210, "correct_bits: not base64");
+    chunk = (chunk << 6) | static_cast<uint32_t>(at - kBase64);
+    have += 6;
+    if (have >= 8) {
+      have -= 8;
+      bytes.push_back(static_cast<uint8_t>((chunk >> have) & 0xFF));
+    }
+  }
+  if (bytes.size() * 8 < count) throw DataError(210, "correct_bits: holds fewer than " + std::to_string(count) + " flags");
+  std::vector<uint8_t> bits(count);
+  for (size_t i = 0; i < count; ++i) bits[i] = (bytes[i / 8] >> (i % 8)) & 1;
+  return bits;
+}
+
+std::string ExamplesHash(const std::vector<Example>& examples, const std::vector<int64_t>& labels) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  auto mix = [&](const void* data, size_t size) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < size; ++i) h = (h ^ p[i]) * 0x100000001b3ULL;
+  };
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const Example& e = examples[i];
+    for (const auto* v : {&e.input_ids, &e.attention_mask, &e.token_type_ids}) {
+      const uint64_t n = v->size();
+      mix(&n, sizeof n);
+      mix(v->data(), v->size() * sizeof(int64_t));
+    }
+    const uint64_t n = e.features.size();
+    mix(&n, sizeof n);
+    mix(e.features.data(), e.features.size() * sizeof(float));
+    const int64_t y = i < labels.size() ? labels[i] : -1;
+    mix(&y, sizeof y);
+  }
+  std::ostringstream s;
+  s << std::hex << std::setw(16) << std::setfill('0') << h;
+  return s.str();
+}
+
 json IntervalJson(const Interval& i) { return json::array({i.low, i.high}); }
 
 json MetricsJson(const Metrics& m, const std::vector<std::string>& names, const Metrics* base) {
@@ -89,6 +158,7 @@ json MetricsJson(const Metrics& m, const std::vector<std::string>& names, const 
   j["flip_rate"] = m.flip_rate;
   j["flip_rate_ci"] = IntervalJson(m.flip_rate_ci);
   j["mcnemar"] = {{"lost", m.lost}, {"gained", m.gained}, {"p", m.mcnemar_p}};
+  if (!m.correct_each.empty()) j["correct_bits"] = BitsToBase64(m.correct_each);
   return j;
 }
 
@@ -237,6 +307,7 @@ Metrics PoolMetrics(const std::vector<Metrics>& runs, int64_t examples_per_run, 
   pooled.support.assign(classes, 0);
   std::vector<int64_t> hits(classes, 0);
   for (const Metrics& m : runs) {
+    pooled.correct_each.insert(pooled.correct_each.end(), m.correct_each.begin(), m.correct_each.end());
     pooled.n += m.n;
     pooled.correct += m.correct;
     pooled.flips += m.flips;

@@ -46,6 +46,9 @@ struct Metrics {
   int64_t lost = 0;
   int64_t gained = 0;
   double mcnemar_p = 1;
+  /// Per example: 1 when it is labelled and predicted right, else 0 (pooled runs: each
+  /// run's examples in turn). Lets two reports on the same examples be compared pairwise.
+  std::vector<uint8_t> correct_each;
 };
 
 /// Scores `predictions` against `labels` (−1: unlabelled, counted for flips only) and

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "synapse/example.h"
 #include "synapse/experiments.h"
 #include "synapse/probe.h"
 #include "synapse/stats.h"
@@ -52,11 +53,22 @@ struct NeuronStats {
 };
 NeuronStats ComputeNeuronStats(const Eigen::MatrixXf& x);
 
+/// Per-example 0/1 flags packed 8 to a byte (first example in the lowest bit) and
+/// base64-encoded; BitsFromBase64 reverses it (`count` flags). Throws DataError 210 for text
+/// that is not base64 or holds too few bits.
+std::string BitsToBase64(const std::vector<uint8_t>& bits);
+std::vector<uint8_t> BitsFromBase64(const std::string& text, size_t count);
+
+/// A fingerprint of the examples and labels, in order (FNV-1a, 16 hex digits): two reports
+/// with the same one scored the same examples, so their results can be paired.
+std::string ExamplesHash(const std::vector<Example>& examples, const std::vector<int64_t>& labels);
+
 /// [low, high].
 nlohmann::ordered_json IntervalJson(const Interval& interval);
 
 /// n, correct, accuracy (with _ci), recall and recall_ci by class name, flips, flip_rate
-/// (with _ci), mcnemar; accuracy_drop when `base` is given.
+/// (with _ci), mcnemar, correct_bits (BitsToBase64 of correct_each); accuracy_drop when
+/// `base` is given.
 nlohmann::ordered_json MetricsJson(const Metrics& metrics, const std::vector<std::string>& names, const Metrics* base);
 
 /// Metrics of several runs on the same `examples_per_run` examples pooled: counts add up

@@ -620,6 +620,7 @@ json ModelUnderTest::Report() const {
   data["labels"] = m.config.labels();
   data["rows_read"] = m.rows_read;
   data["examples"] = m.examples.size();
+  data["examples_hash"] = ExamplesHash(m.examples, m.labels);
   data["classes"] = m.names;
   data["support"] = json::object();
   std::vector<int64_t> support(m.names.size(), 0);
