@@ -11,6 +11,7 @@
 namespace synapse::cli {
 
 int AnalyzeCommand(int argc, char** argv);
+int CompareCommand(int argc, char** argv);
 int GateCommand(int argc, char** argv);
 int InspectCommand(int argc, char** argv);
 int PredictCommand(int argc, char** argv);

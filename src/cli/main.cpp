@@ -16,6 +16,7 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  analyze            the SYNAPSE analysis: probes, rankings, ablations, flip budgets\n"
+    "  compare A B        robustness regressions between two reports (exit 1 on one)\n"
     "  gate               check a model against a robustness spec (exit 1 when it fails)\n"
     "  inspect MODEL      inputs, output, discovered layers, classes and parameters\n"
     "  predict            run a model over rows, optionally with interventions\n"
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "analyze") return synapse::cli::AnalyzeCommand(argc, argv);
     if (command == "gate") return synapse::cli::GateCommand(argc, argv);
+    if (command == "compare") return synapse::cli::CompareCommand(argc, argv);
     if (command == "inspect") return synapse::cli::InspectCommand(argc, argv);
     if (command == "predict") return synapse::cli::PredictCommand(argc, argv);
     if (command == "tokenize") return synapse::cli::TokenizeCommand(argc, argv);
