@@ -45,6 +45,7 @@ bench: build
 	bash bench/tokenizer_throughput.sh $(BUILD_DIR)
 	bash bench/allocator.sh $(BUILD_DIR)
 	$(BUILD_DIR)/bench/analysis_bench --benchmark_counters_tabular=true
+	bash bench/robustness_versions.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR)
