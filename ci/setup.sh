@@ -8,7 +8,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libgtest-dev libgmock-dev libbenchmark-dev libbenchmark-tools
   nlohmann-json3-dev libeigen3-dev
-  python3-torch python3-numpy python3-sklearn python3-jsonschema
+  python3-torch python3-numpy python3-sklearn python3-jsonschema python3-yaml
   libicu-dev
   chromium python3-pil fonts-dejavu-core
 )

@@ -68,8 +68,16 @@ int CompareCommand(int argc, char** argv) {
     if (e.id() != 210) throw;
     throw DataError(210, files[0] + " / " + files[1] + ": " + e.detail());
   }
-  if (!markdown.empty()) WriteFileAtomically(markdown, ComparisonMarkdown(c, options, all));
+  auto make_parent = [](const std::string& file) {
+    const size_t slash = file.rfind('/');
+    if (slash != std::string::npos && slash > 0) MakeDirectories(file.substr(0, slash));
+  };
+  if (!markdown.empty()) {
+    make_parent(markdown);
+    WriteFileAtomically(markdown, ComparisonMarkdown(c, options, all));
+  }
   if (!junit.empty()) {
+    make_parent(junit);
     json report;
     report["tests"] = ComparisonTests(c, options);
     WriteFileAtomically(junit, RenderJUnitXml(report));
