@@ -7,7 +7,6 @@
 #include <limits>
 #include <map>
 #include <optional>
-#include <random>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -17,13 +16,8 @@
 #include "synapse/extraction.h"
 #include "synapse/model.h"
 #include "synapse/report_sections.h"
-#include "synapse/runtime.h"
 #include "synapse/stats.h"
 #include "synapse/weight_perturbation.h"
-
-#ifndef SYNAPSE_VERSION
-#define SYNAPSE_VERSION "unknown"
-#endif
 
 namespace synapse {
 namespace {
