@@ -46,12 +46,16 @@ struct Measured {
 
 template <typename F>
 void Metric(const std::string& name, F measure) {
-  benchmark::RegisterBenchmark(name.c_str(), [measure](benchmark::State& state) {
-    const Measured m = measure();
-    for (auto _ : state) state.SetIterationTime(m.shortfall);
-    state.counters["value"] = m.value;
-    state.counters["n"] = m.n;
-  })->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(name.c_str(),
+                               [measure](benchmark::State& state) {
+                                 const Measured m = measure();
+                                 for (auto _ : state) state.SetIterationTime(m.shortfall);
+                                 state.counters["value"] = m.value;
+                                 state.counters["n"] = m.n;
+                               })
+      ->UseManualTime()
+      ->Iterations(1)
+      ->Unit(benchmark::kMillisecond);
 }
 
 Measured AccuracyOf(const Outcome& o) {
@@ -77,9 +81,8 @@ int main(int argc, char** argv) {
     const std::string at = "/layer:" + std::to_string(layer);
     Metric("top10_ablation_accuracy" + at,
            [model, layer] { return AccuracyOf(model->Ablate(synapse::testing::TopK(10)).AtLayer(layer)); });
-    Metric("random10_ablation_accuracy" + at, [model, layer] {
-      return AccuracyOf(model->Ablate(synapse::testing::RandomK(10).Seeds(3)).AtLayer(layer));
-    });
+    Metric("random10_ablation_accuracy" + at,
+           [model, layer] { return AccuracyOf(model->Ablate(synapse::testing::RandomK(10).Seeds(3)).AtLayer(layer)); });
   }
   auto budgets = [model] {
     const Outcome base = model->Baseline();

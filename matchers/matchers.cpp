@@ -1,6 +1,7 @@
 #include "synapse/testing/matchers.h"
 
 #include <iomanip>
+#include <limits>
 #include <sstream>
 
 #include "recorder.h"
@@ -48,7 +49,9 @@ void CheckMatcher::DescribeNegationTo(std::ostream* os) const { *os << Describe(
 bool AccuracyMatcher::MatchAndExplain(const Outcome& o, std::ostream* os) const {
   // The estimate, its interval and the explanation as AccuracyAtLeast gives them; the
   // verdict from the inner matcher.
-  Verdict v = Evaluate(Check{Metric::kAccuracy, 0}, o);
+  Check accuracy;
+  accuracy.metric = Metric::kAccuracy;
+  Verdict v = Evaluate(accuracy, o);
   std::ostringstream description;
   DescribeTo(&description);
   v.requirement = description.str();

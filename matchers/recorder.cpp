@@ -1,7 +1,5 @@
 #include "recorder.h"
 
-#include "synapse/testing/matchers.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,6 +7,8 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+
+#include "synapse/testing/matchers.h"
 
 namespace synapse::testing::internal {
 namespace {
@@ -44,7 +44,8 @@ void RecordVerdict(const Verdict& given) {
     std::vector<Verdict>& records = store.by_test[Key(info->test_suite_name(), info->name())];
     index = records.size();
     for (size_t i = 0; i < records.size(); ++i) {
-      if (records[i].requirement == r.requirement && records[i].query == r.query && records[i].what == r.what) index = i;
+      if (records[i].requirement == r.requirement && records[i].query == r.query && records[i].what == r.what)
+        index = i;
     }
     if (index == records.size())
       records.push_back(r);

@@ -50,8 +50,10 @@ std::string ExperimentKey(const json& layer, const json& e) {
   k << "layer " << layer.value("index", -1) << " (" << layer.value("name", "?") << ") ";
   const std::string selection = e.value("selection", "?");
   k << selection;
-  if (selection == "noise") k << " sigma=" << Number(e.value("sigma", 0.0));
-  else k << " k=" << e.value("k", int64_t{0});
+  if (selection == "noise")
+    k << " sigma=" << Number(e.value("sigma", 0.0));
+  else
+    k << " k=" << e.value("k", int64_t{0});
   if (e.contains("class")) k << " of " << e["class"].get<std::string>();
   if (e.value("positions", "all") == "pooled") k << " pooled";
   if (e.value("op", "zero") == "mean") k << " to-mean";
@@ -62,8 +64,9 @@ std::string ExperimentKey(const json& layer, const json& e) {
 
 std::map<std::string, Measured> Collect(const json& r, const char* which) {
   if (!r.is_object() || !r.contains("baseline") || !r["baseline"].is_object()) {
-    throw DataError(210, std::string(which) + " report: no \"baseline\" (is it a report.json of synapse analyze, "
-                                              "gate or a robustness test run?)");
+    throw DataError(210, std::string(which) +
+                             " report: no \"baseline\" (is it a report.json of synapse analyze, "
+                             "gate or a robustness test run?)");
   }
   std::map<std::string, Measured> out;
   const json& base = r["baseline"];
@@ -187,16 +190,17 @@ Comparison CompareReports(const json& baseline, const json& current, const Compa
     if (!a.count(key)) c.only_in_current.push_back(key);
   }
   if (c.metrics.empty()) {
-    throw DataError(211, "compare: the two reports have no metric in common (different classes, layers or "
-                         "experiments?)");
+    throw DataError(211,
+                    "compare: the two reports have no metric in common (different classes, layers or "
+                    "experiments?)");
   }
   return c;
 }
 
 std::string ComparisonMarkdown(const Comparison& c, const CompareOptions& o, bool all) {
   std::ostringstream s;
-  s << "### Synapse robustness: " << (c.regressions ? "**" + std::to_string(c.regressions) + " regression(s)**"
-                                                      : std::string("no regression"))
+  s << "### Synapse robustness: "
+    << (c.regressions ? "**" + std::to_string(c.regressions) + " regression(s)**" : std::string("no regression"))
     << "\n\n"
     << c.metrics.size() << " metrics compared"
     << (c.same_examples ? " on the same examples (McNemar's exact test)" : " (two-proportion tests)") << "; "
@@ -208,13 +212,15 @@ std::string ComparisonMarkdown(const Comparison& c, const CompareOptions& o, boo
       const bool show = pass == 0 ? m.regression : pass == 1 ? m.improvement : all && !m.regression && !m.improvement;
       if (!show) continue;
       ++shown;
-      s << "| " << m.key << " | " << Fixed(m.baseline) << " | " << Fixed(m.current) << " | " << (m.delta >= 0 ? "+" : "")
-        << Fixed(m.delta) << " | " << (std::isfinite(m.p) ? Fixed(m.p, 4) : "–") << " | " << Verdict(m) << " |\n";
+      s << "| " << m.key << " | " << Fixed(m.baseline) << " | " << Fixed(m.current) << " | "
+        << (m.delta >= 0 ? "+" : "") << Fixed(m.delta) << " | " << (std::isfinite(m.p) ? Fixed(m.p, 4) : "–") << " | "
+        << Verdict(m) << " |\n";
     }
   }
   if (shown == 0) s << "| (no change beyond the tolerance) | | | | | |\n";
   if (!c.only_in_baseline.empty() || !c.only_in_current.empty()) {
-    s << "\n" << c.only_in_baseline.size() << " metrics only in the baseline, " << c.only_in_current.size()
+    s << "\n"
+      << c.only_in_baseline.size() << " metrics only in the baseline, " << c.only_in_current.size()
       << " only in the current report.\n";
   }
   return s.str();

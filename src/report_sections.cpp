@@ -1,8 +1,8 @@
 #include "synapse/report_sections.h"
 
 #include <algorithm>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <iomanip>
 #include <random>
 #include <sstream>
@@ -109,7 +109,8 @@ std::vector<uint8_t> BitsFromBase64(const std::string& text, size_t count) {
       bytes.push_back(static_cast<uint8_t>((chunk >> have) & 0xFF));
     }
   }
-  if (bytes.size() * 8 < count) throw DataError(210, "correct_bits: holds fewer than " + std::to_string(count) + " flags");
+  if (bytes.size() * 8 < count)
+    throw DataError(210, "correct_bits: holds fewer than " + std::to_string(count) + " flags");
   std::vector<uint8_t> bits(count);
   for (size_t i = 0; i < count; ++i) bits[i] = (bytes[i / 8] >> (i % 8)) & 1;
   return bits;

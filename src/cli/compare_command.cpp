@@ -95,13 +95,17 @@ int CompareCommand(int argc, char** argv) {
         ++hidden;
         continue;
       }
-      out << std::setw(static_cast<int>(key_w) + 2) << m.key << std::setw(10) << Fixed(m.baseline, 3)
-          << std::setw(10) << Fixed(m.current, 3) << std::setw(9) << ((m.delta >= 0 ? "+" : "") + Fixed(m.delta, 3))
-          << std::setw(16) << m.test << std::setw(10) << (std::isfinite(m.p) ? Fixed(m.p, 4) : "-")
-          << (m.regression ? "REGRESSION" : m.improvement ? "improved" : "") << "\n";
+      out << std::setw(static_cast<int>(key_w) + 2) << m.key << std::setw(10) << Fixed(m.baseline, 3) << std::setw(10)
+          << Fixed(m.current, 3) << std::setw(9) << ((m.delta >= 0 ? "+" : "") + Fixed(m.delta, 3)) << std::setw(16)
+          << m.test << std::setw(10) << (std::isfinite(m.p) ? Fixed(m.p, 4) : "-")
+          << (m.regression    ? "REGRESSION"
+              : m.improvement ? "improved"
+                              : "")
+          << "\n";
     }
     if (hidden > 0) out << "(" << hidden << " metrics within tolerance or not significant; --all lists them)\n";
-    out << "\n" << c.metrics.size() << " metrics compared"
+    out << "\n"
+        << c.metrics.size() << " metrics compared"
         << (c.same_examples ? " on the same examples (McNemar's exact test)" : " (two-proportion tests)") << ": "
         << c.regressions << " regression(s), " << c.improvements << " improvement(s)";
     if (!c.only_in_baseline.empty() || !c.only_in_current.empty()) {

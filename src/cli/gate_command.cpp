@@ -147,9 +147,9 @@ int GateCommand(int argc, char** argv) {
       query_w = std::max(query_w, verdicts[i].query.size());
     }
     std::ostringstream out;
-    out << std::left << std::setw(static_cast<int>(name_w) + 2) << "assertion" << std::setw(static_cast<int>(query_w) + 2)
-        << "query" << std::setw(26) << "metric" << std::setw(9) << "value" << std::setw(18) << "interval"
-        << std::setw(12) << "threshold"
+    out << std::left << std::setw(static_cast<int>(name_w) + 2) << "assertion"
+        << std::setw(static_cast<int>(query_w) + 2) << "query" << std::setw(26) << "metric" << std::setw(9) << "value"
+        << std::setw(18) << "interval" << std::setw(12) << "threshold"
         << "verdict\n";
     for (size_t i = 0; i < verdicts.size(); ++i) {
       const Verdict& v = verdicts[i];
@@ -160,13 +160,14 @@ int GateCommand(int argc, char** argv) {
           << (std::isfinite(v.value) ? Fixed(v.value, 3) : "n/a") << std::setw(18) << Interval(v) << std::setw(12)
           << threshold << VerdictText(v) << "\n";
     }
-    out << "\n" << (failed == 0 ? "gate passed" : "gate FAILED") << ": " << spec.assertions.size() - failed << " of "
+    out << "\n"
+        << (failed == 0 ? "gate passed" : "gate FAILED") << ": " << spec.assertions.size() - failed << " of "
         << spec.assertions.size() << " assertions hold";
     out << "; reports in " << out_dir << "/ (junit.xml, report.json, report.html)\n";
     for (size_t i = 0; i < verdicts.size(); ++i) {
       if (!testing::Holds(verdicts[i])) {
-        out << "  " << spec.assertions[i].name << ": " << verdicts[i].requirement << ", "
-            << verdicts[i].explanation << "\n";
+        out << "  " << spec.assertions[i].name << ": " << verdicts[i].requirement << ", " << verdicts[i].explanation
+            << "\n";
       }
     }
     std::cout << out.str();

@@ -78,8 +78,10 @@ Assertion ParseAssertion(const json& o, const std::string& file, const std::stri
   if (o.contains("confidence") && !(a.check.confidence > 0 && a.check.confidence < 1)) {
     r.Fail(path("confidence"), "expected a number in (0, 1)");
   }
-  if (m == Metric::kRecall) a.check.class_name = r.String(o, where, "class");
-  else forbid("class", "by " + metric + " (only recall reads a class)");
+  if (m == Metric::kRecall)
+    a.check.class_name = r.String(o, where, "class");
+  else
+    forbid("class", "by " + metric + " (only recall reads a class)");
   if (m == Metric::kMinFlipBudget) {
     a.check.share = r.Number(o, where, "share", 0);
     if (!(a.check.share >= 0 && a.check.share < 1)) r.Fail(path("share"), "expected a number in [0, 1)");
@@ -89,9 +91,9 @@ Assertion ParseAssertion(const json& o, const std::string& file, const std::stri
   a.known_weakness = r.Boolean(o, where, "known_weakness", false);
 
   QuerySpec& q = a.query;
-  q.intervention = r.Choice(o, where, "intervention",
-                            {"none", "ablate", "noise", "logit_shift", "head_weight_scale", "probe"},
-                            m == Metric::kProbeAccuracy ? "probe" : "none");
+  q.intervention =
+      r.Choice(o, where, "intervention", {"none", "ablate", "noise", "logit_shift", "head_weight_scale", "probe"},
+               m == Metric::kProbeAccuracy ? "probe" : "none");
   if ((m == Metric::kProbeAccuracy) != (q.intervention == "probe")) {
     r.Fail(path("intervention"), "probe_accuracy goes with the probe intervention, and only it");
   }
@@ -104,7 +106,8 @@ Assertion ParseAssertion(const json& o, const std::string& file, const std::stri
       forbid("k", "with selection neurons (the list gives k)");
       const json& list = r.Array(o, where, "neurons");
       for (size_t i = 0; i < list.size(); ++i) {
-        if (!list[i].is_number_integer()) r.Fail(internal::JsonReader::Index(path("neurons"), i), "expected an integer");
+        if (!list[i].is_number_integer())
+          r.Fail(internal::JsonReader::Index(path("neurons"), i), "expected an integer");
         q.neurons.push_back(list[i].get<int64_t>());
       }
     } else {
@@ -116,7 +119,8 @@ Assertion ParseAssertion(const json& o, const std::string& file, const std::stri
   }
   if (iv == "ablate") {
     q.of_class = r.String(o, where, "of_class", "");
-    if (!q.of_class.empty() && q.selection != "top") r.Fail(path("of_class"), "only selection top has a per-class ranking");
+    if (!q.of_class.empty() && q.selection != "top")
+      r.Fail(path("of_class"), "only selection top has a per-class ranking");
     q.to_mean = r.Choice(o, where, "value", {"zero", "mean"}, "zero") == "mean";
   } else if (iv == "head_weight_scale") {
     q.of_class = r.String(o, where, "of_class");

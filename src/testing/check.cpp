@@ -140,8 +140,7 @@ Verdict FlipBudget(const Check& c, const Outcome& o) {
   }
   std::vector<size_t> order(o.flip_budget.size());
   std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return o.flip_budget[a] < o.flip_budget[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return o.flip_budget[a] < o.flip_budget[b]; });
   const double smallest = o.flip_budget[order.front()];
   std::ostringstream why;
   if (c.metric == Metric::kNoLabelFlipsUnderShift) {
@@ -319,9 +318,9 @@ const char* MetricName(Metric m) {
 }
 
 bool ParseMetric(const std::string& name, Metric* metric) {
-  for (Metric m : {Metric::kAccuracy, Metric::kAccuracyDrop, Metric::kRecall, Metric::kFlipRate,
-                   Metric::kNoLabelFlipsUnderShift, Metric::kMinFlipBudget, Metric::kProbeAccuracy,
-                   Metric::kHurtsMoreThanRandom, Metric::kClassAsymmetry}) {
+  for (Metric m :
+       {Metric::kAccuracy, Metric::kAccuracyDrop, Metric::kRecall, Metric::kFlipRate, Metric::kNoLabelFlipsUnderShift,
+        Metric::kMinFlipBudget, Metric::kProbeAccuracy, Metric::kHurtsMoreThanRandom, Metric::kClassAsymmetry}) {
     if (name == MetricName(m)) {
       *metric = m;
       return true;
@@ -363,8 +362,10 @@ std::string Describe(const Check& c, bool negated) {
     case Metric::kMinFlipBudget:
       s << (negated ? "doesn't need" : "needs") << " a logit change (L∞) of at least " << Fixed(c.threshold)
         << " to flip ";
-      if (c.share > 0) s << Percent(c.share) << " of the labels";
-      else s << "any label";
+      if (c.share > 0)
+        s << Percent(c.share) << " of the labels";
+      else
+        s << "any label";
       break;
     case Metric::kProbeAccuracy:
       s << (negated ? "doesn't have" : "has") << " a probe accuracy of at least " << Fixed(c.threshold);
@@ -410,8 +411,9 @@ nlohmann::ordered_json VerdictJson(const Verdict& v) {
   j["what"] = v.what;
   j["metric"] = v.metric;
   j["value"] = number(v.value);
-  j["interval"] = std::isnan(v.low) && std::isnan(v.high) ? nlohmann::ordered_json()
-                                                          : nlohmann::ordered_json::array({number(v.low), number(v.high)});
+  j["interval"] = std::isnan(v.low) && std::isnan(v.high)
+                      ? nlohmann::ordered_json()
+                      : nlohmann::ordered_json::array({number(v.low), number(v.high)});
   j["confidence"] = number(v.confidence);
   j["tested"] = number(v.tested);
   j["comparison"] = v.comparison;

@@ -11,11 +11,11 @@
 namespace synapse::testing {
 namespace {
 
-using nlohmann::json;
 using internal::JsonReader;
+using nlohmann::json;
 
-const std::set<std::string> kConfigKeys = {"model",  "data",         "tokenizer", "labels",
-                                           "seed",   "max_examples", "layers",    "random_seeds"};
+const std::set<std::string> kConfigKeys = {"model", "data",         "tokenizer", "labels",
+                                           "seed",  "max_examples", "layers",    "random_seeds"};
 
 // The config keys of a spec; returns the spec-wide confidence (0: none).
 double ReadConfig(const JsonReader& r, const json& spec, Config* config) {
@@ -108,8 +108,8 @@ Spec LoadGateSpec(const std::string& path) { return ParseGateSpec(ReadFile(path)
 Spec ParseSuiteSpec(const json& json_spec, const std::string& path) {
   JsonReader r(path);
   std::set<std::string> keys = kConfigKeys;
-  keys.insert({"confidence", "baseline", "hurts_more_than_random", "class_asymmetry", "logit_flip_budget",
-               "weight_space"});
+  keys.insert(
+      {"confidence", "baseline", "hurts_more_than_random", "class_asymmetry", "logit_flip_budget", "weight_space"});
   r.Keys(json_spec, "", keys);
   Spec spec;
   spec.path = path;

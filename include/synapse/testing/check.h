@@ -19,15 +19,15 @@ namespace synapse::testing {
 
 /// What a check reads, and which way it must go.
 enum class Metric {
-  kAccuracy,                 // at least threshold
-  kAccuracyDrop,             // baseline − accuracy, at most threshold
-  kRecall,                   // of class_name, at least threshold
-  kFlipRate,                 // share of changed labels, at most threshold
-  kNoLabelFlipsUnderShift,   // no label flips under an L∞ logit change of threshold
-  kMinFlipBudget,            // smallest flipping logit change (or the one flipping `share`), at least threshold
-  kProbeAccuracy,            // held-out probe accuracy, at least threshold
-  kHurtsMoreThanRandom,      // accuracy drop beyond the random control's, significantly > 0
-  kClassAsymmetry,           // recall-drop asymmetry across classes, at most threshold
+  kAccuracy,                // at least threshold
+  kAccuracyDrop,            // baseline − accuracy, at most threshold
+  kRecall,                  // of class_name, at least threshold
+  kFlipRate,                // share of changed labels, at most threshold
+  kNoLabelFlipsUnderShift,  // no label flips under an L∞ logit change of threshold
+  kMinFlipBudget,           // smallest flipping logit change (or the one flipping `share`), at least threshold
+  kProbeAccuracy,           // held-out probe accuracy, at least threshold
+  kHurtsMoreThanRandom,     // accuracy drop beyond the random control's, significantly > 0
+  kClassAsymmetry,          // recall-drop asymmetry across classes, at most threshold
 };
 
 /// The name used in specs, reports and test properties: "accuracy", "accuracy_drop",
@@ -60,8 +60,8 @@ struct Verdict {
   double low = 0;           // its interval at `confidence` (NaN for a side it lacks)
   double high = 0;
   double confidence = 0;
-  double tested = 0;        // the number compared with the threshold: the estimate or a bound
-  std::string comparison;   // ">=", "<=", "==", ">"
+  double tested = 0;       // the number compared with the threshold: the estimate or a bound
+  std::string comparison;  // ">=", "<=", "==", ">"
   double threshold = 0;
   bool passed = false;
   bool known_weakness = false;  // a requirement the model is known to miss

@@ -127,45 +127,48 @@ internal::KnownWeaknessMatcher<M> KnownWeakness(M matcher) {
 /// requirement it documents.
 #define EXPECT_KNOWN_WEAKNESS(value, matcher) EXPECT_THAT(value, ::synapse::testing::KnownWeakness(matcher))
 
-/// Accuracy after the query is at least `x`.
-inline internal::CheckMatcher AccuracyAtLeast(double x) { return internal::CheckMatcher({Metric::kAccuracy, x}); }
-/// Accuracy fell by at most `d` from the unperturbed model's (baseline − accuracy ≤ d).
-inline internal::CheckMatcher AccuracyDropAtMost(double d) {
-  return internal::CheckMatcher({Metric::kAccuracyDrop, d});
+namespace internal {
+/// A check of `metric` against `threshold` (for a class's recall, `class_name`'s).
+inline CheckMatcher Requiring(Metric metric, double threshold = 0, std::string class_name = "") {
+  Check check;
+  check.metric = metric;
+  check.threshold = threshold;
+  check.class_name = std::move(class_name);
+  return CheckMatcher(std::move(check));
 }
+}  // namespace internal
+
+/// Accuracy after the query is at least `x`.
+inline internal::CheckMatcher AccuracyAtLeast(double x) { return internal::Requiring(Metric::kAccuracy, x); }
+/// Accuracy fell by at most `d` from the unperturbed model's (baseline − accuracy ≤ d).
+inline internal::CheckMatcher AccuracyDropAtMost(double d) { return internal::Requiring(Metric::kAccuracyDrop, d); }
 /// Recall of class `name` after the query is at least `x`.
 inline internal::CheckMatcher ClassRecallAtLeast(const std::string& name, double x) {
-  return internal::CheckMatcher({Metric::kRecall, x, 0, name});
+  return internal::Requiring(Metric::kRecall, x, name);
 }
 /// At most a share `r` of the examples changed their predicted label.
-inline internal::CheckMatcher FlipRateAtMost(double r) { return internal::CheckMatcher({Metric::kFlipRate, r}); }
+inline internal::CheckMatcher FlipRateAtMost(double r) { return internal::Requiring(Metric::kFlipRate, r); }
 /// The outcome's accuracy matches `m`, e.g. Accuracy(Ge(0.9)).
 inline internal::AccuracyMatcher Accuracy(::testing::Matcher<double> m) { return internal::AccuracyMatcher(m); }
 /// No example's label changes under any change of at most `budget` to each logit (L∞):
 /// every example's top two logits are more than 2 × budget apart.
 inline internal::CheckMatcher NoLabelFlipsUnderLogitShift(double budget) {
-  return internal::CheckMatcher({Metric::kNoLabelFlipsUnderShift, budget});
+  return internal::Requiring(Metric::kNoLabelFlipsUnderShift, budget);
 }
 /// The smallest L∞ logit change that flips any example (or, with ForShare(s), a share s
 /// of them) is at least `b`.
-inline internal::CheckMatcher MinFlipBudgetAtLeast(double b) {
-  return internal::CheckMatcher({Metric::kMinFlipBudget, b});
-}
+inline internal::CheckMatcher MinFlipBudgetAtLeast(double b) { return internal::Requiring(Metric::kMinFlipBudget, b); }
 /// The probe's accuracy on its held-out examples is at least `x`.
-inline internal::CheckMatcher ProbeAccuracyAtLeast(double x) {
-  return internal::CheckMatcher({Metric::kProbeAccuracy, x});
-}
+inline internal::CheckMatcher ProbeAccuracyAtLeast(double x) { return internal::Requiring(Metric::kProbeAccuracy, x); }
 /// The ablation costs more accuracy than ablating as many random neurons at the same place
 /// (Config::random_seeds draws pooled), significantly: a one-sided test on the paired
 /// per-example differences, at 95% unless WithConfidence says otherwise.
-inline internal::CheckMatcher HurtsMoreThanRandom() { return internal::CheckMatcher({Metric::kHurtsMoreThanRandom}); }
+inline internal::CheckMatcher HurtsMoreThanRandom() { return internal::Requiring(Metric::kHurtsMoreThanRandom); }
 /// Recall drops differ by at most `x` across classes. For an intervention aimed at a class
 /// (TopK(k).OfClass(c), HeadWeightScale(c, ...)): c's own drop minus the mean drop of the
 /// other classes (the report's class asymmetry); otherwise the largest drop minus the
 /// smallest.
-inline internal::CheckMatcher ClassAsymmetryAtMost(double x) {
-  return internal::CheckMatcher({Metric::kClassAsymmetry, x});
-}
+inline internal::CheckMatcher ClassAsymmetryAtMost(double x) { return internal::Requiring(Metric::kClassAsymmetry, x); }
 
 /// Prints an outcome in gtest messages: "{accuracy 0.870 (359/412), 5 labels flipped}".
 void PrintTo(const Outcome& outcome, std::ostream* os);
