@@ -71,6 +71,14 @@ std::string FactorName(double f) {
   return Sanitize(s.str());
 }
 
+Check CheckOf(Metric metric, double threshold = 0, const std::string& class_name = "") {
+  Check c;
+  c.metric = metric;
+  c.threshold = threshold;
+  c.class_name = class_name;
+  return c;
+}
+
 void AddUnique(const JsonReader& r, Spec* spec, Assertion a, const std::string& where) {
   for (const Assertion& other : spec->assertions) {
     if (other.name == a.name) r.Fail(where, "two assertions are both named " + a.name + "; rename one");
@@ -134,14 +142,15 @@ Spec ParseSuiteSpec(const json& json_spec, const std::string& path) {
     const json& b = json_spec["baseline"];
     r.Keys(b, "baseline", {"accuracy_at_least", "recall_at_least"});
     if (b.contains("accuracy_at_least")) {
-      add("baseline_accuracy", {}, {Metric::kAccuracy, r.Number(b, "baseline", "accuracy_at_least")}, "baseline");
+      add("baseline_accuracy", {}, CheckOf(Metric::kAccuracy, r.Number(b, "baseline", "accuracy_at_least")),
+          "baseline");
     }
     if (b.contains("recall_at_least")) {
       const json& recall = b["recall_at_least"];
       if (!recall.is_object()) r.Fail("baseline.recall_at_least", "expected an object of class name → number");
       for (const auto& [name, v] : recall.items()) {
         if (!v.is_number()) r.Fail("baseline.recall_at_least." + name, "expected a number");
-        add("baseline_recall_" + name, {}, {Metric::kRecall, v.get<double>(), 0, name}, "baseline.recall_at_least");
+        add("baseline_recall_" + name, {}, CheckOf(Metric::kRecall, v.get<double>(), name), "baseline.recall_at_least");
       }
     }
   }
@@ -152,7 +161,7 @@ Spec ParseSuiteSpec(const json& json_spec, const std::string& path) {
       r.Keys(list[i], where, {"layer", "k"});
       const int64_t layer = r.Integer(list[i], where, "layer"), k = r.Integer(list[i], where, "k");
       add("layer_" + LayerName(layer) + "_top" + std::to_string(k) + "_hurts_more_than_random",
-          ablate_top(layer, k, ""), {Metric::kHurtsMoreThanRandom}, where);
+          ablate_top(layer, k, ""), CheckOf(Metric::kHurtsMoreThanRandom), where);
     }
   }
   if (json_spec.contains("class_asymmetry")) {
@@ -161,7 +170,7 @@ Spec ParseSuiteSpec(const json& json_spec, const std::string& path) {
       const std::string where = JsonReader::Index("class_asymmetry", i);
       r.Keys(list[i], where, {"layer", "k", "at_most", "classes"});
       const int64_t layer = r.Integer(list[i], where, "layer"), k = r.Integer(list[i], where, "k");
-      const Check check{Metric::kClassAsymmetry, r.Number(list[i], where, "at_most")};
+      const Check check = CheckOf(Metric::kClassAsymmetry, r.Number(list[i], where, "at_most"));
       const std::string stem = "layer_" + LayerName(layer) + "_top" + std::to_string(k);
       if (!list[i].contains("classes")) {
         // The global top-k: the largest class drop minus the smallest.
@@ -179,7 +188,7 @@ Spec ParseSuiteSpec(const json& json_spec, const std::string& path) {
   if (json_spec.contains("logit_flip_budget")) {
     const json& b = json_spec["logit_flip_budget"];
     r.Keys(b, "logit_flip_budget", {"at_least", "share"});
-    Check check{Metric::kMinFlipBudget, r.Number(b, "logit_flip_budget", "at_least")};
+    Check check = CheckOf(Metric::kMinFlipBudget, r.Number(b, "logit_flip_budget", "at_least"));
     check.share = r.Number(b, "logit_flip_budget", "share", 0);
     if (!(check.share >= 0 && check.share < 1)) r.Fail("logit_flip_budget.share", "expected a number in [0, 1)");
     add("logit_flip_budget", {}, check, "logit_flip_budget");
@@ -195,7 +204,7 @@ Spec ParseSuiteSpec(const json& json_spec, const std::string& path) {
       q.k = r.Integer(list[i], where, "k");
       q.amount = r.Number(list[i], where, "factor");
       add("weight_space_" + q.of_class + "_top" + std::to_string(q.k) + "_x" + FactorName(q.amount), q,
-          {Metric::kFlipRate, r.Number(list[i], where, "flip_rate_at_most")}, where);
+          CheckOf(Metric::kFlipRate, r.Number(list[i], where, "flip_rate_at_most")), where);
     }
   }
   if (spec.assertions.empty()) {
