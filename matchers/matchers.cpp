@@ -4,18 +4,13 @@
 #include <limits>
 #include <sstream>
 
+#include "number_text.h"
 #include "recorder.h"
 #include "synapse/testing/queries.h"
 
 namespace synapse::testing {
 namespace internal {
 namespace {
-
-std::string Fixed(double v) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(3) << v;
-  return s.str();
-}
 
 // Writes the explanation where GoogleMock wants it (a null stream: the verdict only) and
 // records the verdict for the running test.
@@ -79,12 +74,12 @@ void AccuracyMatcher::DescribeNegationTo(std::ostream* os) const {
 void PrintTo(const Outcome& o, std::ostream* os) {
   // What was done is in the matcher's explanation; keep the printed value short.
   if (!o.query.empty()) *os << o.query << " ";
-  *os << "{accuracy " << internal::Fixed(o.accuracy.value()) << " (" << o.accuracy.successes << "/" << o.accuracy.n
+  *os << "{accuracy " << Fixed(o.accuracy.value()) << " (" << o.accuracy.successes << "/" << o.accuracy.n
       << "), " << o.flips.successes << (o.flips.successes == 1 ? " label" : " labels") << " flipped}";
 }
 
 void PrintTo(const ProbeOutcome& o, std::ostream* os) {
-  *os << o.query << " {held-out accuracy " << internal::Fixed(o.test_accuracy.value()) << " ("
+  *os << o.query << " {held-out accuracy " << Fixed(o.test_accuracy.value()) << " ("
       << o.test_accuracy.successes << "/" << o.test_accuracy.n << ")}";
 }
 

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <utility>
 
+#include "number_text.h"
 #include "synapse/error.h"
 #include "synapse/experiments.h"
 #include "synapse/extraction.h"
@@ -30,12 +31,6 @@ double Since(Clock::time_point start) { return std::chrono::duration<double>(Clo
 [[noreturn]] void BadOption(const std::string& message) { throw SpecError(310, "analysis: " + message); }
 
 
-
-std::string FormatNumber(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
 
 // One configuration of the sweep and where its result goes in the report.
 struct Planned {
@@ -85,27 +80,27 @@ Validated Validate(const Model& model, const std::vector<Example>& examples, con
   if (o.batch_size() < 1) BadOption("batch_size must be at least 1");
   if (o.random_seeds() < 0) BadOption("random_seeds must be ≥ 0");
   for (double s : o.noise()) {
-    if (!(s >= 0) || !std::isfinite(s)) BadOption("noise levels must be finite and ≥ 0, got " + FormatNumber(s));
+    if (!(s >= 0) || !std::isfinite(s)) BadOption("noise levels must be finite and ≥ 0, got " + Shortest(s));
   }
   for (double f : o.mass()) {
-    if (!(f > 0 && f <= 1)) BadOption("mass fractions must be in (0, 1], got " + FormatNumber(f));
+    if (!(f > 0 && f <= 1)) BadOption("mass fractions must be in (0, 1], got " + Shortest(f));
   }
   if (!(o.test_fraction() > 0 && o.test_fraction() < 1)) {
-    BadOption("test_fraction must be in (0, 1), got " + FormatNumber(o.test_fraction()));
+    BadOption("test_fraction must be in (0, 1), got " + Shortest(o.test_fraction()));
   }
   if (!(o.confidence() > 0 && o.confidence() < 1)) {
-    BadOption("confidence must be in (0, 1), got " + FormatNumber(o.confidence()));
+    BadOption("confidence must be in (0, 1), got " + Shortest(o.confidence()));
   }
   if (o.head_k() < 1) BadOption("head_k must be at least 1");
   if (!(o.head_max_factor() > 1) || !std::isfinite(o.head_max_factor())) {
     BadOption("head_max_factor must be a finite number above 1");
   }
   if (!(o.target_rate() > 0 && o.target_rate() <= 1)) {
-    BadOption("target_rate must be in (0, 1], got " + FormatNumber(o.target_rate()));
+    BadOption("target_rate must be in (0, 1], got " + Shortest(o.target_rate()));
   }
   if (o.bisect_steps() < 1) BadOption("bisect_steps must be at least 1");
   for (double e : o.weight_noise()) {
-    if (!(e >= 0) || !std::isfinite(e)) BadOption("weight noise levels must be finite and ≥ 0, got " + FormatNumber(e));
+    if (!(e >= 0) || !std::isfinite(e)) BadOption("weight noise levels must be finite and ≥ 0, got " + Shortest(e));
   }
   if (o.weight_noise_seeds() < 1 && !o.weight_noise().empty()) BadOption("weight_noise_seeds must be at least 1");
   // Named parameters are checked now, not after the sweep has run for minutes.

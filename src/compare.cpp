@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "number_text.h"
 #include "synapse/error.h"
 #include "synapse/report_sections.h"
 #include "synapse/stats.h"
@@ -22,19 +23,6 @@ struct Measured {
   std::string bits;  // correct_bits, when paired tests are possible
 };
 
-std::string Number(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
-
-std::string Fixed(double v, int digits = 3) {
-  if (!std::isfinite(v)) return "n/a";
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << v;
-  return s.str();
-}
-
 void AddRate(std::map<std::string, Measured>* out, const std::string& key, const json& metrics) {
   if (!metrics.is_object() || !metrics.contains("correct") || !metrics.contains("n")) return;
   Measured m;
@@ -51,7 +39,7 @@ std::string ExperimentKey(const json& layer, const json& e) {
   const std::string selection = e.value("selection", "?");
   k << selection;
   if (selection == "noise")
-    k << " sigma=" << Number(e.value("sigma", 0.0));
+    k << " sigma=" << Shortest(e.value("sigma", 0.0));
   else
     k << " k=" << e.value("k", int64_t{0});
   if (e.contains("class")) k << " of " << e["class"].get<std::string>();
@@ -103,7 +91,7 @@ std::map<std::string, Measured> Collect(const json& r, const char* which) {
       if (!budget.is_number()) continue;
       Measured m;
       m.value = budget.get<double>();
-      out["logit budget flipping " + Number(std::stod(share) * 100) + "%"] = m;
+      out["logit budget flipping " + Shortest(std::stod(share) * 100) + "%"] = m;
     }
   }
   return out;
@@ -129,7 +117,7 @@ std::string Verdict(const MetricComparison& m) {
 std::string Explain(const MetricComparison& m, const CompareOptions& o) {
   std::ostringstream s;
   s << m.key << ": " << Fixed(m.baseline) << " -> " << Fixed(m.current) << " (" << (m.delta >= 0 ? "+" : "")
-    << Fixed(m.delta) << "; tolerance " << Number(o.tolerance()) << ")";
+    << Fixed(m.delta) << "; tolerance " << Shortest(o.tolerance()) << ")";
   if (m.test == "mcnemar") {
     s << ", McNemar's exact test on the same " << m.current_n << " examples: " << m.lost << " lost, " << m.gained
       << " gained, p = " << std::setprecision(3) << m.p;
@@ -204,7 +192,7 @@ std::string ComparisonMarkdown(const Comparison& c, const CompareOptions& o, boo
     << "\n\n"
     << c.metrics.size() << " metrics compared"
     << (c.same_examples ? " on the same examples (McNemar's exact test)" : " (two-proportion tests)") << "; "
-    << c.improvements << " improved; tolerance " << Number(o.tolerance()) << ", α " << Number(o.alpha()) << ".\n\n";
+    << c.improvements << " improved; tolerance " << Shortest(o.tolerance()) << ", α " << Shortest(o.alpha()) << ".\n\n";
   s << "| metric | baseline | current | Δ | p | verdict |\n|---|---:|---:|---:|---:|---|\n";
   int shown = 0;
   for (int pass = 0; pass < 3; ++pass) {
@@ -236,11 +224,11 @@ json ComparisonTests(const Comparison& c, const CompareOptions& o) {
     t["status"] = m.regression ? "failed" : "passed";
     t["failures"] = json::array();
     if (m.regression) t["failures"].push_back("regression: " + Explain(m, o));
-    t["properties"] = {{"baseline", Number(m.baseline)},
-                       {"current", Number(m.current)},
-                       {"delta", Number(m.delta)},
+    t["properties"] = {{"baseline", Shortest(m.baseline)},
+                       {"current", Shortest(m.current)},
+                       {"delta", Shortest(m.delta)},
                        {"test", m.test},
-                       {"p", std::isfinite(m.p) ? Number(m.p) : ""},
+                       {"p", std::isfinite(m.p) ? Shortest(m.p) : ""},
                        {"verdict", Verdict(m)}};
     tests.push_back(t);
   }

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "number_text.h"
 #include "synapse/error.h"
 
 namespace synapse {
@@ -50,12 +51,6 @@ bool ParseDouble(const std::string& text, double* out) {
   if (errno != 0 || end != text.c_str() + text.size() || !std::isfinite(v)) return false;
   *out = v;
   return true;
-}
-
-std::string FormatNumber(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
 }
 
 [[noreturn]] void Fail(int id, const std::string& spec, const std::string& what) {
@@ -178,16 +173,16 @@ std::string Intervention::ToString() const {
   switch (op_) {
     case Op::kCapture: op = "capture"; break;
     case Op::kZero: op = "zero"; break;
-    case Op::kConstant: op = "const=" + FormatNumber(value_); break;
+    case Op::kConstant: op = "const=" + Shortest(value_); break;
     case Op::kMean: op = "mean"; break;
-    case Op::kScale: op = "scale=" + FormatNumber(value_); break;
-    case Op::kNoise: op = values_.empty() ? "noise=" + FormatNumber(value_) : "noise=per-neuron"; break;
+    case Op::kScale: op = "scale=" + Shortest(value_); break;
+    case Op::kNoise: op = values_.empty() ? "noise=" + Shortest(value_) : "noise=per-neuron"; break;
     case Op::kShift: op = "shift"; break;
   }
   std::string neurons;
   if (op_ == Op::kShift) {
     for (size_t i = 0; i < values_.size(); ++i) {
-      neurons += (i ? "," : "") + FormatNumber(values_[i]);
+      neurons += (i ? "," : "") + Shortest(values_[i]);
     }
   } else {
     neurons = neurons_.ToString();

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <vector>
 
+#include "number_text.h"
 #include "synapse/atomic_file.h"
 
 namespace synapse {
@@ -45,13 +46,6 @@ std::string Escape(const std::string& s) {
     }
   }
   return out;
-}
-
-std::string Fixed(double v, int digits = 3) {
-  if (!std::isfinite(v)) return "n/a";
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << v;
-  return s.str();
 }
 
 double Num(const json& j, double fallback = std::numeric_limits<double>::quiet_NaN()) {

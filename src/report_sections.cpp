@@ -7,6 +7,7 @@
 #include <random>
 #include <sstream>
 
+#include "number_text.h"
 #include "synapse/error.h"
 #include "synapse/model.h"
 #include "synapse/runtime.h"
@@ -21,12 +22,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-std::string FormatNumber(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
-
 uint64_t Mix(uint64_t x) {
   x += 0x9E3779B97F4A7C15ULL;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -36,7 +31,7 @@ uint64_t Mix(uint64_t x) {
 
 json QuantilesJson(const std::vector<double>& values) {
   json q = json::object();
-  for (double p : {0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9}) q[FormatNumber(p)] = Quantile(values, p);
+  for (double p : {0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9}) q[Shortest(p)] = Quantile(values, p);
   return q;
 }
 
@@ -247,7 +242,7 @@ json LogitSpaceJson(const Eigen::MatrixXf& logits, const std::vector<int64_t>& l
   j["norm"] = "linf";
   j["min_flip"] = {{"mean", b.min_flip.mean()}, {"quantiles", QuantilesJson(all)}};
   j["budget_flipping"] = json::object();
-  for (double share : {0.01, 0.05, 0.1, 0.5}) j["budget_flipping"][FormatNumber(share)] = BudgetFlipping(all, share);
+  for (double share : {0.01, 0.05, 0.1, 0.5}) j["budget_flipping"][Shortest(share)] = BudgetFlipping(all, share);
   j["per_class"] = json::object();
   for (size_t c = 0; c < names.size(); ++c) {
     std::vector<double> v;

@@ -14,7 +14,7 @@
 #include "synapse/report_files.h"
 #include "commands.h"
 #include "default_model.h"
-#include "format.h"
+#include "number_text.h"
 #include "rows.h"
 #include "synapse/analysis.h"
 #include "synapse/error.h"

@@ -7,7 +7,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "format.h"
+#include "number_text.h"
 #include "synapse/atomic_file.h"
 #include "synapse/compare.h"
 #include "synapse/error.h"

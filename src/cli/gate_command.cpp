@@ -9,7 +9,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "format.h"
+#include "number_text.h"
 #include "synapse/error.h"
 #include "synapse/report_files.h"
 #include "synapse/testing/assertion.h"

@@ -16,7 +16,7 @@
 #include "synapse/atomic_file.h"
 #include "batching.h"
 #include "commands.h"
-#include "format.h"
+#include "number_text.h"
 #include "synapse/classification_metrics.h"
 #include "synapse/dataset.h"
 #include "synapse/error.h"

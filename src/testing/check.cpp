@@ -8,6 +8,7 @@
 #include <sstream>
 #include <vector>
 
+#include "number_text.h"
 #include "synapse/report_sections.h"
 #include "synapse/stats.h"
 
@@ -15,18 +16,6 @@ namespace synapse::testing {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-std::string Fixed(double v) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(3) << v;
-  return s.str();
-}
-
-std::string Percent(double confidence) {
-  std::ostringstream s;
-  s << confidence * 100 << "%";
-  return s.str();
-}
 
 std::string IntervalText(const Interval& i, double confidence) {
   return "[" + Fixed(i.low) + ", " + Fixed(i.high) + " at " + Percent(confidence) + "]";

@@ -8,6 +8,7 @@
 #include <optional>
 #include <sstream>
 
+#include "number_text.h"
 #include "synapse/analysis.h"
 #include "synapse/dataset.h"
 #include "synapse/error.h"
@@ -36,12 +37,6 @@ std::string ConfigKey(const Config& c) {
     << c.seed() << ' ' << c.max_examples() << ' ' << c.max_length() << ' ' << c.batch_size() << ' '
     << static_cast<int>(c.pool()) << ' ' << c.confidence() << ' ' << c.random_seeds() << ' ' << c.probe().l1() << ' '
     << c.probe().l2() << ' ' << c.probe().max_iter() << ' ' << c.probe().tolerance() << ' ' << c.test_fraction();
-  return s.str();
-}
-
-std::string Number(double v) {
-  std::ostringstream s;
-  s << v;
   return s.str();
 }
 
@@ -385,7 +380,7 @@ class ModelUnderTest::Impl {
       logits.push_back(RunPlans(model, examples, {Plan{iv}}, b)[0]);
     }
     Outcome o = Summarize(key, logits);
-    o.what = "adding Gaussian noise of " + Number(q.amount()) + " × each neuron's std to layer " +
+    o.what = "adding Gaussian noise of " + Shortest(q.amount()) + " × each neuron's std to layer " +
              std::to_string(layer) + " (" + LayerName(layer) + ")" +
              (q.pooled_only() ? " at the pooled token" : " at every token") +
              (q.draws() > 1 ? " (" + std::to_string(q.draws()) + " draws pooled)" : "");
@@ -426,7 +421,7 @@ class ModelUnderTest::Impl {
     o.accuracy.successes = correct;
     o.flips.successes = flips;
     for (auto& [name, rate] : o.recall) rate.successes = hits[name];
-    o.what = "the worst change of at most " + Number(budget) + " to each logit (L∞)";
+    o.what = "the worst change of at most " + Shortest(budget) + " to each logit (L∞)";
     json row;
     row["query"] = key;
     row["budget"] = budget;
@@ -481,7 +476,7 @@ class ModelUnderTest::Impl {
                         : s.kind() == Selection::Kind::kRandom ? "random "
                                                                : "chosen ";
     o.what = "scaling class " + q.class_name() + "'s " + std::to_string(k) + " " + which + "head weights (" +
-             head.weight + ") by " + Number(q.amount());
+             head.weight + ") by " + Shortest(q.amount());
     o.target_class = q.class_name();
     json row;
     row["query"] = key;
@@ -774,12 +769,12 @@ std::string Query::ToString() const {
       s = "Ablate(" + selection_.ToString() + ")";
       break;
     case Kind::kNoise:
-      s = "Noise(" + Number(amount_) + ")";
+      s = "Noise(" + Shortest(amount_) + ")";
       break;
     case Kind::kLogitShift:
-      return "LogitShift(" + Number(amount_) + ")";
+      return "LogitShift(" + Shortest(amount_) + ")";
     case Kind::kHeadWeightScale:
-      return "HeadWeightScale(\"" + class_name_ + "\", " + selection_.ToString() + ", " + Number(amount_) + ")";
+      return "HeadWeightScale(\"" + class_name_ + "\", " + selection_.ToString() + ", " + Shortest(amount_) + ")";
   }
   s += ".AtLayer(" + std::to_string(layer_) + ")";
   if (pooled_only_) s += ".PooledOnly()";
