@@ -74,29 +74,29 @@ void AccuracyMatcher::DescribeNegationTo(std::ostream* os) const {
 void PrintTo(const Outcome& o, std::ostream* os) {
   // What was done is in the matcher's explanation; keep the printed value short.
   if (!o.query.empty()) *os << o.query << " ";
-  *os << "{accuracy " << Fixed(o.accuracy.value()) << " (" << o.accuracy.successes << "/" << o.accuracy.n
-      << "), " << o.flips.successes << (o.flips.successes == 1 ? " label" : " labels") << " flipped}";
+  *os << "{accuracy " << Fixed(o.accuracy.value()) << " (" << o.accuracy.successes << "/" << o.accuracy.n << "), "
+      << o.flips.successes << (o.flips.successes == 1 ? " label" : " labels") << " flipped}";
 }
 
 void PrintTo(const ProbeOutcome& o, std::ostream* os) {
-  *os << o.query << " {held-out accuracy " << Fixed(o.test_accuracy.value()) << " ("
-      << o.test_accuracy.successes << "/" << o.test_accuracy.n << ")}";
+  *os << o.query << " {held-out accuracy " << Fixed(o.test_accuracy.value()) << " (" << o.test_accuracy.successes << "/"
+      << o.test_accuracy.n << ")}";
 }
 
-void PrintTo(const Query& q, std::ostream* os) {
+namespace {
+// A query prints as its outcome, running it if need be; a query that cannot run prints its
+// error instead of throwing out of gtest's printer.
+template <typename Q>
+void PrintQuery(const Q& q, std::ostream* os) {
   try {
     PrintTo(q.outcome(), os);
   } catch (const std::exception& e) {
     *os << q.ToString() << " {" << e.what() << "}";
   }
 }
+}  // namespace
 
-void PrintTo(const ProbeQuery& q, std::ostream* os) {
-  try {
-    PrintTo(q.outcome(), os);
-  } catch (const std::exception& e) {
-    *os << q.ToString() << " {" << e.what() << "}";
-  }
-}
+void PrintTo(const Query& q, std::ostream* os) { PrintQuery(q, os); }
+void PrintTo(const ProbeQuery& q, std::ostream* os) { PrintQuery(q, os); }
 
 }  // namespace synapse::testing

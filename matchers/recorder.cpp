@@ -24,10 +24,8 @@ Store& TheStore() {
 
 std::string Key(const std::string& suite, const std::string& test) { return suite + "\n" + test; }
 
-}  // namespace
-
-namespace {
 thread_local bool expecting_weakness = false;
+
 }  // namespace
 
 void SetExpectingWeakness(bool expecting) { expecting_weakness = expecting; }

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <iomanip>
 #include <iostream>
-#include <memory>
 #include <sstream>
 
 #include "args.h"
@@ -70,29 +69,15 @@ int GateCommand(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   testing::Spec spec = testing::LoadGateSpec(spec_path);
   // Command-line overrides are the strongest, as --synapse_* flags are for test binaries.
-  std::vector<std::string> flags;
   for (const auto& [name, value] : {std::pair<const char*, std::string>{"model", model},
                                     {"data", data},
                                     {"tokenizer", tokenizer},
                                     {"labels", labels}}) {
-    if (!value.empty()) flags.push_back(std::string("--synapse_") + name + "=" + value);
+    if (!value.empty()) testing::OverrideSetting(name, value, std::string("--") + name);
   }
-  std::vector<char*> args = {argv[0]};
-  for (std::string& f : flags) args.push_back(f.data());
-  args.push_back(nullptr);
-  int count = static_cast<int>(args.size()) - 1;
-  testing::InitSynapse(&count, args.data());
   SetUpRuntime(threads);
 
-  std::shared_ptr<testing::ModelUnderTest> model_under_test;
-  try {
-    model_under_test = testing::ModelUnderTest::Shared(spec.config);
-  } catch (const UsageError& e) {
-    // The overrides came from this command's options, not from a test binary's flags.
-    std::string message = e.detail();
-    for (size_t at; (at = message.find("--synapse_")) != std::string::npos;) message.replace(at, 10, "--");
-    throw UsageError(e.id(), message);
-  }
+  std::shared_ptr<testing::ModelUnderTest> model_under_test = testing::ModelUnderTest::Shared(spec.config);
   json tests = json::array();
   std::vector<Verdict> verdicts;
   int failed = 0;

@@ -18,8 +18,15 @@ const std::set<std::string>& KnownFlags() {
   return names;
 }
 
-std::map<std::string, std::string>& Flags() {
-  static std::map<std::string, std::string> flags;
+// A setting's value and where it came from, for error messages.
+struct Setting {
+  std::string value;
+  std::string origin;
+};
+
+// Settings given on a command line: --synapse_* flags, or a program's own options.
+std::map<std::string, Setting>& Flags() {
+  static std::map<std::string, Setting> flags;
   return flags;
 }
 
@@ -47,15 +54,9 @@ std::string Upper(std::string s) {
   return s;
 }
 
-// A setting's value and where it came from, for error messages.
-struct Setting {
-  std::string value;
-  std::string origin;
-};
-
 Setting Pick(const std::string& name, const std::string& configured) {
   auto flag = Flags().find(name);
-  if (flag != Flags().end()) return {flag->second, "--synapse_" + name};
+  if (flag != Flags().end()) return flag->second;
   const std::string env = "SYNAPSE_" + Upper(name);
   const char* value = std::getenv(env.c_str());
   if (value != nullptr && *value != '\0') return {value, env};
@@ -90,10 +91,15 @@ void InitSynapse(int* argc, char** argv) {
       BadSetting(std::string(arg) + ": unknown flag (known: " + known + ")");
     }
     if (eq == nullptr || eq[1] == '\0') BadSetting(std::string(arg) + ": expected --synapse_" + name + "=VALUE");
-    Flags()[name] = eq + 1;
+    OverrideSetting(name, eq + 1, "--synapse_" + name);
   }
   argv[out] = nullptr;
   *argc = out;
+}
+
+void OverrideSetting(const std::string& name, const std::string& value, const std::string& origin) {
+  if (KnownFlags().count(name) == 0) BadSetting(origin + ": no setting \"" + name + "\"");
+  Flags()[name] = {value, origin};
 }
 
 std::string SettingFromFlagsOrEnvironment(const std::string& name) { return Pick(name, "").value; }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <sstream>
 
+#include "describe.h"
 #include "number_text.h"
 #include "synapse/analysis.h"
 #include "synapse/dataset.h"
@@ -202,54 +203,46 @@ class ModelUnderTest::Impl {
 
   const std::string& LayerName(int layer) const { return model.layers()[static_cast<size_t>(layer)].name; }
 
-  // One outcome from the logits of several runs of one configuration.
-  Outcome Summarize(const std::string& query, const std::vector<Eigen::MatrixXf>& runs) {
+  // Rates of class c from metrics whose recall came from integer counts.
+  static Rate RecallOf(const Metrics& m, size_t c) {
+    const int64_t n = m.support[c];
+    return Rate{n > 0 ? std::llround(m.recall[c] * static_cast<double>(n)) : 0, n};
+  }
+
+  // What several runs of one configuration measured: their pooled metrics (for the report
+  // row) and the outcome the matchers read, derived from them.
+  struct Measurement {
+    Outcome outcome;
+    Metrics metrics;
+  };
+  Measurement Measure(const std::string& query, const std::vector<Eigen::MatrixXf>& runs) {
+    std::vector<Metrics> each;
+    for (const Eigen::MatrixXf& l : runs) {
+      each.push_back(Score(ArgMaxRows(l), labels, base, num_classes(), config.confidence()));
+    }
     const size_t n = labels.size();
-    Outcome o;
+    Measurement m;
+    m.metrics = PoolMetrics(each, static_cast<int64_t>(n), config.confidence());
+    Outcome& o = m.outcome;
     o.query = query;
     o.confidence = config.confidence();
+    o.accuracy = Rate{m.metrics.correct, m.metrics.n};
     o.baseline_accuracy = Rate{baseline.correct, baseline.n};
-    o.correct.assign(n, 0.0);
-    std::vector<int64_t> hits(names.size(), 0), support(names.size(), 0);
-    int64_t flips = 0;
-    for (const Eigen::MatrixXf& logits : runs) {
-      const std::vector<int64_t> pred = ArgMaxRows(logits);
-      for (size_t i = 0; i < n; ++i) {
-        const size_t c = static_cast<size_t>(labels[i]);
-        ++support[c];
-        if (pred[i] == labels[i]) {
-          ++hits[c];
-          o.correct[i] += 1.0 / static_cast<double>(runs.size());
-        }
-        flips += pred[i] != base[i];
-      }
-    }
-    int64_t correct = 0;
-    for (int64_t h : hits) correct += h;
-    const int64_t total = static_cast<int64_t>(n * runs.size());
-    o.accuracy = Rate{correct, total};
-    o.flips = Rate{flips, total};
+    o.flips = Rate{m.metrics.flips, static_cast<int64_t>(n * runs.size())};
     for (size_t c = 0; c < names.size(); ++c) {
-      o.recall[names[c]] = Rate{hits[c], support[c]};
-      o.baseline_recall[names[c]] =
-          Rate{support[c] > 0
-                   ? static_cast<int64_t>(std::llround(baseline.recall[c] * static_cast<double>(baseline.support[c])))
-                   : 0,
-               baseline.support[c]};
+      o.recall[names[c]] = RecallOf(m.metrics, c);
+      o.baseline_recall[names[c]] = RecallOf(baseline, c);
+    }
+    // Per example, the share of runs that got it right (runs are concatenated).
+    o.correct.assign(n, 0.0);
+    for (size_t i = 0; i < m.metrics.correct_each.size(); ++i) {
+      o.correct[i % n] += m.metrics.correct_each[i] / static_cast<double>(runs.size());
     }
     if (runs.size() == 1) {
       const FlipBudgets b = ComputeFlipBudgets(runs.front());
       o.flip_budget.assign(b.min_flip.data(), b.min_flip.data() + b.min_flip.size());
     }
-    return o;
-  }
-
-  Metrics PooledMetrics(const std::vector<Eigen::MatrixXf>& runs) {
-    std::vector<Metrics> each;
-    for (const Eigen::MatrixXf& l : runs) {
-      each.push_back(Score(ArgMaxRows(l), labels, base, num_classes(), config.confidence()));
-    }
-    return PoolMetrics(each, static_cast<int64_t>(labels.size()), config.confidence());
+    return m;
   }
 
   std::vector<int64_t> CheckedK(const std::string& query, const Selection& s, int64_t width) {
@@ -294,32 +287,6 @@ class ModelUnderTest::Impl {
     return {};
   }
 
-  std::string DescribeAblation(const Query& q, int layer, int64_t k) {
-    const Selection& s = q.selection();
-    std::ostringstream w;
-    w << (q.to_mean() ? "setting to their mean " : "zeroing ");
-    switch (s.kind()) {
-      case Selection::Kind::kTop:
-        if (s.class_name().empty())
-          w << "the global top-" << k << " neurons";
-        else
-          w << "class " << s.class_name() << "'s top-" << k << " neurons";
-        break;
-      case Selection::Kind::kBottom:
-        w << "the global bottom-" << k << " neurons";
-        break;
-      case Selection::Kind::kRandom:
-        w << k << " random neurons (" << s.draws() << (s.draws() == 1 ? " draw)" : " draws pooled)");
-        break;
-      case Selection::Kind::kExplicit:
-        w << k << " chosen neurons";
-        break;
-    }
-    w << " of layer " << layer << " (" << LayerName(layer) << ")"
-      << (q.pooled_only() ? " at the pooled token" : " at every token");
-    return w.str();
-  }
-
   Outcome RunAblation(const Query& q, const std::string& key, std::weak_ptr<ModelUnderTest> self) {
     const int layer = ResolveLayer(key, q.layer());
     const std::vector<std::vector<int64_t>> sets = AblationSets(q, key, layer);
@@ -332,19 +299,7 @@ class ModelUnderTest::Impl {
     }
     const std::vector<Eigen::MatrixXf> logits = RunPlans(model, examples, plans, batching);
     const int64_t k = static_cast<int64_t>(sets.front().size());
-    Outcome o = Summarize(key, logits);
-    o.what = DescribeAblation(q, layer, k);
-    o.target_class = q.selection().class_name();
-    if (q.selection().kind() != Selection::Kind::kRandom) {
-      // The control: the same number of random neurons, same layer, positions and value.
-      Query control = q;
-      control.selection_ = RandomK(k).Seeds(config.random_seeds());
-      o.random_control = [self, control]() -> Outcome {
-        std::shared_ptr<ModelUnderTest> model = self.lock();
-        if (!model) throw SpecError(311, control.ToString() + ": the model under test is gone");
-        return model->Run(control);
-      };
-    }
+    Measurement m = Measure(key, logits);
     json row;
     row["query"] = key;
     row["layer"] = layer;
@@ -357,11 +312,24 @@ class ModelUnderTest::Impl {
     row["k"] = k;
     row["op"] = q.to_mean() ? "mean" : "zero";
     if (sets.size() == 1) row["neurons"] = sets.front();
-    if (sets.size() > 1) row["draws"] = sets.size();
+    if (s.kind() == Selection::Kind::kRandom) row["draws"] = sets.size();
     row["positions"] = q.pooled_only() ? "pooled" : "all";
-    row["metrics"] = MetricsJson(PooledMetrics(logits), names, &baseline);
+    row["metrics"] = MetricsJson(m.metrics, names, &baseline);
+    Outcome& o = m.outcome;
+    o.what = internal::DescribeExperiment(row, layer, LayerName(layer));
+    o.target_class = s.class_name();
+    if (s.kind() != Selection::Kind::kRandom) {
+      // The control: the same number of random neurons, same layer, positions and value.
+      Query control = q;
+      control.selection_ = RandomK(k).Seeds(config.random_seeds());
+      o.random_control = [self, control]() -> Outcome {
+        std::shared_ptr<ModelUnderTest> model = self.lock();
+        if (!model) throw SpecError(311, control.ToString() + ": the model under test is gone");
+        return model->Run(control);
+      };
+    }
     rows.emplace_back(layer, row);
-    return o;
+    return std::move(m.outcome);
   }
 
   Outcome RunNoise(const Query& q, const std::string& key) {
@@ -379,11 +347,7 @@ class ModelUnderTest::Impl {
       if (d > 0) b.seed(DeriveSeed(config.seed(), {kSeedNoiseDraw, static_cast<uint64_t>(d)}));
       logits.push_back(RunPlans(model, examples, {Plan{iv}}, b)[0]);
     }
-    Outcome o = Summarize(key, logits);
-    o.what = "adding Gaussian noise of " + Shortest(q.amount()) + " × each neuron's std to layer " +
-             std::to_string(layer) + " (" + LayerName(layer) + ")" +
-             (q.pooled_only() ? " at the pooled token" : " at every token") +
-             (q.draws() > 1 ? " (" + std::to_string(q.draws()) + " draws pooled)" : "");
+    Measurement m = Measure(key, logits);
     json row;
     row["query"] = key;
     row["layer"] = layer;
@@ -394,16 +358,18 @@ class ModelUnderTest::Impl {
     row["seed"] = config.seed();
     if (q.draws() > 1) row["draws"] = q.draws();
     row["positions"] = q.pooled_only() ? "pooled" : "all";
-    row["metrics"] = MetricsJson(PooledMetrics(logits), names, &baseline);
+    row["metrics"] = MetricsJson(m.metrics, names, &baseline);
+    Outcome& o = m.outcome;
+    o.what = internal::DescribeExperiment(row, layer, LayerName(layer));
     rows.emplace_back(layer, row);
-    return o;
+    return std::move(m.outcome);
   }
 
   Outcome RunLogitShift(const std::string& key, double budget) {
     if (!(budget >= 0) || !std::isfinite(budget)) BadQuery(key, "the budget must be a non-negative number");
     EnsureExtracted();
     const FlipBudgets b = ComputeFlipBudgets(extraction.logits);
-    Outcome o = Summarize(key, {extraction.logits});
+    Outcome o = Measure(key, {extraction.logits}).outcome;
     // Every example whose label a shift of `budget` can change counts as flipped, and as
     // wrong: the worst case for each metric.
     int64_t flips = 0, correct = 0;
@@ -469,7 +435,8 @@ class ModelUnderTest::Impl {
       perturb.ScaleEntries(head.weight, c, cols, q.amount());
       logits.push_back(RunPlans(model, examples, {Plan{}}, batching)[0]);
     }
-    Outcome o = Summarize(key, logits);
+    Measurement m = Measure(key, logits);
+    Outcome& o = m.outcome;
     const int64_t k = static_cast<int64_t>(sets.front().size());
     const char* which = s.kind() == Selection::Kind::kTop      ? "largest "
                         : s.kind() == Selection::Kind::kBottom ? "smallest "
@@ -484,14 +451,14 @@ class ModelUnderTest::Impl {
     row["parameter"] = head.weight;
     row["columns"] = sets.front();
     row["factor"] = q.amount();
-    row["metrics"] = MetricsJson(PooledMetrics(logits), names, &baseline);
+    row["metrics"] = MetricsJson(m.metrics, names, &baseline);
     rows.emplace_back(-1, row);
-    return o;
+    return std::move(m.outcome);
   }
 
   Outcome RunBaseline(const std::string& key) {
     EnsureExtracted();
-    return Summarize(key, {extraction.logits});
+    return Measure(key, {extraction.logits}).outcome;
   }
 };
 

@@ -4,6 +4,7 @@
 #include <limits>
 #include <sstream>
 
+#include "describe.h"
 #include "synapse/error.h"
 
 namespace synapse::testing {
@@ -40,23 +41,6 @@ std::map<std::string, Rate> RecallRates(const json& metrics, const std::map<std:
 
 Rate Accuracy(const json& metrics, const std::string& where) {
   return Rate{Field(metrics, "correct", where).get<int64_t>(), Field(metrics, "n", where).get<int64_t>()};
-}
-
-std::string Describe(const json& row, const json& layer) {
-  std::ostringstream s;
-  const std::string selection = row.value("selection", "");
-  const std::string op = row.value("op", "zero") == "mean" ? "setting to their mean" : "zeroing";
-  const int64_t k = row.value("k", int64_t{0});
-  if (selection == "top") s << op << " the global top-" << k << " neurons";
-  if (selection == "bottom") s << op << " the global bottom-" << k << " neurons";
-  if (selection == "random") {
-    s << op << " " << k << " random neurons (" << row.value("per_seed", json::array()).size() << " draws pooled)";
-  }
-  if (selection == "class_top") s << op << " class " << row.value("class", "?") << "'s top-" << k << " neurons";
-  if (selection == "noise") s << "adding Gaussian noise of " << row.value("sigma", 0.0) << " × each neuron's std";
-  s << " of layer " << layer.value("index", 0) << " (" << layer.value("name", "?") << ")";
-  s << (row.value("positions", "all") == "pooled" ? " at the pooled token" : " at every token");
-  return s.str();
 }
 
 }  // namespace
@@ -99,7 +83,7 @@ Outcome ExperimentOutcome(const json& report, int layer, const std::string& sele
     if (selection == "class_top" && row.value("class", "") != class_name) continue;
     Outcome o = BaselineOutcome(report);
     const json& metrics = Field(row, "metrics", "experiment");
-    o.what = Describe(row, l);
+    o.what = internal::DescribeExperiment(row, index, l.value("name", "?"));
     o.accuracy = Accuracy(metrics, "metrics");
     // Random rows pool their draws: n is draws × examples.
     const int64_t draws = o.baseline_accuracy.n > 0 ? o.accuracy.n / o.baseline_accuracy.n : 1;
@@ -111,7 +95,9 @@ Outcome ExperimentOutcome(const json& report, int layer, const std::string& sele
       for (const json& other : l["experiments"]) {
         if (other.value("selection", "") == "random" && other.value("k", int64_t{-1}) == k &&
             other.value("positions", "") == row.value("positions", "")) {
-          o.random_control = [report, layer, k]() { return ExperimentOutcome(report, layer, "random", k); };
+          // Read now: the control is a few fields of the report, which need not outlive us.
+          const Outcome control = ExperimentOutcome(report, layer, "random", k);
+          o.random_control = [control]() { return control; };
         }
       }
     }

@@ -102,10 +102,7 @@ Spec ParseGateSpec(const json& json_spec, const std::string& path) {
     const std::string where = JsonReader::Index("assertions", i);
     Assertion a = ParseAssertion(list[i], path, where);
     if (a.name.empty()) a.name = "a" + std::to_string(i) + "_" + MetricName(a.check.metric);
-    if (!list[i].contains("confidence") && confidence > 0 && a.check.metric != Metric::kMinFlipBudget &&
-        a.check.metric != Metric::kNoLabelFlipsUnderShift) {
-      a.check.confidence = confidence;
-    }
+    if (!list[i].contains("confidence") && confidence > 0) a.check.confidence = confidence;
     AddUnique(r, &spec, std::move(a), where + ".name");
   }
   return spec;
@@ -127,7 +124,7 @@ Spec ParseSuiteSpec(const json& json_spec, const std::string& path) {
     a.name = Sanitize(name);
     a.query = std::move(query);
     a.check = std::move(check);
-    if (a.check.metric != Metric::kMinFlipBudget) a.check.confidence = confidence;
+    a.check.confidence = confidence;
     AddUnique(r, &spec, std::move(a), where);
   };
   auto ablate_top = [](int64_t layer, int64_t k, const std::string& of_class) {

@@ -66,6 +66,11 @@ Config ResolveConfig(const Config& config);
 /// Throws UsageError 401 for an unknown --synapse_ flag or a bad number.
 void InitSynapse(int* argc, char** argv);
 
+/// Sets a setting the way a --synapse_NAME flag does (over the environment and the
+/// Config), for a program with options of its own: `synapse gate --model M` calls
+/// OverrideSetting("model", M, "--model"), and errors then name "--model".
+void OverrideSetting(const std::string& name, const std::string& value, const std::string& origin);
+
 /// The value of a --synapse_NAME flag seen by InitSynapse, else of the environment variable
 /// SYNAPSE_NAME (upper case), else "".
 std::string SettingFromFlagsOrEnvironment(const std::string& name);
