@@ -12,6 +12,7 @@
 
 #include "hook.h"
 #include "model_impl.h"
+#include "storage_bounds.h"
 #include "synapse/error.h"
 
 namespace synapse {
@@ -353,6 +354,7 @@ Model Model::Load(const std::string& path, const ModelOptions& options) {
     throw ModelError(102, path + ": not a loadable TorchScript file (save it with torch.jit.save): " +
                               SummarizeTorchError(e.what()));
   }
+  CheckStorageBounds(impl->module, path);
   impl->module.eval();
 
   // Inputs, from forward's signature.

@@ -67,6 +67,31 @@ TEST(ModelLoadErrors, LayersReturningLists) {
                           "a hook site must return a Tensor or a tuple starting with one");
 }
 
+// LibTorch loads these without complaint; reading the tensors would run far past the bytes
+// the file holds.
+TEST(ModelLoadErrors, StorageClaimingMoreBytesThanTheFileHolds) {
+  ExpectError<ModelError>([] { Model::Load(kFixtures + "/forged_storage_size.pt"); }, 102,
+                          "tensor \"bert.embeddings.word_embeddings.weight\" is corrupt: its storage claims 8589934588 "
+                          "bytes but the file holds");
+}
+
+TEST(ModelLoadErrors, TensorOffsetPastItsStorage) {
+  ExpectError<ModelError>([] { Model::Load(kFixtures + "/forged_tensor_offset.pt"); }, 102,
+                          "is corrupt: its shape and offset reach 8589947388 bytes into a storage of 12800");
+}
+
+TEST(ModelLoadErrors, ZipClaimingAHugeRecord) {
+  // A central directory that claims a 4 GB record in a 250 KB file: refused before any
+  // allocation of that size.
+  std::string bytes = test::ReadFile(kFixtures + "/bert_traced.pt");
+  for (size_t at = bytes.find("PK\x01\x02"); at != std::string::npos; at = bytes.find("PK\x01\x02", at + 4)) {
+    for (size_t field : {at + 20, at + 24}) bytes.replace(field, 4, "\x00\x00\x00\xf0", 4);
+  }
+  std::string dir = test::TempDir("huge_record");
+  test::WriteFile(dir + "/m.pt", bytes);
+  ExpectError<ModelError>([&] { Model::Load(dir + "/m.pt"); }, 102, "not a loadable TorchScript file");
+}
+
 class RunErrors : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { bert_ = new Model(Model::Load(kFixtures + "/bert_traced.pt")); }
