@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all setup configure build test demo bench clean
+.PHONY: all setup configure build test test-asan fuzz demo bench clean
 
 all: build
 
@@ -21,6 +21,29 @@ build: setup configure
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+# The whole suite again with AddressSanitizer and UndefinedBehaviorSanitizer (any report
+# fails the test that triggered it). Tests labelled "install" are left out: they configure
+# and build a separate, unsanitized copy of the project to test CMake packaging.
+ASAN_BUILD_DIR ?= build-asan
+ASAN_OPTIONS_ALL = detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=0
+test-asan: setup
+	cmake -S . -B $(ASAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=Asan -DCMAKE_CXX_FLAGS_ASAN="-O1" \
+		-DSYNAPSE_SANITIZE=ON -DSYNAPSE_BUILD_BENCHMARKS=OFF
+	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
+	ASAN_OPTIONS=$(ASAN_OPTIONS_ALL) LSAN_OPTIONS=suppressions=$(CURDIR)/ci/lsan.supp:print_suppressions=0 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --test-dir $(ASAN_BUILD_DIR) --output-on-failure -j $(JOBS) -LE install
+
+# libFuzzer targets (fuzz/) on the readers and parsers, FUZZ_SECONDS each from the
+# committed seed corpora; fails on any crash, leak, sanitizer report or unclean error.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz: build
+	cmake -S fuzz -B $(FUZZ_BUILD_DIR) -DCMAKE_CXX_COMPILER=clang++ \
+		-DSYNAPSE_LIBRARY=$(abspath $(BUILD_DIR))/libsynapse.so
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS)
+	bash fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 
 # The demo analyzes the embedded default model (models/spam-tiny: a 4-layer BERT-style spam
 # filter trained by `synapse train` on the SpamAssassin corpus) on its 887 held-out test

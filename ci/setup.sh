@@ -11,6 +11,7 @@ packages=(
   python3-torch python3-numpy python3-sklearn python3-jsonschema python3-yaml
   libicu-dev
   chromium python3-pil fonts-dejavu-core
+  clang libclang-rt-14-dev
 )
 
 missing=()

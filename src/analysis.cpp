@@ -492,7 +492,8 @@ nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& e
     return [&progress, stage](int64_t done, int64_t total) { progress(stage, done, total); };
   };
   BatchOptions batching;
-  batching.pool(o.pool()).batch_size(o.batch_size()).pad_id(o.pad_id()).seed(o.seed());
+  batching.pool(o.pool()).batch_size(o.batch_size()).pad_id(o.pad_id()).seed(o.seed()).memory_budget(
+      o.memory_budget());
 
   // 1. Extraction.
   Extraction x = Extract(model, examples, batching, {}, report_progress("extraction"));

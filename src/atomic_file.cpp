@@ -13,7 +13,12 @@
 namespace synapse {
 
 void WriteFileAtomically(const std::string& path, const std::string& contents) {
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  // A hidden name beside the target (so the rename stays on one file system), which no
+  // reader's glob (*.json, *.xml) matches if the process dies before the rename.
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  const std::string tmp = dir + "." + base + ".tmp." + std::to_string(getpid());
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw DataError(208, path + ": cannot write: " + std::strerror(errno));
   size_t done = 0;

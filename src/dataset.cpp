@@ -54,7 +54,7 @@ DataRow ParseJsonlRow(const std::string& path, int64_t number, const std::string
     json row;
     try {
       row = json::parse(line);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       throw DataError(202, where + ": malformed JSON: " + JsonErrorText(e));
     }
     if (!row.is_object()) throw DataError(203, where + ": a row must be a JSON object");
@@ -167,7 +167,12 @@ ReadResult ReadCsv(const std::string& path, const std::string& text, char sep, c
     return -1;
   };
   std::string names;
-  for (size_t i = 0; i < header.size(); ++i) names += (i ? ", " : "") + header[i];
+  // Quoted as JSON strings: a header cell may hold quotes, newlines or invalid UTF-8, and the
+  // message must stay one line.
+  auto quoted = [](const std::string& cell) {
+    return nlohmann::json(cell).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  for (size_t i = 0; i < header.size(); ++i) names += (i ? ", " : "") + quoted(header[i]);
   const int text_col = column(options.text_column());
   if (text_col < 0) {
     throw DataError(203, path + ":1: no column \"" + options.text_column() + "\" (columns: " + names +
@@ -194,7 +199,11 @@ ReadResult ReadCsv(const std::string& path, const std::string& text, char sep, c
         const std::string& label = records[r][static_cast<size_t>(label_col)];
         bool integer = !label.empty() && label.size() < 10 &&
                        std::all_of(label.begin(), label.end(), [](char c) { return c >= '0' && c <= '9'; });
-        row.label_json = integer ? label : json(label).dump();
+        try {
+          row.label_json = integer ? label : json(label).dump();
+        } catch (const json::exception&) {
+          throw DataError(203, where + ": the label is not valid UTF-8");
+        }
         if (integer) row.label_index = std::stoll(label);
       }
       result.rows.push_back(std::move(row));
@@ -326,7 +335,7 @@ std::vector<std::string> LoadLabelNames(const std::string& path) {
   json j;
   try {
     j = json::parse(in);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw DataError(202, path + ": malformed JSON: " + JsonErrorText(e));
   }
   std::vector<std::string> names;

@@ -8,6 +8,7 @@
 #include "batching.h"
 #include "npy.h"
 #include "synapse/error.h"
+#include "synapse/memory_budget.h"
 #include "synapse/model.h"
 #include "synapse/probe.h"
 
@@ -32,6 +33,7 @@ Extraction Extract(const Model& model, const std::vector<Example>& examples, con
   if (wanted.empty()) {
     for (const LayerInfo& l : model.layers()) wanted.push_back(l.index);
   }
+  CheckMemoryBudget(EstimateExtractionMemory(model, examples, options, wanted), options.memory_budget());
   std::vector<Intervention> captures;
   for (int layer : wanted) captures.push_back(Intervention::Capture(Site::Layer(layer)));
 

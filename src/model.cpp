@@ -12,7 +12,7 @@
 
 #include "hook.h"
 #include "model_impl.h"
-#include "storage_bounds.h"
+#include "untrusted_model.h"
 #include "synapse/error.h"
 
 namespace synapse {
@@ -355,6 +355,7 @@ Model Model::Load(const std::string& path, const ModelOptions& options) {
                               SummarizeTorchError(e.what()));
   }
   CheckStorageBounds(impl->module, path);
+  CheckOperatorPolicy(impl->module, path);
   impl->module.eval();
 
   // Inputs, from forward's signature.

@@ -161,6 +161,8 @@ INSTANTIATE_TEST_SUITE_P(
                       "[synapse.model.103]"},
         BadInvocation{"list_layers", "analyze --model $FX/list_layers.pt --data $DIR/ok.jsonl --out $DIR/r",
                       "[synapse.model.105]"},
+        BadInvocation{"reads_files", "predict --model $FX/reads_files.pt --data $DIR/ok.jsonl",
+                      "[synapse.model.109]"},
         BadInvocation{"forged_storage_size", "predict --model $FX/forged_storage_size.pt --data $DIR/ok.jsonl",
                       "its storage claims 8589934588 bytes"},
         BadInvocation{"forged_tensor_offset", "analyze --model $FX/forged_tensor_offset.pt --data $DIR/ok.jsonl",

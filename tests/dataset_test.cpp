@@ -117,7 +117,21 @@ TEST(ReadRows, CsvErrorsNameTheLine) {
   };
   expect(dir + "/fields.csv", ReadOptions(), 203, "fields.csv:3: 3 fields, the header has 2");
   expect(dir + "/quote.csv", ReadOptions(), 202, "quote.csv:3: unterminated quoted field");
-  expect(dir + "/column.csv", ReadOptions(), 203, "column.csv:1: no column \"text\" (columns: body, label)");
+  expect(dir + "/column.csv", ReadOptions(), 203, "column.csv:1: no column \"text\" (columns: \"body\", \"label\")");
+}
+
+// Found by fuzz/csv_reader_fuzzer and fuzz/jsonl_reader_fuzzer: a header cell with a newline
+// made a two-line message, and a number too large for a double escaped as a raw
+// nlohmann::json exception, as did a CSV label of invalid UTF-8.
+TEST(ReadRows, FuzzFindingsGiveOneLineErrors) {
+  std::string dir = test::TempDir("fuzz_findings");
+  test::WriteFile(dir + "/header.csv", "\"bo\ndy\",label\na,1\n");
+  test::WriteFile(dir + "/number.jsonl", "{\"input_ids\": [2, 5, 28888888888888888888888888e88888888888]}\n");
+  test::ExpectError<DataError>([&] { ReadRows(dir + "/header.csv"); }, 203,
+                               "no column \"text\" (columns: \"bo\\ndy\", \"label\")");
+  test::ExpectError<DataError>([&] { ReadRows(dir + "/number.jsonl"); }, 202, "number.jsonl:1: malformed JSON: number overflow");
+  test::WriteFile(dir + "/label.csv", "text,label\nhello,sp\xff" "am\n");
+  test::ExpectError<DataError>([&] { ReadRows(dir + "/label.csv"); }, 203, "label.csv:2: the label is not valid UTF-8");
 }
 
 TEST(ReadRows, SkipBadRowsCountsWhatItSkips) {

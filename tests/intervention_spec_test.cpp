@@ -98,5 +98,12 @@ TEST(Neurons, OutOfRangeNamesTheSiteAndWidth) {
                                "neuron 40 is out of range for layer bert.encoder.layer.1 (it has 32 neurons");
 }
 
+// Found by fuzz/intervention_spec_fuzzer: a SPEC holding newlines was echoed verbatim, so
+// the message spanned several lines. Every synapse::Error now escapes control characters.
+TEST(InterventionSpec, ControlCharactersStayOnOneLine) {
+  test::ExpectError<SpecError>([] { ParseIntervention("\n\n$2:\xa0" "5zall"); }, 301, "intervention \"\\n\\n$2:");
+  EXPECT_STREQ(SpecError(301, "a\tb\x01" "c").what(), "[synapse.spec.301] a\\tb\\x01c");
+}
+
 }  // namespace
 }  // namespace synapse

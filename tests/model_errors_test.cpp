@@ -80,6 +80,11 @@ TEST(ModelLoadErrors, TensorOffsetPastItsStorage) {
                           "is corrupt: its shape and offset reach 8589947388 bytes into a storage of 12800");
 }
 
+TEST(ModelLoadErrors, CodeThatReadsFiles) {
+  ExpectError<ModelError>([] { Model::Load(kFixtures + "/reads_files.pt"); }, 109,
+                          "FileReadingModel.forward calls aten::from_file, which reaches outside the model");
+}
+
 TEST(ModelLoadErrors, ZipClaimingAHugeRecord) {
   // A central directory that claims a 4 GB record in a 250 KB file: refused before any
   // allocation of that size.

@@ -47,6 +47,8 @@ struct AnalysisOptions {
   SYNAPSE_ARG(Pooling, pool) = Pooling::kFirst;
   SYNAPSE_ARG(int64_t, batch_size) = 32;
   SYNAPSE_ARG(int64_t, pad_id) = 0;
+  /// Bytes extraction may hold; see BatchOptions::memory_budget (0: 80% of physical memory).
+  SYNAPSE_ARG(int64_t, memory_budget) = 0;
   /// Seeds the split, the random neuron sets, activation noise and weight noise.
   SYNAPSE_ARG(uint64_t, seed) = 0;
   /// Layers to run experiments on (negative counts from the end); empty: every layer.

@@ -21,10 +21,10 @@ namespace synapse {
 class Error : public std::runtime_error {
  public:
   Error(std::string kind, int id, const std::string& message)
-      : std::runtime_error("[synapse." + kind + "." + std::to_string(id) + "] " + message),
+      : std::runtime_error("[synapse." + kind + "." + std::to_string(id) + "] " + OneLine(message)),
         kind_(std::move(kind)),
         id_(id),
-        detail_(message) {}
+        detail_(OneLine(message)) {}
   /// "model", "data", "spec", "usage" or "internal".
   const std::string& kind() const noexcept { return kind_; }
   /// The stable numeric id, e.g. 102 in "[synapse.model.102]".
@@ -36,6 +36,31 @@ class Error : public std::runtime_error {
   std::string kind_;
   int id_;
   std::string detail_;
+
+  // Control characters (a newline in a file name, a CSV cell, a SPEC) written as \n, \t,
+  // \xNN, so the message stays one line whatever it quotes.
+  static std::string OneLine(const std::string& text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+      const unsigned char u = static_cast<unsigned char>(c);
+      if (u >= 0x20 && u != 0x7f) {
+        out += c;
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\r') {
+        out += "\\r";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else {
+        const char* hex = "0123456789abcdef";
+        out += "\\x";
+        out += hex[u >> 4];
+        out += hex[u & 15];
+      }
+    }
+    return out;
+  }
 };
 
 /// The model file cannot be loaded, introspected or run (ids 1xx).

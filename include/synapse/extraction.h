@@ -38,6 +38,10 @@ struct BatchOptions {
   SYNAPSE_ARG(int64_t, pad_id) = 0;
   /// Seed of noise interventions (noise is also keyed by layer and example index).
   SYNAPSE_ARG(uint64_t, seed) = 0;
+  /// Bytes extraction may hold (synapse/memory_budget.h); Extract throws DataError 212
+  /// before the first batch when its estimate exceeds it. 0: 80% of physical memory;
+  /// negative: no check.
+  SYNAPSE_ARG(int64_t, memory_budget) = 0;
 };
 
 struct Extraction {

@@ -15,6 +15,7 @@
 #include "synapse/stats.h"
 #include "synapse/probe.h"
 #include "synapse/extraction.h"
+#include "synapse/memory_budget.h"
 #include "synapse/experiments.h"
 #include "synapse/analysis.h"
 #include "synapse/training.h"

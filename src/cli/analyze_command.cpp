@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "args.h"
+#include "synapse/memory_budget.h"
 #include "synapse/atomic_file.h"
 #include "synapse/report_files.h"
 #include "commands.h"
@@ -178,7 +179,7 @@ int AnalyzeCommand(int argc, char** argv) {
   std::string layers, k = "1,2,5,10,20,50,10%,25%,50%", ablate_value = "zero", noise = "0.1,0.25,0.5,1.0";
   std::string mass = "0.5,0.9", probe_l1 = "0.001", probe_l2 = "0.01", test_fraction = "0.2", confidence = "0.95";
   std::string head, target_rate = "0.5", head_max_factor = "100", weight_noise = "0.01,0.05,0.1,0.25,0.5";
-  std::string weight_noise_param, save_activations, layers_glob, input_shape;
+  std::string weight_noise_param, save_activations, layers_glob, input_shape, memory_budget;
   int64_t seed = 0, batch_size = 32, threads = 0, pad_id = -1, max_length = 0, random_seeds = 5, probe_max_iter = 1000;
   int64_t head_k = 10, bisect_steps = 10, weight_noise_seeds = 3;
   bool cased = false, pooled_only = false, no_weight_space = false, no_linear_head = false, quiet = false;
@@ -229,6 +230,9 @@ int AnalyzeCommand(int argc, char** argv) {
   p.Option("--layer-modules", "GLOB", "module paths of the layers (default: discovered)", &layers_glob);
   p.Option("--input-shape", "D,D,..", "float-input models: the shape every row's features must have", &input_shape);
   p.Option("--threads", "N", "intra-op threads (default: all cores)", &threads);
+  p.Option("--memory-budget", "SIZE",
+           "refuse to start when extraction would need more, e.g. 4G (default: 80% of physical memory)",
+           &memory_budget);
   p.Flag("--quiet", "no progress bar and no summary", &quiet);
   RowSource source;
   std::string text_column = "text", pair_column, label_column = "label";
@@ -244,6 +248,7 @@ int AnalyzeCommand(int argc, char** argv) {
 
   AnalysisOptions options;
   options.pool(ParsePool(pool)).batch_size(batch_size).seed(static_cast<uint64_t>(seed)).k(k);
+  if (!memory_budget.empty()) options.memory_budget(ParseByteSize(memory_budget));
   if (!layers.empty()) {
     std::vector<int> selected;
     for (int64_t l : ParseIntList(layers, "--layers")) selected.push_back(static_cast<int>(l));

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "args.h"
+#include "json_error_text.h"
 #include "commands.h"
 #include "number_text.h"
 #include "synapse/atomic_file.h"
@@ -32,6 +33,8 @@ json ReadReport(const std::string& path) {
     return json::parse(in);
   } catch (const json::parse_error& e) {
     throw DataError(202, path + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
+  } catch (const json::exception& e) {
+    throw DataError(202, path + ": not valid JSON: " + JsonErrorText(e));
   }
 }
 

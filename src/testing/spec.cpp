@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "json_error_text.h"
 #include "json_reader.h"
 #include "synapse/error.h"
 
@@ -54,6 +55,8 @@ json ReadFile(const std::string& path) {
     return json::parse(in);
   } catch (const json::parse_error& e) {
     throw UsageError(404, path + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
+  } catch (const json::exception& e) {
+    throw UsageError(404, path + ": not valid JSON: " + JsonErrorText(e));
   }
 }
 

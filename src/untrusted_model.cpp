@@ -1,4 +1,4 @@
-#include "storage_bounds.h"
+#include "untrusted_model.h"
 
 #include <c10/core/CPUAllocator.h>
 #include <malloc.h>
@@ -67,27 +67,59 @@ void CheckValue(const c10::IValue& value, const std::string& name, const std::st
   }
 }
 
+// Calls `visit(function name, node)` for every node of every function the module's code holds,
+// nested blocks included.
+void ForEachNode(const torch::jit::Module& module,
+                 const std::function<void(const std::string&, const torch::jit::Node*)>& visit) {
+  for (const auto& function : module._ivalue()->compilation_unit()->get_functions()) {
+    auto* graph_function = dynamic_cast<torch::jit::GraphFunction*>(function);
+    if (graph_function == nullptr) continue;
+    const std::string name = function->qualname().qualifiedName();
+    std::function<void(const torch::jit::Block*)> walk = [&](const torch::jit::Block* block) {
+      for (const torch::jit::Node* node : block->nodes()) {
+        for (const torch::jit::Block* inner : node->blocks()) walk(inner);
+        visit(name, node);
+      }
+    };
+    walk(graph_function->graph()->block());
+  }
+}
+
+bool Forbidden(const std::string& op) {
+  static const char* const kOperators[] = {"aten::from_file", "aten::to_here", "aten::local_value"};
+  static const char* const kPrefixes[] = {
+      "rpc::", "dist_rpc::", "dist_autograd::", "dist_c10d::", "c10d::", "prim::rpc_"};
+  for (const char* o : kOperators) {
+    if (op == o) return true;
+  }
+  for (const char* p : kPrefixes) {
+    if (op.rfind(p, 0) == 0) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+void CheckOperatorPolicy(const torch::jit::Module& module, const std::string& path) {
+  ForEachNode(module, [&](const std::string& function, const torch::jit::Node* node) {
+    const std::string op = node->kind().toQualString();
+    if (!Forbidden(op)) return;
+    throw ModelError(109, path + ": " + function + " calls " + op +
+                              ", which reaches outside the model (files or the network); Synapse does not run "
+                              "such models (docs/security.md)");
+  });
+}
 
 void CheckStorageBounds(const torch::jit::Module& module, const std::string& path) {
   for (const auto& attribute : module.named_attributes(/*recurse=*/true)) {
     CheckValue(attribute.value, attribute.name, path, 0);
   }
   // Tensor constants baked into the code (constants.pkl).
-  for (const auto& function : module._ivalue()->compilation_unit()->get_functions()) {
-    auto* graph_function = dynamic_cast<torch::jit::GraphFunction*>(function);
-    if (graph_function == nullptr) continue;
-    const std::string name = "constant in " + function->qualname().qualifiedName();
-    std::function<void(const torch::jit::Block*)> walk = [&](const torch::jit::Block* block) {
-      for (const torch::jit::Node* node : block->nodes()) {
-        for (const torch::jit::Block* inner : node->blocks()) walk(inner);
-        if (node->kind() != c10::prim::Constant) continue;
-        auto constant = torch::jit::toIValue(node->output());
-        if (constant) CheckValue(*constant, name, path, 0);
-      }
-    };
-    walk(graph_function->graph()->block());
-  }
+  ForEachNode(module, [&](const std::string& function, const torch::jit::Node* node) {
+    if (node->kind() != c10::prim::Constant) return;
+    auto constant = torch::jit::toIValue(node->output());
+    if (constant) CheckValue(*constant, "constant in " + function, path, 0);
+  });
 }
 
 }  // namespace synapse

@@ -1,0 +1,61 @@
+// How much memory an extraction will take, estimated before it runs, and the budget it must
+// fit. Extract() checks BatchOptions::memory_budget itself; the estimate is public so a tool
+// can show it.
+//
+//   synapse::MemoryEstimate e = synapse::EstimateExtractionMemory(model, examples, batching);
+//   std::cout << e.Describe();  // "1.2 GiB: 950 MiB pooled activations (…) + …"
+#ifndef SYNAPSE_MEMORY_BUDGET_H_
+#define SYNAPSE_MEMORY_BUDGET_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "synapse/example.h"
+
+namespace synapse {
+
+class Model;
+struct BatchOptions;
+
+struct MemoryEstimate {
+  /// The pooled vectors of every captured layer and the logits, twice: the extraction and
+  /// the probes' standardized copy.
+  int64_t activation_bytes = 0;
+  /// One forward pass over the largest batch: batch × tokens × widest layer × 4 bytes × 24
+  /// (a Transformer layer's intermediates), plus batch × tokens² × 4 bytes × 16 heads.
+  int64_t batch_bytes = 0;
+  /// The model's parameters, as float32.
+  int64_t parameter_bytes = 0;
+
+  int64_t total() const { return activation_bytes + batch_bytes + parameter_bytes; }
+  /// "1.2 GiB (950.0 MiB activations of 887 examples × 4 layers × 128, 300.0 MiB for one batch …)".
+  std::string Describe() const;
+
+  int64_t examples = 0;
+  int64_t layers = 0;
+  int64_t widest_layer = 0;
+  int64_t longest_example = 0;
+};
+
+/// Estimates what Extract(model, examples, options, layers) holds at its peak.
+MemoryEstimate EstimateExtractionMemory(const Model& model, const std::vector<Example>& examples,
+                                        const BatchOptions& options, const std::vector<int>& layers = {});
+
+/// 80% of this machine's physical memory: the budget when none is given.
+int64_t DefaultMemoryBudget();
+
+/// Throws DataError 212 when `estimate` exceeds `budget_bytes`, saying by how much and what
+/// to lower. `budget_bytes` 0 means DefaultMemoryBudget(); a negative budget disables the check.
+void CheckMemoryBudget(const MemoryEstimate& estimate, int64_t budget_bytes);
+
+/// "512M", "4G", "1.5GiB", "2TB", "1000000" (bytes) → bytes; K/M/G/T are powers of 1024.
+/// Throws UsageError 401 naming `what` on anything else.
+int64_t ParseByteSize(const std::string& text, const std::string& what = "--memory-budget");
+
+/// "1.5 GiB", "300.0 MiB", "12 B".
+std::string FormatBytes(int64_t bytes);
+
+}  // namespace synapse
+
+#endif  // SYNAPSE_MEMORY_BUDGET_H_
