@@ -67,12 +67,17 @@ std::vector<Eigen::MatrixXf> RunPlans(const Model& model, const std::vector<Exam
     const std::vector<Example> inputs = Gather(examples, batch);
     RunOptions run;
     run.pool(options.pool()).pad_id(options.pad_id()).seed(options.seed()).example_indices(batch);
-    for (size_t p = 0; p < plans.size(); ++p) {
-      RunResult result = model.Run(inputs, plans[p], run);
+    auto store = [&](size_t p, const RunResult& result) {
       if (out[p].size() == 0) out[p].resize(n, result.logits.cols());
       for (size_t k = 0; k < batch.size(); ++k) out[p].row(batch[k]) = result.logits.row(static_cast<Eigen::Index>(k));
       done += static_cast<int64_t>(batch.size());
       if (progress) progress(done, total);
+    };
+    if (options.suffix_execution()) {
+      const std::vector<RunResult> results = model.RunEach(inputs, plans, run);
+      for (size_t p = 0; p < plans.size(); ++p) store(p, results[p]);
+    } else {
+      for (size_t p = 0; p < plans.size(); ++p) store(p, model.Run(inputs, plans[p], run));
     }
   }
   return out;

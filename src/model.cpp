@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "forward_stages.h"
 #include "hook.h"
 #include "model_impl.h"
 #include "untrusted_model.h"
@@ -485,28 +486,33 @@ int Model::ResolveLayer(const Site& site) const {
                            " .. " + impl_->layers.back().name + ")");
 }
 
-RunResult Model::Run(const std::vector<Example>& batch, const std::vector<Intervention>& interventions,
-                     const RunOptions& options) const {
-  Impl& m = *impl_;
-  c10::InferenceMode inference;
-  c10::Warning::WarningHandlerGuard warnings(&quiet_warnings);
-  if (m.num_classes < 0) m.DryRun({batch.front()});
+namespace {
 
-  std::vector<std::vector<ResolvedOp>> ops(m.layers.size());
+// A plan's interventions bound to the model: ops per layer, and the logit shifts.
+struct ResolvedPlan {
+  std::vector<std::vector<ResolvedOp>> ops;
   std::vector<const Intervention*> shifts;
+  /// The layers with ops, in index order.
+  std::vector<int> layers;
+};
+
+ResolvedPlan ResolvePlan(const Model& model, const Model::Impl& m, const std::vector<Intervention>& interventions,
+                         const RunOptions& options) {
+  ResolvedPlan plan;
+  plan.ops.resize(m.layers.size());
   for (const Intervention& iv : interventions) {
     if (iv.op() == Intervention::Op::kShift) {
       if (static_cast<int64_t>(iv.values().size()) != m.num_classes) {
         throw SpecError(309, "intervention \"" + iv.ToString() + "\": a logit shift needs one value per class (" +
                                  std::to_string(m.num_classes) + "), got " + std::to_string(iv.values().size()));
       }
-      shifts.push_back(&iv);
+      plan.shifts.push_back(&iv);
       continue;
     }
     if (!m.options.install_hooks()) {
       throw SpecError(306, "intervention \"" + iv.ToString() + "\": the model was loaded without hooks");
     }
-    const int layer = ResolveLayer(iv.site());
+    const int layer = model.ResolveLayer(iv.site());
     const LayerInfo& info = m.layers[static_cast<size_t>(layer)];
     if (iv.positions() == Positions::kPooled && options.pool() == Pooling::kMean) {
       throw SpecError(307, "intervention \"" + iv.ToString() + "\": pooled positions need pooling first or last, "
@@ -536,11 +542,36 @@ RunResult Model::Run(const std::vector<Example>& batch, const std::vector<Interv
       }
       op.sigmas = at::tensor(iv.values(), at::kFloat).index_select(0, op.neuron_index);
     }
-    ops[static_cast<size_t>(layer)].push_back(std::move(op));
+    plan.ops[static_cast<size_t>(layer)].push_back(std::move(op));
   }
+  for (size_t l = 0; l < plan.ops.size(); ++l) {
+    if (!plan.ops[l].empty()) plan.layers.push_back(static_cast<int>(l));
+  }
+  return plan;
+}
 
-  PreparedInputs prepared = PrepareInputs(m, batch, options);
-  RunContext context(m, std::move(ops), prepared.geometry, false);
+// The logits (after shifts) and captures of a finished forward pass.
+RunResult FinishRun(const Model::Impl& m, const c10::IValue& output, const ResolvedPlan& plan, int64_t batch,
+                    RunContext& context) {
+  context.RethrowIfFailed();
+  std::string kind;
+  at::Tensor logits = ExtractLogits(output, m.path, &kind).to(at::kFloat);
+  if (logits.dim() != 2 || logits.size(0) != batch) {
+    throw ModelError(105, m.path + ": logits of shape " + Describe(logits.sizes().vec()) + " for a batch of " +
+                              std::to_string(batch));
+  }
+  for (const Intervention* s : plan.shifts) logits = logits + at::tensor(s->values(), at::kFloat).view({1, -1});
+  RunResult result;
+  result.logits = ToEigen(logits);
+  for (size_t i = 0; i < context.captures().size(); ++i) {
+    if (context.captures()[i].defined()) result.captures[static_cast<int>(i)] = ToEigen(context.captures()[i]);
+  }
+  return result;
+}
+
+// The whole forward under `plan`.
+RunResult RunFull(Model::Impl& m, const PreparedInputs& prepared, const ResolvedPlan& plan) {
+  RunContext context(m, plan.ops, prepared.geometry, false);
   c10::IValue output;
   try {
     ScopedHookContext scope(&context);
@@ -549,21 +580,107 @@ RunResult Model::Run(const std::vector<Example>& batch, const std::vector<Interv
     context.RethrowIfFailed();
     throw ModelError(106, m.path + ": forward failed: " + SummarizeTorchError(e.what()));
   }
-  context.RethrowIfFailed();
-  std::string kind;
-  at::Tensor logits = ExtractLogits(output, m.path, &kind).to(at::kFloat);
-  if (logits.dim() != 2 || logits.size(0) != prepared.geometry.batch) {
-    throw ModelError(105, m.path + ": logits of shape " + Describe(logits.sizes().vec()) + " for a batch of " +
-                              std::to_string(prepared.geometry.batch));
-  }
-  for (const Intervention* s : shifts) logits = logits + at::tensor(s->values(), at::kFloat).view({1, -1});
+  return FinishRun(m, output, plan, prepared.geometry.batch, context);
+}
 
-  RunResult result;
-  result.logits = ToEigen(logits);
-  for (size_t i = 0; i < context.captures().size(); ++i) {
-    if (context.captures()[i].defined()) result.captures[static_cast<int>(i)] = ToEigen(context.captures()[i]);
+// Segments from..last of the cut forward on `values`, under `context`.
+c10::IValue RunSegments(const Model::Impl& m, const ForwardStages& stages, int from, std::vector<c10::IValue> values,
+                        RunContext& context, std::vector<std::vector<c10::IValue>>* saved = nullptr) {
+  try {
+    ScopedHookContext scope(&context);
+    for (int s = from; s <= stages.cuts(); ++s) {
+      if (saved != nullptr && s > 0) (*saved)[static_cast<size_t>(s - 1)] = values;
+      stages.RunSegment(s, &values);
+    }
+  } catch (const std::exception& e) {
+    context.RethrowIfFailed();
+    throw ModelError(106, m.path + ": forward failed: " + SummarizeTorchError(e.what()));
   }
-  return result;
+  return values.at(0);
+}
+
+}  // namespace
+
+const ForwardStages& Model::Impl::Stages() const {
+  std::call_once(stages_once, [this] { stages = std::make_unique<ForwardStages>(module, layer_of, layers.size()); });
+  return *stages;
+}
+
+RunResult Model::Run(const std::vector<Example>& batch, const std::vector<Intervention>& interventions,
+                     const RunOptions& options) const {
+  Impl& m = *impl_;
+  c10::InferenceMode inference;
+  c10::Warning::WarningHandlerGuard warnings(&quiet_warnings);
+  if (m.num_classes < 0) m.DryRun({batch.front()});
+  const ResolvedPlan plan = ResolvePlan(*this, m, interventions, options);
+  return RunFull(m, PrepareInputs(m, batch, options), plan);
+}
+
+std::vector<RunResult> Model::RunEach(const std::vector<Example>& batch,
+                                      const std::vector<std::vector<Intervention>>& plans,
+                                      const RunOptions& options) const {
+  Impl& m = *impl_;
+  c10::InferenceMode inference;
+  c10::Warning::WarningHandlerGuard warnings(&quiet_warnings);
+  if (batch.empty()) throw DataError(207, "a batch needs at least one example");
+  if (m.num_classes < 0) m.DryRun({batch.front()});
+  std::vector<ResolvedPlan> resolved;
+  for (const auto& interventions : plans) resolved.push_back(ResolvePlan(*this, m, interventions, options));
+  const PreparedInputs prepared = PrepareInputs(m, batch, options);
+  std::vector<RunResult> results;
+  if (plans.size() < 2 || !m.options.install_hooks() || m.Stages().cuts() == 0) {
+    for (const ResolvedPlan& plan : resolved) results.push_back(RunFull(m, prepared, plan));
+    return results;
+  }
+  const ForwardStages& stages = m.Stages();
+  // Each plan starts at the cut before its first intervened layer; -1: needs the full
+  // forward; cuts(): needs no pass (no layer ops).
+  std::vector<int> start(resolved.size(), stages.cuts());
+  for (size_t p = 0; p < resolved.size(); ++p) {
+    for (int layer : resolved[p].layers) {
+      const int cut = stages.CutOf(layer);
+      if (cut < 0) {
+        start[p] = -1;
+        break;
+      }
+      start[p] = std::min(start[p], cut);
+    }
+  }
+  // The unperturbed pass, keeping what crosses every cut.
+  std::vector<c10::IValue> inputs = {m.module._ivalue()};
+  inputs.insert(inputs.end(), prepared.arguments.begin(), prepared.arguments.end());
+  std::vector<std::vector<c10::IValue>> saved(static_cast<size_t>(stages.cuts()));
+  RunContext base_context(m, std::vector<std::vector<ResolvedOp>>(m.layers.size()), prepared.geometry, false);
+  const c10::IValue base = RunSegments(m, stages, 0, inputs, base_context, &saved);
+  for (size_t p = 0; p < resolved.size(); ++p) {
+    if (start[p] < 0) {
+      results.push_back(RunFull(m, prepared, resolved[p]));
+      continue;
+    }
+    RunContext context(m, resolved[p].ops, prepared.geometry, false);
+    if (start[p] == stages.cuts()) {
+      results.push_back(FinishRun(m, base, resolved[p], prepared.geometry.batch, context));
+      continue;
+    }
+    const c10::IValue output =
+        RunSegments(m, stages, start[p] + 1, saved[static_cast<size_t>(start[p])], context);
+    results.push_back(FinishRun(m, output, resolved[p], prepared.geometry.batch, context));
+  }
+  return results;
+}
+
+SuffixExecution Model::suffix_execution() const {
+  SuffixExecution out;
+  if (!impl_->options.install_hooks()) {
+    out.fallback_reason = "the model was loaded without hooks";
+    return out;
+  }
+  const ForwardStages& stages = impl_->Stages();
+  for (const LayerInfo& l : impl_->layers) {
+    if (stages.CutOf(l.index) >= 0) out.layers.push_back(l.index);
+  }
+  out.fallback_reason = stages.reason();
+  return out;
 }
 
 }  // namespace synapse

@@ -4,10 +4,13 @@
 
 #include <torch/script.h>
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "forward_stages.h"
 #include "intervention_kernels.h"
 #include "synapse/model.h"
 
@@ -29,6 +32,13 @@ class Model::Impl {
   /// Runs the model with no interventions to learn each layer's layout and width and the
   /// number of classes.
   void DryRun(const std::vector<Example>& batch);
+
+  /// The forward graph cut at the hook sites, built on first use.
+  const ForwardStages& Stages() const;
+
+ private:
+  mutable std::once_flag stages_once;
+  mutable std::unique_ptr<ForwardStages> stages;
 };
 
 /// The first line of a LibTorch error that says what went wrong, without the C++ or

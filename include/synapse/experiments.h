@@ -57,7 +57,8 @@ Metrics Score(const std::vector<int64_t>& predictions, const std::vector<int64_t
               const std::vector<int64_t>& base_predictions, int64_t num_classes, double confidence = 0.95);
 
 /// The logits (examples × classes, in example order) of every plan. Batches are the outer
-/// loop and plans the inner one, so each batch's inputs are prepared once for all plans.
+/// loop and plans the inner one: each batch's unperturbed forward runs once, and each plan
+/// only from its first intervened layer on (Model::RunEach; options.suffix_execution()).
 /// `progress` counts finished (plan, batch) pairs in examples: total = plans × examples.
 std::vector<Eigen::MatrixXf> RunPlans(const Model& model, const std::vector<Example>& examples,
                                       const std::vector<Plan>& plans, const BatchOptions& options = {},

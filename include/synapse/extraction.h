@@ -42,6 +42,10 @@ struct BatchOptions {
   /// before the first batch when its estimate exceeds it. 0: 80% of physical memory;
   /// negative: no check.
   SYNAPSE_ARG(int64_t, memory_budget) = 0;
+  /// Sweeps (RunPlans) run the unperturbed forward once per batch and each configuration
+  /// only from its first intervened layer on (Model::RunEach); false runs the whole
+  /// forward per configuration. The logits are the same either way.
+  SYNAPSE_ARG(bool, suffix_execution) = true;
 };
 
 struct Extraction {

@@ -86,6 +86,16 @@ struct RunResult {
   std::map<int, Eigen::MatrixXf> captures;
 };
 
+/// How RunEach shares work between the plans of one batch (suffix execution).
+struct SuffixExecution {
+  /// Layers whose plans run only the part of forward after the layer's output; plans
+  /// whose first intervened layer is elsewhere run the whole forward.
+  std::vector<int> layers;
+  /// Why the other layers (or all of them) fall back to the whole forward; empty when
+  /// every layer is cut.
+  std::string fallback_reason;
+};
+
 class Model {
  public:
   /// Loads a TorchScript file in eval and inference mode and installs hook sites.
@@ -116,6 +126,20 @@ class Model {
   RunResult Run(const std::vector<Example>& batch,
                 const std::vector<Intervention>& interventions = {},
                 const RunOptions& options = RunOptions()) const;
+
+  /// Runs one batch under each plan (the interventions of one configuration, applied
+  /// together). The results equal Run(batch, plan, options) for every plan, but nothing is
+  /// computed twice: the unperturbed forward runs once, keeping the values that cross each
+  /// layer's output, and each plan runs only the part of forward after its first
+  /// intervened layer (a plan at the last layer costs about the classification head; a
+  /// plan of logit shifts only, no pass at all). See suffix_execution().
+  std::vector<RunResult> RunEach(const std::vector<Example>& batch, const std::vector<std::vector<Intervention>>& plans,
+                                 const RunOptions& options = RunOptions()) const;
+
+  /// Which layers RunEach can start a plan at, and why the others cannot (control flow
+  /// around a layer, a later in-place write to an earlier value). Cuts the graph on the
+  /// first call.
+  SuffixExecution suffix_execution() const;
 
   /// Names and shapes of every parameter, in module order.
   std::vector<std::pair<std::string, std::vector<int64_t>>> parameters() const;

@@ -1,0 +1,216 @@
+#include "forward_stages.h"
+
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/ir/alias_analysis.h>
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/inliner.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+
+namespace synapse {
+namespace {
+
+using torch::jit::Block;
+using torch::jit::Graph;
+using torch::jit::Node;
+using torch::jit::Value;
+
+const c10::Symbol kHook = c10::Symbol::fromQualString("synapse::hook");
+
+void ForEachNode(Block* block, const std::function<void(Node*)>& f) {
+  for (Node* n : block->nodes()) {
+    f(n);
+    for (Block* b : n->blocks()) ForEachNode(b, f);
+  }
+}
+
+// The module instance a value holds, when it is `self` followed by attribute reads.
+const c10::ivalue::Object* ResolveModule(Value* v, const Graph& graph, const torch::jit::Module& root) {
+  std::vector<std::string> names;
+  while (v != graph.inputs().at(0)) {
+    Node* n = v->node();
+    if (n->kind() != c10::prim::GetAttr) return nullptr;
+    names.push_back(n->s(c10::attr::name));
+    v = n->input(0);
+  }
+  c10::intrusive_ptr<c10::ivalue::Object> object = root._ivalue();
+  for (auto it = names.rbegin(); it != names.rend(); ++it) {
+    if (!object->type()->hasAttribute(*it)) return nullptr;
+    c10::IValue attr = object->getAttr(*it);
+    if (!attr.isObject()) return nullptr;
+    object = attr.toObject();
+  }
+  return object.get();
+}
+
+}  // namespace
+
+ForwardStages::ForwardStages(const torch::jit::Module& module,
+                             const std::unordered_map<const c10::ivalue::Object*, int>& layer_of,
+                             size_t num_layers)
+    : cut_of_layer_(num_layers, -1) {
+  std::shared_ptr<Graph> graph;
+  try {
+    torch::jit::GraphFunction* forward = torch::jit::tryToGraphFunction(module.get_method("forward").function());
+    if (forward == nullptr) {
+      reason_ = "forward is not a TorchScript graph";
+      return;
+    }
+    graph = forward->optimized_graph()->copy();
+    torch::jit::Inline(*graph);
+  } catch (const std::exception& e) {
+    reason_ = "the forward graph could not be inlined";
+    return;
+  }
+
+  // Top-level positions; the return counts as position N.
+  std::vector<Node*> top(graph->nodes().begin(), graph->nodes().end());
+  const int end = static_cast<int>(top.size());
+  std::unordered_map<Node*, int> position;
+  for (int i = 0; i < end; ++i) position[top[static_cast<size_t>(i)]] = i;
+  position[graph->return_node()] = end;
+  auto top_position = [&](Node* n) {
+    while (n->owningBlock() != graph->block()) n = n->owningBlock()->owningNode();
+    return position.at(n);
+  };
+
+  // Where each layer's hook is; which layers cannot be cut and why.
+  std::vector<int> hook_at(num_layers, -1);
+  std::map<int, std::string> refused;  // layer → why
+  bool writes_attributes = false;
+  bool unresolved = false;
+  ForEachNode(graph->block(), [&](Node* n) {
+    if (n->kind() == c10::prim::SetAttr) writes_attributes = true;
+    if (n->kind() != kHook) return;
+    const c10::ivalue::Object* instance = ResolveModule(n->input(1), *graph, module);
+    if (instance == nullptr) {
+      unresolved = true;
+      return;
+    }
+    auto it = layer_of.find(instance);
+    if (it == layer_of.end()) return;  // a same-type module that is not a selected layer
+    const int layer = it->second;
+    if (n->owningBlock() != graph->block()) {
+      refused[layer] = "its hook is inside control flow (" + std::string(n->owningBlock()->owningNode()->kind().toQualString()) + ")";
+      return;
+    }
+    const int p = position.at(n);
+    int& at = hook_at[static_cast<size_t>(layer)];
+    at = at < 0 ? p : std::min(at, p);
+  });
+  if (writes_attributes) {
+    reason_ = "forward sets module attributes (prim::SetAttr)";
+    return;
+  }
+  if (unresolved) {
+    reason_ = "a hooked module is not reached by attribute reads from self";
+    return;
+  }
+
+  // Live ranges of top-level values: defined at def (inputs: -1), last used at last.
+  struct Range {
+    int def = -1;
+    int last = -1;
+  };
+  std::vector<Value*> candidates;  // graph inputs and top-level outputs, in order
+  std::unordered_map<Value*, Range> range;
+  auto add_value = [&](Value* v, int def) {
+    if (v->node()->kind() == c10::prim::Constant) return;  // cloned into each segment instead
+    Range r;
+    r.def = def;
+    for (const torch::jit::Use& use : v->uses()) r.last = std::max(r.last, top_position(use.user));
+    range[v] = r;
+    candidates.push_back(v);
+  };
+  for (Value* v : graph->inputs()) add_value(v, -1);
+  for (int i = 0; i < end; ++i) {
+    for (Value* v : top[static_cast<size_t>(i)]->outputs()) add_value(v, i);
+  }
+  auto crossing = [&](int p) {
+    std::vector<Value*> out;
+    for (Value* v : candidates) {
+      if (range[v].def < p && range[v].last >= p) out.push_back(v);
+    }
+    return out;
+  };
+
+  // Keep the cuts that no later node can spoil by writing to what crosses them.
+  torch::jit::AliasDb alias(graph);
+  std::vector<int> cuts;  // positions, ascending
+  std::map<int, int> layer_at;
+  for (size_t layer = 0; layer < num_layers; ++layer) {
+    if (hook_at[layer] >= 0 && !refused.count(static_cast<int>(layer))) layer_at[hook_at[layer]] = static_cast<int>(layer);
+  }
+  for (const auto& [p, layer] : layer_at) {
+    const std::vector<Value*> values = crossing(p);
+    torch::jit::ValueSet set(values.begin(), values.end());
+    std::string writer;
+    for (int i = p; i < end && writer.empty(); ++i) {
+      Node* n = top[static_cast<size_t>(i)];
+      auto check = [&](Node* leaf) {
+        if (writer.empty() && leaf->kind() != kHook && leaf->blocks().empty() && alias.writesToAlias(leaf, set)) {
+          writer = leaf->kind().toQualString();
+        }
+      };
+      check(n);
+      for (Block* b : n->blocks()) ForEachNode(b, check);
+    }
+    if (!writer.empty()) {
+      refused[layer] = "a later node (" + writer + ") may write to a value computed before it";
+      continue;
+    }
+    cuts.push_back(p);
+  }
+
+  // Segments between consecutive cuts.
+  std::vector<int> bounds = {0};
+  bounds.insert(bounds.end(), cuts.begin(), cuts.end());
+  bounds.push_back(end);
+  for (size_t s = 0; s + 1 < bounds.size(); ++s) {
+    auto segment = std::make_shared<Graph>();
+    std::unordered_map<Value*, Value*> env;
+    const std::vector<Value*> inputs =
+        s == 0 ? std::vector<Value*>(graph->inputs().begin(), graph->inputs().end()) : crossing(bounds[s]);
+    for (Value* v : inputs) env[v] = segment->addInput()->setType(v->type());
+    auto map = [&](Value* v) -> Value* {
+      auto it = env.find(v);
+      if (it != env.end()) return it->second;
+      // Only constants are not carried across cuts.
+      Node* clone = segment->insertNode(segment->createClone(v->node(), [](Value*) -> Value* { return nullptr; }));
+      env[v] = clone->output();
+      return clone->output();
+    };
+    for (int i = bounds[s]; i < bounds[s + 1]; ++i) {
+      Node* n = top[static_cast<size_t>(i)];
+      if (n->kind() == c10::prim::Constant) continue;  // cloned where used
+      Node* clone = segment->insertNode(segment->createClone(n, map));
+      for (size_t o = 0; o < n->outputs().size(); ++o) env[n->output(o)] = clone->output(o);
+    }
+    const bool last = s + 2 == bounds.size();
+    const std::vector<Value*> outputs =
+        last ? std::vector<Value*>(graph->outputs().begin(), graph->outputs().end()) : crossing(bounds[s + 1]);
+    for (Value* v : outputs) segment->registerOutput(map(v));
+    segments_.push_back(std::make_unique<torch::jit::GraphExecutor>(segment, "synapse_segment_" + std::to_string(s)));
+  }
+  for (size_t k = 0; k < cuts.size(); ++k) {
+    const int layer = layer_at.at(cuts[k]);
+    cut_of_layer_[static_cast<size_t>(layer)] = static_cast<int>(k);
+    cut_layers_.push_back(layer);
+  }
+  for (size_t layer = 0; layer < num_layers; ++layer) {
+    if (cut_of_layer_[layer] >= 0) continue;
+    if (!reason_.empty()) reason_ += "; ";
+    auto it = refused.find(static_cast<int>(layer));
+    reason_ += "layer " + std::to_string(layer) + ": " +
+               (it != refused.end() ? it->second : std::string("its hook is not in the forward graph"));
+  }
+}
+
+void ForwardStages::RunSegment(int segment, std::vector<c10::IValue>* values) const {
+  segments_.at(static_cast<size_t>(segment))->run(*values);
+}
+
+}  // namespace synapse

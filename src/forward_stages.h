@@ -1,0 +1,61 @@
+// Suffix execution: the model's forward graph cut at its hook sites (private).
+//
+// An intervention at layer L cannot change anything the forward pass computes before L's
+// hook. ForwardStages inlines the (hooked) forward graph and cuts its top-level node list
+// just before each layer's hook operator, giving segments 0..K: segment 0 runs from the
+// inputs to the first cut, segment k from cut k-1 to cut k, segment K from the last cut to
+// the outputs. Each segment is its own graph whose inputs are the values that cross the
+// cut before it and whose outputs are those that cross the cut after it.
+//
+// A sweep runs all segments once per batch (the baseline), keeps the values crossing each
+// cut, and runs only segments k+1..K for a configuration whose earliest intervention is at
+// the layer of cut k. Identical ops on identical inputs: the logits equal the full
+// forward's.
+//
+// A layer gets no cut (its configurations fall back to the full forward) when its hook
+// sits inside control flow (prim::If, prim::Loop), or when a node after the cut could
+// write to a value that crosses it (alias analysis), since running the suffix twice would
+// then see the first run's writes. A forward that sets module attributes gets no cuts.
+#ifndef SYNAPSE_SRC_FORWARD_STAGES_H_
+#define SYNAPSE_SRC_FORWARD_STAGES_H_
+
+#include <torch/script.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace synapse {
+
+class ForwardStages {
+ public:
+  /// Cuts `module`'s forward (hook operators already inserted). `layer_of` maps module
+  /// instances to layer indices. Never throws: a model that cannot be cut at all gets no
+  /// cuts and a reason.
+  ForwardStages(const torch::jit::Module& module,
+                const std::unordered_map<const c10::ivalue::Object*, int>& layer_of, size_t num_layers);
+
+  /// Number of cuts K (segments: K + 1).
+  int cuts() const { return static_cast<int>(cut_layers_.size()); }
+  /// The cut just before `layer`'s hook, or -1 when the layer has none.
+  int CutOf(int layer) const { return cut_of_layer_[static_cast<size_t>(layer)]; }
+  /// Why some layers (or all) have no cut; empty when every layer has one.
+  const std::string& reason() const { return reason_; }
+
+  /// Runs segment `segment` on `values` (the values crossing the cut before it; for
+  /// segment 0 the forward's arguments, `self` first), leaving on `values` the values
+  /// crossing the cut after it (for the last segment, forward's output).
+  void RunSegment(int segment, std::vector<c10::IValue>* values) const;
+
+ private:
+  std::vector<std::unique_ptr<torch::jit::GraphExecutor>> segments_;
+  std::vector<int> cut_of_layer_;
+  std::vector<int> cut_layers_;
+  std::string reason_;
+};
+
+}  // namespace synapse
+
+#endif  // SYNAPSE_SRC_FORWARD_STAGES_H_

@@ -1,0 +1,199 @@
+// Suffix execution (Model::RunEach) against the whole forward (Model::Run): for every
+// fixture model and the shipped default model, every intervention kind, alone and
+// composed, must give the same logits and captures; models whose graph cannot be cut at a
+// layer (a layer inside `if`, a later in-place write to an earlier value) must say so and
+// still give the same logits.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "synapse/synapse.h"
+#include "synapse/tokenizer.h"
+
+namespace synapse {
+namespace {
+
+using nlohmann::json;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr float kTolerance = 1e-6f;
+
+const json& Oracle() {
+  static const json oracle = json::parse(std::ifstream(std::string(SYNAPSE_FIXTURE_DIR) + "/oracle.json"));
+  return oracle;
+}
+
+std::vector<Example> Inputs(const json& entry) {
+  std::vector<Example> batch;
+  const json& in = entry["inputs"];
+  if (in.contains("features")) {
+    for (const auto& row : in["features"]) batch.push_back(Example::Features(row.get<std::vector<float>>()));
+    return batch;
+  }
+  for (size_t i = 0; i < in["input_ids"].size(); ++i) {
+    auto ids = in["input_ids"][i].get<std::vector<int64_t>>();
+    auto mask = in["attention_mask"][i].get<std::vector<int64_t>>();
+    size_t n = 0;
+    while (n < mask.size() && mask[n]) ++n;
+    ids.resize(n);
+    batch.push_back(Example::Tokens(ids));
+  }
+  return batch;
+}
+
+Pooling PoolingOf(const json& entry) {
+  const std::string p = entry["pool"];
+  return p == "first" ? Pooling::kFirst : p == "last" ? Pooling::kLast : Pooling::kMean;
+}
+
+// Every intervention kind at every layer, alone; the composed plans of the oracle's cases;
+// captures; plans that start at different layers in one call.
+std::vector<std::vector<Intervention>> AllPlans(const Model& model, Pooling pool) {
+  std::vector<std::vector<Intervention>> plans;
+  const int n = static_cast<int>(model.layers().size());
+  const int64_t width = model.layers().front().hidden_size;
+  std::vector<float> means(static_cast<size_t>(width)), sigmas(static_cast<size_t>(width));
+  for (int64_t j = 0; j < width; ++j) {
+    means[static_cast<size_t>(j)] = 0.01f * static_cast<float>(j) - 0.1f;
+    sigmas[static_cast<size_t>(j)] = 0.2f + 0.01f * static_cast<float>(j);
+  }
+  plans.push_back({});
+  std::vector<float> shift(static_cast<size_t>(model.num_classes()), 0.f);
+  shift[0] = 0.75f;
+  plans.push_back({Intervention::Shift(shift)});
+  for (int l = 0; l < n; ++l) {
+    const Site site = Site::Layer(l);
+    const bool same_width = model.layers()[static_cast<size_t>(l)].hidden_size == width;
+    plans.push_back({Intervention::Zero(site, Neurons::Of({0, 2, 5}))});
+    plans.push_back({Intervention::Zero(site, Neurons::All())});
+    plans.push_back({Intervention::Scale(site, 2.5, Neurons::Of({1, 2, 3, 4, 5, 6, 7}))});
+    plans.push_back({Intervention::Constant(site, -0.5, Neurons::Of({3}))});
+    plans.push_back({Intervention::Noise(site, 0.4, Neurons::All())});
+    if (same_width) {
+      plans.push_back({Intervention::Mean(site, means, Neurons::Of({1, 4}))});
+      plans.push_back({Intervention::Noise(site, sigmas)});
+    }
+    plans.push_back({Intervention::Capture(site)});
+    if (pool != Pooling::kMean) {
+      Intervention pooled = Intervention::Zero(site, Neurons::Of({0, 1, 2, 3, 4, 5, 6, 7, 8}));
+      pooled.positions(Positions::kPooled);
+      plans.push_back({pooled});
+    }
+  }
+  plans.push_back({Intervention::Zero(Site::Layer(n - 1), Neurons::Of({1})),
+                   Intervention::Scale(Site::Layer(0), 0.5, Neurons::All()), Intervention::Shift(shift)});
+  plans.push_back({Intervention::Capture(Site::Layer(0)), Intervention::Zero(Site::Layer(n - 1), Neurons::All())});
+  std::vector<Intervention> all_captures;
+  for (int l = n - 1; l >= 0; --l) all_captures.push_back(Intervention::Capture(Site::Layer(l)));
+  plans.push_back(all_captures);
+  plans.push_back({});  // the baseline again, after the others
+  return plans;
+}
+
+void ExpectSameResults(const Model& model, const std::vector<Example>& batch, const RunOptions& options) {
+  const std::vector<std::vector<Intervention>> plans = AllPlans(model, options.pool());
+  const std::vector<RunResult> each = model.RunEach(batch, plans, options);
+  ASSERT_EQ(each.size(), plans.size());
+  for (size_t p = 0; p < plans.size(); ++p) {
+    std::string name;
+    for (const Intervention& iv : plans[p]) name += iv.ToString() + " ";
+    SCOPED_TRACE("plan " + std::to_string(p) + ": " + name);
+    const RunResult full = model.Run(batch, plans[p], options);
+    ASSERT_EQ(each[p].logits.rows(), full.logits.rows());
+    ASSERT_EQ(each[p].logits.cols(), full.logits.cols());
+    EXPECT_LE((each[p].logits - full.logits).cwiseAbs().maxCoeff(), kTolerance);
+    ASSERT_EQ(each[p].captures.size(), full.captures.size());
+    for (const auto& [layer, vectors] : full.captures) {
+      ASSERT_TRUE(each[p].captures.count(layer)) << "layer " << layer;
+      EXPECT_LE((each[p].captures.at(layer) - vectors).cwiseAbs().maxCoeff(), kTolerance) << "layer " << layer;
+    }
+  }
+  // The plans do change the logits (the comparison is not between baselines).
+  EXPECT_GT((each[2].logits - each[0].logits).cwiseAbs().maxCoeff(), 1e-4f);
+}
+
+class SuffixExecutionTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SuffixExecutionTest, EveryPlanMatchesTheWholeForward) {
+  const json& entry = Oracle()["models"][GetParam()];
+  ModelOptions options;
+  if (entry.contains("input_shape")) options.input_shape(entry["input_shape"].get<std::vector<int64_t>>());
+  const Model model = Model::Load(std::string(SYNAPSE_FIXTURE_DIR) + "/" + entry["file"].get<std::string>(), options);
+  const SuffixExecution cut = model.suffix_execution();
+  SCOPED_TRACE("cut at layers " + ::testing::PrintToString(cut.layers) + "; fallback: " + cut.fallback_reason);
+  ExpectSameResults(model, Inputs(entry),
+                    RunOptions().pool(PoolingOf(entry)).seed(entry["seed"].get<uint64_t>()).first_example_index(3));
+}
+
+std::vector<std::string> ModelNames() {
+  std::vector<std::string> names;
+  for (const auto& [name, entry] : Oracle()["models"].items()) names.push_back(name);
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllModels, SuffixExecutionTest, ::testing::ValuesIn(ModelNames()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+Model LoadFixture(const std::string& name) {
+  return Model::Load(std::string(SYNAPSE_FIXTURE_DIR) + "/" + name + ".pt");
+}
+
+TEST(SuffixExecution, CutsEveryLayerOfStraightLineModels) {
+  for (const char* name : {"bert_traced", "gpt_traced", "shared_type_scripted", "torch_encoder_scripted"}) {
+    SCOPED_TRACE(name);
+    const Model model = LoadFixture(name);
+    const SuffixExecution cut = model.suffix_execution();
+    EXPECT_EQ(cut.layers.size(), model.layers().size()) << cut.fallback_reason;
+    EXPECT_EQ(cut.fallback_reason, "");
+  }
+}
+
+TEST(SuffixExecution, FallsBackAtALayerInsideControlFlow) {
+  const SuffixExecution cut = LoadFixture("branching_scripted").suffix_execution();
+  EXPECT_THAT(cut.layers, ElementsAre(0, 2));
+  EXPECT_THAT(cut.fallback_reason, HasSubstr("layer 1: its hook is inside control flow (prim::If)"));
+}
+
+TEST(SuffixExecution, FallsBackWhereALaterNodeWritesInPlace) {
+  const SuffixExecution cut = LoadFixture("in_place_scripted").suffix_execution();
+  EXPECT_THAT(cut.layers, ElementsAre(2));
+  EXPECT_THAT(cut.fallback_reason, HasSubstr("layer 0: a later node (aten::mul_) may write"));
+  EXPECT_THAT(cut.fallback_reason, HasSubstr("layer 1: a later node (aten::mul_) may write"));
+}
+
+TEST(SuffixExecution, ModelsWithoutHooksSayWhy) {
+  const Model model =
+      Model::Load(std::string(SYNAPSE_FIXTURE_DIR) + "/bert_traced.pt", ModelOptions().install_hooks(false));
+  EXPECT_TRUE(model.suffix_execution().layers.empty());
+  EXPECT_THAT(model.suffix_execution().fallback_reason, HasSubstr("without hooks"));
+}
+
+TEST(SuffixExecution, DefaultModelOnRealText) {
+  const std::string dir = std::string(SYNAPSE_MODEL_DIR);
+  const Model model = Model::Load(dir + "/model.pt");
+  EXPECT_EQ(model.suffix_execution().layers.size(), model.layers().size()) << model.suffix_execution().fallback_reason;
+  const std::unique_ptr<Tokenizer> tokenizer = Tokenizer::Load(dir + "/tokenizer.json", TokenizerOptions().max_length(64));
+  std::vector<Example> batch;
+  std::ifstream eval(dir + "/eval.jsonl");
+  for (std::string line; batch.size() < 6 && std::getline(eval, line);) {
+    batch.push_back(tokenizer->Encode(json::parse(line)["text"].get<std::string>()));
+  }
+  ExpectSameResults(model, batch, RunOptions().seed(11));
+}
+
+TEST(SuffixExecution, ErrorsInAPlanAreReportedBeforeAnyPass) {
+  const Model model = LoadFixture("bert_traced");
+  const std::vector<Example> batch = {Example::Tokens({2, 5, 7, 3})};
+  try {
+    model.RunEach(batch, {{}, {Intervention::Zero(Site::Layer(9), Neurons::All())}});
+    FAIL() << "expected SpecError 304";
+  } catch (const SpecError& e) {
+    EXPECT_EQ(e.id(), 304);
+  }
+}
+
+}  // namespace
+}  // namespace synapse
