@@ -493,7 +493,7 @@ nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& e
   };
   BatchOptions batching;
   batching.pool(o.pool()).batch_size(o.batch_size()).pad_id(o.pad_id()).seed(o.seed()).memory_budget(
-      o.memory_budget());
+      o.memory_budget()).suffix_execution(o.suffix_execution());
 
   // 1. Extraction.
   Extraction x = Extract(model, examples, batching, {}, report_progress("extraction"));
@@ -819,6 +819,10 @@ nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& e
                                         {"sweep", sweep_seconds / pass},
                                         {"weight_space", weight_seconds / pass},
                                         {"total", total_seconds / pass}};
+  const SuffixExecution cut = model.suffix_execution();
+  timing["suffix_execution"] = {{"enabled", o.suffix_execution() && !cut.layers.empty()},
+                                {"layers", cut.layers},
+                                {"fallback", o.suffix_execution() ? cut.fallback_reason : "turned off"}};
   report["timing"] = timing;
   report["summary"] = summary;
   return report;

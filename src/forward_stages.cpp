@@ -49,8 +49,7 @@ const c10::ivalue::Object* ResolveModule(Value* v, const Graph& graph, const tor
 }  // namespace
 
 ForwardStages::ForwardStages(const torch::jit::Module& module,
-                             const std::unordered_map<const c10::ivalue::Object*, int>& layer_of,
-                             size_t num_layers)
+                             const std::unordered_map<const c10::ivalue::Object*, int>& layer_of, size_t num_layers)
     : cut_of_layer_(num_layers, -1) {
   std::shared_ptr<Graph> graph;
   try {
@@ -94,7 +93,8 @@ ForwardStages::ForwardStages(const torch::jit::Module& module,
     if (it == layer_of.end()) return;  // a same-type module that is not a selected layer
     const int layer = it->second;
     if (n->owningBlock() != graph->block()) {
-      refused[layer] = "its hook is inside control flow (" + std::string(n->owningBlock()->owningNode()->kind().toQualString()) + ")";
+      refused[layer] = "its hook is inside control flow (" +
+                       std::string(n->owningBlock()->owningNode()->kind().toQualString()) + ")";
       return;
     }
     const int p = position.at(n);
@@ -142,7 +142,8 @@ ForwardStages::ForwardStages(const torch::jit::Module& module,
   std::vector<int> cuts;  // positions, ascending
   std::map<int, int> layer_at;
   for (size_t layer = 0; layer < num_layers; ++layer) {
-    if (hook_at[layer] >= 0 && !refused.count(static_cast<int>(layer))) layer_at[hook_at[layer]] = static_cast<int>(layer);
+    if (hook_at[layer] >= 0 && !refused.count(static_cast<int>(layer)))
+      layer_at[hook_at[layer]] = static_cast<int>(layer);
   }
   for (const auto& [p, layer] : layer_at) {
     const std::vector<Value*> values = crossing(p);

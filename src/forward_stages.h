@@ -19,8 +19,8 @@
 #ifndef SYNAPSE_SRC_FORWARD_STAGES_H_
 #define SYNAPSE_SRC_FORWARD_STAGES_H_
 
-#include <torch/script.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
+#include <torch/script.h>
 
 #include <memory>
 #include <string>
@@ -34,8 +34,8 @@ class ForwardStages {
   /// Cuts `module`'s forward (hook operators already inserted). `layer_of` maps module
   /// instances to layer indices. Never throws: a model that cannot be cut at all gets no
   /// cuts and a reason.
-  ForwardStages(const torch::jit::Module& module,
-                const std::unordered_map<const c10::ivalue::Object*, int>& layer_of, size_t num_layers);
+  ForwardStages(const torch::jit::Module& module, const std::unordered_map<const c10::ivalue::Object*, int>& layer_of,
+                size_t num_layers);
 
   /// Number of cuts K (segments: K + 1).
   int cuts() const { return static_cast<int>(cut_layers_.size()); }

@@ -175,7 +175,8 @@ TEST(SuffixExecution, DefaultModelOnRealText) {
   const std::string dir = std::string(SYNAPSE_MODEL_DIR);
   const Model model = Model::Load(dir + "/model.pt");
   EXPECT_EQ(model.suffix_execution().layers.size(), model.layers().size()) << model.suffix_execution().fallback_reason;
-  const std::unique_ptr<Tokenizer> tokenizer = Tokenizer::Load(dir + "/tokenizer.json", TokenizerOptions().max_length(64));
+  const std::unique_ptr<Tokenizer> tokenizer =
+      Tokenizer::Load(dir + "/tokenizer.json", TokenizerOptions().max_length(64));
   std::vector<Example> batch;
   std::ifstream eval(dir + "/eval.jsonl");
   for (std::string line; batch.size() < 6 && std::getline(eval, line);) {

@@ -49,6 +49,9 @@ struct AnalysisOptions {
   SYNAPSE_ARG(int64_t, pad_id) = 0;
   /// Bytes extraction may hold; see BatchOptions::memory_budget (0: 80% of physical memory).
   SYNAPSE_ARG(int64_t, memory_budget) = 0;
+  /// Run each sweep configuration only from its first intervened layer on (see
+  /// BatchOptions::suffix_execution); report["timing"]["suffix_execution"] says where.
+  SYNAPSE_ARG(bool, suffix_execution) = true;
   /// Seeds the split, the random neuron sets, activation noise and weight noise.
   SYNAPSE_ARG(uint64_t, seed) = 0;
   /// Layers to run experiments on (negative counts from the end); empty: every layer.

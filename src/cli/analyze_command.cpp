@@ -182,7 +182,7 @@ int AnalyzeCommand(int argc, char** argv) {
   std::string weight_noise_param, save_activations, layers_glob, input_shape, memory_budget;
   int64_t seed = 0, batch_size = 32, threads = 0, pad_id = -1, max_length = 0, random_seeds = 5, probe_max_iter = 1000;
   int64_t head_k = 10, bisect_steps = 10, weight_noise_seeds = 3;
-  bool cased = false, pooled_only = false, no_weight_space = false, no_linear_head = false, quiet = false;
+  bool cased = false, pooled_only = false, no_weight_space = false, no_suffix_execution = false, no_linear_head = false, quiet = false;
   ArgParser p("synapse analyze", "Probe every layer, rank neurons, and measure what ablating them does.");
   p.Option("--model", "M", "TorchScript file or model directory (default: the embedded spam-tiny model)",
            &model_path);
@@ -221,6 +221,8 @@ int AnalyzeCommand(int argc, char** argv) {
   p.Option("--weight-noise-param", "NAME", "parameter that gets weight noise (default: the head's weight)",
            &weight_noise_param);
   p.Flag("--no-weight-space", "skip the weight-space experiments", &no_weight_space);
+  p.Flag("--no-suffix-execution", "run the whole forward pass for every sweep configuration (same results, slower)",
+         &no_suffix_execution);
   p.Flag("--no-linear-head", "weight-space searches: a forward pass per step, not predicted logits",
          &no_linear_head);
   p.Option("--save-activations", "DIR", "also write the pooled vectors as NumPy files", &save_activations);
@@ -265,6 +267,7 @@ int AnalyzeCommand(int argc, char** argv) {
                     .max_iter(static_cast<int>(probe_max_iter)));
   options.test_fraction(ParseNumber(test_fraction, "--test-fraction"))
       .confidence(ParseNumber(confidence, "--confidence"));
+  options.suffix_execution(!no_suffix_execution);
   options.weight_space(!no_weight_space).linear_head(!no_linear_head).head(head).head_k(head_k);
   options.head_max_factor(ParseNumber(head_max_factor, "--head-max-factor"))
       .target_rate(ParseNumber(target_rate, "--target-rate"));
