@@ -19,8 +19,12 @@ configure: $(BUILD_DIR)/CMakeCache.txt
 build: setup configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# Tests share an extraction cache that starts empty, in the build directory rather than
+# ~/.cache/synapse.
 test: build
-	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+	rm -rf $(BUILD_DIR)/test-cache
+	SYNAPSE_CACHE_DIR=$(abspath $(BUILD_DIR))/test-cache \
+		ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
 # The whole suite again with AddressSanitizer and UndefinedBehaviorSanitizer (any report
 # fails the test that triggered it). Tests labelled "install" are left out: they configure
@@ -35,7 +39,9 @@ test-asan: setup
 	cmake -S . -B $(ASAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=Asan -DCMAKE_CXX_FLAGS_ASAN="-O1" \
 		-DSYNAPSE_SANITIZE=ON -DSYNAPSE_BUILD_BENCHMARKS=OFF
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
-	ASAN_OPTIONS=$(ASAN_OPTIONS_ALL) LSAN_OPTIONS=suppressions=$(CURDIR)/ci/lsan.supp:print_suppressions=0 \
+	rm -rf $(ASAN_BUILD_DIR)/test-cache
+	SYNAPSE_CACHE_DIR=$(abspath $(ASAN_BUILD_DIR))/test-cache \
+		ASAN_OPTIONS=$(ASAN_OPTIONS_ALL) LSAN_OPTIONS=suppressions=$(CURDIR)/ci/lsan.supp:print_suppressions=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir $(ASAN_BUILD_DIR) --output-on-failure -j $(JOBS) $(ASAN_CTEST_ARGS)
 

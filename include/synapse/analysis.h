@@ -49,6 +49,9 @@ struct AnalysisOptions {
   SYNAPSE_ARG(int64_t, pad_id) = 0;
   /// Bytes extraction may hold; see BatchOptions::memory_budget (0: 80% of physical memory).
   SYNAPSE_ARG(int64_t, memory_budget) = 0;
+  /// Directory of the extraction cache (synapse/activation_cache.h); empty: no cache. The
+  /// CLI passes DefaultCacheDir(); report["timing"]["activation_cache"] says what happened.
+  SYNAPSE_ARG(std::string, cache_dir);
   /// Run each sweep configuration only from its first intervened layer on (see
   /// BatchOptions::suffix_execution); report["timing"]["suffix_execution"] says where.
   SYNAPSE_ARG(bool, suffix_execution) = true;

@@ -14,6 +14,7 @@
 #include "synapse/weight_perturbation.h"
 #include "synapse/stats.h"
 #include "synapse/probe.h"
+#include "synapse/activation_cache.h"
 #include "synapse/extraction.h"
 #include "synapse/memory_budget.h"
 #include "synapse/experiments.h"

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "args.h"
+#include "synapse/activation_cache.h"
 #include "synapse/memory_budget.h"
 #include "synapse/atomic_file.h"
 #include "synapse/report_files.h"
@@ -221,6 +222,11 @@ int AnalyzeCommand(int argc, char** argv) {
   p.Option("--weight-noise-param", "NAME", "parameter that gets weight noise (default: the head's weight)",
            &weight_noise_param);
   p.Flag("--no-weight-space", "skip the weight-space experiments", &no_weight_space);
+  std::string cache_dir;
+  bool no_cache = false;
+  p.Option("--cache-dir", "DIR", "where extractions are cached (default $SYNAPSE_CACHE_DIR, else ~/.cache/synapse)",
+           &cache_dir);
+  p.Flag("--no-cache", "extract without reading or writing the cache", &no_cache);
   p.Flag("--no-suffix-execution", "run the whole forward pass for every sweep configuration (same results, slower)",
          &no_suffix_execution);
   p.Flag("--no-linear-head", "weight-space searches: a forward pass per step, not predicted logits",
@@ -268,6 +274,7 @@ int AnalyzeCommand(int argc, char** argv) {
   options.test_fraction(ParseNumber(test_fraction, "--test-fraction"))
       .confidence(ParseNumber(confidence, "--confidence"));
   options.suffix_execution(!no_suffix_execution);
+  options.cache_dir(no_cache ? "" : cache_dir.empty() ? DefaultCacheDir() : cache_dir);
   options.weight_space(!no_weight_space).linear_head(!no_linear_head).head(head).head_k(head_k);
   options.head_max_factor(ParseNumber(head_max_factor, "--head-max-factor"))
       .target_rate(ParseNumber(target_rate, "--target-rate"));

@@ -59,6 +59,11 @@ int GateCommand(int argc, char** argv) {
   p.Option("--tokenizer", "T", "override the spec's tokenizer", &tokenizer);
   p.Option("--labels", "L", "override the spec's labels", &labels);
   p.Option("--threads", "N", "intra-op threads (default 1: small models run fastest on one)", &threads);
+  std::string cache_dir;
+  bool no_cache = false;
+  p.Option("--cache-dir", "DIR", "where extractions are cached (default $SYNAPSE_CACHE_DIR, else ~/.cache/synapse)",
+           &cache_dir);
+  p.Flag("--no-cache", "extract without reading or writing the cache", &no_cache);
   p.Flag("--quiet", "print nothing but errors", &quiet);
   p.Epilog(kEpilog);
   if (!p.Parse(argc, argv)) {
@@ -75,6 +80,8 @@ int GateCommand(int argc, char** argv) {
                                     {"labels", labels}}) {
     if (!value.empty()) testing::OverrideSetting(name, value, std::string("--") + name);
   }
+  if (no_cache) testing::OverrideSetting("cache_dir", "off", "--no-cache");
+  else if (!cache_dir.empty()) testing::OverrideSetting("cache_dir", cache_dir, "--cache-dir");
   SetUpRuntime(threads);
 
   std::shared_ptr<testing::ModelUnderTest> model_under_test = testing::ModelUnderTest::Shared(spec.config);

@@ -7,14 +7,15 @@
 #include <map>
 #include <set>
 
+#include "synapse/activation_cache.h"
 #include "synapse/error.h"
 
 namespace synapse::testing {
 namespace {
 
 const std::set<std::string>& KnownFlags() {
-  static const std::set<std::string> names = {"model", "data",         "tokenizer",  "labels",
-                                              "seed",  "max_examples", "report_dir", "threads"};
+  static const std::set<std::string> names = {"model",        "data",       "tokenizer", "labels",   "seed",
+                                              "max_examples", "report_dir", "threads",   "cache_dir"};
   return names;
 }
 
@@ -114,6 +115,8 @@ Config ResolveConfig(const Config& in) {
   const Setting max_examples = Pick("max_examples", "");
   if (!seed.value.empty()) c.seed(static_cast<uint64_t>(ParseInteger(seed)));
   if (!max_examples.value.empty()) c.max_examples(ParseInteger(max_examples));
+  const Setting cache_dir = Pick("cache_dir", in.cache_dir());
+  c.cache_dir(cache_dir.value == "off" ? "" : cache_dir.value.empty() ? DefaultCacheDir() : cache_dir.value);
 
   if (model.value.empty()) {
     BadSetting(

@@ -1,5 +1,7 @@
 #include "synapse/testing/model_under_test.h"
 
+#include "synapse/activation_cache.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -10,6 +12,7 @@
 
 #include "describe.h"
 #include "number_text.h"
+#include "synapse/activation_cache.h"
 #include "synapse/analysis.h"
 #include "synapse/dataset.h"
 #include "synapse/error.h"
@@ -63,6 +66,7 @@ class ModelUnderTest::Impl {
   // Filled on first use.
   bool extracted = false;
   Extraction extraction;
+  CacheLookup cache;
   std::vector<int64_t> base;
   Metrics baseline;
   std::optional<Split> split;
@@ -141,7 +145,7 @@ class ModelUnderTest::Impl {
 
   void EnsureExtracted() {
     if (extracted) return;
-    extraction = Extract(model, examples, batching, layers);
+    extraction = ExtractCached(model, examples, batching, layers, config.cache_dir(), &cache);
     if (extraction.logits.cols() != num_classes()) {
       throw DataError(209, config.data() + ": the model gives " + std::to_string(extraction.logits.cols()) +
                                " logits but there are " + std::to_string(names.size()) + " classes");

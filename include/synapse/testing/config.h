@@ -7,9 +7,10 @@
 //   };
 //
 // Overrides, strongest first: flags (--synapse_model=PATH, --synapse_data, --synapse_tokenizer,
-// --synapse_labels, --synapse_seed, --synapse_max_examples, read by InitSynapse), then the
-// environment (SYNAPSE_MODEL, SYNAPSE_DATA, SYNAPSE_TOKENIZER, SYNAPSE_LABELS, SYNAPSE_SEED,
-// SYNAPSE_MAX_EXAMPLES), then the Config in the test file.
+// --synapse_labels, --synapse_seed, --synapse_max_examples, --synapse_cache_dir, read by
+// InitSynapse), then the environment (SYNAPSE_MODEL, SYNAPSE_DATA, SYNAPSE_TOKENIZER,
+// SYNAPSE_LABELS, SYNAPSE_SEED, SYNAPSE_MAX_EXAMPLES, SYNAPSE_CACHE_DIR), then the Config in
+// the test file.
 #ifndef SYNAPSE_TESTING_CONFIG_H_
 #define SYNAPSE_TESTING_CONFIG_H_
 
@@ -53,6 +54,10 @@ struct Config {
   SYNAPSE_ARG(ProbeOptions, probe);
   /// Share of each class held out to score a probe.
   SYNAPSE_ARG(double, test_fraction) = 0.2;
+  /// Where extractions are cached (synapse/activation_cache.h), so every test binary on
+  /// the same model and data extracts once: empty means DefaultCacheDir()
+  /// (~/.cache/synapse); "off" turns the cache off. Resolved: the directory, or empty.
+  SYNAPSE_ARG(std::string, cache_dir);
 };
 
 /// The config with the environment's and InitSynapse's flags applied, a model directory
@@ -62,7 +67,8 @@ Config ResolveConfig(const Config& config);
 
 /// Reads and removes the --synapse_* flags from argv, like InitGoogleTest does for
 /// --gtest_*: --synapse_model, --synapse_data, --synapse_tokenizer, --synapse_labels,
-/// --synapse_seed, --synapse_max_examples, --synapse_report_dir, --synapse_threads.
+/// --synapse_seed, --synapse_max_examples, --synapse_report_dir, --synapse_threads,
+/// --synapse_cache_dir.
 /// Throws UsageError 401 for an unknown --synapse_ flag or a bad number.
 void InitSynapse(int* argc, char** argv);
 
