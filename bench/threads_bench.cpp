@@ -14,8 +14,6 @@
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
 
-#include <ATen/Parallel.h>
-
 #include <algorithm>
 #include <chrono>
 #include <random>
@@ -55,9 +53,9 @@ Workload& Get(int which) {
 }
 
 void SetSplit(int intra, int blas) {
-  at::set_num_threads(intra);
+  synapse::SetThreads(intra);  // both pools to `intra` ...
   using SetFn = void (*)(int);
-  if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) fn(blas);
+  if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) fn(blas);  // ... then BLAS's
 }
 
 double Pass(Workload& w) {

@@ -1,6 +1,9 @@
 #include "synapse/activation_cache.h"
 
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include <sys/stat.h>
+#include <torch/version.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -9,8 +12,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
-
-#include <torch/version.h>
 
 #include "model_impl.h"
 #include "synapse/atomic_file.h"
@@ -117,6 +118,13 @@ std::string HashExamples(const std::vector<Example>& examples) {
   return h.Hex();
 }
 
+// Reductions may split differently with other thread counts (the last bits can differ).
+std::string DescribeThreads() {
+  using GetFn = int (*)();
+  auto blas = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return std::to_string(at::get_num_threads()) + "+" + std::to_string(blas != nullptr ? blas() : 1);
+}
+
 std::string Checksum(const std::string& payload) {
   Hasher h;
   h.Add(payload.data(), payload.size());
@@ -168,8 +176,8 @@ std::optional<Extraction> ReadEntry(const std::string& path, const json& key, in
     for (int64_t w : widths) floats += examples * w;
     if (widths.size() != layers.size() || classes <= 0 ||
         static_cast<int64_t>(payload.size()) != floats * static_cast<int64_t>(sizeof(float))) {
-      *why = "the entry holds " + std::to_string(payload.size()) + " bytes, not the " +
-             std::to_string(floats * 4) + " its header describes (truncated)";
+      *why = "the entry holds " + std::to_string(payload.size()) + " bytes, not the " + std::to_string(floats * 4) +
+             " its header describes (truncated)";
       return std::nullopt;
     }
     if (header["checksum"] != Checksum(payload)) {
@@ -208,8 +216,12 @@ std::string EntryBytes(const Extraction& x, const json& key, const std::vector<i
     widths.push_back(m.cols());
     append(m);
   }
-  json header = {{"format", kFormat},         {"version", kVersion},         {"key", key},
-                 {"classes", x.logits.cols()}, {"widths", widths},           {"seconds", x.seconds},
+  json header = {{"format", kFormat},
+                 {"version", kVersion},
+                 {"key", key},
+                 {"classes", x.logits.cols()},
+                 {"widths", widths},
+                 {"seconds", x.seconds},
                  {"checksum", Checksum(payload)}};
   return header.dump() + "\n" + payload;
 }
@@ -231,9 +243,7 @@ Extraction ExtractCached(const Model& model, const std::vector<Example>& example
                          const std::vector<int>& layers, const std::string& cache_dir, CacheLookup* lookup,
                          const ProgressCallback& progress) {
   const auto start = std::chrono::steady_clock::now();
-  auto elapsed = [&start] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
+  auto elapsed = [&start] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   CacheLookup local;
   CacheLookup& out = lookup != nullptr ? *lookup : local;
   out = CacheLookup();
@@ -260,7 +270,7 @@ Extraction ExtractCached(const Model& model, const std::vector<Example>& example
                     {"batch_size", options.batch_size()},
                     {"pad_id", options.pad_id()},
                     {"layers", wanted},
-                    {"threads", at::get_num_threads()}};
+                    {"threads", DescribeThreads()}};
   Hasher name;
   name.Add(key.dump());
   out.path = cache_dir + "/" + name.Hex() + ".extraction";

@@ -2,10 +2,10 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <torch/version.h>
 #include <dlfcn.h>
 #include <link.h>
 #include <malloc.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <chrono>
@@ -59,17 +59,34 @@ int DefaultThreads() {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
+namespace {
+int requested_threads = 0;
+}  // namespace
+
 void SetThreads(int threads) {
   if (threads < 1) threads = 1;
-  at::set_num_threads(threads);
-  // LibTorch calls BLAS from one thread; OpenBLAS then parallelizes by itself.
+  requested_threads = threads;
+  // LibTorch calls BLAS from one thread and OpenBLAS parallelizes the product itself. With
+  // LibTorch's OpenMP pool at N threads as well, up to 2N threads fight over N cores (its
+  // idle workers spin while OpenBLAS works): 2-4x slower passes on two cores. The cores go
+  // to OpenBLAS, where a Transformer spends its time, and LibTorch's own ops run on one
+  // thread: the fastest split measured on small and larger models (bench/threads_bench).
   using SetFn = void (*)(int);
-  if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) fn(threads);
+  if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    fn(threads);
+    at::set_num_threads(1);
+  } else {
+    at::set_num_threads(threads);  // a single-threaded BLAS: LibTorch's pool is all there is
+  }
 }
 
 RuntimeInfo DescribeRuntime() {
   RuntimeInfo info;
-  info.threads = at::get_num_threads();
+  info.intra_op_threads = at::get_num_threads();
+  using GetFn = int (*)();
+  auto get = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  info.blas_threads = get != nullptr ? get() : 1;
+  info.threads = requested_threads > 0 ? requested_threads : std::max(info.intra_op_threads, info.blas_threads);
   info.libtorch_version = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
                           std::to_string(TORCH_VERSION_PATCH);
   std::string lib;
@@ -99,8 +116,8 @@ std::string RuntimeInfo::Warning() const {
   if (fast_blas) return "";
   char rate[32];
   std::snprintf(rate, sizeof rate, "%.1f", gemm_gflops);
-  return "synapse: warning: slow BLAS (" + blas_vendor + ", " + (blas_library.empty() ? "?" : blas_library) +
-         ", " + rate + " GFLOP/s): install libopenblas0-pthread (make setup) for ~30x faster runs";
+  return "synapse: warning: slow BLAS (" + blas_vendor + ", " + (blas_library.empty() ? "?" : blas_library) + ", " +
+         rate + " GFLOP/s): install libopenblas0-pthread (make setup) for ~30x faster runs";
 }
 
 }  // namespace synapse

@@ -127,15 +127,15 @@ TEST_F(ActivationCacheTest, DamagedEntriesAreRebuiltNeverTrusted) {
       {"empty file", [](std::string) { return std::string(); }, "no header"},
       {"another key",
        [](std::string s) {
-         const size_t at = s.find("\"threads\":");
-         s.insert(at + 10, "9");
+         const size_t at = s.find("\"threads\":\"");
+         s.insert(at + 11, "9");
          return s;
        },
        "key differs (threads)"},
       {"missing field",
        [](std::string s) {
-         const size_t at = s.find("\"checksum\"");
-         s.replace(at, 10, "\"checksuX\"");
+         const size_t at = s.find("\"classes\"");
+         s.replace(at, 9, "\"classeX\"");
          return s;
        },
        "lacks a field"},
@@ -147,7 +147,10 @@ TEST_F(ActivationCacheTest, DamagedEntriesAreRebuiltNeverTrusted) {
     EXPECT_EQ(lookup.status, "rebuilt");
     EXPECT_THAT(lookup.reason, HasSubstr(d.reason));
     ExpectIdentical(fresh, x);
-    EXPECT_EQ(test::ReadFile(path), good) << "the entry was not replaced";
+    const std::string now = test::ReadFile(path);
+    const bool same_contents =
+        now.find('\n') != std::string::npos && now.substr(now.find('\n')) == good.substr(good.find('\n'));
+    EXPECT_TRUE(same_contents) << "the entry was not replaced by a whole one";
     Cached(&lookup);
     EXPECT_EQ(lookup.status, "hit");
   }
@@ -187,6 +190,25 @@ TEST(DefaultCacheDir, FollowsTheEnvironment) {
   if (saved_home) setenv("HOME", home.c_str(), 1);
 }
 
+// The report without what may differ between runs: timing, environment, seconds.
+json WithoutTimes(json j) {
+  if (j.is_object()) {
+    j.erase("timing");
+    j.erase("environment");
+    for (auto it = j.begin(); it != j.end();) {
+      if (it.key() == "seconds" || it.key().size() > 2 && it.key().substr(it.key().size() - 2) == "_s") {
+        it = j.erase(it);
+      } else {
+        *it = WithoutTimes(*it);
+        ++it;
+      }
+    }
+  } else if (j.is_array()) {
+    for (auto& v : j) v = WithoutTimes(v);
+  }
+  return j;
+}
+
 TEST(ActivationCacheCli, SecondAnalyzeHitsAndReportsTheSameResults) {
   const std::string dir = test::TempDir("cache_cli");
   std::ostringstream rows;
@@ -213,13 +235,8 @@ TEST(ActivationCacheCli, SecondAnalyzeHitsAndReportsTheSameResults) {
   EXPECT_EQ(second["timing"]["activation_cache"]["status"], "hit");
   EXPECT_EQ(off["timing"]["activation_cache"]["status"], "off");
   EXPECT_EQ(first["timing"]["suffix_execution"]["enabled"], true);
-  for (json* r : {&first, &second, &off}) {
-    r->erase("timing");
-    r->erase("environment");
-  }
-  EXPECT_EQ(first["layers"], second["layers"]);
-  EXPECT_EQ(first["baseline"]["accuracy"], second["baseline"]["accuracy"]);
-  EXPECT_EQ(first["layers"], off["layers"]);
+  EXPECT_EQ(WithoutTimes(first), WithoutTimes(second));
+  EXPECT_EQ(WithoutTimes(first), WithoutTimes(off));
 }
 
 }  // namespace

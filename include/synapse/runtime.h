@@ -11,7 +11,11 @@
 namespace synapse {
 
 struct RuntimeInfo {
+  /// The cores Synapse uses (SetThreads' argument).
   int threads = 1;
+  /// How they are split: LibTorch's intra-op pool and OpenBLAS's threads.
+  int intra_op_threads = 1;
+  int blas_threads = 1;
   /// LibTorch's version, e.g. "1.13.0".
   std::string libtorch_version;
   /// Resolved path of the loaded BLAS, e.g. ".../openblas-pthread/libblas.so.3".
@@ -26,7 +30,10 @@ struct RuntimeInfo {
   std::string Warning() const;
 };
 
-/// Sets LibTorch's intra-op threads and OpenBLAS's threads to `threads` (≥ 1).
+/// Uses `threads` cores (≥ 1) without oversubscribing them: with OpenBLAS, it runs
+/// `threads` BLAS threads and LibTorch's intra-op pool on one thread (two pools of N
+/// threads on N cores made passes 2-4× slower; bench/README.md, "Threads"); with a
+/// single-threaded BLAS, LibTorch's pool gets the cores.
 void SetThreads(int threads);
 /// Makes glibc's malloc keep freed memory for reuse instead of handing every large block
 /// back to the kernel (mmap threshold 32 MiB, trim threshold 1 GiB). LibTorch allocates and
