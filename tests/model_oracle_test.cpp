@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "oracle_util.h"
 #include "synapse/synapse.h"
 #include "test_util.h"
 
@@ -18,34 +19,11 @@ using nlohmann::json;
 
 constexpr double kTolerance = 1e-5;
 
-const json& Oracle() {
-  static const json oracle = json::parse(std::ifstream(std::string(SYNAPSE_FIXTURE_DIR) + "/oracle.json"));
-  return oracle;
-}
+using test::Oracle;
 
-std::vector<Example> Inputs(const json& entry) {
-  std::vector<Example> batch;
-  const json& in = entry["inputs"];
-  if (in.contains("features")) {
-    for (const auto& row : in["features"]) batch.push_back(Example::Features(row.get<std::vector<float>>()));
-    return batch;
-  }
-  for (size_t i = 0; i < in["input_ids"].size(); ++i) {
-    // Strip the padding the oracle used, so that Synapse pads again by itself.
-    auto ids = in["input_ids"][i].get<std::vector<int64_t>>();
-    auto mask = in["attention_mask"][i].get<std::vector<int64_t>>();
-    size_t n = 0;
-    while (n < mask.size() && mask[n]) ++n;
-    ids.resize(n);
-    batch.push_back(Example::Tokens(ids));
-  }
-  return batch;
-}
+std::vector<Example> Inputs(const json& entry) { return test::OracleInputs(entry); }
 
-Pooling PoolingOf(const json& entry) {
-  std::string p = entry["pool"];
-  return p == "first" ? Pooling::kFirst : p == "last" ? Pooling::kLast : Pooling::kMean;
-}
+Pooling PoolingOf(const json& entry) { return test::OraclePooling(entry); }
 
 // "1:mean:2,3" takes its means from the oracle; everything else is the SPEC grammar.
 Intervention ToIntervention(const std::string& spec, const json& entry) {

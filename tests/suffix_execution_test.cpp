@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "oracle_util.h"
 #include "synapse/synapse.h"
 #include "synapse/tokenizer.h"
 
@@ -21,33 +22,11 @@ using ::testing::HasSubstr;
 
 constexpr float kTolerance = 1e-6f;
 
-const json& Oracle() {
-  static const json oracle = json::parse(std::ifstream(std::string(SYNAPSE_FIXTURE_DIR) + "/oracle.json"));
-  return oracle;
-}
+using test::Oracle;
 
-std::vector<Example> Inputs(const json& entry) {
-  std::vector<Example> batch;
-  const json& in = entry["inputs"];
-  if (in.contains("features")) {
-    for (const auto& row : in["features"]) batch.push_back(Example::Features(row.get<std::vector<float>>()));
-    return batch;
-  }
-  for (size_t i = 0; i < in["input_ids"].size(); ++i) {
-    auto ids = in["input_ids"][i].get<std::vector<int64_t>>();
-    auto mask = in["attention_mask"][i].get<std::vector<int64_t>>();
-    size_t n = 0;
-    while (n < mask.size() && mask[n]) ++n;
-    ids.resize(n);
-    batch.push_back(Example::Tokens(ids));
-  }
-  return batch;
-}
+std::vector<Example> Inputs(const json& entry) { return test::OracleInputs(entry); }
 
-Pooling PoolingOf(const json& entry) {
-  const std::string p = entry["pool"];
-  return p == "first" ? Pooling::kFirst : p == "last" ? Pooling::kLast : Pooling::kMean;
-}
+Pooling PoolingOf(const json& entry) { return test::OraclePooling(entry); }
 
 // Every intervention kind at every layer, alone; the composed plans of the oracle's cases;
 // captures; plans that start at different layers in one call.
