@@ -43,7 +43,7 @@ class Hasher {
       Word(w);
     }
     uint64_t tail = 0;
-    std::memcpy(&tail, p + i, n - i);
+    if (n > i) std::memcpy(&tail, p + i, n - i);  // never memcpy from a null pointer
     Word(tail ^ (static_cast<uint64_t>(n - i) << 56));
     length_ += n;
   }

@@ -196,7 +196,7 @@ json WithoutTimes(json j) {
     j.erase("timing");
     j.erase("environment");
     for (auto it = j.begin(); it != j.end();) {
-      if (it.key() == "seconds" || it.key().size() > 2 && it.key().substr(it.key().size() - 2) == "_s") {
+      if (it.key() == "seconds" || (it.key().size() > 2 && it.key().substr(it.key().size() - 2) == "_s")) {
         it = j.erase(it);
       } else {
         *it = WithoutTimes(*it);
