@@ -10,17 +10,17 @@
 #include <sstream>
 
 #include "args.h"
-#include "synapse/activation_cache.h"
-#include "synapse/memory_budget.h"
-#include "synapse/atomic_file.h"
-#include "synapse/report_files.h"
 #include "commands.h"
 #include "default_model.h"
 #include "number_text.h"
 #include "rows.h"
+#include "synapse/activation_cache.h"
 #include "synapse/analysis.h"
+#include "synapse/atomic_file.h"
 #include "synapse/error.h"
+#include "synapse/memory_budget.h"
 #include "synapse/model.h"
+#include "synapse/report_files.h"
 
 namespace synapse::cli {
 namespace {
@@ -98,7 +98,8 @@ void PrintSummary(const json& r, const std::string& report_path, std::ostream& o
 
   out << std::left << std::setw(6) << "layer" << std::setw(26) << "name" << std::setw(12) << "probe test"
       << std::setw(5) << "k" << std::setw(14) << "top-k acc" << std::setw(14) << "random acc" << std::setw(14)
-      << "bottom-k acc" << "p (top vs base)\n";
+      << "bottom-k acc"
+      << "p (top vs base)\n";
   for (const json& layer : r["layers"]) {
     std::string name = layer["name"].get<std::string>();
     if (name.size() > 24) name = "…" + name.substr(name.size() - 23);
@@ -165,11 +166,22 @@ void PrintSummary(const json& r, const std::string& report_path, std::ostream& o
     out << "weight space        skipped: " << w["skipped"].get<std::string>() << "\n";
   }
   const json& t = r["timing"];
-  out << "time                " << Fixed(t["total_s"].get<double>(), 1) << " s = "
-      << Fixed(t["forward_pass_equivalents"]["total"].get<double>(), 1) << " forward passes ("
+  out << "time                " << Fixed(t["total_s"].get<double>(), 1)
+      << " s = " << Fixed(t["forward_pass_equivalents"]["total"].get<double>(), 1) << " forward passes ("
       << t["sweep_configurations"].get<int64_t>() << " sweep configurations)\n";
+  const json& cache = t["activation_cache"];
+  const json& cut = t["suffix_execution"];
+  out << "execution           extraction cache " << cache["status"].get<std::string>();
+  if (!cache["reason"].get<std::string>().empty()) out << " (" << cache["reason"].get<std::string>() << ")";
+  out << "; suffix execution "
+      << (cut["enabled"].get<bool>() ? "at " + std::to_string(cut["layers"].size()) + " of " +
+                                           std::to_string(r["model"]["layers"].size()) + " layers"
+                                     : std::string("off"));
+  if (!cut["fallback"].get<std::string>().empty()) out << " (" << cut["fallback"].get<std::string>() << ")";
+  out << "\n";
   out << "report              " << report_path << "\n";
-  const std::string html = report_path.substr(0, report_path.size() - std::string("report.json").size()) + "report.html";
+  const std::string html =
+      report_path.substr(0, report_path.size() - std::string("report.json").size()) + "report.html";
   out << "charts              " << html << "\n";
 }
 
@@ -183,10 +195,10 @@ int AnalyzeCommand(int argc, char** argv) {
   std::string weight_noise_param, save_activations, layers_glob, input_shape, memory_budget;
   int64_t seed = 0, batch_size = 32, threads = 0, pad_id = -1, max_length = 0, random_seeds = 5, probe_max_iter = 1000;
   int64_t head_k = 10, bisect_steps = 10, weight_noise_seeds = 3;
-  bool cased = false, pooled_only = false, no_weight_space = false, no_suffix_execution = false, no_linear_head = false, quiet = false;
+  bool cased = false, pooled_only = false, no_weight_space = false, no_suffix_execution = false, no_linear_head = false,
+       quiet = false;
   ArgParser p("synapse analyze", "Probe every layer, rank neurons, and measure what ablating them does.");
-  p.Option("--model", "M", "TorchScript file or model directory (default: the embedded spam-tiny model)",
-           &model_path);
+  p.Option("--model", "M", "TorchScript file or model directory (default: the embedded spam-tiny model)", &model_path);
   p.Option("--data", "D",
            "labelled rows: JSONL (text, pre-tokenized or float features), CSV or TSV (default: a model "
            "directory's eval.jsonl)",
@@ -201,8 +213,7 @@ int AnalyzeCommand(int argc, char** argv) {
   p.Option("--layers", "LIST", "layers to run experiments on, e.g. 0,2,-1 (default: all)", &layers);
   p.Option("--k", "LIST", "neuron counts, integers or % of the width (default 1,2,5,10,20,50,10%,25%,50%)", &k);
   p.Option("--ablate-value", "zero|mean", "what ablated neurons are set to (default zero)", &ablate_value);
-  p.Flag("--pooled-only", "ablate and add noise at the pooled position only (default: every real token)",
-         &pooled_only);
+  p.Flag("--pooled-only", "ablate and add noise at the pooled position only (default: every real token)", &pooled_only);
   p.Option("--random-seeds", "N", "random neuron sets per k, the control (default 5)", &random_seeds);
   p.Option("--noise", "LIST", "noise levels relative to each neuron's std (default 0.1,0.25,0.5,1.0; none)", &noise);
   p.Option("--mass", "LIST", "weight-mass fractions to report the neuron count of (default 0.5,0.9)", &mass);
@@ -229,8 +240,7 @@ int AnalyzeCommand(int argc, char** argv) {
   p.Flag("--no-cache", "extract without reading or writing the cache", &no_cache);
   p.Flag("--no-suffix-execution", "run the whole forward pass for every sweep configuration (same results, slower)",
          &no_suffix_execution);
-  p.Flag("--no-linear-head", "weight-space searches: a forward pass per step, not predicted logits",
-         &no_linear_head);
+  p.Flag("--no-linear-head", "weight-space searches: a forward pass per step, not predicted logits", &no_linear_head);
   p.Option("--save-activations", "DIR", "also write the pooled vectors as NumPy files", &save_activations);
   p.Option("--seed", "N", "seed of the split, random sets and noise (default 0)", &seed);
   p.Option("--batch-size", "N", "examples per forward pass (default 32)", &batch_size);
@@ -287,7 +297,9 @@ int AnalyzeCommand(int argc, char** argv) {
 
   RuntimeInfo runtime = SetUpRuntime(threads);
   source.data = data_path;
-  source.read.text_column(text_column).text_pair_column(pair_column).label_column(label_column)
+  source.read.text_column(text_column)
+      .text_pair_column(pair_column)
+      .label_column(label_column)
       .skip_bad_rows(skip_bad_rows);
   source.seed = static_cast<uint64_t>(seed);
   source.tokenizer = tokenizer_path;
@@ -306,8 +318,8 @@ int AnalyzeCommand(int argc, char** argv) {
   std::vector<int64_t> labels;
   for (const DataRow& row : loaded.rows) {
     if (row.label_index < 0) {
-      throw UsageError(401, data_path + ":" + std::to_string(row.line) +
-                                ": no label; synapse analyze needs a label on every row");
+      throw UsageError(
+          401, data_path + ":" + std::to_string(row.line) + ": no label; synapse analyze needs a label on every row");
     }
     examples.push_back(row.example);
     labels.push_back(row.label_index);
