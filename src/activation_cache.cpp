@@ -18,6 +18,7 @@
 #include "synapse/error.h"
 #include "synapse/memory_budget.h"
 #include "synapse/model.h"
+#include "synapse/weight_perturbation.h"
 
 #ifndef SYNAPSE_VERSION
 #define SYNAPSE_VERSION "unknown"
@@ -89,17 +90,6 @@ std::string HashFile(const std::string& path) {
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     h.Add(buffer.data(), static_cast<size_t>(in.gcount()));
-  }
-  return h.Hex();
-}
-
-std::string HashParameters(const Model& model) {
-  Hasher h;
-  for (const auto& p : model.impl().module.named_parameters(true)) {
-    h.Add(p.name);
-    h.AddVector(p.value.sizes().vec());
-    const at::Tensor c = p.value.detach().contiguous();
-    h.Add(c.data_ptr(), static_cast<size_t>(c.numel()) * c.element_size());
   }
   return h.Hex();
 }
@@ -262,7 +252,7 @@ Extraction ExtractCached(const Model& model, const std::vector<Example>& example
   const json key = {{"synapse", SYNAPSE_VERSION},
                     {"libtorch", TORCH_VERSION},
                     {"model_file", HashFile(model.path())},
-                    {"parameters", HashParameters(model)},
+                    {"parameters", ParameterHash(model)},
                     {"layers_found", model.layers().size()},
                     {"examples", HashExamples(examples)},
                     {"count", examples.size()},

@@ -585,11 +585,15 @@ RunResult RunFull(Model::Impl& m, const PreparedInputs& prepared, const Resolved
 
 // Segments from..last of the cut forward on `values`, under `context`.
 c10::IValue RunSegments(const Model::Impl& m, const ForwardStages& stages, int from, std::vector<c10::IValue> values,
-                        RunContext& context, std::vector<std::vector<c10::IValue>>* saved = nullptr) {
+                        RunContext& context, const std::vector<bool>& keep = {},
+                        std::vector<std::vector<c10::IValue>>* saved = nullptr) {
   try {
     ScopedHookContext scope(&context);
     for (int s = from; s <= stages.cuts(); ++s) {
-      if (saved != nullptr && s > 0) (*saved)[static_cast<size_t>(s - 1)] = values;
+      // Keep only the cuts some plan starts from: the others' tensors can be freed.
+      if (saved != nullptr && s > 0 && keep[static_cast<size_t>(s - 1)]) {
+        (*saved)[static_cast<size_t>(s - 1)] = values;
+      }
       stages.RunSegment(s, &values);
     }
   } catch (const std::exception& e) {
@@ -650,8 +654,12 @@ std::vector<RunResult> Model::RunEach(const std::vector<Example>& batch,
   std::vector<c10::IValue> inputs = {m.module._ivalue()};
   inputs.insert(inputs.end(), prepared.arguments.begin(), prepared.arguments.end());
   std::vector<std::vector<c10::IValue>> saved(static_cast<size_t>(stages.cuts()));
+  std::vector<bool> keep(static_cast<size_t>(stages.cuts()), false);
+  for (int cut : start) {
+    if (cut >= 0 && cut < stages.cuts()) keep[static_cast<size_t>(cut)] = true;
+  }
   RunContext base_context(m, std::vector<std::vector<ResolvedOp>>(m.layers.size()), prepared.geometry, false);
-  const c10::IValue base = RunSegments(m, stages, 0, inputs, base_context, &saved);
+  const c10::IValue base = RunSegments(m, stages, 0, inputs, base_context, keep, &saved);
   for (size_t p = 0; p < resolved.size(); ++p) {
     if (start[p] < 0) {
       results.push_back(RunFull(m, prepared, resolved[p]));
