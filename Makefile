@@ -34,11 +34,13 @@ test: build
 # models, probes, statistics) and leave the end-to-end runs to `make test-asan` itself.
 ASAN_BUILD_DIR ?= build-asan
 ASAN_CTEST_ARGS ?= -LE install
+# The targets to build (empty: all). CI builds only what its unit and model tests run.
+ASAN_TARGETS ?=
 ASAN_OPTIONS_ALL = detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=0
 test-asan: setup
 	cmake -S . -B $(ASAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=Asan -DCMAKE_CXX_FLAGS_ASAN="-O1" \
 		-DSYNAPSE_SANITIZE=ON -DSYNAPSE_BUILD_BENCHMARKS=OFF
-	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
+	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) $(if $(ASAN_TARGETS),--target $(ASAN_TARGETS))
 	rm -rf $(ASAN_BUILD_DIR)/test-cache
 	SYNAPSE_CACHE_DIR=$(abspath $(ASAN_BUILD_DIR))/test-cache \
 		ASAN_OPTIONS=$(ASAN_OPTIONS_ALL) LSAN_OPTIONS=suppressions=$(CURDIR)/ci/lsan.supp:print_suppressions=0 \
@@ -49,11 +51,13 @@ test-asan: setup
 # committed seed corpora; fails on any crash, leak, sanitizer report or unclean error.
 FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
+# Targets run side by side, one per core: each still gets FUZZ_SECONDS.
+FUZZ_LANES ?= $(JOBS)
 fuzz: build
 	cmake -S fuzz -B $(FUZZ_BUILD_DIR) -DCMAKE_CXX_COMPILER=clang++ \
 		-DSYNAPSE_LIBRARY=$(abspath $(BUILD_DIR))/libsynapse.so
 	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS)
-	bash fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
+	bash fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) $(FUZZ_LANES)
 
 # The demo analyzes the embedded default model (models/spam-tiny: a 4-layer BERT-style spam
 # filter trained by `synapse train` on the SpamAssassin corpus) on its 887 held-out test

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake make pkg-config git
+  build-essential cmake make pkg-config git ccache
   libtorch-dev libopenblas0-pthread
   libgtest-dev libgmock-dev libbenchmark-dev libbenchmark-tools
   nlohmann-json3-dev libeigen3-dev

@@ -1,24 +1,58 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for SECONDS (default 60) from its committed seed corpus
-# (fuzz/corpus/TARGET), and fails on the first crash, leak, sanitizer report or unclean
-# error. Prints each target's executions and the total.
+# Runs every fuzz target built in BUILD_FUZZ_DIR (each executable named *_fuzzer) for
+# SECONDS (default 60) from its committed seed corpus (fuzz/corpus/TARGET), LANES targets
+# at a time (default: the number of cores; each libFuzzer process uses one), and fails on
+# the first crash, leak, sanitizer report or unclean error. Prints each target's
+# executions and the total.
 #
-#   bash fuzz/run.sh BUILD_FUZZ_DIR [SECONDS]
+#   bash fuzz/run.sh BUILD_FUZZ_DIR [SECONDS] [LANES]
 set -euo pipefail
 build=$1
 seconds=${2:-60}
+lanes=${3:-$(nproc)}
 here=$(cd "$(dirname "$0")" && pwd)
-total=0
-for target in jsonl_reader_fuzzer csv_reader_fuzzer tokenizer_fuzzer gate_spec_fuzzer intervention_spec_fuzzer; do
-  work=$build/work/$target
+
+targets=()
+for path in "$build"/*_fuzzer; do
+  [ -x "$path" ] && targets+=("$(basename "$path")")
+done
+if [ ${#targets[@]} -eq 0 ]; then
+  echo "fuzz: no *_fuzzer executable in $build (build it first: make fuzz)" >&2
+  exit 2
+fi
+
+# One target: its own work directory, log and status file, so lanes never share a file.
+run_target() {
+  local target=$1 work=$build/work/$1
   rm -rf "$work" && mkdir -p "$work/corpus" "$work/artifacts"
-  cp "$here/corpus/$target"/* "$work/corpus/"
-  log=$work/fuzz.log
-  if ! "$build/$target" "$work/corpus" -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=2048 \
-      -print_final_stats=1 -artifact_prefix="$work/artifacts/" > "$log" 2>&1; then
+  if [ -d "$here/corpus/$target" ]; then cp "$here/corpus/$target"/* "$work/corpus/"; fi
+  if "$build/$target" "$work/corpus" -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=2048 \
+      -print_final_stats=1 -artifact_prefix="$work/artifacts/" > "$work/fuzz.log" 2>&1; then
+    echo ok > "$work/status"
+  else
+    echo failed > "$work/status"
+  fi
+}
+
+running=0
+for target in "${targets[@]}"; do
+  run_target "$target" &
+  running=$((running + 1))
+  if [ "$running" -ge "$lanes" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+done
+wait
+
+total=0 failed=0
+for target in "${targets[@]}"; do
+  work=$build/work/$target log=$build/work/$target/fuzz.log
+  if [ "$(cat "$work/status" 2>/dev/null)" != ok ]; then
     tail -n 60 "$log"
     echo "fuzz: $target failed; the input is in $work/artifacts/ (rerun: $build/$target FILE)" >&2
-    exit 1
+    failed=1
+    continue
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
@@ -26,4 +60,5 @@ for target in jsonl_reader_fuzzer csv_reader_fuzzer tokenizer_fuzzer gate_spec_f
     "$target" "$runs" "$seconds" "${cov:-?}" "$(ls "$work/corpus" | wc -l)"
   total=$((total + runs))
 done
-echo "fuzz: $total executions in all, no crash, leak or sanitizer report"
+[ "$failed" -eq 0 ] || exit 1
+echo "fuzz: ${#targets[@]} targets, $total executions in all, $lanes at a time; no crash, leak or sanitizer report"

@@ -7,7 +7,7 @@ using namespace synapse::testing;  // NOLINT
 
 class Failing : public RobustnessTest {
  protected:
-  Failing() : RobustnessTest(Config().model(SYNAPSE_SOURCE_DIR "/models/spam-tiny").max_examples(200)) {}
+  Failing() : RobustnessTest(Config().model(std::string(SYNAPSE_SOURCE_DIR) + "/models/spam-tiny").max_examples(200)) {}
 };
 
 TEST_F(Failing, AccuracyAboveWhatTheModelScores) { EXPECT_THAT(Baseline(), AccuracyAtLeast(0.999)); }

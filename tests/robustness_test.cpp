@@ -27,7 +27,7 @@ using ::testing::Not;
 using namespace synapse::testing;  // NOLINT: how users write it
 
 const std::string kCli = SYNAPSE_CLI;
-const std::string kModelDir = SYNAPSE_SOURCE_DIR "/models/spam-tiny";
+const std::string kModelDir = std::string(SYNAPSE_SOURCE_DIR) + "/models/spam-tiny";
 constexpr uint64_t kSeed = 3;
 
 template <typename M, typename T>
