@@ -48,9 +48,10 @@ const c10::ivalue::Object* ResolveModule(Value* v, const Graph& graph, const tor
 
 }  // namespace
 
-ForwardStages::ForwardStages(const torch::jit::Module& module,
-                             const std::unordered_map<const c10::ivalue::Object*, int>& layer_of, size_t num_layers)
-    : cut_of_layer_(num_layers, -1) {
+ForwardStages::ForwardStages(const torch::jit::Module& module, const SiteMap& sites)
+    : cut_of_layer_(sites.num_layers, -1) {
+  const size_t num_layers = sites.num_layers;
+  const size_t num_modules = sites.layer_of_call.size();
   std::shared_ptr<Graph> graph;
   try {
     torch::jit::GraphFunction* forward = torch::jit::tryToGraphFunction(module.get_method("forward").function());
@@ -76,9 +77,12 @@ ForwardStages::ForwardStages(const torch::jit::Module& module,
     return position.at(n);
   };
 
-  // Where each layer's hook is; which layers cannot be cut and why.
+  // Where each layer's hook is; which layers cannot be cut and why. Hooks are visited in
+  // program order, so the k-th hook of a module called several times is its k-th call.
   std::vector<int> hook_at(num_layers, -1);
   std::map<int, std::string> refused;  // layer → why
+  std::vector<std::vector<int>> hook_positions(num_modules);  // module → top-level position per hook
+  std::vector<std::string> in_control_flow(num_modules);      // module → the control flow around a hook
   bool writes_attributes = false;
   bool unresolved = false;
   ForEachNode(graph->block(), [&](Node* n) {
@@ -89,18 +93,48 @@ ForwardStages::ForwardStages(const torch::jit::Module& module,
       unresolved = true;
       return;
     }
-    auto it = layer_of.find(instance);
-    if (it == layer_of.end()) return;  // a same-type module that is not a selected layer
-    const int layer = it->second;
-    if (n->owningBlock() != graph->block()) {
-      refused[layer] = "its hook is inside control flow (" +
-                       std::string(n->owningBlock()->owningNode()->kind().toQualString()) + ")";
-      return;
+    auto it = sites.module_index.find(instance);
+    if (it == sites.module_index.end()) return;  // a same-type module that is not a selected layer
+    const size_t m = static_cast<size_t>(it->second);
+    hook_positions[m].push_back(top_position(n));
+    if (n->owningBlock() != graph->block() && in_control_flow[m].empty()) {
+      in_control_flow[m] = n->owningBlock()->owningNode()->kind().toQualString();
     }
-    const int p = position.at(n);
-    int& at = hook_at[static_cast<size_t>(layer)];
-    at = at < 0 ? p : std::min(at, p);
   });
+  bool ambiguous_calls = false;
+  for (size_t m = 0; m < num_modules; ++m) {
+    const std::vector<int>& layers = sites.layer_of_call[m];
+    const std::vector<int>& at = hook_positions[m];
+    if (layers.empty()) continue;
+    if (layers.size() == 1) {
+      const int layer = layers[0];
+      if (!in_control_flow[m].empty()) {
+        refused[layer] = "its hook is inside control flow (" + in_control_flow[m] + ")";
+      } else if (!at.empty()) {
+        hook_at[static_cast<size_t>(layer)] = *std::min_element(at.begin(), at.end());
+      }
+      continue;
+    }
+    // One module, several calls: each call needs its own hook in the inlined graph.
+    if (!in_control_flow[m].empty() || at.size() != layers.size()) {
+      ambiguous_calls = true;
+      const std::string why = "its module runs " + std::to_string(layers.size()) + " times under " +
+                              (in_control_flow[m].empty() ? std::string("one hook") : in_control_flow[m]) +
+                              ", so one point of the graph stands for several calls";
+      for (int layer : layers) refused[layer] = why;
+      continue;
+    }
+    for (size_t k = 0; k < layers.size(); ++k) hook_at[static_cast<size_t>(layers[k])] = at[k];
+  }
+  if (ambiguous_calls) {
+    // A run started at a cut could not tell how many calls the loop made before it.
+    for (size_t layer = 0; layer < num_layers; ++layer) {
+      if (!refused.count(static_cast<int>(layer))) {
+        refused[static_cast<int>(layer)] =
+            "a weight-shared module is called in a loop, so its calls cannot be counted from a cut";
+      }
+    }
+  }
   if (writes_attributes) {
     reason_ = "forward sets module attributes (prim::SetAttr)";
     return;
@@ -200,6 +234,11 @@ ForwardStages::ForwardStages(const torch::jit::Module& module,
     const int layer = layer_at.at(cuts[k]);
     cut_of_layer_[static_cast<size_t>(layer)] = static_cast<int>(k);
     cut_layers_.push_back(layer);
+    std::vector<int> before(num_modules, 0);
+    for (size_t m = 0; m < num_modules; ++m) {
+      for (int p : hook_positions[m]) before[m] += p < cuts[k] ? 1 : 0;
+    }
+    calls_before_.push_back(std::move(before));
   }
   for (size_t layer = 0; layer < num_layers; ++layer) {
     if (cut_of_layer_[layer] >= 0) continue;

@@ -16,6 +16,12 @@
 // sits inside control flow (prim::If, prim::Loop), or when a node after the cut could
 // write to a value that crosses it (alias analysis), since running the suffix twice would
 // then see the first run's writes. A forward that sets module attributes gets no cuts.
+//
+// A module called several times (weight-shared layers) is several layers, one per call.
+// In a traced model each call is its own inlined copy of the module's graph, so the k-th
+// hook of that module in the inlined graph is its k-th call and gets its own cut; a run
+// started at a cut counts the calls made before it (CallsBefore). When the calls run in a
+// loop (a scripted ALBERT), one hook stands for all of them and no cut is possible.
 #ifndef SYNAPSE_SRC_FORWARD_STAGES_H_
 #define SYNAPSE_SRC_FORWARD_STAGES_H_
 
@@ -27,20 +33,24 @@
 #include <unordered_map>
 #include <vector>
 
+#include "hook.h"
+
 namespace synapse {
 
 class ForwardStages {
  public:
-  /// Cuts `module`'s forward (hook operators already inserted). `layer_of` maps module
-  /// instances to layer indices. Never throws: a model that cannot be cut at all gets no
-  /// cuts and a reason.
-  ForwardStages(const torch::jit::Module& module, const std::unordered_map<const c10::ivalue::Object*, int>& layer_of,
-                size_t num_layers);
+  /// Cuts `module`'s forward (hook operators already inserted). `sites` maps module
+  /// instances and their calls to layers. Never throws: a model that cannot be cut at all
+  /// gets no cuts and a reason.
+  ForwardStages(const torch::jit::Module& module, const SiteMap& sites);
 
   /// Number of cuts K (segments: K + 1).
   int cuts() const { return static_cast<int>(cut_layers_.size()); }
   /// The cut just before `layer`'s hook, or -1 when the layer has none.
   int CutOf(int layer) const { return cut_of_layer_[static_cast<size_t>(layer)]; }
+  /// How many times each hooked module (by SiteMap module index) has been called when a
+  /// run reaches cut `cut`.
+  const std::vector<int>& CallsBefore(int cut) const { return calls_before_[static_cast<size_t>(cut)]; }
   /// Why some layers (or all) have no cut; empty when every layer has one.
   const std::string& reason() const { return reason_; }
 
@@ -53,6 +63,7 @@ class ForwardStages {
   std::vector<std::unique_ptr<torch::jit::GraphExecutor>> segments_;
   std::vector<int> cut_of_layer_;
   std::vector<int> cut_layers_;
+  std::vector<std::vector<int>> calls_before_;
   std::string reason_;
 };
 

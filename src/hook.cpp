@@ -38,16 +38,20 @@ ScopedHookContext::ScopedHookContext(HookContext* context) : previous_(current_c
 
 ScopedHookContext::~ScopedHookContext() { current_context = previous_; }
 
-void InsertHook(const torch::jit::Module& module, const std::string& module_name,
-                std::unordered_set<const c10::ClassType*>* rewritten) {
-  const c10::ClassType* type = module.type().get();
-  if (rewritten->count(type)) return;
-  torch::jit::Function* forward = module.type()->findMethod("forward");
-  torch::jit::GraphFunction* graph_function =
-      forward ? torch::jit::tryToGraphFunction(*forward) : nullptr;
-  if (graph_function == nullptr) {
-    throw ModelError(105, "layer " + module_name + " has no TorchScript forward method to hook");
+namespace {
+
+// Throws ModelError 105 unless the method returns a Tensor or a tuple starting with one.
+void CheckHookable(torch::jit::GraphFunction* function, const std::string& module_name) {
+  const c10::TypePtr type = function->graph()->return_node()->input(0)->type();
+  if (IsTensor(type)) return;
+  if (auto tuple = type->cast<c10::TupleType>()) {
+    if (!tuple->elements().empty() && IsTensor(tuple->elements()[0])) return;
   }
+  throw ModelError(105, "layer " + module_name + " returns " + type->repr_str() +
+                            "; a hook site must return a Tensor or a tuple starting with one");
+}
+
+void InsertHookInto(torch::jit::GraphFunction* graph_function) {
   std::shared_ptr<torch::jit::Graph> graph = graph_function->graph();
   torch::jit::Node* ret = graph->return_node();
   torch::jit::Value* output = ret->input(0);
@@ -57,22 +61,44 @@ void InsertHook(const torch::jit::Module& module, const std::string& module_name
 
   if (IsTensor(output->type())) {
     ret->replaceInput(0, graph->insert(hook, {output, self}));
-  } else if (auto tuple = output->type()->cast<c10::TupleType>()) {
-    if (tuple->elements().empty() || !IsTensor(tuple->elements()[0])) {
-      throw ModelError(105, "layer " + module_name + " returns " + output->type()->repr_str() +
-                                "; a hook site must return a Tensor or a tuple starting with one");
-    }
+  } else {
+    auto tuple = output->type()->expect<c10::TupleType>();  // CheckHookable saw to it
     torch::jit::Node* unpack = graph->insertNode(graph->createTupleUnpack(output));
     std::vector<torch::jit::Value*> elements(unpack->outputs().begin(), unpack->outputs().end());
     elements[0] = graph->insert(hook, {elements[0], self});
     c10::TupleTypePtr named = tuple->schema() ? tuple : nullptr;
     torch::jit::Node* rebuilt = graph->insertNode(graph->createTuple(elements, named));
     ret->replaceInput(0, rebuilt->output());
-  } else {
-    throw ModelError(105, "layer " + module_name + " returns " + output->type()->repr_str() +
-                              "; a hook site must return a Tensor or a tuple starting with one");
   }
   graph_function->clear_optimized_graphs();
+}
+
+}  // namespace
+
+bool IsForwardMethod(const std::string& name) {
+  if (name.rfind("forward", 0) != 0) return false;
+  for (size_t i = 7; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return false;
+  }
+  return true;
+}
+
+void InsertHook(const torch::jit::Module& module, const std::string& module_name,
+                std::unordered_set<const c10::ClassType*>* rewritten) {
+  const c10::ClassType* type = module.type().get();
+  if (rewritten->count(type)) return;
+  std::vector<torch::jit::GraphFunction*> forwards;
+  for (torch::jit::Function* method : module.type()->methods()) {
+    if (!IsForwardMethod(method->name())) continue;
+    torch::jit::GraphFunction* graph_function = torch::jit::tryToGraphFunction(*method);
+    if (graph_function != nullptr) forwards.push_back(graph_function);
+  }
+  if (forwards.empty()) {
+    throw ModelError(105, "layer " + module_name + " has no TorchScript forward method to hook");
+  }
+  // All or none: check every method before rewriting any.
+  for (torch::jit::GraphFunction* f : forwards) CheckHookable(f, module_name);
+  for (torch::jit::GraphFunction* f : forwards) InsertHookInto(f);
   rewritten->insert(type);
 }
 

@@ -2,9 +2,11 @@
 
 #include <fnmatch.h>
 #include <sys/stat.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <regex>
 #include <set>
@@ -68,13 +70,33 @@ std::vector<std::pair<std::string, torch::jit::Module>> DiscoverLayers(const tor
   return best;
 }
 
+std::vector<std::string> SplitDots(const std::string& s) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t dot; (dot = s.find('.', start)) != std::string::npos; start = dot + 1) {
+    parts.push_back(s.substr(start, dot - start));
+  }
+  parts.push_back(s.substr(start));
+  return parts;
+}
+
+// A module path matches a glob component by component: `*` never crosses a dot, so
+// "albert.encoder.albert_layer_groups.*" names the groups, not every module inside them.
+bool MatchesModulePath(const std::vector<std::string>& glob, const std::string& name) {
+  const std::vector<std::string> parts = SplitDots(name);
+  if (parts.size() != glob.size()) return false;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (fnmatch(glob[i].c_str(), parts[i].c_str(), 0) != 0) return false;
+  }
+  return true;
+}
+
 std::vector<std::pair<std::string, torch::jit::Module>> GlobLayers(const torch::jit::Module& root,
                                                                    const std::string& glob) {
   std::vector<std::pair<std::string, torch::jit::Module>> out;
+  const std::vector<std::string> components = SplitDots(glob);
   for (const auto& m : root.named_modules()) {
-    if (!m.name.empty() && fnmatch(glob.c_str(), m.name.c_str(), 0) == 0) {
-      out.emplace_back(m.name, m.value);
-    }
+    if (!m.name.empty() && MatchesModulePath(components, m.name)) out.emplace_back(m.name, m.value);
   }
   // Order numbered siblings by number (named_modules lists "10" after "1" only by luck).
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
@@ -89,6 +111,76 @@ std::vector<std::pair<std::string, torch::jit::Module>> GlobLayers(const torch::
     return false;
   });
   return out;
+}
+
+bool HasChildren(const torch::jit::Module& m) { return m.children().size() > 0; }
+
+// The object a value of `graph` (a method of `owner`) holds, when it is `self` followed by
+// attribute reads.
+c10::intrusive_ptr<c10::ivalue::Object> ResolveAttributes(torch::jit::Value* v, const torch::jit::Graph& graph,
+                                                          c10::intrusive_ptr<c10::ivalue::Object> owner) {
+  std::vector<std::string> names;
+  while (v != graph.inputs().at(0)) {
+    if (v->node()->kind() != c10::prim::GetAttr) return {};
+    names.push_back(v->node()->s(c10::attr::name));
+    v = v->node()->input(0);
+  }
+  for (auto it = names.rbegin(); it != names.rend(); ++it) {
+    if (!owner->type()->hasAttribute(*it)) return {};
+    c10::IValue attr = owner->getAttr(*it);
+    if (!attr.isObject()) return {};
+    owner = attr.toObject();
+  }
+  return owner;
+}
+
+// Whether some forward calls `target` from inside a loop (how a scripted weight-shared model
+// runs its one layer N times).
+bool CalledInLoop(const torch::jit::Module& root, const c10::ivalue::Object* target) {
+  for (const auto& owner : root.named_modules()) {
+    torch::jit::Function* forward = owner.value.type()->findMethod("forward");
+    torch::jit::GraphFunction* function = forward ? torch::jit::tryToGraphFunction(*forward) : nullptr;
+    if (function == nullptr) continue;
+    const torch::jit::Graph& graph = *function->graph();
+    std::function<bool(torch::jit::Block*, bool)> walk = [&](torch::jit::Block* block, bool in_loop) {
+      for (torch::jit::Node* n : block->nodes()) {
+        if (in_loop && n->kind() == c10::prim::CallMethod &&
+            ResolveAttributes(n->input(0), graph, owner.value._ivalue()).get() == target) {
+          return true;
+        }
+        for (torch::jit::Block* b : n->blocks()) {
+          if (walk(b, in_loop || n->kind() == c10::prim::Loop)) return true;
+        }
+      }
+      return false;
+    };
+    if (walk(function->graph()->block(), false)) return true;
+  }
+  return false;
+}
+
+// A weight-shared block: a module with submodules that one forward calls several times.
+// Traced, each call is its own method (forward, forward1 …): the module with the most,
+// outermost first. Scripted, a module called inside a loop. Empty when there is none.
+std::vector<std::pair<std::string, torch::jit::Module>> DiscoverSharedLayer(const torch::jit::Module& root) {
+  std::vector<std::pair<std::string, torch::jit::Module>> best;
+  size_t best_calls = 1;
+  for (const auto& m : root.named_modules()) {
+    if (m.name.empty() || !HasChildren(m.value)) continue;
+    size_t calls = 0;
+    for (torch::jit::Function* method : m.value.type()->methods()) calls += IsForwardMethod(method->name()) ? 1 : 0;
+    if (calls > best_calls) {  // named_modules lists parents first: ties keep the outermost
+      best = {{m.name, m.value}};
+      best_calls = calls;
+    }
+  }
+  if (!best.empty()) return best;
+  for (const auto& m : root.named_modules()) {
+    if (!m.name.empty() && HasChildren(m.value) && CalledInLoop(root, m.value._ivalue().get())) {
+      return {{m.name, m.value}};
+    }
+  }
+  return {};
 }
 
 // Drops LibTorch's "nested tensors are a prototype" notice, which every run of
@@ -109,30 +201,49 @@ std::string Describe(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
-// The context one Run installs: resolved ops per layer, and what the kernels need.
+// What the dry run sees at one call of a hooked module.
+struct ObservedCall {
+  Layout layout = Layout::kUnknown;
+  int64_t width = -1;
+};
+
+// The context one Run installs: resolved ops per layer, and what the kernels need. It
+// counts the calls of every hooked module, so that the i-th call of a weight-shared module
+// is layer_of_call[m][i]; `calls` says how many each had made before the part of forward
+// this context runs (a suffix run starts mid-forward).
 class RunContext : public HookContext {
  public:
   RunContext(const Model::Impl& model, std::vector<std::vector<ResolvedOp>> ops, BatchGeometry geometry,
-             bool observe)
+             bool observe, std::vector<int> calls = {})
       : model_(model), ops_(std::move(ops)), geometry_(std::move(geometry)), observe_(observe),
-        captures_(model.layers.size()), observed_layout_(model.layers.size(), Layout::kUnknown),
-        observed_width_(model.layers.size(), -1) {}
+        captures_(model.layers.size()),
+        calls_(calls.empty() ? std::vector<int>(model.site_modules.size(), 0) : std::move(calls)),
+        observed_(observe ? model.site_modules.size() : 0) {}
 
   at::Tensor OnModuleOutput(const c10::ivalue::Object* module, const at::Tensor& x) override {
-    auto it = model_.layer_of.find(module);
-    if (it == model_.layer_of.end() || error_) return x;
-    const int layer = it->second;
+    auto it = model_.sites.module_index.find(module);
+    if (it == model_.sites.module_index.end() || error_) return x;
+    const size_t m = static_cast<size_t>(it->second);
+    const size_t call = static_cast<size_t>(calls_[m]++);
+    int layer = -1;
     try {
-      Layout layout = DetectLayout(x, geometry_, model_.layouts[layer]);
       if (observe_) {
-        observed_layout_[layer] = layout;
-        observed_width_[layer] = x.is_nested() ? x.unbind(0)[0].size(-1) : x.size(-1);
+        observed_[m].push_back({DetectLayout(x, geometry_, Layout::kUnknown),
+                                x.is_nested() ? x.unbind(0)[0].size(-1) : x.size(-1)});
+        return x;
       }
-      if (ops_[layer].empty()) return x;
-      return ApplyAtSite(x, layout, layer, ops_[layer], geometry_, &captures_[layer]);
+      const std::vector<int>& layers = model_.sites.layer_of_call[m];
+      if (call >= layers.size()) return x;
+      layer = layers[call];
+      if (ops_[static_cast<size_t>(layer)].empty()) return x;
+      const Layout layout = DetectLayout(x, geometry_, model_.layouts[static_cast<size_t>(layer)]);
+      return ApplyAtSite(x, layout, layer, ops_[static_cast<size_t>(layer)], geometry_,
+                         &captures_[static_cast<size_t>(layer)]);
     } catch (const std::exception& e) {
-      error_ = std::make_exception_ptr(ModelError(
-          106, model_.path + ": at layer " + model_.layers[layer].name + ": " + SummarizeTorchError(e.what())));
+      const std::string where =
+          layer >= 0 ? "layer " + model_.layers[static_cast<size_t>(layer)].name : model_.site_modules[m].first;
+      error_ = std::make_exception_ptr(
+          ModelError(106, model_.path + ": at " + where + ": " + SummarizeTorchError(e.what())));
       return x;
     }
   }
@@ -141,8 +252,8 @@ class RunContext : public HookContext {
     if (error_) std::rethrow_exception(error_);
   }
   std::vector<at::Tensor>& captures() { return captures_; }
-  const std::vector<Layout>& observed_layout() const { return observed_layout_; }
-  const std::vector<int64_t>& observed_width() const { return observed_width_; }
+  /// Per hooked module, what each of its calls returned (observing contexts only).
+  const std::vector<std::vector<ObservedCall>>& observed() const { return observed_; }
 
  private:
   const Model::Impl& model_;
@@ -150,8 +261,8 @@ class RunContext : public HookContext {
   BatchGeometry geometry_;
   bool observe_;
   std::vector<at::Tensor> captures_;
-  std::vector<Layout> observed_layout_;
-  std::vector<int64_t> observed_width_;
+  std::vector<int> calls_;
+  std::vector<std::vector<ObservedCall>> observed_;
   std::exception_ptr error_;
 };
 
@@ -339,6 +450,46 @@ Eigen::MatrixXf Model::ParameterValues(const std::string& name) const {
   throw ModelError(107, impl_->path + ": no parameter named \"" + name + "\"");
 }
 
+namespace {
+
+const std::string kLibTorchVersion = std::to_string(TORCH_VERSION_MAJOR) + "." +
+                                     std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH);
+
+// ModelError 110 when torch::jit::load failed because the archive needs a newer runtime:
+// an operator this LibTorch lacks (aten::scaled_dot_product_attention, added in 2.0, is what
+// Hugging Face's default attention traces to), or a newer file format.
+void ThrowIfFromNewerPyTorch(const std::string& path, const std::string& what) {
+  static const std::regex unknown_op(R"(Unknown builtin op: ([A-Za-z_][A-Za-z0-9_]*::[A-Za-z0-9_.]*[A-Za-z0-9_]))");
+  static const std::regex version(R"(version (\d+), but the maximum supported version for reading is (\d+))");
+  std::smatch match;
+  if (std::regex_search(what, match, unknown_op)) {
+    const std::string op = match[1];
+    std::string advice = "export it again without it";
+    if (op == "aten::scaled_dot_product_attention") {
+      advice = "export it with eager attention (Hugging Face: from_pretrained(..., torchscript=True, "
+               "attn_implementation=\"eager\"), see the README)";
+    }
+    throw ModelError(110, path + ": calls " + op + ", an operator LibTorch " + kLibTorchVersion +
+                              " does not have (the model was exported by a newer PyTorch); " + advice +
+                              ", or build Synapse against a LibTorch that has it");
+  }
+  if (std::regex_search(what, match, version)) {
+    throw ModelError(110, path + ": written in TorchScript file format " + match[1].str() + ", LibTorch " +
+                              kLibTorchVersion + " reads up to " + match[2].str() +
+                              " (the model was saved by a newer PyTorch); save it with "
+                              "torch.jit.save(m, f, _use_new_zipfile_serialization=True) from an older PyTorch, "
+                              "or build Synapse against a newer LibTorch");
+  }
+}
+
+// The dry run's token ids: real tokens, not padding, for any vocabulary of ten or more.
+// All-zero ids are all padding to a model that masks `input_ids == 0`; 5..9 avoid the
+// special tokens of BERT ([PAD] 0), RoBERTa (<s> 0, <pad> 1, </s> 2, <unk> 3) and
+// Synapse's WordPiece vocabularies (0..4).
+const std::vector<int64_t> kDryRunIds = {5, 6, 7, 8, 9};
+
+}  // namespace
+
 Model Model::Load(const std::string& path, const ModelOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
@@ -352,6 +503,7 @@ Model Model::Load(const std::string& path, const ModelOptions& options) {
   try {
     impl->module = torch::jit::load(path, c10::kCPU);
   } catch (const std::exception& e) {
+    ThrowIfFromNewerPyTorch(path, e.what());
     throw ModelError(102, path + ": not a loadable TorchScript file (save it with torch.jit.save): " +
                               SummarizeTorchError(e.what()));
   }
@@ -394,24 +546,36 @@ Model Model::Load(const std::string& path, const ModelOptions& options) {
     impl->inputs.float_argument = unknown_required.front();
   }
 
-  // Layers.
-  std::vector<std::pair<std::string, torch::jit::Module>> found =
-      options.layers_glob().empty() ? DiscoverLayers(impl->module)
-                                    : GlobLayers(impl->module, options.layers_glob());
+  // Layers: a run of numbered blocks, else one weight-shared block called several times.
+  std::vector<std::pair<std::string, torch::jit::Module>> found;
+  bool shared = false;
+  if (!options.layers_glob().empty()) {
+    found = GlobLayers(impl->module, options.layers_glob());
+  } else {
+    found = DiscoverLayers(impl->module);
+    if (found.empty()) {
+      found = DiscoverSharedLayer(impl->module);
+      shared = !found.empty();
+    }
+  }
   if (found.empty()) {
     throw ModelError(104, path + (options.layers_glob().empty()
                                       ? ": found no encoder layers (no two or more same-type submodules named "
-                                        "0..N-1); name them with --layer-modules GLOB"
+                                        "0..N-1, no block called several times); name them with --layer-modules GLOB"
                                       : ": no module path matches --layer-modules \"" + options.layers_glob() + "\""));
   }
+  // One layer per module until the dry run has counted their calls.
   std::unordered_set<const c10::ClassType*> rewritten;
+  impl->site_modules = found;
   for (size_t i = 0; i < found.size(); ++i) {
     LayerInfo info;
     info.index = static_cast<int>(i);
     info.name = found[i].first;
+    info.module = found[i].first;
     info.type = TypeName(found[i].second);
     impl->layers.push_back(info);
-    impl->layer_of[found[i].second._ivalue().get()] = static_cast<int>(i);
+    impl->sites.module_index[found[i].second._ivalue().get()] = static_cast<int>(i);
+    impl->sites.layer_of_call.push_back({static_cast<int>(i)});
     if (options.install_hooks()) {
       try {
         InsertHook(found[i].second, found[i].first, &rewritten);
@@ -422,14 +586,21 @@ Model Model::Load(const std::string& path, const ModelOptions& options) {
       }
     }
   }
+  impl->sites.num_layers = impl->layers.size();
   impl->layouts.assign(impl->layers.size(), Layout::kUnknown);
   if (options.install_hooks()) ClearOptimizedGraphs(impl->module);
   for (const auto& p : impl->module.parameters(true)) impl->parameter_count += p.numel();
 
-  // A dry run learns widths, layouts and the number of classes. The batch and token
-  // counts differ so that the layout of every layer output is unambiguous.
+  // A dry run counts calls and learns widths, layouts and the number of classes. The batch
+  // and token counts differ so that the layout of every layer output is unambiguous. When
+  // the model cannot run on these ids (a vocabulary under ten, ids it refuses), the first
+  // real batch teaches the same; only a weight-shared block needs its calls counted now.
   if (impl->inputs.kind == InputInfo::Kind::kTokens) {
-    impl->DryRun({Example::Tokens({0, 0, 0, 0, 0}), Example::Tokens({0, 0, 0, 0, 0})});
+    try {
+      impl->DryRun({Example::Tokens(kDryRunIds), Example::Tokens(kDryRunIds)});
+    } catch (const ModelError& e) {
+      if (e.id() != 106 || (shared && options.install_hooks())) throw;
+    }
   } else if (!options.input_shape().empty()) {
     int64_t size = 1;
     for (int64_t d : options.input_shape()) size *= d;
@@ -458,14 +629,34 @@ void Model::Impl::DryRun(const std::vector<Example>& batch) {
                               std::to_string(prepared.geometry.batch) + "; expected [batch, classes]");
   }
   num_classes = logits.size(1);
-  for (size_t i = 0; i < layers.size() && options.install_hooks(); ++i) {
-    if (context.observed_width()[i] < 0) {
-      throw ModelError(105, path + ": layer " + layers[i].name + " was never called by forward");
+  if (!options.install_hooks()) return;
+  // One layer per call, in module order, then call order.
+  std::vector<LayerInfo> built;
+  std::vector<Layout> built_layouts;
+  std::vector<std::vector<int>> layer_of_call(site_modules.size());
+  for (size_t m = 0; m < site_modules.size(); ++m) {
+    const std::vector<ObservedCall>& calls = context.observed()[m];
+    if (calls.empty()) throw ModelError(105, path + ": layer " + site_modules[m].first + " was never called by forward");
+    for (size_t k = 0; k < calls.size(); ++k) {
+      LayerInfo info;
+      info.index = static_cast<int>(built.size());
+      info.module = site_modules[m].first;
+      info.call = calls.size() == 1 ? -1 : static_cast<int>(k);
+      info.name = info.call < 0 ? info.module : info.module + "@" + std::to_string(k);
+      info.type = TypeName(site_modules[m].second);
+      info.hidden_size = calls[k].width;
+      info.layout = LayoutName(calls[k].layout);
+      layer_of_call[m].push_back(info.index);
+      built.push_back(std::move(info));
+      built_layouts.push_back(calls[k].layout);
     }
-    layouts[i] = context.observed_layout()[i];
-    layers[i].layout = LayoutName(layouts[i]);
-    layers[i].hidden_size = context.observed_width()[i];
   }
+  std::lock_guard<std::mutex> lock(stages_mutex);
+  if (built.size() != layers.size()) stages.reset();  // cut for the layers of before
+  layers = std::move(built);
+  layouts = std::move(built_layouts);
+  sites.layer_of_call = std::move(layer_of_call);
+  sites.num_layers = layers.size();
 }
 
 int Model::ResolveLayer(const Site& site) const {
@@ -606,7 +797,8 @@ c10::IValue RunSegments(const Model::Impl& m, const ForwardStages& stages, int f
 }  // namespace
 
 const ForwardStages& Model::Impl::Stages() const {
-  std::call_once(stages_once, [this] { stages = std::make_unique<ForwardStages>(module, layer_of, layers.size()); });
+  std::lock_guard<std::mutex> lock(stages_mutex);
+  if (!stages) stages = std::make_unique<ForwardStages>(module, sites);
   return *stages;
 }
 
@@ -665,7 +857,8 @@ std::vector<RunResult> Model::RunEach(const std::vector<Example>& batch,
       results.push_back(RunFull(m, prepared, resolved[p]));
       continue;
     }
-    RunContext context(m, resolved[p].ops, prepared.geometry, false);
+    RunContext context(m, resolved[p].ops, prepared.geometry, false,
+                       start[p] < stages.cuts() ? stages.CallsBefore(start[p]) : std::vector<int>{});
     if (start[p] == stages.cuts()) {
       results.push_back(FinishRun(m, base, resolved[p], prepared.geometry.batch, context));
       continue;

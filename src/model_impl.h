@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "forward_stages.h"
+#include "hook.h"
 #include "intervention_kernels.h"
 #include "synapse/model.h"
 
@@ -24,20 +25,23 @@ class Model::Impl {
   InputInfo inputs;
   std::vector<LayerInfo> layers;
   std::vector<Layout> layouts;
-  std::unordered_map<const c10::ivalue::Object*, int> layer_of;  // module instance → layer
+  /// The selected modules (path, module), in layer order; SiteMap's module indices.
+  std::vector<std::pair<std::string, torch::jit::Module>> site_modules;
+  SiteMap sites;
   int64_t num_classes = -1;
   int64_t parameter_count = 0;
   std::string output_kind;
 
-  /// Runs the model with no interventions to learn each layer's layout and width and the
-  /// number of classes.
+  /// Runs the model with no interventions to count the calls of each selected module
+  /// (one layer per call) and learn each layer's layout and width and the number of
+  /// classes.
   void DryRun(const std::vector<Example>& batch);
 
   /// The forward graph cut at the hook sites, built on first use.
   const ForwardStages& Stages() const;
 
  private:
-  mutable std::once_flag stages_once;
+  mutable std::mutex stages_mutex;  // guards stages, which a deferred dry run resets
   mutable std::unique_ptr<ForwardStages> stages;
 };
 

@@ -62,6 +62,16 @@ TEST(ModelLoadErrors, GlobMatchesNothing) {
                           104, "no module path matches --layer-modules \"nope.*\"");
 }
 
+// What LibTorch 1.13 says of a model traced by PyTorch 2.x with Hugging Face's default SDPA
+// attention, reproduced by renaming an operator in a 1.13 archive's code/ files.
+TEST(ModelLoadErrors, OperatorFromANewerPyTorch) {
+  const std::string path = kFixtures + "/sdpa_operator.pt";
+  ExpectError<ModelError>([&] { Model::Load(path); }, 110,
+                          path + ": calls aten::scaled_dot_product_attention, an operator LibTorch 1.");
+  ExpectError<ModelError>([&] { Model::Load(path); }, 110, "attn_implementation=\"eager\"");
+  ExpectError<ModelError>([&] { Model::Load(path); }, 110, "or build Synapse against a LibTorch that has it");
+}
+
 TEST(ModelLoadErrors, LayersReturningLists) {
   ExpectError<ModelError>([] { Model::Load(kFixtures + "/list_layers.pt"); }, 105,
                           "a hook site must return a Tensor or a tuple starting with one");

@@ -1,10 +1,13 @@
 // Synapse's hooks against PyTorch's own: for every fixture model (traced BERT, GPT-style
-// pre-LN, nn.TransformerEncoder on its nested fast path, a scripted model whose layers
-// share one type, a float-input model) and every intervention, the logits must equal what
-// eager PyTorch with register_forward_hook produced (tests/fixtures/make_fixtures.py).
+// pre-LN, nn.TransformerEncoder on its nested fast path and masked from its ids, a
+// scripted model whose layers share one type, a float-input model, and Hugging Face's
+// RoBERTa, DistilBERT, GPT-2 and ALBERT, traced and scripted, whose layers are the calls
+// of one shared module) and every intervention, the logits must equal what eager PyTorch
+// with register_forward_hook produced (tests/fixtures/make_fixtures.py).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -66,16 +69,21 @@ TEST_P(OracleTest, LogitsMatchEagerPyTorchHooks) {
   SCOPED_TRACE(c["name"].get<std::string>());
   std::vector<Intervention> plan;
   for (const auto& spec : c["specs"]) plan.push_back(ToIntervention(spec.get<std::string>(), entry));
-  RunResult r = Get(GetParam().model).Run(Inputs(entry), plan,
-                                          RunOptions().pool(PoolingOf(entry)).seed(entry["seed"].get<uint64_t>()));
+  RunResult r = Get(GetParam().model)
+                    .Run(Inputs(entry), plan,
+                         RunOptions().pool(PoolingOf(entry)).seed(entry["seed"].get<uint64_t>()).pad_id(
+                             test::OraclePadId(entry)));
   const auto expected = c["logits"].get<std::vector<std::vector<float>>>();
   ASSERT_EQ(r.logits.rows(), static_cast<Eigen::Index>(expected.size()));
+  double max_diff = 0;
   for (size_t i = 0; i < expected.size(); ++i) {
     ASSERT_EQ(r.logits.cols(), static_cast<Eigen::Index>(expected[i].size()));
     for (size_t j = 0; j < expected[i].size(); ++j) {
       EXPECT_NEAR(r.logits(i, j), expected[i][j], kTolerance) << "example " << i << " class " << j;
+      max_diff = std::max(max_diff, std::abs(static_cast<double>(r.logits(i, j)) - expected[i][j]));
     }
   }
+  RecordProperty("max_abs_diff", ::testing::PrintToString(max_diff));
 }
 
 std::vector<Case> AllCases() {
@@ -100,8 +108,9 @@ TEST_P(CaptureTest, PooledVectorsMatchEagerPyTorch) {
   const Model& model = Get(GetParam().model);
   std::vector<Intervention> plan;
   for (size_t l = 0; l < model.layers().size(); ++l) plan.push_back(Intervention::Capture(Site::Layer(l)));
-  RunResult r = model.Run(Inputs(entry), plan, RunOptions().pool(PoolingOf(entry)));
+  RunResult r = model.Run(Inputs(entry), plan, RunOptions().pool(PoolingOf(entry)).pad_id(test::OraclePadId(entry)));
   ASSERT_EQ(r.captures.size(), model.layers().size());
+  double max_diff = 0;
   for (size_t l = 0; l < model.layers().size(); ++l) {
     auto expected = entry["captures"][std::to_string(l)].get<std::vector<std::vector<float>>>();
     const Eigen::MatrixXf& got = r.captures.at(static_cast<int>(l));
@@ -109,9 +118,11 @@ TEST_P(CaptureTest, PooledVectorsMatchEagerPyTorch) {
     for (size_t i = 0; i < expected.size(); ++i) {
       for (size_t j = 0; j < expected[i].size(); ++j) {
         ASSERT_NEAR(got(i, j), expected[i][j], kTolerance) << "layer " << l << " example " << i << " neuron " << j;
+        max_diff = std::max(max_diff, std::abs(static_cast<double>(got(i, j)) - expected[i][j]));
       }
     }
   }
+  RecordProperty("max_abs_diff", ::testing::PrintToString(max_diff));
 }
 
 std::vector<Case> OnePerModel() {
@@ -132,8 +143,17 @@ TEST(ModelIntrospection, FindsLayersInputsAndClassesOfEveryFixture) {
     ASSERT_EQ(m.layers().size(), entry["num_layers"].get<size_t>());
     EXPECT_EQ(m.num_classes(), entry["num_classes"].get<int64_t>());
     EXPECT_EQ(m.parameter_count(), entry["parameters"].get<int64_t>());
+    const std::string prefix = entry["layer_prefix"];
     for (const LayerInfo& l : m.layers()) {
-      EXPECT_EQ(l.name, entry["layer_prefix"].get<std::string>() + "." + std::to_string(l.index));
+      if (entry.value("layer_calls", false)) {  // the calls of one weight-shared module
+        EXPECT_EQ(l.name, prefix + "@" + std::to_string(l.index));
+        EXPECT_EQ(l.module, prefix);
+        EXPECT_EQ(l.call, l.index);
+      } else {
+        EXPECT_EQ(l.name, prefix + "." + std::to_string(l.index));
+        EXPECT_EQ(l.module, l.name);
+        EXPECT_EQ(l.call, -1);
+      }
       EXPECT_EQ(l.hidden_size, entry["hidden"].get<int64_t>());
     }
   }

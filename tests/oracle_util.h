@@ -38,6 +38,9 @@ inline std::vector<Example> OracleInputs(const nlohmann::json& entry) {
   return batch;
 }
 
+/// The pad id the entry's model expects (RoBERTa 1, the GPT-2 fixture its pad_token_id).
+inline int64_t OraclePadId(const nlohmann::json& entry) { return entry.value("pad_id", int64_t{0}); }
+
 inline Pooling OraclePooling(const nlohmann::json& entry) {
   const std::string p = entry["pool"];
   return p == "first" ? Pooling::kFirst : p == "last" ? Pooling::kLast : Pooling::kMean;

@@ -104,7 +104,11 @@ TEST_P(SuffixExecutionTest, EveryPlanMatchesTheWholeForward) {
   const SuffixExecution cut = model.suffix_execution();
   SCOPED_TRACE("cut at layers " + ::testing::PrintToString(cut.layers) + "; fallback: " + cut.fallback_reason);
   ExpectSameResults(model, Inputs(entry),
-                    RunOptions().pool(PoolingOf(entry)).seed(entry["seed"].get<uint64_t>()).first_example_index(3));
+                    RunOptions()
+                        .pool(PoolingOf(entry))
+                        .seed(entry["seed"].get<uint64_t>())
+                        .first_example_index(3)
+                        .pad_id(test::OraclePadId(entry)));
 }
 
 std::vector<std::string> ModelNames() {
@@ -121,7 +125,9 @@ Model LoadFixture(const std::string& name) {
 }
 
 TEST(SuffixExecution, CutsEveryLayerOfStraightLineModels) {
-  for (const char* name : {"bert_traced", "gpt_traced", "shared_type_scripted", "torch_encoder_scripted"}) {
+  for (const char* name : {"bert_traced", "gpt_traced", "shared_type_scripted", "torch_encoder_scripted",
+                           "roberta_traced", "distilbert_traced", "gpt2_traced", "electra_traced",
+                           "deberta_v2_traced", "ids_masked_encoder_scripted", "albert_traced"}) {
     SCOPED_TRACE(name);
     const Model model = LoadFixture(name);
     const SuffixExecution cut = model.suffix_execution();
@@ -134,6 +140,14 @@ TEST(SuffixExecution, FallsBackAtALayerInsideControlFlow) {
   const SuffixExecution cut = LoadFixture("branching_scripted").suffix_execution();
   EXPECT_THAT(cut.layers, ElementsAre(0, 2));
   EXPECT_THAT(cut.fallback_reason, HasSubstr("layer 1: its hook is inside control flow (prim::If)"));
+}
+
+TEST(SuffixExecution, FallsBackWhereAWeightSharedModuleRunsInALoop) {
+  // Scripted ALBERT runs its one layer group in a prim::Loop: one hook stands for 4 calls.
+  const SuffixExecution cut = LoadFixture("albert_scripted").suffix_execution();
+  EXPECT_THAT(cut.layers, ::testing::IsEmpty());
+  EXPECT_THAT(cut.fallback_reason, HasSubstr("layer 0: its module runs 4 times under prim::Loop"));
+  EXPECT_THAT(cut.fallback_reason, HasSubstr("layer 3: its module runs 4 times under prim::Loop"));
 }
 
 TEST(SuffixExecution, FallsBackWhereALaterNodeWritesInPlace) {

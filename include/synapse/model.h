@@ -65,11 +65,19 @@ struct InputInfo {
   std::string float_argument;
 };
 
-/// One discovered layer: a hook site.
+/// One discovered layer: a hook site, where a hidden state leaves a block during one
+/// forward. Usually one module instance; for a weight-shared module called N times in one
+/// forward (ALBERT's layer group), one layer per call.
 struct LayerInfo {
   int index = 0;
-  /// Module path, e.g. "bert.encoder.layer.3".
+  /// Module path, e.g. "bert.encoder.layer.3"; for one call of a module called several
+  /// times, the path and the call, e.g. "albert.encoder.albert_layer_groups.0@2".
   std::string name;
+  /// The module path alone.
+  std::string module;
+  /// Which call of the module this layer is (0-based, in the order of one forward); -1
+  /// when the module is called once.
+  int call = -1;
   /// Class type of the module, without TorchScript's name mangling.
   std::string type;
   /// Size of the output's last dimension; -1 until known (float models without input_shape).

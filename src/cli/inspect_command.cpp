@@ -1,4 +1,5 @@
 // synapse inspect MODEL: what Synapse sees in a TorchScript model.
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -40,8 +41,10 @@ int InspectCommand(int argc, char** argv) {
   j["parameters"] = model.parameter_count();
   j["layers"] = nlohmann::json::array();
   for (const LayerInfo& l : model.layers()) {
-    j["layers"].push_back({{"index", l.index}, {"name", l.name}, {"type", l.type},
-                           {"hidden_size", l.hidden_size}, {"layout", l.layout}});
+    nlohmann::ordered_json layer = {{"index", l.index}, {"name", l.name}, {"module", l.module}, {"type", l.type},
+                                    {"hidden_size", l.hidden_size}, {"layout", l.layout}};
+    if (l.call >= 0) layer["call"] = l.call;  // one call of a weight-shared module
+    j["layers"].push_back(layer);
   }
   j["runtime"] = {{"threads", runtime.threads}, {"blas", runtime.blas_vendor},
                   {"blas_library", runtime.blas_library}, {"gemm_gflops", runtime.gemm_gflops}};
@@ -56,13 +59,19 @@ int InspectCommand(int argc, char** argv) {
   }
   std::cout << (model.inputs().kind == InputInfo::Kind::kTokens ? "  (token ids)" : "  (one float tensor)") << "\n"
             << "output      logits from " << j["output"].get<std::string>() << ", "
-            << (model.num_classes() < 0 ? std::string("? (give --input-shape)") : std::to_string(model.num_classes()))
+            << (model.num_classes() >= 0 ? std::to_string(model.num_classes())
+                : model.inputs().kind == InputInfo::Kind::kFloat
+                    ? std::string("? (give --input-shape)")
+                    : std::string("? (the load-time dry run failed; learnt from the first batch)"))
             << " classes\n"
             << "parameters  " << model.parameter_count() << "\n"
             << "layers      " << model.layers().size() << " hook sites (type " << model.layers().front().type
-            << ")\n";
+            << (model.layers().front().call >= 0 ? ", the calls of one weight-shared module" : "") << ")\n";
+  size_t name_width = 32;
+  for (const LayerInfo& l : model.layers()) name_width = std::max(name_width, l.name.size() + 1);
   for (const LayerInfo& l : model.layers()) {
-    std::cout << "  " << std::setw(3) << l.index << "  " << std::left << std::setw(32) << l.name << std::right
+    std::cout << "  " << std::setw(3) << l.index << "  " << std::left << std::setw(static_cast<int>(name_width))
+              << l.name << std::right
               << " hidden " << (l.hidden_size < 0 ? std::string("?") : std::to_string(l.hidden_size)) << "  "
               << l.layout << "\n";
   }
