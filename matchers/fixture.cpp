@@ -1,10 +1,12 @@
 #include "synapse/testing/fixture.h"
 
+#include "recorder.h"
 #include "synapse/error.h"
 
 namespace synapse::testing {
 
 void RobustnessTest::SetUp() {
+  (void)internal::PluginLinked();
   try {
     model_ = ModelUnderTest::Shared(config_);
   } catch (const std::exception& e) {

@@ -1,5 +1,9 @@
-// main() for robustness test binaries (link synapse::gtest_main): GoogleTest's and
-// Synapse's flags, the reporters, and one-line errors for bad --synapse_* flags (exit 2).
+// main() for robustness test binaries (link synapse::gtest_main). Linking synapse::gtest
+// alone already reads the --synapse_* flags and writes the reports under any main()
+// (reporters.cpp); this one adds, before anything runs: a one-line error and exit 2 for a
+// bad --synapse_* flag, the --synapse_* flags out of argv, freed memory kept for the many
+// forward passes (runtime.h), and one intra-op thread unless --synapse_threads says
+// otherwise (small models run fastest single-threaded).
 #include <gmock/gmock.h>
 
 #include <iostream>
@@ -7,21 +11,16 @@
 #include "synapse/error.h"
 #include "synapse/runtime.h"
 #include "synapse/testing/config.h"
-#include "synapse/testing/reporters.h"
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleMock(&argc, argv);
   try {
     synapse::testing::InitSynapse(&argc, argv);
-    // Robustness tests run many forward passes: keep freed memory (runtime.h), and use the
-    // thread count asked for, else one (small models run fastest single-threaded).
-    synapse::KeepFreedMemory();
-    const std::string threads = synapse::testing::SettingFromFlagsOrEnvironment("threads");
-    synapse::SetThreads(threads.empty() ? 1 : std::max(1, std::atoi(threads.c_str())));
   } catch (const synapse::Error& e) {
     std::cerr << argv[0] << ": " << e.what() << "\n";
     return 2;
   }
-  synapse::testing::InstallReporters();
+  synapse::KeepFreedMemory();
+  if (synapse::testing::SettingFromFlagsOrEnvironment("threads").empty()) synapse::SetThreads(1);
   return RUN_ALL_TESTS();
 }

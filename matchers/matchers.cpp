@@ -20,7 +20,44 @@ bool Finish(const Verdict& v, std::ostream* os) {
   return v.passed;
 }
 
+// The outcome of a query, or false with "which cannot run: <error>" on `os`.
+template <typename Q, typename O>
+bool RunQuery(const Q& q, O* outcome, std::ostream* os) {
+  try {
+    *outcome = q.outcome();
+    return true;
+  } catch (const std::exception& e) {
+    if (os != nullptr) *os << "which cannot run: " << e.what();
+    return false;
+  }
+}
+
 }  // namespace
+
+bool QueryRuns(const Query& q, std::ostream* os) {
+  Outcome o;
+  return RunQuery(q, &o, os);
+}
+
+bool QueryRuns(const ProbeQuery& q, std::ostream* os) {
+  ProbeOutcome o;
+  return RunQuery(q, &o, os);
+}
+
+bool CheckMatcher::MatchAndExplain(const Query& q, std::ostream* os) const {
+  Outcome o;
+  return RunQuery(q, &o, os) && MatchAndExplain(o, os);
+}
+
+bool CheckMatcher::MatchAndExplain(const ProbeQuery& q, std::ostream* os) const {
+  ProbeOutcome o;
+  return RunQuery(q, &o, os) && MatchAndExplain(o, os);
+}
+
+bool AccuracyMatcher::MatchAndExplain(const Query& q, std::ostream* os) const {
+  Outcome o;
+  return RunQuery(q, &o, os) && MatchAndExplain(o, os);
+}
 
 CheckMatcher CheckMatcher::WithConfidence(double confidence) const {
   CheckMatcher copy = *this;
@@ -84,14 +121,15 @@ void PrintTo(const ProbeOutcome& o, std::ostream* os) {
 }
 
 namespace {
-// A query prints as its outcome, running it if need be; a query that cannot run prints its
-// error instead of throwing out of gtest's printer.
+// A query prints as its outcome, running it if need be; a query that cannot run prints as
+// written (the matchers say why: "which cannot run: ..."), never throwing out of gtest's
+// printer.
 template <typename Q>
 void PrintQuery(const Q& q, std::ostream* os) {
   try {
     PrintTo(q.outcome(), os);
-  } catch (const std::exception& e) {
-    *os << q.ToString() << " {" << e.what() << "}";
+  } catch (const std::exception&) {
+    *os << q.ToString();
   }
 }
 }  // namespace

@@ -31,6 +31,7 @@ thread_local bool expecting_weakness = false;
 void SetExpectingWeakness(bool expecting) { expecting_weakness = expecting; }
 
 void RecordVerdict(const Verdict& given) {
+  (void)PluginLinked();
   Verdict r = given;
   r.known_weakness = given.known_weakness || expecting_weakness;
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();

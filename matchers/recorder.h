@@ -16,6 +16,11 @@ namespace synapse::testing::internal {
 /// synapse.N.{query,metric,value,interval,threshold,verdict}.
 void RecordVerdict(const Verdict& v);
 
+/// True; defined beside the listener that reads the flags and writes the reports
+/// (reporters.cpp). Every entry point of synapse::gtest calls it, so that a program
+/// linking the static library links that listener's registration too.
+bool PluginLinked();
+
 /// The verdicts of a finished or running test.
 std::vector<Verdict> VerdictsOf(const std::string& suite, const std::string& test);
 

@@ -128,6 +128,40 @@ std::string Explain(const MetricComparison& m, const CompareOptions& o) {
   return s.str();
 }
 
+std::string Joined(const std::vector<std::string>& names) {
+  std::string s;
+  for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s.empty() ? "none" : s;
+}
+
+std::vector<std::string> ClassNames(const json& r) {
+  std::vector<std::string> names;
+  const json& data = r.value("data", json::object());
+  for (const json& c : data.value("classes", json::array())) names.push_back(c.is_string() ? c.get<std::string>() : c.dump());
+  return names;
+}
+
+std::vector<std::string> LayerNames(const json& r) {
+  std::vector<std::string> names;
+  const json& model = r.value("model", json::object());
+  for (const json& l : model.value("layers", json::array())) names.push_back(l.value("name", "?"));
+  return names;
+}
+
+// Why the two reports' metrics cannot be matched, when names differ.
+std::vector<std::string> Mismatches(const json& a, const json& b, bool same_examples) {
+  std::vector<std::string> why;
+  const std::vector<std::string> ca = ClassNames(a), cb = ClassNames(b);
+  if (ca != cb) why.push_back("the class names differ (" + Joined(ca) + " / " + Joined(cb) + ")");
+  const std::vector<std::string> la = LayerNames(a), lb = LayerNames(b);
+  if (la != lb) {
+    why.push_back("the models' layers differ (" + std::to_string(la.size()) + ": " + Joined(la) + " / " +
+                  std::to_string(lb.size()) + ": " + Joined(lb) + ")");
+  }
+  if (!why.empty() && !same_examples) why.push_back("the examples differ too (data.examples_hash)");
+  return why;
+}
+
 }  // namespace
 
 Comparison CompareReports(const json& baseline, const json& current, const CompareOptions& o) {
@@ -177,10 +211,12 @@ Comparison CompareReports(const json& baseline, const json& current, const Compa
   for (const auto& [key, m] : b) {
     if (!a.count(key)) c.only_in_current.push_back(key);
   }
+  if (!c.only_in_baseline.empty() || !c.only_in_current.empty()) {
+    c.mismatches = Mismatches(baseline, current, c.same_examples);
+  }
   if (c.metrics.empty()) {
-    throw DataError(211,
-                    "compare: the two reports have no metric in common (different classes, layers or "
-                    "experiments?)");
+    std::string why = c.mismatches.empty() ? "different classes, layers or experiments?" : Joined(c.mismatches);
+    throw DataError(211, "compare: the two reports have no metric in common (" + why + ")");
   }
   return c;
 }

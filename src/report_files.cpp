@@ -494,9 +494,14 @@ std::string WeightSection(const json& report) {
   const json& w = At(report, "weight_space");
   const json& classes = At(w, "classes");
   if (!classes.is_array() || classes.empty()) return "";
+  // The head parameters the searches perturbed ("classifier.weight", "classifier.bias").
+  const json& head = At(w, "head");
+  auto named = [](const std::string& what, const json& parameter) {
+    return parameter.is_string() ? what + " (<code>" + Escape(parameter.get<std::string>()) + "</code>)" : what;
+  };
   std::ostringstream s;
-  s << "<table><thead><tr><th>class</th><th>head-weight factor</th><th>bias shift</th><th>target rate</th></tr>"
-       "</thead><tbody>";
+  s << "<table><thead><tr><th>class</th><th>" << named("head-weight factor", At(head, "weight")) << "</th><th>"
+    << named("bias shift", At(head, "bias")) << "</th><th>target rate</th></tr></thead><tbody>";
   for (const json& c : classes) {
     auto value = [](const json& search, const char* key) {
       if (!At(search, "reached").is_boolean()) return std::string("n/a");
@@ -605,8 +610,13 @@ std::string RenderJUnitXml(const json& report) {
       if (status == "failed") {
         ++s_fail;
         const json& f = At(*t, "failures");
+        // The one line CI summaries show: the test's own message (the failed assertion's
+        // explanation), else the first line of its first failure.
         std::string first = f.is_array() && !f.empty() ? Str(f[0]) : "failed";
-        std::string line = first.substr(0, first.find('\n'));
+        std::string line = At(*t, "message").is_string() && !Str(At(*t, "message")).empty()
+                               ? Str(At(*t, "message"))
+                               : first.substr(0, first.find('\n'));
+        std::replace(line.begin(), line.end(), '\n', ' ');
         cases << "      <failure message=\"" << Escape(line) << "\" type=\"\">";
         for (const json& m : Items(f)) cases << Escape(Str(m)) << "\n";
         cases << "</failure>\n";

@@ -5,6 +5,7 @@
 //
 // Registered as one ctest (the model loads once for the whole binary, as in a user's suite).
 #include <gmock/gmock.h>
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -229,6 +230,32 @@ TEST_F(LiveEngine, QueriesThatDoNotFitTheModelSayWhy) {
       311, "neuron 200 is out of range");
 }
 
+// A query that cannot run fails the EXPECT_THAT it is in, at its file and line, with the
+// error as the explanation (not "unknown file: C++ exception thrown in the test body"), and
+// is no known weakness.
+TEST_F(LiveEngine, QueryErrorsFailAtTheirLine) {
+  ::testing::TestPartResultArray results;
+  int line = 0;
+  {
+    ::testing::ScopedFakeTestPartResultReporter intercept(
+        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &results);
+    EXPECT_THAT(Ablate(TopK(500)).AtLayer(0), AccuracyAtLeast(0.9)), line = __LINE__;
+    EXPECT_KNOWN_WEAKNESS(Ablate(TopK(500)).AtLayer(0), AccuracyAtLeast(0.9));
+    EXPECT_THAT(Probe(9), ProbeAccuracyAtLeast(0.5));
+  }
+  ASSERT_EQ(results.size(), 3);
+  for (int i = 0; i < results.size(); ++i) {
+    const ::testing::TestPartResult& r = results.GetTestPartResult(i);
+    EXPECT_TRUE(r.nonfatally_failed());
+    ASSERT_NE(r.file_name(), nullptr);
+    EXPECT_EQ(std::string(r.file_name()), __FILE__);
+    EXPECT_EQ(r.line_number(), line + i);
+    EXPECT_THAT(r.message(), HasSubstr(", which cannot run: [synapse.spec.311]")) << r.message();
+  }
+  EXPECT_THAT(results.GetTestPartResult(0).message(),
+              AllOf(HasSubstr("Actual: Ablate(TopK(500)).AtLayer(0)"), HasSubstr("k = 500 is outside 1..128")));
+}
+
 TEST(RobustnessConfig, MissingFilesAreNamedWithTheirOrigin) {
   test::ExpectError<Error>([] { ResolveConfig(Config()); }, 403, "no model: name a model directory");
   test::ExpectError<Error>([] { ResolveConfig(Config().model("/nonexistent/model")); }, 403,
@@ -259,6 +286,32 @@ TEST(RobustnessConfig, FlagsOverrideTheEnvironment) {
   char* bad[] = {a0.data(), b1.data(), nullptr};
   argc = 2;
   test::ExpectError<Error>([&] { InitSynapse(&argc, bad); }, 403, "--synapse_modle=x: unknown flag");
+}
+
+TEST(RobustnessConfig, PadIdFromConfigEnvironmentFlagsAndSpecs) {
+  EXPECT_EQ(ResolveConfig(Config().model(kModelDir)).pad_id(), -1);  // the tokenizer's
+  EXPECT_EQ(ResolveConfig(Config().model(kModelDir).pad_id(1)).pad_id(), 1);
+  setenv("SYNAPSE_PAD_ID", "2", 1);
+  EXPECT_EQ(ResolveConfig(Config().model(kModelDir).pad_id(1)).pad_id(), 2);
+  setenv("SYNAPSE_PAD_ID", "-3", 1);
+  test::ExpectError<Error>([] { ResolveConfig(Config().model(kModelDir)); }, 403,
+                           "SYNAPSE_PAD_ID: expected a non-negative integer, got \"-3\"");
+  unsetenv("SYNAPSE_PAD_ID");
+  // The pad id is part of what a shared model under test is.
+  EXPECT_NE(ModelUnderTest::Shared(Config().model(kModelDir).pad_id(7)).get(),
+            ModelUnderTest::Shared(Config().model(kModelDir)).get());
+  const Spec gate = ParseGateSpec(
+      json::parse(R"({"model": "m", "pad_id": 1, "assertions": [{"metric": "accuracy", "threshold": 0.5}]})"), "g.json");
+  EXPECT_EQ(gate.config.pad_id(), 1);
+  const Spec suite = ParseSuiteSpec(json::parse(R"({"pad_id": 1, "baseline": {"accuracy_at_least": 0.9}})"), "r.json");
+  EXPECT_EQ(suite.config.pad_id(), 1);
+  test::ExpectError<Error>(
+      [] {
+        ParseGateSpec(
+            json::parse(R"({"model": "m", "pad_id": -1, "assertions": [{"metric": "accuracy", "threshold": 0.5}]})"),
+            "g.json");
+      },
+      404, "g.json: pad_id: expected an integer ≥ 0");
 }
 
 TEST(RobustnessSuiteSpec, ChecksAreNamedAfterWhatTheyCheck) {
@@ -330,6 +383,87 @@ TEST(ReportFiles, JUnitCarriesFailuresPropertiesAndEscapes) {
   const std::string html = RenderHtmlReport(report);
   EXPECT_THAT(html, HasSubstr("1 passed, 1 failed, 1 skipped"));
   EXPECT_THAT(html, HasSubstr("No query ran"));
+}
+
+// 14 positives, all recalled: no recall threshold above the Wilson lower bound of 14/14
+// (0.785 at 95%) can pass, whatever the model; the explanation says so.
+TEST(CheckExplanations, UnreachableConfidenceBoundsSayTheBestPossible) {
+  Outcome o;
+  o.query = "Baseline()";
+  o.accuracy = o.baseline_accuracy = {20, 20};
+  o.recall["positive"] = o.baseline_recall["positive"] = {14, 14};
+  o.flips = {0, 20};
+  const std::string why = Explain(ClassRecallAtLeast("positive", 0.9).WithConfidence(0.95), o);
+  EXPECT_THAT(why, HasSubstr("the lower bound 0.785 misses 0.900; unreachable with 14 examples: the best possible "
+                             "lower bound is 0.785"));
+  // Reachable (0.7 < 0.785) but missed: no such clause.
+  o.recall["positive"] = {11, 14};
+  EXPECT_THAT(Explain(ClassRecallAtLeast("positive", 0.7).WithConfidence(0.95), o),
+              AllOf(HasSubstr("misses 0.700"), Not(HasSubstr("unreachable"))));
+  // The upper bounds: no flip on 20 examples still leaves an upper bound of 0.161.
+  EXPECT_THAT(Explain(FlipRateAtMost(0.05).WithConfidence(0.95), o),
+              HasSubstr("unreachable with 20 examples: the best possible upper bound is 0.161"));
+  EXPECT_THAT(Explain(AccuracyDropAtMost(0.05).WithConfidence(0.95), o),
+              HasSubstr("unreachable with 20 examples: the best possible upper bound is 0.161"));
+  EXPECT_THAT(Explain(AccuracyAtLeast(0.9).WithConfidence(0.95), o),
+              HasSubstr("unreachable with 20 examples: the best possible lower bound is 0.839"));
+}
+
+// A NoLabelFlipsUnderLogitShift row tests "labels flipped == 0": the budget is in its metric.
+TEST(CheckExplanations, LogitShiftRowsShowTheBudget) {
+  Outcome o;
+  o.query = "Baseline()";
+  o.flip_budget = {0.2, 0.04, 0.9};
+  Check c;
+  c.metric = Metric::kNoLabelFlipsUnderShift;
+  c.threshold = 0.05;
+  const Verdict v = Evaluate(c, o);
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.metric, "labels_flipped[budget 0.050]");
+  EXPECT_EQ(VerdictJson(v)["metric"], "labels_flipped[budget 0.050]");
+}
+
+TEST(RobustnessGateSpec, ConfidenceNoneOptsOutOfTheSpecWideConfidence) {
+  const json spec = json::parse(R"({"model": "m", "confidence": 0.9, "assertions": [
+    {"name": "bounded", "metric": "accuracy", "threshold": 0.9},
+    {"name": "estimate", "metric": "accuracy", "threshold": 0.9, "confidence": "none"},
+    {"name": "own", "metric": "accuracy", "threshold": 0.9, "confidence": 0.99}]})");
+  const Spec parsed = ParseGateSpec(spec, "/specs/gate.json");
+  ASSERT_EQ(parsed.assertions.size(), 3u);
+  EXPECT_DOUBLE_EQ(parsed.assertions[0].check.confidence, 0.9);
+  EXPECT_DOUBLE_EQ(parsed.assertions[1].check.confidence, 0);
+  EXPECT_DOUBLE_EQ(parsed.assertions[2].check.confidence, 0.99);
+  test::ExpectError<Error>(
+      [] {
+        ParseGateSpec(json::parse(R"({"model": "m", "assertions": [
+          {"metric": "accuracy", "threshold": 0.9, "confidence": "high"}]})"),
+                      "g.json");
+      },
+      404, "g.json: assertions[0].confidence: expected a number in (0, 1) or \"none\"");
+}
+
+TEST(ReportFiles, WeightSpaceTableNamesTheHeadParameters) {
+  const json report = json::parse(R"({"baseline": {"accuracy": 0.9}, "weight_space": {
+    "head": {"weight": "classifier.weight", "bias": "classifier.bias"}, "target_rate": 0.1,
+    "classes": [{"class": "spam", "head_scale": {"reached": true, "factor": 2.5, "rate": 0.12},
+                 "bias_shift": {"reached": false}}]}})");
+  const std::string html = RenderHtmlReport(nlohmann::ordered_json(report));
+  EXPECT_THAT(html, HasSubstr("<th>head-weight factor (<code>classifier.weight</code>)</th>"));
+  EXPECT_THAT(html, HasSubstr("<th>bias shift (<code>classifier.bias</code>)</th>"));
+}
+
+// The one line CI shows for a failed assertion.
+TEST(ReportFiles, JUnitMessageIsTheTestsMessage) {
+  json report;
+  report["tests"] = json::array();
+  report["tests"].push_back({{"suite", "S"},
+                             {"name", "Fails"},
+                             {"status", "failed"},
+                             {"message", "Baseline(): whose accuracy is 0.5; the lower bound 0.4 misses 0.9"},
+                             {"failures", {"a.cpp:3: Value of: Baseline()\nExpected: ..."}}});
+  const std::string xml = RenderJUnitXml(report);
+  EXPECT_THAT(xml, HasSubstr(R"(<failure message="Baseline(): whose accuracy is 0.5; the lower bound 0.4 misses 0.9")"));
+  EXPECT_THAT(xml, HasSubstr("a.cpp:3: Value of: Baseline()\nExpected: ..."));
 }
 
 }  // namespace

@@ -55,6 +55,12 @@ struct Comparison {
   std::vector<std::string> only_in_current;
   /// Both reports scored the same examples (paired tests were possible).
   bool same_examples = false;
+  /// Why metrics could not be matched, when the reports differ in what names them: "the
+  /// class names differ (ham, spam / 0, 1)", "the layers differ (4: encoder.layer.0, ... /
+  /// 6: ...)", with "the examples differ too (data.examples_hash)" when they also do.
+  /// Empty when the class names and layers agree (unmatched metrics then come from other
+  /// experiments, not from an unmatchable pair of reports).
+  std::vector<std::string> mismatches;
   int regressions = 0;
   int improvements = 0;
 };

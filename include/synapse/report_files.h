@@ -22,7 +22,8 @@ namespace synapse {
 std::string RenderHtmlReport(const nlohmann::ordered_json& report);
 
 /// JUnit XML (testsuites / testsuite / testcase with classname, name, time; <failure
-/// message="..."> with the first failure's text and every failure in its body; <skipped/>;
+/// message="..."> with the test's "message" (one line: the failed assertion's explanation),
+/// else the first line of its first failure, and every failure in its body; <skipped/>;
 /// <properties> per test case) from report["tests"], as Jenkins, GitLab and GitHub read it.
 std::string RenderJUnitXml(const nlohmann::ordered_json& report);
 

@@ -87,12 +87,18 @@ const json* FindRow(const json& layer, const std::string& selection, int64_t k) 
   return nullptr;
 }
 
+// A class as a reader sees it: without a labels file the names are indices, "class 0".
+std::string ClassLabel(const std::string& name) {
+  const bool index = !name.empty() && name.find_first_not_of("0123456789") == std::string::npos;
+  return index ? "class " + name : name;
+}
+
 void PrintSummary(const json& r, const std::string& report_path, std::ostream& out) {
   const json& base = r["baseline"];
   out << "baseline     accuracy " << Fixed(base["accuracy"].get<double>()) << " " << Ci(base["accuracy_ci"]) << " on "
       << base["n"].get<int64_t>() << " examples; recall";
   for (const auto& [name, value] : base["recall"].items()) {
-    out << " " << name << " " << (value.is_null() ? "n/a" : Fixed(value.get<double>()));
+    out << " " << ClassLabel(name) << " " << (value.is_null() ? "n/a" : Fixed(value.get<double>()));
   }
   out << "\n\n";
 
@@ -130,15 +136,23 @@ void PrintSummary(const json& r, const std::string& report_path, std::ostream& o
   out << "\n";
 
   const json& s = r["summary"];
-  if (!s["most_fragile_layer"].is_null()) {
-    const json& f = s["most_fragile_layer"];
+  const json& fragile = s["most_fragile_layer"];
+  if (!fragile.is_null() && !(fragile["excess"].get<double>() > 0)) {
+    // Nothing to single out: no layer's top-k ablation cost more than its random control.
+    out << "most fragile layer  none: no top-k ablation cost more accuracy than as many random neurons\n";
+  } else if (!fragile.is_null()) {
+    const json& f = fragile;
     out << "most fragile layer  " << f["layer"].get<int>() << " (" << f["name"].get<std::string>() << "): top-"
         << f["k"].get<int64_t>() << " ablation costs " << Fixed(f["top_drop"].get<double>()) << " accuracy, random "
         << f["k"].get<int64_t>() << " cost " << Fixed(f["random_drop"].get<double>()) << "\n";
   }
-  if (!s["most_fragile_class"].is_null()) {
-    const json& c = s["most_fragile_class"];
-    out << "most fragile class  " << c["class"].get<std::string>() << ": recall "
+  const json& fragile_class = s["most_fragile_class"];
+  if (!fragile_class.is_null() &&
+      !(fragile_class["baseline_recall"].get<double>() > fragile_class["recall"].get<double>())) {
+    out << "most fragile class  none: no class lost recall when its top-k neurons were ablated\n";
+  } else if (!fragile_class.is_null()) {
+    const json& c = fragile_class;
+    out << "most fragile class  " << ClassLabel(c["class"].get<std::string>()) << ": recall "
         << Fixed(c["baseline_recall"].get<double>()) << " -> " << Fixed(c["recall"].get<double>()) << " "
         << Ci(c["recall_ci"]) << " with its top-" << c["k"].get<int64_t>() << " neurons of layer "
         << c["layer"].get<int>() << " ablated\n";
@@ -203,7 +217,8 @@ int AnalyzeCommand(int argc, char** argv) {
            "labelled rows: JSONL (text, pre-tokenized or float features), CSV or TSV (default: a model "
            "directory's eval.jsonl)",
            &data_path);
-  p.Option("--tokenizer", "T", "tokenizer.json or vocab.txt, for text rows", &tokenizer_path);
+  p.Option("--tokenizer", "T", "tokenizer.json or vocab.txt, for text rows (default: tokenizer.json beside M)",
+           &tokenizer_path);
   p.Option("--labels", "L", "class names: [\"ham\", ...] or a config with id2label (default: labels.json beside M)",
            &labels_path);
   p.Option("--out", "DIR", "where report.json goes (default synapse-report)", &out_dir);

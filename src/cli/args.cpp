@@ -42,9 +42,14 @@ void ArgParser::Positional(const std::string& metavar, const std::string& help, 
   specs_.push_back({"", "", metavar, help, Spec::Kind::kPositional, out, true});
 }
 
+void ArgParser::Positionals(const std::string& metavar, const std::string& help, std::vector<std::string>* out) {
+  specs_.push_back({"", "", metavar, help, Spec::Kind::kPositionals, out, true});
+}
+
 ArgParser::Spec* ArgParser::Find(const std::string& name) {
   for (Spec& s : specs_) {
-    if (s.kind != Spec::Kind::kPositional && (s.name == name || (!s.alias.empty() && s.alias == name))) return &s;
+    const bool positional = s.kind == Spec::Kind::kPositional || s.kind == Spec::Kind::kPositionals;
+    if (!positional && (s.name == name || (!s.alias.empty() && s.alias == name))) return &s;
   }
   return nullptr;
 }
@@ -83,16 +88,22 @@ bool ArgParser::Parse(int argc, char** argv, int first) {
     size_t seen = 0;
     Spec* target = nullptr;
     for (Spec& s : specs_) {
+      if (s.kind == Spec::Kind::kPositionals && seen <= next_positional) target = &s;
       if (s.kind == Spec::Kind::kPositional && seen++ == next_positional) target = &s;
     }
     if (!target) throw UsageError(401, command_ + ": unexpected argument \"" + arg + "\"");
-    *static_cast<std::string*>(target->out) = arg;
     target->seen = true;
+    if (target->kind == Spec::Kind::kPositionals) {
+      static_cast<std::vector<std::string>*>(target->out)->push_back(arg);
+      continue;
+    }
+    *static_cast<std::string*>(target->out) = arg;
     ++next_positional;
   }
   for (const Spec& s : specs_) {
     if (s.required && !s.seen) {
-      throw UsageError(401, command_ + ": missing " + (s.kind == Spec::Kind::kPositional ? s.metavar : s.name) +
+      const bool positional = s.kind == Spec::Kind::kPositional || s.kind == Spec::Kind::kPositionals;
+      throw UsageError(401, command_ + ": missing " + (positional ? s.metavar : s.name) +
                                 " (see " + command_ + " --help)");
     }
   }
@@ -104,15 +115,17 @@ std::string ArgParser::Help() const {
   os << "usage: " << command_;
   for (const Spec& s : specs_) {
     if (s.kind == Spec::Kind::kPositional) os << " " << s.metavar;
+    if (s.kind == Spec::Kind::kPositionals) os << " " << s.metavar << "...";
   }
   os << " [options]\n\n" << summary_ << "\n\noptions:\n";
   for (const Spec& s : specs_) {
-    std::string left = s.kind == Spec::Kind::kPositional ? s.metavar : s.name;
+    const bool positional = s.kind == Spec::Kind::kPositional || s.kind == Spec::Kind::kPositionals;
+    std::string left = positional ? s.metavar : s.name;
     if (!s.alias.empty()) left = s.alias + ", " + left;
-    if (!s.metavar.empty() && s.kind != Spec::Kind::kPositional) left += " " + s.metavar;
+    if (!s.metavar.empty() && !positional) left += " " + s.metavar;
     os << "  " << left;
     os << std::string(left.size() < 26 ? 26 - left.size() : 1, ' ') << s.help;
-    if (s.required && s.kind != Spec::Kind::kPositional) os << " (required)";
+    if (s.required && !positional) os << " (required)";
     if (s.kind == Spec::Kind::kRepeated) os << " (repeatable)";
     os << "\n";
   }

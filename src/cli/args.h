@@ -26,6 +26,8 @@ class ArgParser {
   void Repeated(const std::string& name, const std::string& alias, const std::string& metavar,
                 const std::string& help, std::vector<std::string>* out);
   void Positional(const std::string& metavar, const std::string& help, std::string* out);
+  /// The remaining positional arguments, at least one (last, after any Positional).
+  void Positionals(const std::string& metavar, const std::string& help, std::vector<std::string>* out);
   /// Free text appended to --help.
   void Epilog(std::string text) { epilog_ = std::move(text); }
 
@@ -36,7 +38,7 @@ class ArgParser {
  private:
   struct Spec {
     std::string name, alias, metavar, help;
-    enum class Kind { kFlag, kString, kInt, kRepeated, kPositional } kind;
+    enum class Kind { kFlag, kString, kInt, kRepeated, kPositional, kPositionals } kind;
     void* out;
     bool required = false;
     bool seen = false;

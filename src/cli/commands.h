@@ -14,6 +14,7 @@ int AnalyzeCommand(int argc, char** argv);
 int CompareCommand(int argc, char** argv);
 int GateCommand(int argc, char** argv);
 int InspectCommand(int argc, char** argv);
+int MergeCommand(int argc, char** argv);
 int PredictCommand(int argc, char** argv);
 int TokenizeCommand(int argc, char** argv);
 int TrainCommand(int argc, char** argv);

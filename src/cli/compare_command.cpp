@@ -24,7 +24,9 @@ constexpr const char* kEpilog =
     "accuracy, probe accuracy per layer, logit budgets) and flags a regression when one falls by\n"
     "more than --tolerance and the change is significant at --alpha: McNemar's exact test when\n"
     "both reports scored the same examples (same data.examples_hash), a two-proportion test\n"
-    "otherwise. Exit 0 with no regression, 1 with one, 2 on bad input.\n";
+    "otherwise. Reports whose class names or layers differ (one run with --labels, one without)\n"
+    "leave metrics unmatched: a warning, and exit 2 unless --allow-mismatch.\n"
+    "Exit 0 with no regression, 1 with one, 2 on bad input.\n";
 
 json ReadReport(const std::string& path) {
   std::ifstream in(path);
@@ -42,14 +44,16 @@ json ReadReport(const std::string& path) {
 
 int CompareCommand(int argc, char** argv) {
   std::string markdown, junit, baseline_path, current_path, tolerance_text = "0.01", alpha_text = "0.05";
-  bool all = false, quiet = false;
+  bool all = false, quiet = false, allow_mismatch = false;
   ArgParser p("synapse compare", "Compare two reports: BASELINE.json CURRENT.json; exit 1 on a regression.");
   p.Option("--tolerance", "T", "a fall of at most T (absolute, rate units) is not a regression (default 0.01)",
            &tolerance_text);
   p.Option("--alpha", "A", "significance level of the tests (default 0.05)", &alpha_text);
   p.Option("--markdown", "FILE", "write a Markdown summary (for a CI step summary)", &markdown);
   p.Option("--junit", "FILE", "write JUnit XML, one test case per compared metric", &junit);
-  p.Flag("--all", "list every compared metric, not only the regressions and improvements", &all);
+  p.Flag("--all", "list every compared metric, not only the regressions and improvements, and the unmatched ones",
+         &all);
+  p.Flag("--allow-mismatch", "compare reports whose class names or layers differ (else exit 2)", &allow_mismatch);
   p.Flag("--quiet", "print nothing but errors", &quiet);
   p.Positional("BASELINE.json", "the report of the model version to compare against", &baseline_path);
   p.Positional("CURRENT.json", "the report of the new version", &current_path);
@@ -70,6 +74,15 @@ int CompareCommand(int argc, char** argv) {
   } catch (const DataError& e) {
     if (e.id() != 210) throw;
     throw DataError(210, files[0] + " / " + files[1] + ": " + e.detail());
+  }
+  if (!c.mismatches.empty()) {
+    std::string why;
+    for (const std::string& m : c.mismatches) why += (why.empty() ? "" : "; ") + m;
+    std::cerr << "synapse compare: warning: " << c.only_in_baseline.size() << " metrics only in the baseline and "
+              << c.only_in_current.size() << " only in the current report (" << c.metrics.size()
+              << " matched): " << why << "."
+              << (allow_mismatch ? "\n" : " Compare reports of the same classes and layers, or pass --allow-mismatch.\n");
+    if (!allow_mismatch) return 2;
   }
   auto make_parent = [](const std::string& file) {
     const size_t slash = file.rfind('/');
@@ -113,9 +126,13 @@ int CompareCommand(int argc, char** argv) {
         << c.regressions << " regression(s), " << c.improvements << " improvement(s)";
     if (!c.only_in_baseline.empty() || !c.only_in_current.empty()) {
       out << "; " << c.only_in_baseline.size() << " only in the baseline, " << c.only_in_current.size()
-          << " only in the current report";
+          << " only in the current report" << (all ? "" : " (--all lists them)");
     }
     out << "\n";
+    if (all) {
+      for (const std::string& key : c.only_in_baseline) out << "  only in the baseline: " << key << "\n";
+      for (const std::string& key : c.only_in_current) out << "  only in the current report: " << key << "\n";
+    }
     std::cout << out.str();
   }
   return c.regressions > 0 ? 1 : 0;

@@ -115,6 +115,7 @@ int GateCommand(int argc, char** argv) {
       t["failures"].push_back("Value of: " + v.query + "\nExpected: " +
                               (a.known_weakness ? "misses, as a known weakness, the requirement that it " : "") +
                               v.requirement + "\n  Actual: " + v.explanation);
+      t["message"] = testing::FailureLine(v);
     }
     t["properties"] = json::object();
     for (const auto& [key, value] : testing::VerdictProperties(v, 1)) t["properties"][key] = value;

@@ -19,6 +19,7 @@ constexpr const char* kUsage =
     "  compare A B        robustness regressions between two reports (exit 1 on one)\n"
     "  gate               check a model against a robustness spec (exit 1 when it fails)\n"
     "  inspect MODEL      inputs, output, discovered layers, classes and parameters\n"
+    "  merge PATH...      join the reports of several processes, shards or jobs\n"
     "  predict            run a model over rows, optionally with interventions\n"
     "  tokenize           token ids exactly as Hugging Face tokenizers would produce them\n"
     "  train              train a tokenizer and a BERT-style classifier from labelled text\n"
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
     if (command == "gate") return synapse::cli::GateCommand(argc, argv);
     if (command == "compare") return synapse::cli::CompareCommand(argc, argv);
     if (command == "inspect") return synapse::cli::InspectCommand(argc, argv);
+    if (command == "merge") return synapse::cli::MergeCommand(argc, argv);
     if (command == "predict") return synapse::cli::PredictCommand(argc, argv);
     if (command == "tokenize") return synapse::cli::TokenizeCommand(argc, argv);
     if (command == "train") return synapse::cli::TrainCommand(argc, argv);

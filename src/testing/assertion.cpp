@@ -74,9 +74,17 @@ Assertion ParseAssertion(const json& o, const std::string& file, const std::stri
   } else {
     a.check.threshold = r.Number(o, where, "threshold");
   }
-  a.check.confidence = r.Number(o, where, "confidence", 0);
-  if (o.contains("confidence") && !(a.check.confidence > 0 && a.check.confidence < 1)) {
-    r.Fail(path("confidence"), "expected a number in (0, 1)");
+  // "none" opts an assertion out of the spec-wide confidence: its estimate is tested.
+  if (o.contains("confidence") && o["confidence"].is_string()) {
+    if (o["confidence"].get<std::string>() != "none") {
+      r.Fail(path("confidence"), "expected a number in (0, 1) or \"none\"");
+    }
+    a.check.confidence = 0;
+  } else {
+    a.check.confidence = r.Number(o, where, "confidence", 0);
+    if (o.contains("confidence") && !(a.check.confidence > 0 && a.check.confidence < 1)) {
+      r.Fail(path("confidence"), "expected a number in (0, 1) or \"none\"");
+    }
   }
   if (m == Metric::kRecall)
     a.check.class_name = r.String(o, where, "class");

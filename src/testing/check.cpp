@@ -116,6 +116,24 @@ Verdict Threshold(const Check& c, const Outcome& o) {
     if (bounded) {
       why << "; the " << (at_least ? "lower" : "upper") << " bound " << Fixed(v.tested)
           << (v.passed ? " clears " : " misses ") << Fixed(c.threshold);
+      // Too few examples for any model to pass: the bound of a perfect score still misses.
+      if (!v.passed) {
+        const int64_t n = c.metric == Metric::kRecall ? o.recall.at(c.class_name).n
+                          : c.metric == Metric::kFlipRate ? o.flips.n
+                                                          : o.accuracy.n;
+        double best = 0;
+        if (c.metric == Metric::kFlipRate) {
+          best = WilsonInterval(0, n, level).high;
+        } else if (c.metric == Metric::kAccuracyDrop) {
+          best = o.baseline_accuracy.value() - WilsonInterval(n, n, level).low;
+        } else {
+          best = WilsonInterval(n, n, level).low;
+        }
+        if (at_least ? best < c.threshold : best > c.threshold) {
+          why << "; unreachable with " << n << " examples: the best possible " << (at_least ? "lower" : "upper")
+              << " bound is " << Fixed(best);
+        }
+      }
     }
   }
   v.explanation = why.str();
@@ -135,7 +153,8 @@ Verdict FlipBudget(const Check& c, const Outcome& o) {
   if (c.metric == Metric::kNoLabelFlipsUnderShift) {
     int64_t flipped = 0;
     for (double b : o.flip_budget) flipped += b <= c.threshold;
-    v.metric = "labels_flipped";
+    // The budget in the metric's name: the threshold column (== 0) does not show it.
+    v.metric = "labels_flipped[budget " + Fixed(c.threshold) + "]";
     v.value = v.tested = static_cast<double>(flipped);
     v.comparison = "==";
     v.threshold = 0;
@@ -281,6 +300,16 @@ Verdict Asymmetry(const Check& c, const Outcome& o) {
 }
 
 }  // namespace
+
+std::string FailureLine(const Verdict& v) {
+  std::string line = v.query.empty() ? "" : v.query + ": ";
+  if (v.known_weakness && v.passed) line += "the known weakness is gone: ";
+  line += v.explanation;
+  for (char& c : line) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return line;
+}
 
 const char* MetricName(Metric m) {
   switch (m) {

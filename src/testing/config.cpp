@@ -14,8 +14,8 @@ namespace synapse::testing {
 namespace {
 
 const std::set<std::string>& KnownFlags() {
-  static const std::set<std::string> names = {"model",        "data",       "tokenizer", "labels",   "seed",
-                                              "max_examples", "report_dir", "threads",   "cache_dir"};
+  static const std::set<std::string> names = {"model",      "data",    "tokenizer", "labels", "seed", "max_examples",
+                                              "report_dir", "threads", "cache_dir", "pad_id"};
   return names;
 }
 
@@ -74,29 +74,44 @@ int64_t ParseInteger(const Setting& s) {
   return v;
 }
 
+// Reads one --synapse_ argument; false when `arg` is not one.
+bool ReadFlag(const std::string& arg, bool keep_existing) {
+  if (arg.compare(0, 10, "--synapse_") != 0) return false;
+  const size_t eq = arg.find('=');
+  const std::string name = arg.substr(10, eq == std::string::npos ? std::string::npos : eq - 10);
+  if (KnownFlags().count(name) == 0) {
+    std::string known;
+    for (const std::string& k : KnownFlags()) known += (known.empty() ? "--synapse_" : ", --synapse_") + k;
+    BadSetting(arg + ": unknown flag (known: " + known + ")");
+  }
+  if (eq == std::string::npos || eq + 1 == arg.size()) BadSetting(arg + ": expected --synapse_" + name + "=VALUE");
+  if (!(keep_existing && Flags().count(name))) OverrideSetting(name, arg.substr(eq + 1), "--synapse_" + name);
+  return true;
+}
+
+bool& FlagsRead() {
+  static bool read = false;
+  return read;
+}
+
 }  // namespace
 
 void InitSynapse(int* argc, char** argv) {
   int out = 1;
   for (int i = 1; i < *argc; ++i) {
-    const char* arg = argv[i];
-    if (std::strncmp(arg, "--synapse_", 10) != 0) {
-      argv[out++] = argv[i];
-      continue;
-    }
-    const char* eq = std::strchr(arg, '=');
-    const std::string name = eq ? std::string(arg + 10, eq) : std::string(arg + 10);
-    if (KnownFlags().count(name) == 0) {
-      std::string known;
-      for (const std::string& k : KnownFlags()) known += (known.empty() ? "--synapse_" : ", --synapse_") + k;
-      BadSetting(std::string(arg) + ": unknown flag (known: " + known + ")");
-    }
-    if (eq == nullptr || eq[1] == '\0') BadSetting(std::string(arg) + ": expected --synapse_" + name + "=VALUE");
-    OverrideSetting(name, eq + 1, "--synapse_" + name);
+    if (!ReadFlag(argv[i], /*keep_existing=*/false)) argv[out++] = argv[i];
   }
   argv[out] = nullptr;
   *argc = out;
+  FlagsRead() = true;
 }
+
+void InitSynapseFromCommandLine(const std::vector<std::string>& args) {
+  for (size_t i = 1; i < args.size(); ++i) ReadFlag(args[i], /*keep_existing=*/true);
+  FlagsRead() = true;
+}
+
+bool SynapseFlagsRead() { return FlagsRead(); }
 
 void OverrideSetting(const std::string& name, const std::string& value, const std::string& origin) {
   if (KnownFlags().count(name) == 0) BadSetting(origin + ": no setting \"" + name + "\"");
@@ -115,6 +130,8 @@ Config ResolveConfig(const Config& in) {
   const Setting max_examples = Pick("max_examples", "");
   if (!seed.value.empty()) c.seed(static_cast<uint64_t>(ParseInteger(seed)));
   if (!max_examples.value.empty()) c.max_examples(ParseInteger(max_examples));
+  const Setting pad_id = Pick("pad_id", "");
+  if (!pad_id.value.empty()) c.pad_id(ParseInteger(pad_id));
   const Setting cache_dir = Pick("cache_dir", in.cache_dir());
   c.cache_dir(cache_dir.value == "off" ? "" : cache_dir.value.empty() ? DefaultCacheDir() : cache_dir.value);
 

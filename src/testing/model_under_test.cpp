@@ -40,7 +40,8 @@ std::string ConfigKey(const Config& c) {
   s << '\n'
     << c.seed() << ' ' << c.max_examples() << ' ' << c.max_length() << ' ' << c.batch_size() << ' '
     << static_cast<int>(c.pool()) << ' ' << c.confidence() << ' ' << c.random_seeds() << ' ' << c.probe().l1() << ' '
-    << c.probe().l2() << ' ' << c.probe().max_iter() << ' ' << c.probe().tolerance() << ' ' << c.test_fraction();
+    << c.probe().l2() << ' ' << c.probe().max_iter() << ' ' << c.probe().tolerance() << ' ' << c.test_fraction()
+    << ' ' << c.pad_id();
   return s.str();
 }
 
@@ -102,6 +103,7 @@ class ModelUnderTest::Impl {
       TokenizeRows(data, *tokenizer, &rows_in);
       pad = tokenizer->pad_id();
     }
+    if (config.pad_id() >= 0) pad = config.pad_id();
     if (!config.labels().empty()) {
       names = LoadLabelNames(config.labels());
       ResolveLabels(data, names, &rows_in);

@@ -15,8 +15,8 @@ namespace {
 using internal::JsonReader;
 using nlohmann::json;
 
-const std::set<std::string> kConfigKeys = {"model", "data",         "tokenizer", "labels",
-                                           "seed",  "max_examples", "layers",    "random_seeds"};
+const std::set<std::string> kConfigKeys = {"model",        "data",   "tokenizer",    "labels", "seed",
+                                           "max_examples", "layers", "random_seeds", "pad_id"};
 
 // The config keys of a spec; returns the spec-wide confidence (0: none).
 double ReadConfig(const JsonReader& r, const json& spec, Config* config) {
@@ -28,6 +28,9 @@ double ReadConfig(const JsonReader& r, const json& spec, Config* config) {
   if (seed < 0) r.Fail("seed", "expected an integer ≥ 0");
   config->seed(static_cast<uint64_t>(seed));
   config->max_examples(r.Integer(spec, "", "max_examples", 0));
+  const int64_t pad_id = r.Integer(spec, "", "pad_id", -1);
+  if (spec.contains("pad_id") && pad_id < 0) r.Fail("pad_id", "expected an integer ≥ 0");
+  config->pad_id(pad_id);
   const int64_t draws = r.Integer(spec, "", "random_seeds", 5);
   if (draws < 1) r.Fail("random_seeds", "expected an integer ≥ 1");
   config->random_seeds(static_cast<int>(draws));

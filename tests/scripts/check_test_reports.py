@@ -92,8 +92,11 @@ def render(directory, must_contain):
 
 
 def only_report_files(directory):
-    left = sorted(set(os.listdir(directory)) - {"junit.xml", "report.json", "report.html", "report.png"})
+    left = sorted(set(os.listdir(directory)) - {"junit.xml", "report.json", "report.html", "report.png", "parts"})
     expect(not left, f"{directory} holds more than the reports (a temporary file left behind?): {left}")
+    # The run's one part, and the lock the joining process took (no temporary file).
+    parts = sorted(set(os.listdir(os.path.join(directory, "parts"))) - {".lock"})
+    expect(len(parts) == 1 and parts[0].endswith(".json"), f"{directory}/parts: {parts}")
 
 
 def check_passing(directory):
@@ -141,8 +144,13 @@ def check_failing(directory):
     expect(by_name["AccuracyAboveWhatTheModelScores"]["status"] == "failed", "accuracy test should fail")
     expect("whose accuracy is" in by_name["AccuracyAboveWhatTheModelScores"]["body"],
            "the failure body lacks the matcher's explanation")
-    expect("Value of: Baseline()" in by_name["AccuracyAboveWhatTheModelScores"]["message"],
-           "the failure message lacks the assertion")
+    # The message (what CI summaries show) is the assertion's explanation in one line; the
+    # body keeps GoogleMock's text.
+    message = by_name["AccuracyAboveWhatTheModelScores"]["message"]
+    expect(message.startswith("Baseline(): whose accuracy is ") and "Value of:" not in message and "\n" not in message,
+           f"the failure message is not the explanation: {message!r}")
+    expect("Value of: Baseline()" in by_name["AccuracyAboveWhatTheModelScores"]["body"],
+           "the failure body lacks the assertion")
     expect("the lower bound" in by_name["HardHamRecallWithConfidence"]["body"], "no confidence bound in explanation")
     expect(by_name["PassesToo"]["status"] == "passed", "PassesToo should pass")
     expect(by_name["Skipped"]["status"] == "skipped", "Skipped should be skipped")

@@ -10,6 +10,7 @@ so more mail goes to hard_ham. Both versions are analysed on the same 887 messag
   Markdown and JUnit XML;
 - a generous --tolerance hides them (exit 0);
 - reports on different examples fall back to the two-proportion test;
+- reports whose class names differ warn and exit 2 unless --allow-mismatch;
 - bad input exits 2 with one line.
 """
 import json
@@ -90,6 +91,34 @@ if r.returncode != 0:
 r = run("compare", small, a, "--all")
 if r.returncode not in (0, 1) or "two-proportion" not in r.stdout or "same examples" in r.stdout:
     fail(f"different examples: exit {r.returncode}\n{r.stdout}{r.stderr}")
+
+# The same run without class names (what an analysis without --labels writes): most
+# metrics cannot be matched; a warning and exit 2, unless --allow-mismatch; --all lists them.
+unlabelled = json.load(open(a))
+names = unlabelled["data"]["classes"]
+index = {name: str(i) for i, name in enumerate(names)}
+unlabelled["data"]["classes"] = [index[n] for n in names]
+unlabelled["data"]["support"] = {index[k]: v for k, v in unlabelled["data"]["support"].items()}
+unlabelled["baseline"]["recall"] = {index[k]: v for k, v in unlabelled["baseline"]["recall"].items()}
+for layer in unlabelled["layers"]:
+    for e in layer["experiments"]:
+        if "class" in e:
+            e["class"] = index[e["class"]]
+c = os.path.join(work, "unlabelled.json")
+json.dump(unlabelled, open(c, "w"))
+r = run("compare", a, c)
+if r.returncode != 2 or "warning:" not in r.stderr or "the class names differ (ham, hard_ham, spam / 0, 1, 2)" not in r.stderr \
+        or "--allow-mismatch" not in r.stderr:
+    fail(f"class names differ: exit {r.returncode}\n{r.stdout}{r.stderr}")
+print("mismatch:", r.stderr.strip())
+r = run("compare", a, c, "--allow-mismatch", "--all")
+unmatched = [line for line in r.stdout.splitlines() if line.startswith("  only in the ")]
+if r.returncode != 0 or "warning:" not in r.stderr or "only in the baseline: baseline recall[ham]" not in r.stdout \
+        or "only in the current report: baseline recall[0]" not in r.stdout or len(unmatched) < 6:
+    fail(f"--allow-mismatch --all: exit {r.returncode}\n{r.stdout}{r.stderr}")
+r = run("compare", a, a2, "--all")
+if r.returncode != 0 or r.stderr or "only in the" in r.stdout:
+    fail(f"matching reports warned: exit {r.returncode}\n{r.stdout}{r.stderr}")
 
 for args, message in [((a, os.path.join(work, "missing.json")), "cannot open the report"),
                       ((a, os.path.join(source, "docs/gate-spec.schema.json")), "no \"baseline\""),

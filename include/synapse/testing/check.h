@@ -71,6 +71,11 @@ struct Verdict {
 /// Whether an assertion holds: its check passed, or, for a known weakness, did not.
 inline bool Holds(const Verdict& v) { return v.known_weakness ? !v.passed : v.passed; }
 
+/// A failed assertion in one line, for JUnit's <failure message> and CI summaries: the query
+/// and the explanation ("Baseline(): whose recall of class \"spam\" is 0.514 ...; the lower
+/// bound 0.359 misses 0.800"), "the known weakness is gone: ..." for a fixed known weakness.
+std::string FailureLine(const Verdict& verdict);
+
 /// Evaluates `check` on an outcome (every metric but kProbeAccuracy). Runs the outcome's
 /// random control for kHurtsMoreThanRandom.
 Verdict Evaluate(const Check& check, const Outcome& outcome);

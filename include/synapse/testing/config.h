@@ -7,10 +7,10 @@
 //   };
 //
 // Overrides, strongest first: flags (--synapse_model=PATH, --synapse_data, --synapse_tokenizer,
-// --synapse_labels, --synapse_seed, --synapse_max_examples, --synapse_cache_dir, read by
-// InitSynapse), then the environment (SYNAPSE_MODEL, SYNAPSE_DATA, SYNAPSE_TOKENIZER,
-// SYNAPSE_LABELS, SYNAPSE_SEED, SYNAPSE_MAX_EXAMPLES, SYNAPSE_CACHE_DIR), then the Config in
-// the test file.
+// --synapse_labels, --synapse_seed, --synapse_max_examples, --synapse_pad_id,
+// --synapse_cache_dir), then the environment (SYNAPSE_MODEL, SYNAPSE_DATA, SYNAPSE_TOKENIZER,
+// SYNAPSE_LABELS, SYNAPSE_SEED, SYNAPSE_MAX_EXAMPLES, SYNAPSE_PAD_ID, SYNAPSE_CACHE_DIR), then
+// the Config in the test file.
 #ifndef SYNAPSE_TESTING_CONFIG_H_
 #define SYNAPSE_TESTING_CONFIG_H_
 
@@ -46,6 +46,8 @@ struct Config {
   /// Token limit; 0: the tokenizer's own.
   SYNAPSE_ARG(int64_t, max_length) = 0;
   SYNAPSE_ARG(int64_t, batch_size) = 32;
+  /// The token id batches are padded with (RoBERTa pads with 1); -1: the tokenizer's, else 0.
+  SYNAPSE_ARG(int64_t, pad_id) = -1;
   SYNAPSE_ARG(Pooling, pool) = Pooling::kFirst;
   /// The level of the intervals in explanations, and of matchers' WithConfidence() default.
   SYNAPSE_ARG(double, confidence) = 0.95;
@@ -69,8 +71,19 @@ Config ResolveConfig(const Config& config);
 /// --gtest_*: --synapse_model, --synapse_data, --synapse_tokenizer, --synapse_labels,
 /// --synapse_seed, --synapse_max_examples, --synapse_report_dir, --synapse_threads,
 /// --synapse_cache_dir.
-/// Throws UsageError 401 for an unknown --synapse_ flag or a bad number.
+/// Throws UsageError 403 for an unknown --synapse_ flag or a flag without a value. Optional
+/// where synapse::gtest is linked (it reads the flags itself when RUN_ALL_TESTS starts);
+/// call it to fail before anything else runs, or to keep --synapse_* out of argv.
 void InitSynapse(int* argc, char** argv);
+
+/// Reads the --synapse_* flags of a whole command line (args[0] the program) without
+/// changing it; a setting already given by InitSynapse or OverrideSetting stays. What
+/// synapse::gtest does at the start of RUN_ALL_TESTS under any main(), on the arguments
+/// the program gave InitGoogleTest. Throws UsageError 403 as InitSynapse does.
+void InitSynapseFromCommandLine(const std::vector<std::string>& args);
+
+/// Whether InitSynapse or InitSynapseFromCommandLine has run.
+bool SynapseFlagsRead();
 
 /// Sets a setting the way a --synapse_NAME flag does (over the environment and the
 /// Config), for a program with options of its own: `synapse gate --model M` calls

@@ -2,17 +2,17 @@
 // models under test measured, in the analysis report's layout, plus every test's
 // assertions and verdicts) and a self-contained report.html with charts.
 //
-//   int main(int argc, char** argv) {      // what synapse::gtest_main does
-//     ::testing::InitGoogleMock(&argc, argv);
-//     synapse::testing::InitSynapse(&argc, argv);
-//     synapse::testing::InstallReporters();
-//     return RUN_ALL_TESTS();
-//   }
+// Linking synapse::gtest is enough, whatever main() the program has (synapse::gtest_main,
+// GoogleTest's gtest_main, or a team's own): a GoogleTest listener, registered when the
+// program starts, reads the --synapse_* flags when RUN_ALL_TESTS starts (from the
+// arguments the program gave InitGoogleTest; an unknown one exits 2 with one line) and
+// writes the reports when it ends.
 //
 // The directory is --synapse_report_dir=DIR, else SYNAPSE_REPORT_DIR; with neither, nothing
-// is written. Files are written when the run ends, each atomically (a temporary file
-// renamed into place). Under sharding (GTEST_TOTAL_SHARDS), each shard writes its own
-// files into DIR/shard-<GTEST_SHARD_INDEX>.
+// is written. Each process writes its part (DIR/parts/, synapse/report_parts.h) and joins
+// every part there into DIR/junit.xml, report.json and report.html, so one process per
+// test (gtest_discover_tests, ctest -j) keeps every test. Under sharding
+// (GTEST_TOTAL_SHARDS), each shard writes into DIR/shard-<GTEST_SHARD_INDEX>.
 #ifndef SYNAPSE_TESTING_REPORTERS_H_
 #define SYNAPSE_TESTING_REPORTERS_H_
 
@@ -21,8 +21,9 @@
 
 namespace synapse::testing {
 
-/// Appends the Synapse reporter to GoogleTest's listeners. `dir` overrides the flag and
-/// the environment. Call after InitGoogleTest and InitSynapse, before RUN_ALL_TESTS.
+/// Writes the reports into `dir` instead of the flag's or the environment's directory
+/// (empty: theirs). The reporter is installed already when synapse::gtest is linked; call
+/// this before RUN_ALL_TESTS, only to choose the directory in code.
 void InstallReporters(const std::string& dir = "");
 
 /// The report the reporter writes, from the tests finished so far and every model under
