@@ -476,9 +476,8 @@ void ThrowIfFromNewerPyTorch(const std::string& path, const std::string& what) {
   if (std::regex_search(what, match, version)) {
     throw ModelError(110, path + ": written in TorchScript file format " + match[1].str() + ", LibTorch " +
                               kLibTorchVersion + " reads up to " + match[2].str() +
-                              " (the model was saved by a newer PyTorch); save it with "
-                              "torch.jit.save(m, f, _use_new_zipfile_serialization=True) from an older PyTorch, "
-                              "or build Synapse against a newer LibTorch");
+                              " (the model was saved by a newer PyTorch); save it again with a PyTorch whose "
+                              "format this LibTorch reads, or build Synapse against a newer LibTorch");
   }
 }
 

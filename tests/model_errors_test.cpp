@@ -72,6 +72,14 @@ TEST(ModelLoadErrors, OperatorFromANewerPyTorch) {
   ExpectError<ModelError>([&] { Model::Load(path); }, 110, "or build Synapse against a LibTorch that has it");
 }
 
+TEST(ModelLoadErrors, FileFormatFromANewerPyTorch) {
+  // roberta_traced.pt with its version record raised from 10 to 11.
+  const std::string path = kFixtures + "/newer_format.pt";
+  ExpectError<ModelError>([&] { Model::Load(path); }, 110,
+                          path + ": written in TorchScript file format 11, LibTorch 1.");
+  ExpectError<ModelError>([&] { Model::Load(path); }, 110, "reads up to 10 (the model was saved by a newer PyTorch)");
+}
+
 TEST(ModelLoadErrors, LayersReturningLists) {
   ExpectError<ModelError>([] { Model::Load(kFixtures + "/list_layers.pt"); }, 105,
                           "a hook site must return a Tensor or a tuple starting with one");
