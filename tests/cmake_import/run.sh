@@ -7,7 +7,7 @@ scratch=$build_dir/tests/cmake_import_work
 rm -rf "$scratch"
 cmake --install "$build_dir" --prefix "$scratch/prefix" > /dev/null
 cmake -S "$source_dir/tests/cmake_import" -B "$scratch/build" -DCMAKE_PREFIX_PATH="$scratch/prefix" > /dev/null
-cmake --build "$scratch/build" > /dev/null
+LD_LIBRARY_PATH="$scratch/prefix/lib:${LD_LIBRARY_PATH:-}" cmake --build "$scratch/build" > /dev/null
 out=$(LD_LIBRARY_PATH="$scratch/prefix/lib:${LD_LIBRARY_PATH:-}" "$scratch/build/consumer" "$fixture")
 echo "$out"
 [ "$out" = "3 layers, 3 classes, changed=1" ]
@@ -37,3 +37,24 @@ grep -q "SPAM_TINY_DIR:PATH=$scratch/prefix/share/synapse/models/spam-tiny" "$sc
 cmake --build "$scratch/example" > /dev/null
 LD_LIBRARY_PATH="$scratch/prefix/lib:${LD_LIBRARY_PATH:-}" "$scratch/example/spam_filter_robustness" --gtest_brief=1 \
   --gtest_filter='SpamFilter.*'
+
+# One process per test, two at a time: plain gtest_discover_tests and synapse_discover_tests
+# both leave a junit.xml with every test. The helper's reset fixture also drops a stale
+# part of an earlier run, which plain discovery keeps.
+stale='{"part": {"format": 1, "finished_at": 1}, "tests": [{"suite": "Gone", "name": "Test", "status": "passed"}]}'
+for way in plain helper; do
+  mkdir -p "$scratch/build/$way-reports/parts"
+  echo "$stale" > "$scratch/build/$way-reports/parts/old-1-1.json"
+done
+(cd "$scratch/build" && LD_LIBRARY_PATH="$scratch/prefix/lib:${LD_LIBRARY_PATH:-}" \
+  ctest -j2 -R '^(plain|helper)\.' --output-on-failure > "$scratch/discover.log") || { cat "$scratch/discover.log"; exit 1; }
+/usr/bin/python3 - "$scratch/build" <<'PY'
+import os, sys, xml.etree.ElementTree as ET
+want = {"Discovered." + t for t in ("Baseline", "TopFiveAblation", "Noise", "LogitShift")}
+for way, extra in (("plain", {"Gone.Test"}), ("helper", set())):
+    root = ET.parse(os.path.join(sys.argv[1], f"{way}-reports", "junit.xml")).getroot()
+    got = {f"{c.get('classname')}.{c.get('name')}" for c in root.iter("testcase")}
+    assert got == want | extra, f"{way}: junit.xml holds {sorted(got)}, not {sorted(want | extra)}"
+    assert root.get("tests") == str(len(want | extra)) and root.get("failures") == "0", ET.tostring(root)[:300]
+    print(f"ctest -j2, {way}: junit.xml holds {len(got)} tests")
+PY
