@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Hugging Face tokenizers (Rust, Node binding) on the same texts and tokenizer.json as
 // tokenizer_bench: prints "hf_bytes_per_second N" for bench/tokenizer_throughput.sh.
-// Usage: NODE_PATH=... node hf_tokenizer_throughput.js REF_DIR [SECONDS]
+// Usage: NODE_PATH=... node hf_tokenizer_throughput.js REF_DIR [SECONDS] [TOKENIZER_JSON]
+// (TOKENIZER_JSON: a file in REF_DIR, default uncased.json.)
 'use strict';
 const fs = require('fs');
 const tk = require('@anush008/tokenizers');
 const dir = process.argv[2];
 const seconds = Number(process.argv[3] || 5);
 const texts = JSON.parse(fs.readFileSync(dir + '/texts.json', 'utf8')).texts;
-const tok = tk.Tokenizer.fromFile(dir + '/uncased.json');
+const tok = tk.Tokenizer.fromFile(dir + '/' + (process.argv[4] || 'uncased.json'));
 tok.disableTruncation();
 const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t, 'utf8'), 0);
 (async () => {

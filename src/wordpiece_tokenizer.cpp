@@ -1,4 +1,5 @@
-// WordPiece tokenization, rule for rule as Hugging Face's `tokenizers` (Rust) does it:
+// WordPiece tokenization, rule for rule as Hugging Face's `tokenizers` (Rust) does it
+// (other models go through tokenizer/pipeline_tokenizer.cpp):
 // BertNormalizer → BertPreTokenizer → WordPiece → TemplateProcessing/BertProcessing,
 // with special added tokens split out of the raw text first and longest-first truncation.
 // Normalization and pre-tokenization live in bert_text.cpp, shared with the trainer.
@@ -6,6 +7,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -13,6 +15,8 @@
 #include "json_error_text.h"
 #include "synapse/error.h"
 #include "synapse/tokenizer.h"
+#include "tokenizer/components.h"
+#include "tokenizer/pipeline_tokenizer.h"
 
 namespace synapse {
 namespace {
@@ -236,11 +240,13 @@ std::vector<TemplatePiece> ParseTemplate(const json& items, const json& special,
   return out;
 }
 
-std::unique_ptr<Tokenizer> LoadTokenizerJson(const std::string& path, const json& j, const TokenizerOptions& options) {
+std::unique_ptr<Tokenizer> LoadTokenizerJson(const std::string& path, const std::string& text, const json& j,
+                                             const TokenizerOptions& options) {
   const json& model = j.at("model");
-  const std::string type = model.value("type", std::string(model.contains("vocab") ? "WordPiece" : "?"));
-  if (type != "WordPiece") {
-    Unsupported(path, "model type " + type + " is not supported yet (supported: WordPiece; BPE and Unigram are planned)");
+  try {
+    if (ComponentType(model, "model") != "WordPiece") return LoadPipelineTokenizer(j, text, options);
+  } catch (const TokenizerError& e) {
+    throw TokenizerError(e.id(), path + ": " + e.detail());
   }
   std::unordered_map<std::string, int64_t> vocab;
   for (const auto& [token, id] : model.at("vocab").items()) vocab.emplace(token, id.get<int64_t>());
@@ -352,14 +358,15 @@ std::unique_ptr<Tokenizer> Tokenizer::Load(const std::string& path, const Tokeni
     first = in.peek();
   }
   if (first != '{') return LoadVocabTxt(path, in, options);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   json j;
   try {
-    j = json::parse(in);
+    j = json::parse(text);
   } catch (const json::exception& e) {
     throw TokenizerError(501, path + ": malformed JSON: " + JsonErrorText(e));
   }
   try {
-    return LoadTokenizerJson(path, j, options);
+    return LoadTokenizerJson(path, text, j, options);
   } catch (const json::exception& e) {
     throw TokenizerError(501, path + ": not a tokenizer.json this version understands: " + JsonErrorText(e));
   }

@@ -277,11 +277,12 @@ TEST(Cli, TextErrors) {
   EXPECT_EQ(skipped.exit_code, 0) << skipped.err;
   EXPECT_EQ(Lines(skipped.out).size(), 1u);
   EXPECT_THAT(skipped.err, HasSubstr("skipped 1 more row(s)"));
-  test::WriteFile(dir + "/bpe.json", R"({"model": {"type": "BPE", "vocab": {}, "merges": []}})");
+  test::WriteFile(dir + "/bpe.json", R"({"model": {"type": "BPE", "vocab": {}, "merges": []},
+                                         "pre_tokenizer": {"type": "UnicodeScripts"}})");
   auto bpe = test::RunCommand(kCli + " tokenize --tokenizer " + dir + "/bpe.json --data " + text, dir);
   EXPECT_EQ(bpe.exit_code, 2);
   EXPECT_THAT(bpe.err, HasSubstr("[synapse.tokenizer.502]"));
-  EXPECT_THAT(bpe.err, HasSubstr("model type BPE is not supported yet"));
+  EXPECT_THAT(bpe.err, HasSubstr("pre_tokenizer.type \"UnicodeScripts\" is not supported"));
 }
 
 TEST(Cli, TenMegabyteLines) {

@@ -48,7 +48,13 @@ std::string DefaultModelDirectory() {
 
 std::string ResolveModelDirectory(std::string* model, std::string* tokenizer, std::string* data) {
   if (model->empty()) *model = DefaultModelDirectory();
-  if (!IsDirectory(*model)) return "";
+  if (!IsDirectory(*model)) {
+    // A model file: the tokenizer.json beside it, as labels.json beside it is read.
+    const size_t slash = model->rfind('/');
+    const std::string beside = (slash == std::string::npos ? std::string() : model->substr(0, slash + 1)) + "tokenizer.json";
+    if (tokenizer->empty() && IsFile(*model) && IsFile(beside)) *tokenizer = beside;
+    return "";
+  }
   const std::string dir = *model;
   *model = dir + "/model.pt";
   if (!IsFile(*model)) {

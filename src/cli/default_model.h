@@ -17,7 +17,8 @@ std::string DefaultModelDirectory();
 
 /// Fills in what the user left out: an empty `*model` becomes the default directory; a
 /// directory becomes DIR/model.pt, and an empty `*tokenizer` or `*data` (when `data` is
-/// not null) becomes DIR/tokenizer.json or DIR/eval.jsonl where that file exists. Returns
+/// not null) becomes DIR/tokenizer.json or DIR/eval.jsonl where that file exists. For a
+/// model file, an empty `*tokenizer` becomes the tokenizer.json beside it, if any. Returns
 /// the directory used, or "" when `*model` was a file.
 std::string ResolveModelDirectory(std::string* model, std::string* tokenizer, std::string* data);
 

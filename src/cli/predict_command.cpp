@@ -54,7 +54,8 @@ int PredictCommand(int argc, char** argv) {
            &model_path);
   p.Option("--data", "D", "JSONL rows (text, pre-tokenized, or float features; default: a model directory's eval.jsonl)",
            &data_path);
-  p.Option("--tokenizer", "T", "tokenizer.json or vocab.txt, for text rows", &tokenizer_path);
+  p.Option("--tokenizer", "T", "tokenizer.json or vocab.txt, for text rows (default: tokenizer.json beside M)",
+           &tokenizer_path);
   p.Option("--labels", "L", "class names: [\"ham\", ...] or a config with id2label (default: labels.json beside M)",
            &labels_path);
   p.Option("--max-length", "N", "truncate text to N tokens (default: the tokenizer's, else 512)", &max_length);

@@ -1,0 +1,34 @@
+// What the components share: their type (named or inferred) and the two refusals.
+#include "tokenizer/components.h"
+
+#include "synapse/error.h"
+
+namespace synapse {
+
+void RefuseComponent(const std::string& path, const std::string& type, const std::string& supported) {
+  throw TokenizerError(502, path + ".type \"" + type + "\" is not supported (supported: " +
+                                supported + ")");
+}
+
+void RefuseSetting(const std::string& path, const std::string& what) {
+  throw TokenizerError(506, path + ": " + what);
+}
+
+std::string ComponentType(const nlohmann::json& j, const std::string& path) {
+  if (!j.is_object()) RefuseSetting(path, "must be an object, not " + j.dump());
+  if (j.contains("type")) {
+    if (!j["type"].is_string()) RefuseSetting(path + ".type", "must be a string");
+    return j["type"].get<std::string>();
+  }
+  if (path == "model" && j.contains("vocab")) {
+    // tokenizers reads an untyped model as the first of BPE, WordPiece, WordLevel, Unigram
+    // whose fields it has.
+    if (j["vocab"].is_array()) return "Unigram";
+    if (j.contains("merges")) return "BPE";
+    if (j.contains("max_input_chars_per_word") || j.contains("continuing_subword_prefix")) return "WordPiece";
+    return "WordLevel";
+  }
+  RefuseSetting(path + ".type", "is missing");
+}
+
+}  // namespace synapse
