@@ -3,10 +3,17 @@
 # with find_package(synapse), and runs the consumer on a fixture model.
 set -euo pipefail
 build_dir=$1 source_dir=$2 fixture=$3
+# The consumers compile through ccache when it is there (paths hashed relative to the
+# source root, as in the main build: cmake/SynapseCompilerCache.cmake).
+launcher=()
+if command -v ccache > /dev/null; then
+  export CCACHE_BASEDIR=$source_dir
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
 scratch=$build_dir/tests/cmake_import_work
 rm -rf "$scratch"
 cmake --install "$build_dir" --prefix "$scratch/prefix" > /dev/null
-cmake -S "$source_dir/tests/cmake_import" -B "$scratch/build" -DCMAKE_PREFIX_PATH="$scratch/prefix" > /dev/null
+cmake -S "$source_dir/tests/cmake_import" -B "$scratch/build" -DCMAKE_PREFIX_PATH="$scratch/prefix" "${launcher[@]}" > /dev/null
 LD_LIBRARY_PATH="$scratch/prefix/lib:${LD_LIBRARY_PATH:-}" cmake --build "$scratch/build" > /dev/null
 out=$(LD_LIBRARY_PATH="$scratch/prefix/lib:${LD_LIBRARY_PATH:-}" "$scratch/build/consumer" "$fixture")
 echo "$out"
@@ -32,7 +39,7 @@ SYNAPSE_REPORT="$report_dir/report.json" LD_LIBRARY_PATH="$scratch/prefix/lib:${
 
 # The example robustness suite (examples/spam_filter) built against the installed package:
 # synapse::gtest_main, and SYNAPSE_MODELS_DIR pointing at the installed default model.
-cmake -S "$source_dir/examples/spam_filter" -B "$scratch/example" -DCMAKE_PREFIX_PATH="$scratch/prefix" > /dev/null
+cmake -S "$source_dir/examples/spam_filter" -B "$scratch/example" -DCMAKE_PREFIX_PATH="$scratch/prefix" "${launcher[@]}" > /dev/null
 grep -q "SPAM_TINY_DIR:PATH=$scratch/prefix/share/synapse/models/spam-tiny" "$scratch/example/CMakeCache.txt"
 cmake --build "$scratch/example" > /dev/null
 LD_LIBRARY_PATH="$scratch/prefix/lib:${LD_LIBRARY_PATH:-}" "$scratch/example/spam_filter_robustness" --gtest_brief=1 \
