@@ -593,10 +593,12 @@ Model Model::Load(const std::string& path, const ModelOptions& options) {
   // A dry run counts calls and learns widths, layouts and the number of classes. The batch
   // and token counts differ so that the layout of every layer output is unambiguous. When
   // the model cannot run on these ids (a vocabulary under ten, ids it refuses), the first
-  // real batch teaches the same; only a weight-shared block needs its calls counted now.
+  // real batch teaches the same; only a discovered weight-shared block needs its calls
+  // counted now (its layers are its calls).
   if (impl->inputs.kind == InputInfo::Kind::kTokens) {
+    const std::vector<int64_t>& ids = options.dry_run_ids().empty() ? kDryRunIds : options.dry_run_ids();
     try {
-      impl->DryRun({Example::Tokens(kDryRunIds), Example::Tokens(kDryRunIds)});
+      impl->DryRun(std::vector<Example>(ids.size() == 2 ? 3 : 2, Example::Tokens(ids)));
     } catch (const ModelError& e) {
       if (e.id() != 106 || (shared && options.install_hooks())) throw;
     }

@@ -125,6 +125,27 @@ TEST(DryRun, AModelThatRefusesTheDryRunIdsLearnsFromTheFirstBatch) {
   EXPECT_EQ(m.layers()[1].layout, "batch_first");
 }
 
+TEST(DryRun, AWeightSharedModelCountsItsCallsOnIdsFromItsVocabulary) {
+  // One block called 3 times in a loop, 5 token ids: the default dry-run ids (5..9) fail,
+  // and without a dry run the calls, hence the layers, are unknown.
+  const std::string path = kFixtures + "/small_vocab_shared_scripted.pt";
+  test::ExpectError<ModelError>([&] { Model::Load(path); }, 106, "a dry run of forward failed");
+  const Model m = Model::Load(path, ModelOptions().dry_run_ids({1, 2}));  // 2 tokens: 3 rows
+  EXPECT_THAT(Names(m), ElementsAre("block@0", "block@1", "block@2"));
+  EXPECT_EQ(m.num_classes(), 3);
+  EXPECT_EQ(m.layers()[2].layout, "batch_first");
+}
+
+TEST(DryRun, TheCliDryRunsOnTheFirstRowOfItsData) {
+  const std::string dir = test::TempDir("predict_small_vocab");
+  const test::CommandResult r = test::RunCommand(std::string(SYNAPSE_CLI) + " predict --model " + kFixtures +
+                                                     "/small_vocab_shared_scripted.pt --data " + kFixtures +
+                                                     "/small_vocab_rows.jsonl -i 2:zero:all",
+                                                 dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 6);
+}
+
 TEST(InspectCli, ListsEveryCallOfAWeightSharedModule) {
   const std::string dir = test::TempDir("inspect_albert");
   const test::CommandResult r =

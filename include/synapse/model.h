@@ -34,6 +34,10 @@ struct ModelOptions {
   /// Shape of one example's float input (e.g. {16}); lets float-input models be
   /// inspected before any data is seen. Ignored for token models.
   SYNAPSE_ARG(std::vector<int64_t>, input_shape);
+  /// Token ids of one example for the load-time dry run, which counts the calls of each
+  /// layer module and learns widths, layouts and the number of classes. Empty: ids 5..9,
+  /// real tokens in any vocabulary of ten or more. The CLI passes the first row of the data.
+  SYNAPSE_ARG(std::vector<int64_t>, dry_run_ids);
   /// Insert hook operators. false gives the untouched model (benchmarks compare the two);
   /// layer interventions then throw.
   SYNAPSE_ARG(bool, install_hooks) = true;

@@ -325,6 +325,8 @@ int AnalyzeCommand(int argc, char** argv) {
   LoadedRows loaded = LoadRows(source);
   ModelOptions model_options;
   model_options.layers_glob(layers_glob);
+  // The data's own ids for the load-time dry run: valid in the model's vocabulary.
+  if (!loaded.rows.empty()) model_options.dry_run_ids(loaded.rows.front().example.input_ids);
   if (!input_shape.empty()) model_options.input_shape(ParseShape(input_shape, "--input-shape"));
   Model model = Model::Load(model_path, model_options);
   options.pad_id(pad_id >= 0 ? pad_id : loaded.pad_id);

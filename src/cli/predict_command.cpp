@@ -99,6 +99,8 @@ int PredictCommand(int argc, char** argv) {
   const std::vector<DataRow>& rows = loaded.rows;
   ModelOptions model_options;
   model_options.layers_glob(layers_glob);
+  // The data's own ids for the load-time dry run: valid in the model's vocabulary.
+  if (!loaded.rows.empty()) model_options.dry_run_ids(loaded.rows.front().example.input_ids);
   if (!input_shape.empty()) model_options.input_shape(ParseShape(input_shape, "--input-shape"));
   Model model = Model::Load(model_path, model_options);
   RunOptions run;
