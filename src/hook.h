@@ -2,7 +2,8 @@
 //
 // Each hooked module's forward graph gets `synapse::hook(output, self)` before its return.
 // At run time the operator asks the thread's HookContext what to do with the output of
-// this module *instance*; with no context installed it returns its input as is.
+// this module *instance* (the context counts its calls: SiteMap); with no context
+// installed it returns its input as is.
 #ifndef SYNAPSE_SRC_HOOK_H_
 #define SYNAPSE_SRC_HOOK_H_
 

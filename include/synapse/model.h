@@ -7,8 +7,9 @@
 //   auto hit = model.Run(batch, {synapse::ParseIntervention("-1:zero:0-9")});
 //
 // Loading rewrites the forward graph of every layer module so that a custom operator
-// (`synapse::hook`) sees its output; the operator finds the layer by module *instance*,
-// so layers that share one class type (and one graph) are still told apart. With no
+// (`synapse::hook`) sees its output; the operator finds the layer by module *instance*
+// and by call, so layers that share one class type (and one graph) are still told apart,
+// and a weight-shared module called N times in one forward (ALBERT) is N layers. With no
 // intervention active the operator returns its input untouched.
 #ifndef SYNAPSE_MODEL_H_
 #define SYNAPSE_MODEL_H_
