@@ -253,7 +253,26 @@ TEST_F(LiveEngine, QueryErrorsFailAtTheirLine) {
     EXPECT_THAT(r.message(), HasSubstr(", which cannot run: [synapse.spec.311]")) << r.message();
   }
   EXPECT_THAT(results.GetTestPartResult(0).message(),
-              AllOf(HasSubstr("Actual: Ablate(TopK(500)).AtLayer(0)"), HasSubstr("k = 500 is outside 1..128")));
+              AllOf(HasSubstr("Actual: Ablate(TopK(500)).AtLayer(0), which cannot run"),
+                    HasSubstr("k = 500 is outside 1..128")));
+}
+
+// "Actual:" is the query's outcome and the explanation, without GoogleMock's
+// "(of type synapse::testing::Query)".
+TEST_F(LiveEngine, ActualLinesShowNoQueryType) {
+  ::testing::TestPartResultArray results;
+  {
+    ::testing::ScopedFakeTestPartResultReporter intercept(
+        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &results);
+    EXPECT_THAT(Baseline(), AccuracyAtLeast(0.999));
+    EXPECT_THAT(Probe(0), ProbeAccuracyAtLeast(0.9999));
+  }
+  ASSERT_EQ(results.size(), 2);
+  EXPECT_THAT(results.GetTestPartResult(0).message(),
+              AllOf(HasSubstr("Actual: Baseline() {accuracy "), HasSubstr(", whose accuracy is"),
+                    Not(HasSubstr("(of type"))));
+  EXPECT_THAT(results.GetTestPartResult(1).message(),
+              AllOf(HasSubstr("Actual: Probe(0) {held-out accuracy "), Not(HasSubstr("(of type"))));
 }
 
 TEST(RobustnessConfig, MissingFilesAreNamedWithTheirOrigin) {

@@ -698,42 +698,49 @@ Selection NeuronSet(std::vector<int64_t> neurons) {
   return s;
 }
 
-void Query::Require(bool ok, const char* method, const char* kinds) const {
+template <typename R>
+void BasicQuery<R>::Require(bool ok, const char* method, const char* kinds) const {
   if (!ok) throw SpecError(311, ToString() + "." + method + ": only " + kinds + " queries take it");
 }
 
-Query Query::AtLayer(int layer) const {
+template <typename R>
+BasicQuery<R> BasicQuery<R>::AtLayer(int layer) const {
   Require(kind_ == Kind::kAblate || kind_ == Kind::kNoise, "AtLayer()", "Ablate and Noise");
-  Query q = *this;
+  BasicQuery q = *this;
   q.layer_ = layer;
   return q;
 }
 
-Query Query::PooledOnly() const {
+template <typename R>
+BasicQuery<R> BasicQuery<R>::PooledOnly() const {
   Require(kind_ == Kind::kAblate || kind_ == Kind::kNoise, "PooledOnly()", "Ablate and Noise");
-  Query q = *this;
+  BasicQuery q = *this;
   q.pooled_only_ = true;
   return q;
 }
 
-Query Query::ToMean() const {
+template <typename R>
+BasicQuery<R> BasicQuery<R>::ToMean() const {
   Require(kind_ == Kind::kAblate, "ToMean()", "Ablate");
-  Query q = *this;
+  BasicQuery q = *this;
   q.to_mean_ = true;
   return q;
 }
 
-Query Query::Seeds(int draws) const {
+template <typename R>
+BasicQuery<R> BasicQuery<R>::Seeds(int draws) const {
   Require(kind_ == Kind::kNoise, "Seeds()", "Noise (random neuron sets take RandomK(k).Seeds(n))");
   if (draws < 1) throw SpecError(311, ToString() + ".Seeds(" + std::to_string(draws) + "): at least 1 draw");
-  Query q = *this;
+  BasicQuery q = *this;
   q.draws_ = draws;
   return q;
 }
 
-Outcome Query::outcome() const { return model_->Run(*this); }
+template <typename R>
+R BasicQuery<R>::outcome() const { return model_->Run(*this); }
 
-std::string Query::ToString() const {
+template <typename R>
+std::string BasicQuery<R>::ToString() const {
   std::string s;
   switch (kind_) {
     case Kind::kBaseline:
@@ -756,6 +763,10 @@ std::string Query::ToString() const {
   return s;
 }
 
-ProbeOutcome ProbeQuery::outcome() const { return model_->Run(*this); }
+template <typename R>
+R BasicProbeQuery<R>::outcome() const { return model_->Run(*this); }
+
+template class BasicQuery<Outcome>;
+template class BasicProbeQuery<ProbeOutcome>;
 
 }  // namespace synapse::testing

@@ -71,24 +71,38 @@ Selection RandomK(int64_t k);
 /// These neurons.
 Selection NeuronSet(std::vector<int64_t> neurons);
 
+// Query and ProbeQuery are class templates instantiated once (BasicQuery<Outcome>,
+// BasicProbeQuery<ProbeOutcome>, in model_under_test.cpp) for one reason: GoogleMock
+// prints "(of type T)" after every "Actual:" value whose type name is short or template-free,
+// and a query's printout (its outcome) says all there is.
+template <typename Result>
+class BasicQuery;
+template <typename Result>
+class BasicProbeQuery;
+
 /// An intervention (or none) whose result is an Outcome. Copyable and cheap; the model
 /// under test runs it once and caches the result.
-class Query {
+using Query = BasicQuery<Outcome>;
+/// A linear probe at one layer; read as a ProbeOutcome.
+using ProbeQuery = BasicProbeQuery<ProbeOutcome>;
+
+template <typename Result>
+class BasicQuery {
  public:
   enum class Kind { kBaseline, kAblate, kNoise, kLogitShift, kHeadWeightScale };
 
   /// The layer (negative counts from the end; default −1, the last). Ablate and Noise only.
-  Query AtLayer(int layer) const;
+  BasicQuery AtLayer(int layer) const;
   /// Only the pooled token ([CLS]) instead of every token. Ablate and Noise only.
-  Query PooledOnly() const;
+  BasicQuery PooledOnly() const;
   /// Ablated neurons take their mean over the evaluation set instead of 0. Ablate only.
-  Query ToMean() const;
+  BasicQuery ToMean() const;
   /// Noise draws pooled into one outcome (default 1). Noise only.
-  Query Seeds(int draws) const;
+  BasicQuery Seeds(int draws) const;
 
   /// Runs the query (or reads the cached result).
-  Outcome outcome() const;
-  operator Outcome() const { return outcome(); }  // NOLINT: queries read as outcomes
+  Result outcome() const;
+  operator Result() const { return outcome(); }  // NOLINT: queries read as outcomes
 
   Kind kind() const { return kind_; }
   const Selection& selection() const { return selection_; }
@@ -103,7 +117,7 @@ class Query {
 
  private:
   friend class ModelUnderTest;
-  Query(std::shared_ptr<ModelUnderTest> model, Kind kind, Selection selection)
+  BasicQuery(std::shared_ptr<ModelUnderTest> model, Kind kind, Selection selection)
       : model_(std::move(model)), kind_(kind), selection_(std::move(selection)) {}
   void Require(bool ok, const char* method, const char* kinds) const;
 
@@ -118,20 +132,23 @@ class Query {
   std::string class_name_;  // HeadWeightScale's class
 };
 
-/// A linear probe at one layer; read as a ProbeOutcome.
-class ProbeQuery {
+template <typename Result>
+class BasicProbeQuery {
  public:
-  ProbeOutcome outcome() const;
-  operator ProbeOutcome() const { return outcome(); }  // NOLINT
+  Result outcome() const;
+  operator Result() const { return outcome(); }  // NOLINT
   int layer() const { return layer_; }
   std::string ToString() const { return "Probe(" + std::to_string(layer_) + ")"; }
 
  private:
   friend class ModelUnderTest;
-  ProbeQuery(std::shared_ptr<ModelUnderTest> model, int layer) : model_(std::move(model)), layer_(layer) {}
+  BasicProbeQuery(std::shared_ptr<ModelUnderTest> model, int layer) : model_(std::move(model)), layer_(layer) {}
   std::shared_ptr<ModelUnderTest> model_;
   int layer_;
 };
+
+extern template class BasicQuery<Outcome>;
+extern template class BasicProbeQuery<ProbeOutcome>;
 
 /// How gtest prints a query in "Actual:": what it is and what it measured.
 void PrintTo(const Query& query, std::ostream* os);
