@@ -162,7 +162,8 @@ class Plugin : public ::testing::EmptyTestEventListener {
     try {
       const size_t tests = WriteReportPart(RunReport(), dir_, program_);
       std::cout << "[ synapse  ] reports in " << dir_ << "/ (junit.xml, report.json, report.html): " << tests
-                << (tests == 1 ? " test" : " tests") << " of this run and any other part in " << dir_ << "/parts\n";
+                << (tests == 1 ? " test" : " tests") << ", this run's joined with the other parts in " << dir_
+                << "/parts\n";
     } catch (const std::exception& e) {
       // The tests' verdicts stand; the missing report is said, not hidden.
       std::cerr << "[ synapse  ] cannot write the reports: " << e.what() << "\n";
