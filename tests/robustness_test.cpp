@@ -14,6 +14,7 @@
 
 #include "synapse/error.h"
 #include "synapse/report_files.h"
+#include "synapse/report_parts.h"
 #include "synapse/runtime.h"
 #include "synapse/testing.h"
 #include "test_util.h"
@@ -469,6 +470,38 @@ TEST(ReportFiles, WeightSpaceTableNamesTheHeadParameters) {
   const std::string html = RenderHtmlReport(nlohmann::ordered_json(report));
   EXPECT_THAT(html, HasSubstr("<th>head-weight factor (<code>classifier.weight</code>)</th>"));
   EXPECT_THAT(html, HasSubstr("<th>bias shift (<code>classifier.bias</code>)</th>"));
+}
+
+// Joining parts: the latest run of a test wins, a part whose tests all ran again later is
+// dropped with its measurements, a model's measurements are united across parts, and
+// another model's go under more_models.
+TEST(ReportParts, MergeKeepsEachTestOnceAndUnitesMeasurements) {
+  using ojson = nlohmann::ordered_json;
+  auto part = [](double at, const std::string& hash, const std::vector<std::pair<std::string, std::string>>& tests,
+                 const std::string& query) {
+    ojson p = ojson::parse(R"({"model": {"path": "m.pt"}, "options": {"seed": 0}, "baseline": {"accuracy": 0.9},
+                               "layers": [{"index": 3, "experiments": []}], "other_queries": []})");
+    p["data"]["examples_hash"] = hash;
+    p["part"] = {{"format", kReportPartFormat}, {"finished_at", at}};
+    p["layers"][0]["experiments"].push_back({{"query", query}});
+    p["tests"] = ojson::array();
+    for (const auto& [name, status] : tests) p["tests"].push_back({{"suite", "S"}, {"name", name}, {"status", status}});
+    return p;
+  };
+  const ojson joined = MergeReports({part(3, "a", {{"One", "passed"}}, "Ablate(TopK(1)).AtLayer(3)"),
+                                     part(1, "a", {{"One", "failed"}, {"Two", "failed"}}, "Stale()"),
+                                     part(2, "a", {{"Two", "passed"}}, "Noise(0.1).AtLayer(3)"),
+                                     part(4, "b", {{"Three", "passed"}}, "Baseline()")});
+  std::vector<std::string> tests;
+  for (const auto& t : joined["tests"]) tests.push_back(t["name"].get<std::string>() + " " + t["status"].get<std::string>());
+  EXPECT_THAT(tests, ::testing::ElementsAre("Two passed", "One passed", "Three passed"));
+  EXPECT_EQ(joined["parts"], 3);  // the earliest part's tests all ran again later
+  std::vector<std::string> queries;
+  for (const auto& e : joined["layers"][0]["experiments"]) queries.push_back(e["query"]);
+  EXPECT_THAT(queries, ::testing::UnorderedElementsAre("Ablate(TopK(1)).AtLayer(3)", "Noise(0.1).AtLayer(3)"));
+  ASSERT_EQ(joined["more_models"].size(), 1u);
+  EXPECT_EQ(joined["more_models"][0]["data"]["examples_hash"], "b");
+  EXPECT_TRUE(MergeReports({}).empty());
 }
 
 // The one line CI shows for a failed assertion.
