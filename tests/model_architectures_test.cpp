@@ -165,6 +165,19 @@ TEST(InspectCli, ListsEveryCallOfAWeightSharedModule) {
   EXPECT_THAT(text.out, HasSubstr("albert.encoder.albert_layer_groups.0@3"));
 }
 
+TEST(AnalyzeCli, LongLayerNamesKeepTheSummaryTableInColumns) {
+  const std::string dir = test::TempDir("analyze_table_albert");
+  const test::CommandResult r = test::RunCommand(
+      std::string(SYNAPSE_CLI) + " analyze --model " + kFixtures + "/albert_traced.pt --data " + kFixtures +
+          "/albert_rows.jsonl --k 1 --random-seeds 1 --noise none --weight-noise none --no-weight-space --no-cache"
+          " --out " + dir + "/out",
+      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The name's last 23 characters after the ellipsis, then the two spaces of its column.
+  EXPECT_THAT(r.out, HasSubstr("\n0     …albert_layer_groups.0@0  "));
+  EXPECT_THAT(r.out, HasSubstr("\n3     …albert_layer_groups.0@3  "));
+}
+
 TEST(InspectCli, NamesAnOperatorFromANewerPyTorchAndExitsTwo) {
   const std::string dir = test::TempDir("inspect_sdpa");
   const test::CommandResult r =

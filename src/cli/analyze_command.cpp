@@ -108,8 +108,13 @@ void PrintSummary(const json& r, const std::string& report_path, std::ostream& o
       << "p (top vs base)\n";
   for (const json& layer : r["layers"]) {
     std::string name = layer["name"].get<std::string>();
-    if (name.size() > 24) name = "…" + name.substr(name.size() - 23);
-    out << std::left << std::setw(6) << layer["index"].get<int>() << std::setw(26) << name << std::setw(12)
+    // setw counts bytes: the ellipsis is one column but three bytes in UTF-8.
+    int name_width = 26;
+    if (name.size() > 24) {
+      name = "…" + name.substr(name.size() - 23);
+      name_width += 2;
+    }
+    out << std::left << std::setw(6) << layer["index"].get<int>() << std::setw(name_width) << name << std::setw(12)
         << Fixed(layer["probe"]["test_accuracy"].get<double>());
     // The k nearest 10% of the width: large enough to matter, small enough to be targeted.
     int64_t k = -1;
