@@ -146,7 +146,9 @@ TEST_P(CliErrors, ExitTwoWithOneLine) {
 INSTANTIATE_TEST_SUITE_P(
     Usage, CliErrors,
     ::testing::Values(
-        BadInvocation{"no_command", "frobnicate", "[synapse.usage.402] unknown command \"frobnicate\""},
+        BadInvocation{"no_command", "frobnicate",
+                      "[synapse.usage.402] unknown command \"frobnicate\" (commands: analyze, compare, gate, "
+                      "inspect, merge, predict, tokenize, train, help)"},
         // No --model: the embedded default model, so the missing file is the data.
         BadInvocation{"missing_data_file", "predict --data x", "[synapse.data.201] x: cannot open for reading"},
         BadInvocation{"unknown_option", "inspect $FX/bert_traced.pt --colour", "unknown option --colour"},

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "commands.h"
 #include "synapse/error.h"
@@ -50,20 +52,26 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string command = argv[1];
+  // One table for dispatch and for the unknown-command message, so neither can leave a
+  // command out.
+  using Command = int (*)(int, char**);
+  static const std::vector<std::pair<std::string, Command>> kCommands = {
+      {"analyze", synapse::cli::AnalyzeCommand}, {"compare", synapse::cli::CompareCommand},
+      {"gate", synapse::cli::GateCommand},       {"inspect", synapse::cli::InspectCommand},
+      {"merge", synapse::cli::MergeCommand},     {"predict", synapse::cli::PredictCommand},
+      {"tokenize", synapse::cli::TokenizeCommand}, {"train", synapse::cli::TrainCommand},
+  };
   try {
-    if (command == "analyze") return synapse::cli::AnalyzeCommand(argc, argv);
-    if (command == "gate") return synapse::cli::GateCommand(argc, argv);
-    if (command == "compare") return synapse::cli::CompareCommand(argc, argv);
-    if (command == "inspect") return synapse::cli::InspectCommand(argc, argv);
-    if (command == "merge") return synapse::cli::MergeCommand(argc, argv);
-    if (command == "predict") return synapse::cli::PredictCommand(argc, argv);
-    if (command == "tokenize") return synapse::cli::TokenizeCommand(argc, argv);
-    if (command == "train") return synapse::cli::TrainCommand(argc, argv);
+    for (const auto& [name, run] : kCommands) {
+      if (command == name) return run(argc, argv);
+    }
     if (command == "help" || command == "--help" || command == "-h") {
       std::cout << kUsage;
       return 0;
     }
-    throw synapse::UsageError(402, "unknown command \"" + command + "\" (commands: analyze, inspect, predict, tokenize, train, help)");
+    std::string names;
+    for (const auto& entry : kCommands) names += entry.first + ", ";
+    throw synapse::UsageError(402, "unknown command \"" + command + "\" (commands: " + names + "help)");
   } catch (const synapse::Error& e) {
     std::cerr << "synapse: " << e.what() << "\n";
     return 2;

@@ -13,6 +13,8 @@ fi
 scratch=$build_dir/tests/cmake_import_work
 rm -rf "$scratch"
 cmake --install "$build_dir" --prefix "$scratch/prefix" > /dev/null
+# The installed CLI runs as installed: no LD_LIBRARY_PATH (its RPATH finds PREFIX/lib).
+env -u LD_LIBRARY_PATH "$scratch/prefix/bin/synapse" --help > /dev/null
 cmake -S "$source_dir/tests/cmake_import" -B "$scratch/build" -DCMAKE_PREFIX_PATH="$scratch/prefix" "${launcher[@]}" > /dev/null
 LD_LIBRARY_PATH="$scratch/prefix/lib:${LD_LIBRARY_PATH:-}" cmake --build "$scratch/build" > /dev/null
 out=$(LD_LIBRARY_PATH="$scratch/prefix/lib:${LD_LIBRARY_PATH:-}" "$scratch/build/consumer" "$fixture")
