@@ -270,7 +270,8 @@ TEST(CheckTest, VerdictJsonHasNullForUndefinedNumbers) {
   const nlohmann::ordered_json j = st::VerdictJson(st::Evaluate(CheckOf(st::Metric::kAccuracy, 0.5), o));
   EXPECT_TRUE(j["value"].is_null());
   EXPECT_EQ(j["verdict"], "no match");
-  const nlohmann::ordered_json ok = st::VerdictJson(st::Evaluate(CheckOf(st::Metric::kAccuracy, 0.5), TwoClassOutcome(90, 100)));
+  const nlohmann::ordered_json ok =
+      st::VerdictJson(st::Evaluate(CheckOf(st::Metric::kAccuracy, 0.5), TwoClassOutcome(90, 100)));
   EXPECT_EQ(ok["verdict"], "match");
   EXPECT_DOUBLE_EQ(ok["value"].get<double>(), 0.9);
 }
