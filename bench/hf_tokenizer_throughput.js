@@ -11,6 +11,7 @@ const seconds = Number(process.argv[3] || 5);
 const texts = JSON.parse(fs.readFileSync(dir + '/texts.json', 'utf8')).texts;
 const tok = tk.Tokenizer.fromFile(dir + '/' + (process.argv[4] || 'uncased.json'));
 tok.disableTruncation();
+tok.disablePadding();  // a batch would pad every text to the longest; Synapse encodes one at a time
 const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t, 'utf8'), 0);
 (async () => {
   await tok.encodeBatch(texts.slice(0, 100));  // warm-up

@@ -90,7 +90,7 @@ INSTANTIATE_TEST_SUITE_P(
                      506, "pre_tokenizer.pattern: regex \"(a\" does not compile"},
         BadTokenizer{"charsmap", R"({"model": {"type": "Unigram", "vocab": [["a", 0.0]]},
                                      "normalizer": {"type": "Precompiled", "precompiled_charsmap": "AAAA"}})",
-                     506, "normalizer.precompiled_charsmap: the charsmap's trie"},
+                     506, "normalizer.precompiled_charsmap: the charsmap is shorter than its header"},
         BadTokenizer{"dropout", R"({"model": {"type": "BPE", "dropout": 0.1, "vocab": {}, "merges": []}})", 506,
                      "model.dropout: BPE dropout is random"},
         BadTokenizer{"normalizer", R"({"normalizer": {"type": "NFKC"}, "model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}})",
