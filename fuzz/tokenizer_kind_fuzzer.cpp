@@ -3,10 +3,9 @@
 // fallback, 4 WordLevel behind every normalizer and pre-tokenizer, 5 Precompiled, whose
 // charsmap is the fuzzer's input). Input: TEXT [\0 PAIR]; for kind 5, LEN16 CHARSMAP TEXT.
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "fuzz_input.h"
 #include "synapse/tokenizer.h"
@@ -40,20 +39,33 @@ std::string Base64(const std::string& bytes) {
 
 json Added(int id, const char* content, bool lstrip = false, bool rstrip = false, bool single_word = false,
            bool normalized = false) {
-  return {{"id", id}, {"content", content}, {"special", !normalized}, {"lstrip", lstrip}, {"rstrip", rstrip},
-          {"single_word", single_word}, {"normalized", normalized}};
+  return {{"id", id},         {"content", content},         {"special", !normalized},  {"lstrip", lstrip},
+          {"rstrip", rstrip}, {"single_word", single_word}, {"normalized", normalized}};
 }
 
 json Tokenizer(int kind, const std::string& charsmap) {
-  json j = {{"version", "1.0"}, {"truncation", {{"max_length", 32}, {"strategy", "LongestFirst"}, {"direction", "Left"},
-                                                {"stride", 0}}},
-            {"padding", nullptr}, {"decoder", nullptr}, {"normalizer", nullptr}, {"pre_tokenizer", nullptr}};
+  json j = {{"version", "1.0"},
+            {"truncation", {{"max_length", 32}, {"strategy", "LongestFirst"}, {"direction", "Left"}, {"stride", 0}}},
+            {"padding", nullptr},
+            {"decoder", nullptr},
+            {"normalizer", nullptr},
+            {"pre_tokenizer", nullptr}};
   j["post_processor"] = {{"type", "RobertaProcessing"}, {"sep", {"</s>", 2}}, {"cls", {"<s>", 0}}};
   j["added_tokens"] = {Added(0, "<s>"), Added(1, "<mask>", true, true), Added(2, "</s>"),
                        Added(3, "free", false, false, true, true)};
   json vocab = {{"<s>", 0}, {"<mask>", 1}, {"</s>", 2}, {"<unk>", 3}};
   if (kind == 1 || kind == 2) {
-    const char* pieces[] = {"a", "b", "c", "\xC4\xA0", "\xE2\x96\x81", "ab", "abc", "\xC4\xA0" "a", "\xE2\x96\x81" "a"};
+    const char* pieces[] = {"a",
+                            "b",
+                            "c",
+                            "\xC4\xA0",
+                            "\xE2\x96\x81",
+                            "ab",
+                            "abc",
+                            "\xC4\xA0"
+                            "a",
+                            "\xE2\x96\x81"
+                            "a"};
     for (const char* p : pieces) vocab[p] = vocab.size();
     if (kind == 2) {
       for (int b = 0; b < 256; b += 3) {
@@ -62,41 +74,72 @@ json Tokenizer(int kind, const std::string& charsmap) {
         vocab[name] = vocab.size();
       }
     }
-    j["model"] = {{"type", "BPE"}, {"vocab", vocab}, {"unk_token", "<unk>"}, {"fuse_unk", kind == 2},
-                  {"byte_fallback", kind == 2}, {"merges", {"a b", json::array({"ab", "c"}), "\xC4\xA0 a", "\xE2\x96\x81 a"}}};
+    j["model"] = {{"type", "BPE"},
+                  {"vocab", vocab},
+                  {"unk_token", "<unk>"},
+                  {"fuse_unk", kind == 2},
+                  {"byte_fallback", kind == 2},
+                  {"merges", {"a b", json::array({"ab", "c"}), "\xC4\xA0 a", "\xE2\x96\x81 a"}}};
     if (kind == 1) {
-      j["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"use_regex", true}, {"trim_offsets", true}};
+      j["pre_tokenizer"] = {
+          {"type", "ByteLevel"}, {"add_prefix_space", true}, {"use_regex", true}, {"trim_offsets", true}};
     } else {
       j["normalizer"] = {{"type", "NFKC"}};
-      j["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "\xE2\x96\x81"}, {"prepend_scheme", "first"}, {"split", true}};
+      j["pre_tokenizer"] = {
+          {"type", "Metaspace"}, {"replacement", "\xE2\x96\x81"}, {"prepend_scheme", "first"}, {"split", true}};
     }
   } else if (kind == 3 || kind == 5) {
-    json pieces = json::array({{"<s>", 0.0}, {"<mask>", 0.0}, {"</s>", 0.0}, {"<unk>", 0.0}, {"\xE2\x96\x81", -1.0},
-                               {"a", -2.0}, {"b", -2.5}, {"ab", -3.0}, {"\xE2\x96\x81" "ab", -3.5}});
+    json pieces = json::array({{"<s>", 0.0},
+                               {"<mask>", 0.0},
+                               {"</s>", 0.0},
+                               {"<unk>", 0.0},
+                               {"\xE2\x96\x81", -1.0},
+                               {"a", -2.0},
+                               {"b", -2.5},
+                               {"ab", -3.0},
+                               {"\xE2\x96\x81"
+                                "ab",
+                                -3.5}});
     for (int b = 0; b < 256; b += 2) {
       char name[8];
       std::snprintf(name, sizeof name, "<0x%02X>", b);
       pieces.push_back({name, -10.0});
     }
     j["model"] = {{"type", "Unigram"}, {"vocab", pieces}, {"unk_id", 3}, {"byte_fallback", kind == 3}};
-    j["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "\xE2\x96\x81"}, {"prepend_scheme", "always"}, {"split", true}};
+    j["pre_tokenizer"] = {
+        {"type", "Metaspace"}, {"replacement", "\xE2\x96\x81"}, {"prepend_scheme", "always"}, {"split", true}};
     if (kind == 5) j["normalizer"] = {{"type", "Precompiled"}, {"precompiled_charsmap", Base64(charsmap)}};
   } else {
     for (const char* p : {"a", "b", "ab", "1", ",", "free"}) vocab[p] = vocab.size();
     j["model"] = {{"type", "WordLevel"}, {"vocab", vocab}, {"unk_token", "<unk>"}};
-    j["normalizer"] = {{"type", "Sequence"}, {"normalizers", json::array({
-        {{"type", "NFD"}}, {{"type", "StripAccents"}}, {{"type", "NFKD"}}, {{"type", "NFC"}}, {{"type", "Lowercase"}},
-        {{"type", "Strip"}, {"strip_left", true}, {"strip_right", true}}, {{"type", "Prepend"}, {"prepend", "_"}},
-        {{"type", "Replace"}, {"pattern", {{"Regex", "\\s+"}}}, {"content", " "}},
-        {{"type", "Replace"}, {"pattern", {{"String", "ab"}}}, {"content", "a b"}},
-        {{"type", "BertNormalizer"}, {"lowercase", false}}, {{"type", "NFKC"}}})}};
-    j["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", json::array({
-        {{"type", "WhitespaceSplit"}}, {{"type", "Punctuation"}, {"behavior", "Contiguous"}},
-        {{"type", "Digits"}, {"individual_digits", true}},
-        {{"type", "Split"}, {"pattern", {{"Regex", "(?=[ab])"}}}, {"behavior", "MergedWithNext"}, {"invert", false}},
-        {{"type", "Split"}, {"pattern", {{"String", "b"}}}, {"behavior", "MergedWithPrevious"}, {"invert", true}},
-        {{"type", "Split"}, {"pattern", {{"Regex", "a*"}}}, {"behavior", "Removed"}, {"invert", false}},
-        {{"type", "Whitespace"}}, {{"type", "BertPreTokenizer"}}})}};
+    j["normalizer"] = {
+        {"type", "Sequence"},
+        {"normalizers", json::array({{{"type", "NFD"}},
+                                     {{"type", "StripAccents"}},
+                                     {{"type", "NFKD"}},
+                                     {{"type", "NFC"}},
+                                     {{"type", "Lowercase"}},
+                                     {{"type", "Strip"}, {"strip_left", true}, {"strip_right", true}},
+                                     {{"type", "Prepend"}, {"prepend", "_"}},
+                                     {{"type", "Replace"}, {"pattern", {{"Regex", "\\s+"}}}, {"content", " "}},
+                                     {{"type", "Replace"}, {"pattern", {{"String", "ab"}}}, {"content", "a b"}},
+                                     {{"type", "BertNormalizer"}, {"lowercase", false}},
+                                     {{"type", "NFKC"}}})}};
+    j["pre_tokenizer"] = {
+        {"type", "Sequence"},
+        {"pretokenizers",
+         json::array(
+             {{{"type", "WhitespaceSplit"}},
+              {{"type", "Punctuation"}, {"behavior", "Contiguous"}},
+              {{"type", "Digits"}, {"individual_digits", true}},
+              {{"type", "Split"},
+               {"pattern", {{"Regex", "(?=[ab])"}}},
+               {"behavior", "MergedWithNext"},
+               {"invert", false}},
+              {{"type", "Split"}, {"pattern", {{"String", "b"}}}, {"behavior", "MergedWithPrevious"}, {"invert", true}},
+              {{"type", "Split"}, {"pattern", {{"Regex", "a*"}}}, {"behavior", "Removed"}, {"invert", false}},
+              {{"type", "Whitespace"}},
+              {{"type", "BertPreTokenizer"}}})}};
   }
   return j;
 }

@@ -105,8 +105,9 @@ TEST_P(KindParityTest, IdsTypeIdsAndMaskAsHuggingFace) {
     if (e->input_ids != ids || e->token_type_ids != types || e->attention_mask != mask) {
       if (++mismatched <= 5) {
         const size_t at = FirstDifference(ids, e->input_ids);
-        ADD_FAILURE() << file << " max_length " << max_length << " text \"" << shown << "\"\n  hf:      " << Show(ids, at)
-                      << "\n  synapse: " << Show(e->input_ids, at) << "\n  type ids equal: " << (e->token_type_ids == types)
+        ADD_FAILURE() << file << " max_length " << max_length << " text \"" << shown
+                      << "\"\n  hf:      " << Show(ids, at) << "\n  synapse: " << Show(e->input_ids, at)
+                      << "\n  type ids equal: " << (e->token_type_ids == types)
                       << ", masks equal: " << (e->attention_mask == mask);
       }
     }
@@ -117,16 +118,16 @@ TEST_P(KindParityTest, IdsTypeIdsAndMaskAsHuggingFace) {
   RecordProperty("refusals", static_cast<int>(refusals));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Kinds, KindParityTest,
-    ::testing::Values(Kind{"roberta_bpe.json", 6730}, Kind{"gpt2_bpe.json", 1284}, Kind{"metaspace_bpe.json", 6730},
-                      Kind{"metaspace_bpe_legacy.json", 1284}, Kind{"unigram_precompiled.json", 6730},
-                      Kind{"unigram_bytefallback.json", 1284}, Kind{"wordlevel.json", 6730},
-                      Kind{"wordlevel_whitespace.json", 1284}),
-    [](const auto& info) {
-      std::string name = info.param.file;
-      return name.substr(0, name.size() - 5);
-    });
+INSTANTIATE_TEST_SUITE_P(Kinds, KindParityTest,
+                         ::testing::Values(Kind{"roberta_bpe.json", 6730}, Kind{"gpt2_bpe.json", 1284},
+                                           Kind{"metaspace_bpe.json", 6730}, Kind{"metaspace_bpe_legacy.json", 1284},
+                                           Kind{"unigram_precompiled.json", 6730},
+                                           Kind{"unigram_bytefallback.json", 1284}, Kind{"wordlevel.json", 6730},
+                                           Kind{"wordlevel_whitespace.json", 1284}),
+                         [](const auto& info) {
+                           std::string name = info.param.file;
+                           return name.substr(0, name.size() - 5);
+                         });
 
 }  // namespace
 }  // namespace synapse

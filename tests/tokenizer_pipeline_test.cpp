@@ -34,24 +34,38 @@ std::unique_ptr<Tokenizer> Load(const std::string& name, json j, const Tokenizer
 std::vector<int64_t> Ids(const Tokenizer& t, const std::string& text) { return t.Encode(text).input_ids; }
 
 json AddedToken(const std::string& content, bool special, bool lstrip, bool rstrip, bool single_word, bool normalized) {
-  return {{"id", 999}, {"content", content}, {"special", special}, {"lstrip", lstrip}, {"rstrip", rstrip},
-          {"single_word", single_word}, {"normalized", normalized}};
+  return {{"id", 999},        {"content", content},         {"special", special},      {"lstrip", lstrip},
+          {"rstrip", rstrip}, {"single_word", single_word}, {"normalized", normalized}};
 }
 
 TEST(PipelineTokenizer, BpePrefixAndSuffix) {
-  auto t = Load("affixes", {{"model", {{"type", "BPE"},
-                                       {"vocab", {{"<unk>", 0}, {"l", 1}, {"##o", 2}, {"##w</w>", 3}, {"lo", 4},
-                                                  {"low</w>", 5}, {"##o</w>", 6}, {"l</w>", 7}}},
-                                       {"merges", json::array({json::array({"l", "##o"}), json::array({"lo", "##w</w>"})})}, {"unk_token", "<unk>"},
-                                       {"continuing_subword_prefix", "##"}, {"end_of_word_suffix", "</w>"}}},
+  auto t = Load("affixes", {{"model",
+                             {{"type", "BPE"},
+                              {"vocab",
+                               {{"<unk>", 0},
+                                {"l", 1},
+                                {"##o", 2},
+                                {"##w</w>", 3},
+                                {"lo", 4},
+                                {"low</w>", 5},
+                                {"##o</w>", 6},
+                                {"l</w>", 7}}},
+                              {"merges", json::array({json::array({"l", "##o"}), json::array({"lo", "##w</w>"})})},
+                              {"unk_token", "<unk>"},
+                              {"continuing_subword_prefix", "##"},
+                              {"end_of_word_suffix", "</w>"}}},
                             {"pre_tokenizer", {{"type", "WhitespaceSplit"}}}});
   EXPECT_THAT(Ids(*t, "low lo l lox xx"), ElementsAre(5, 1, 6, 7, 4, 0, 0, 0));
   EXPECT_EQ(t->Describe(), "BPE (tokenizer.json)");
 }
 
 TEST(PipelineTokenizer, BpeFuseUnkAndMergeStrings) {
-  auto t = Load("fuse", {{"model", {{"type", "BPE"}, {"vocab", {{"<unk>", 0}, {"a", 1}, {"b", 2}, {"ab", 3}}},
-                                    {"merges", {"a b"}}, {"unk_token", "<unk>"}, {"fuse_unk", true}}}});
+  auto t = Load("fuse", {{"model",
+                          {{"type", "BPE"},
+                           {"vocab", {{"<unk>", 0}, {"a", 1}, {"b", 2}, {"ab", 3}}},
+                           {"merges", {"a b"}},
+                           {"unk_token", "<unk>"},
+                           {"fuse_unk", true}}}});
   EXPECT_THAT(Ids(*t, "abxxab"), ElementsAre(3, 0, 3));
   EXPECT_THAT(Ids(*t, "xyz"), ElementsAre(0));
 }
@@ -64,19 +78,29 @@ TEST(PipelineTokenizer, BpeWithoutUnkDropsUnknownCharacters) {
 }
 
 TEST(PipelineTokenizer, BpeByteFallback) {
-  auto t = Load("bytes", {{"model", {{"type", "BPE"}, {"vocab", {{"<unk>", 0}, {"a", 1}, {"<0xC3>", 2}, {"<0xA9>", 3}}},
-                                     {"merges", json::array()}, {"unk_token", "<unk>"}, {"byte_fallback", true}}}});
-  EXPECT_THAT(Ids(*t, "a\xC3\xA9" "a\xE2\x82\xAC"), ElementsAre(1, 2, 3, 1, 0));  // aéa€: € lacks <0xE2>
+  auto t = Load("bytes", {{"model",
+                           {{"type", "BPE"},
+                            {"vocab", {{"<unk>", 0}, {"a", 1}, {"<0xC3>", 2}, {"<0xA9>", 3}}},
+                            {"merges", json::array()},
+                            {"unk_token", "<unk>"},
+                            {"byte_fallback", true}}}});
+  EXPECT_THAT(Ids(*t,
+                  "a\xC3\xA9"
+                  "a\xE2\x82\xAC"),
+              ElementsAre(1, 2, 3, 1, 0));  // aéa€: € lacks <0xE2>
 }
 
 TEST(PipelineTokenizer, AddedTokensStripSingleWordNormalized) {
-  auto t = Load("added", {{"model", {{"type", "WordLevel"},
-                                     {"vocab", {{"[UNK]", 0}, {"a", 1}, {"free", 2}, {"<m>", 3}, {"b", 4}}},
-                                     {"unk_token", "[UNK]"}}},
-                          {"normalizer", {{"type", "Lowercase"}}},
-                          {"pre_tokenizer", {{"type", "WhitespaceSplit"}}},
-                          {"added_tokens", {AddedToken("<m>", true, true, true, false, false),
-                                            AddedToken("FREE", false, false, false, true, true)}}});
+  auto t = Load(
+      "added",
+      {{"model",
+        {{"type", "WordLevel"},
+         {"vocab", {{"[UNK]", 0}, {"a", 1}, {"free", 2}, {"<m>", 3}, {"b", 4}}},
+         {"unk_token", "[UNK]"}}},
+       {"normalizer", {{"type", "Lowercase"}}},
+       {"pre_tokenizer", {{"type", "WhitespaceSplit"}}},
+       {"added_tokens",
+        {AddedToken("<m>", true, true, true, false, false), AddedToken("FREE", false, false, false, true, true)}}});
   EXPECT_THAT(Ids(*t, "a  <m>  b"), ElementsAre(1, 3, 4));
   // "FREE" is not in the vocabulary: tokenizers gives it the next id (5), whatever the file says.
   EXPECT_THAT(Ids(*t, "Free free! freedom unfree FREE"), ElementsAre(5, 5, 0, 0, 0, 5));
@@ -87,7 +111,8 @@ TEST(PipelineTokenizer, SplitBehaviors) {
   const json vocab = {{"[UNK]", 0}, {"a", 1}, {"b", 2}, {"ab", 3}, {"-", 4}, {"a-", 5}, {"-b", 6}, {"--", 7}};
   auto split = [&](const std::string& name, const std::string& behavior, const json& pattern) {
     return Load(name, {{"model", {{"type", "WordLevel"}, {"vocab", vocab}, {"unk_token", "[UNK]"}}},
-                       {"pre_tokenizer", {{"type", "Split"}, {"pattern", pattern}, {"behavior", behavior}, {"invert", false}}}});
+                       {"pre_tokenizer",
+                        {{"type", "Split"}, {"pattern", pattern}, {"behavior", behavior}, {"invert", false}}}});
   };
   auto previous = split("previous", "MergedWithPrevious", {{"String", "-"}});
   EXPECT_THAT(Ids(*previous, "a-b"), ElementsAre(5, 2));
@@ -101,28 +126,48 @@ TEST(PipelineTokenizer, SplitBehaviors) {
 }
 
 TEST(PipelineTokenizer, MetaspacePrependsOnlyAtTheStartOfTheText) {
-  auto t = Load("metaspace", {{"model", {{"type", "WordLevel"},
-                                         {"vocab", {{"[UNK]", 0}, {"\xE2\x96\x81" "a", 1}, {"b", 2}, {"\xE2\x96\x81" "b", 3}, {"<s>", 4}}},
-                                         {"unk_token", "[UNK]"}}},
-                              {"added_tokens", {AddedToken("<s>", true, false, false, false, false)}},
-                              {"pre_tokenizer", {{"type", "Metaspace"}, {"replacement", "\xE2\x96\x81"},
-                                                 {"prepend_scheme", "first"}, {"split", true}}}});
+  auto t =
+      Load("metaspace",
+           {{"model",
+             {{"type", "WordLevel"},
+              {"vocab",
+               {{"[UNK]", 0},
+                {"\xE2\x96\x81"
+                 "a",
+                 1},
+                {"b", 2},
+                {"\xE2\x96\x81"
+                 "b",
+                 3},
+                {"<s>", 4}}},
+              {"unk_token", "[UNK]"}}},
+            {"added_tokens", {AddedToken("<s>", true, false, false, false, false)}},
+            {"pre_tokenizer",
+             {{"type", "Metaspace"}, {"replacement", "\xE2\x96\x81"}, {"prepend_scheme", "first"}, {"split", true}}}});
   EXPECT_THAT(Ids(*t, "a b"), ElementsAre(1, 3));
   EXPECT_THAT(Ids(*t, "<s>b a"), ElementsAre(4, 2, 1));  // after an added token: no prefix
 }
 
 TEST(PipelineTokenizer, TruncationOnlySecondAndFixedPaddingFromTheLeft) {
-  json j = {{"model", {{"type", "WordLevel"}, {"vocab", {{"[UNK]", 0}, {"a", 1}, {"b", 2}, {"[PAD]", 3}}}, {"unk_token", "[UNK]"}}},
-            {"pre_tokenizer", {{"type", "WhitespaceSplit"}}},
-            {"truncation", {{"max_length", 4}, {"strategy", "OnlySecond"}, {"direction", "Left"}, {"stride", 0}}},
-            {"padding", {{"strategy", {{"Fixed", 6}}}, {"direction", "Left"}, {"pad_id", 3}, {"pad_type_id", 0},
-                         {"pad_token", "[PAD]"}, {"pad_to_multiple_of", nullptr}}}};
+  json j = {
+      {"model",
+       {{"type", "WordLevel"}, {"vocab", {{"[UNK]", 0}, {"a", 1}, {"b", 2}, {"[PAD]", 3}}}, {"unk_token", "[UNK]"}}},
+      {"pre_tokenizer", {{"type", "WhitespaceSplit"}}},
+      {"truncation", {{"max_length", 4}, {"strategy", "OnlySecond"}, {"direction", "Left"}, {"stride", 0}}},
+      {"padding",
+       {{"strategy", {{"Fixed", 6}}},
+        {"direction", "Left"},
+        {"pad_id", 3},
+        {"pad_type_id", 0},
+        {"pad_token", "[PAD]"},
+        {"pad_to_multiple_of", nullptr}}}};
   auto t = Load("trunc", j);
   Example e = t->Encode("a a", std::string("b a b b"));
   EXPECT_THAT(e.input_ids, ElementsAre(3, 3, 1, 1, 2, 2));  // B keeps its last two
   EXPECT_THAT(e.attention_mask, ElementsAre(0, 0, 1, 1, 1, 1));
   EXPECT_THAT(e.token_type_ids, ElementsAre(0, 0, 0, 0, 1, 1));
-  test::ExpectError<TokenizerError>([&] { t->Encode("a a a a a"); }, 507, "OnlySecond strategy truncates only a second");
+  test::ExpectError<TokenizerError>([&] { t->Encode("a a a a a"); }, 507,
+                                    "OnlySecond strategy truncates only a second");
   EXPECT_EQ(t->max_length(), 4);
   EXPECT_EQ(t->pad_id(), 3);
 }

@@ -16,7 +16,8 @@ namespace {
 // Regex \w as the Rust regex crate has it (UTS #18).
 bool IsWordChar(UChar32 c) {
   if (c < 128) return std::isalnum(static_cast<int>(c)) != 0 || c == '_';
-  return u_hasBinaryProperty(c, UCHAR_ALPHABETIC) || (U_GET_GC_MASK(c) & (U_GC_M_MASK | U_GC_ND_MASK | U_GC_PC_MASK)) != 0 ||
+  return u_hasBinaryProperty(c, UCHAR_ALPHABETIC) ||
+         (U_GET_GC_MASK(c) & (U_GC_M_MASK | U_GC_ND_MASK | U_GC_PC_MASK)) != 0 ||
          u_hasBinaryProperty(c, UCHAR_JOIN_CONTROL);
 }
 

@@ -6,13 +6,10 @@
 namespace synapse {
 
 void RefuseComponent(const std::string& path, const std::string& type, const std::string& supported) {
-  throw TokenizerError(502, path + ".type \"" + type + "\" is not supported (supported: " +
-                                supported + ")");
+  throw TokenizerError(502, path + ".type \"" + type + "\" is not supported (supported: " + supported + ")");
 }
 
-void RefuseSetting(const std::string& path, const std::string& what) {
-  throw TokenizerError(506, path + ": " + what);
-}
+void RefuseSetting(const std::string& path, const std::string& what) { throw TokenizerError(506, path + ": " + what); }
 
 std::string ComponentType(const nlohmann::json& j, const std::string& path) {
   if (!j.is_object()) RefuseSetting(path, "must be an object, not " + j.dump());

@@ -26,8 +26,10 @@ double FromParts(bool positive, uint64_t significand, int64_t exponent) {
   for (;;) {
     const uint64_t magnitude = static_cast<uint64_t>(exponent < 0 ? -exponent : exponent);
     if (magnitude < 309) {
-      if (exponent >= 0) f *= Pow10()[magnitude];
-      else f /= Pow10()[magnitude];
+      if (exponent >= 0)
+        f *= Pow10()[magnitude];
+      else
+        f /= Pow10()[magnitude];
       break;
     }
     if (f == 0.0) break;

@@ -182,7 +182,8 @@ class BpeModel : public Model {
       if (unk_) {
         auto found = vocab_.find(*unk_);
         if (found == vocab_.end()) {
-          throw TokenizerError(507, "BPE: a character is not in the vocabulary and neither is the unk_token \"" + *unk_ + "\"");
+          throw TokenizerError(
+              507, "BPE: a character is not in the vocabulary and neither is the unk_token \"" + *unk_ + "\"");
         }
         const int64_t unk_id = found->second;
         if (unk && !fuse_unk_) Add(&symbols, *unk);
@@ -240,12 +241,15 @@ class BpeModel : public Model {
       left.id = top.new_id;
       left.next = right.next;
       sym[static_cast<size_t>(next_pos)].alive = false;
-      if (right.next > -1 && static_cast<size_t>(right.next) < sym.size()) sym[static_cast<size_t>(right.next)].prev = top.pos;
+      if (right.next > -1 && static_cast<size_t>(right.next) < sym.size())
+        sym[static_cast<size_t>(right.next)].prev = top.pos;
       if (left.prev >= 0) {
-        if (const auto* m = Lookup(sym[static_cast<size_t>(left.prev)].id, left.id)) queue.push({left.prev, m->first, m->second});
+        if (const auto* m = Lookup(sym[static_cast<size_t>(left.prev)].id, left.id))
+          queue.push({left.prev, m->first, m->second});
       }
       if (left.next >= 0 && static_cast<size_t>(left.next) < sym.size()) {
-        if (const auto* m = Lookup(left.id, sym[static_cast<size_t>(left.next)].id)) queue.push({top.pos, m->first, m->second});
+        if (const auto* m = Lookup(left.id, sym[static_cast<size_t>(left.next)].id))
+          queue.push({top.pos, m->first, m->second});
       }
     }
   }
@@ -311,7 +315,8 @@ class PieceTrie {
 class UnigramModel : public Model {
  public:
   UnigramModel(const json& j, const std::string& path, const std::vector<std::string>& score_texts) {
-    if (!j.contains("vocab") || !j["vocab"].is_array()) RefuseSetting(path + ".vocab", "must be a list of [piece, score]");
+    if (!j.contains("vocab") || !j["vocab"].is_array())
+      RefuseSetting(path + ".vocab", "must be a list of [piece, score]");
     const json& vocab = j["vocab"];
     scores_.reserve(vocab.size());
     for (size_t i = 0; i < vocab.size(); ++i) {
@@ -379,7 +384,8 @@ class UnigramModel : public Model {
         Best& target = best[start + mblen];
         const double candidate = unk_score + till_here;
         if (target.starts_at < 0 || candidate > target.score) {
-          if (!unk_id_) throw TokenizerError(507, "Unigram: a character is not in the vocabulary and the model has no unk_id");
+          if (!unk_id_)
+            throw TokenizerError(507, "Unigram: a character is not in the vocabulary and the model has no unk_id");
           target = {*unk_id_, candidate, static_cast<int64_t>(start)};
         }
       }
@@ -446,7 +452,8 @@ class WordLevelModel : public Model {
     }
     auto unk = vocab_.find(unk_);
     if (unk == vocab_.end()) {
-      throw TokenizerError(507, "WordLevel: a word is not in the vocabulary and its unk_token \"" + unk_ + "\" is not either");
+      throw TokenizerError(
+          507, "WordLevel: a word is not in the vocabulary and its unk_token \"" + unk_ + "\" is not either");
     }
     ids->push_back(unk->second);
   }

@@ -80,6 +80,7 @@ class LowercaseNormalizer : public Normalizer {
       int32_t len = 0;
       UBool error = false;
       U16_APPEND(src, len, 2, c, error);
+      (void)error;  // c is a valid code point: the text was checked as UTF-8
       UChar dst[8];
       UErrorCode status = U_ZERO_ERROR;
       const int32_t n = u_strToLower(dst, 8, src, len, "", &status);
@@ -145,7 +146,8 @@ class StripAccentsNormalizer : public Normalizer {
 
 class ReplaceNormalizer : public Normalizer {
  public:
-  ReplaceNormalizer(TextPattern pattern, std::string content) : pattern_(std::move(pattern)), content_(std::move(content)) {}
+  ReplaceNormalizer(TextPattern pattern, std::string content)
+      : pattern_(std::move(pattern)), content_(std::move(content)) {}
   void Normalize(std::string* text) const override { *text = ReplaceMatches(pattern_, *text, content_); }
 
  private:
@@ -204,7 +206,8 @@ std::unique_ptr<Normalizer> MakeNormalizer(const json& j, const std::string& pat
   const std::string type = ComponentType(j, path);
   UErrorCode status = U_ZERO_ERROR;
   if (type == "Sequence") {
-    if (!j.contains("normalizers") || !j["normalizers"].is_array()) RefuseSetting(path + ".normalizers", "must be a list");
+    if (!j.contains("normalizers") || !j["normalizers"].is_array())
+      RefuseSetting(path + ".normalizers", "must be a list");
     std::vector<std::unique_ptr<Normalizer>> steps;
     for (size_t i = 0; i < j["normalizers"].size(); ++i) {
       auto step = MakeNormalizer(j["normalizers"][i], path + ".normalizers[" + std::to_string(i) + "]");
@@ -219,7 +222,8 @@ std::unique_ptr<Normalizer> MakeNormalizer(const json& j, const std::string& pat
   if (type == "Lowercase") return std::make_unique<LowercaseNormalizer>();
   if (type == "StripAccents") return std::make_unique<StripAccentsNormalizer>();
   if (type == "Strip") {
-    return std::make_unique<StripNormalizer>(BoolField(j, "strip_left", true, path), BoolField(j, "strip_right", true, path));
+    return std::make_unique<StripNormalizer>(BoolField(j, "strip_left", true, path),
+                                             BoolField(j, "strip_right", true, path));
   }
   if (type == "Replace") {
     if (!j.contains("pattern")) RefuseSetting(path + ".pattern", "is missing");

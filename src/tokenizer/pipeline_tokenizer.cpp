@@ -22,9 +22,15 @@ class PipelineTokenizer : public Tokenizer {
   PipelineTokenizer(std::unique_ptr<Normalizer> normalizer, std::unique_ptr<PreTokenizer> pre_tokenizer,
                     std::unique_ptr<Model> model, std::vector<AddedTokenSpec> added, PostProcessor post,
                     Truncation truncation, Padding padding, int64_t pad_id, int64_t vocab_size)
-      : normalizer_(std::move(normalizer)), pre_tokenizer_(std::move(pre_tokenizer)), model_(std::move(model)),
-        added_(std::move(added), normalizer_.get()), post_(std::move(post)), truncation_(truncation),
-        padding_(padding), pad_id_(pad_id), vocab_size_(vocab_size) {}
+      : normalizer_(std::move(normalizer)),
+        pre_tokenizer_(std::move(pre_tokenizer)),
+        model_(std::move(model)),
+        added_(std::move(added), normalizer_.get()),
+        post_(std::move(post)),
+        truncation_(truncation),
+        padding_(padding),
+        pad_id_(pad_id),
+        vocab_size_(vocab_size) {}
 
   Example Encode(const std::string& text, const std::optional<std::string>& pair) const override {
     std::vector<int64_t> a = Tokenize(text), b;
@@ -96,8 +102,9 @@ std::vector<AddedTokenSpec> AddedTokens(const json& j, const Model& model) {
     if (spec.content.empty()) continue;
     bool repeated = false;
     for (const AddedTokenSpec& o : out) {
-      repeated = repeated || (o.content == spec.content && o.special == spec.special && o.single_word == spec.single_word &&
-                              o.lstrip == spec.lstrip && o.rstrip == spec.rstrip && o.normalized == spec.normalized);
+      repeated =
+          repeated || (o.content == spec.content && o.special == spec.special && o.single_word == spec.single_word &&
+                       o.lstrip == spec.lstrip && o.rstrip == spec.rstrip && o.normalized == spec.normalized);
     }
     if (repeated) continue;
     const int64_t vocab = model.vocab_size();
@@ -129,8 +136,10 @@ std::unique_ptr<Tokenizer> LoadPipelineTokenizer(const json& j, const std::strin
   std::vector<AddedTokenSpec> added = AddedTokens(j.value("added_tokens", json()), *model);
   Truncation truncation = Truncation::FromJson(j.value("truncation", json()), "truncation");
   // Synapse always truncates: the caller's length, else the file's, else 512.
-  if (options.max_length() > 0) truncation.max_length = options.max_length();
-  else if (truncation.max_length == 0) truncation.max_length = kDefaultMaxLength;
+  if (options.max_length() > 0)
+    truncation.max_length = options.max_length();
+  else if (truncation.max_length == 0)
+    truncation.max_length = kDefaultMaxLength;
   Padding padding = Padding::FromJson(j.value("padding", json()), "padding");
 
   int64_t vocab_size = model->vocab_size();

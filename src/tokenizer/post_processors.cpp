@@ -68,13 +68,15 @@ PostProcessor PostProcessor::FromJson(const json& j, const std::string& path) {
     return p;
   }
   if (type == "BertProcessing") {
-    const int64_t cls = TokenId(j.value("cls", json()), path + ".cls"), sep = TokenId(j.value("sep", json()), path + ".sep");
+    const int64_t cls = TokenId(j.value("cls", json()), path + ".cls"),
+                  sep = TokenId(j.value("sep", json()), path + ".sep");
     p.single_ = {{false, 0, {cls}, 0}, {true, 0, {}, 0}, {false, 0, {sep}, 0}};
     p.pair_ = {{false, 0, {cls}, 0}, {true, 0, {}, 0}, {false, 0, {sep}, 0}, {true, 1, {}, 1}, {false, 0, {sep}, 1}};
     return p;
   }
   if (type == "RobertaProcessing") {
-    const int64_t cls = TokenId(j.value("cls", json()), path + ".cls"), sep = TokenId(j.value("sep", json()), path + ".sep");
+    const int64_t cls = TokenId(j.value("cls", json()), path + ".cls"),
+                  sep = TokenId(j.value("sep", json()), path + ".sep");
     p.single_ = {{false, 0, {cls}, 0}, {true, 0, {}, 0}, {false, 0, {sep}, 0}};
     // RoBERTa has one segment: type id 0 throughout, the pair included.
     p.pair_ = {{false, 0, {cls}, 0}, {true, 0, {}, 0}, {false, 0, {sep}, 0},
@@ -86,7 +88,8 @@ PostProcessor PostProcessor::FromJson(const json& j, const std::string& path) {
 
 int64_t PostProcessor::AddedCount(bool pair) const {
   int64_t n = 0;
-  for (const TemplateItem& item : pair ? pair_ : single_) n += item.is_sequence ? 0 : static_cast<int64_t>(item.ids.size());
+  for (const TemplateItem& item : pair ? pair_ : single_)
+    n += item.is_sequence ? 0 : static_cast<int64_t>(item.ids.size());
   return n;
 }
 
@@ -106,14 +109,19 @@ Truncation Truncation::FromJson(const json& j, const std::string& path) {
   if (j.is_null()) return t;
   if (!j.is_object()) RefuseSetting(path, "must be an object or null");
   const int64_t stride = j.value("stride", int64_t{0});
-  if (stride != 0) RefuseSetting(path + ".stride", "overflowing windows (stride " + std::to_string(stride) + ") are not supported");
+  if (stride != 0)
+    RefuseSetting(path + ".stride", "overflowing windows (stride " + std::to_string(stride) + ") are not supported");
   t.max_length = j.value("max_length", int64_t{512});
   if (t.max_length < 0) RefuseSetting(path + ".max_length", "must not be negative");
   const std::string strategy = j.value("strategy", std::string("LongestFirst"));
-  if (strategy == "LongestFirst") t.strategy = Strategy::kLongestFirst;
-  else if (strategy == "OnlyFirst") t.strategy = Strategy::kOnlyFirst;
-  else if (strategy == "OnlySecond") t.strategy = Strategy::kOnlySecond;
-  else RefuseSetting(path + ".strategy", "\"" + strategy + "\" is not LongestFirst, OnlyFirst or OnlySecond");
+  if (strategy == "LongestFirst")
+    t.strategy = Strategy::kLongestFirst;
+  else if (strategy == "OnlyFirst")
+    t.strategy = Strategy::kOnlyFirst;
+  else if (strategy == "OnlySecond")
+    t.strategy = Strategy::kOnlySecond;
+  else
+    RefuseSetting(path + ".strategy", "\"" + strategy + "\" is not LongestFirst, OnlyFirst or OnlySecond");
   const std::string direction = j.value("direction", std::string("Right"));
   if (direction != "Right" && direction != "Left") RefuseSetting(path + ".direction", "must be Left or Right");
   t.from_left = direction == "Left";
@@ -125,8 +133,10 @@ void Truncation::Apply(int64_t added, std::vector<int64_t>* a, std::vector<int64
   auto cut = [&](std::vector<int64_t>* v, int64_t keep) {
     const int64_t n = static_cast<int64_t>(v->size());
     if (keep >= n) return;
-    if (from_left) v->erase(v->begin(), v->begin() + (n - keep));
-    else v->resize(static_cast<size_t>(keep));
+    if (from_left)
+      v->erase(v->begin(), v->begin() + (n - keep));
+    else
+      v->resize(static_cast<size_t>(keep));
   };
   if (max == 0) {
     cut(a, 0);
@@ -161,9 +171,10 @@ void Truncation::Apply(int64_t added, std::vector<int64_t>* a, std::vector<int64
   }
   const int64_t n = static_cast<int64_t>(target->size());
   if (n <= to_remove) {
-    throw TokenizerError(507, "truncation: " + std::string(strategy == Strategy::kOnlyFirst ? "OnlyFirst" : "OnlySecond") +
-                                  " would have to remove " + std::to_string(to_remove) + " tokens from a sequence of " +
-                                  std::to_string(n));
+    throw TokenizerError(507,
+                         "truncation: " + std::string(strategy == Strategy::kOnlyFirst ? "OnlyFirst" : "OnlySecond") +
+                             " would have to remove " + std::to_string(to_remove) + " tokens from a sequence of " +
+                             std::to_string(n));
   }
   cut(target, n - to_remove);
 }
@@ -197,8 +208,10 @@ void Padding::Apply(Example* e) const {
   if (target <= n) return;
   const size_t pad = static_cast<size_t>(target - n);
   auto extend = [&](std::vector<int64_t>* v, int64_t value) {
-    if (left) v->insert(v->begin(), pad, value);
-    else v->insert(v->end(), pad, value);
+    if (left)
+      v->insert(v->begin(), pad, value);
+    else
+      v->insert(v->end(), pad, value);
   };
   extend(&e->input_ids, pad_id);
   extend(&e->token_type_ids, pad_type_id);

@@ -18,8 +18,7 @@ namespace {
 using nlohmann::json;
 
 // GPT-2's pattern, as tokenizers' ByteLevel compiles it.
-constexpr const char* kGpt2Pattern =
-    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+constexpr const char* kGpt2Pattern = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
 bool IsPunctuationChar(UChar32 c) {
   if (c < 128) return std::ispunct(static_cast<int>(c)) != 0;
@@ -71,8 +70,7 @@ class BertPreTokenizerStage : public PreTokenizer {
 class ByteLevelPreTokenizer : public PreTokenizer {
  public:
   ByteLevelPreTokenizer(bool add_prefix_space, bool use_regex, const std::string& path)
-      : add_prefix_space_(add_prefix_space), use_regex_(use_regex),
-        pattern_(TextPattern::Regex(kGpt2Pattern, path)) {}
+      : add_prefix_space_(add_prefix_space), use_regex_(use_regex), pattern_(TextPattern::Regex(kGpt2Pattern, path)) {}
   void Split(std::vector<Piece>* pieces) const override {
     if (add_prefix_space_) {
       for (Piece& p : *pieces) {
@@ -93,15 +91,19 @@ class MetaspacePreTokenizer : public PreTokenizer {
  public:
   enum class Prepend { kAlways, kFirst, kNever };
   MetaspacePreTokenizer(std::string replacement, Prepend prepend, bool split)
-      : replacement_(std::move(replacement)), prepend_(prepend), split_(split),
+      : replacement_(std::move(replacement)),
+        prepend_(prepend),
+        split_(split),
         pattern_(TextPattern::Literal(replacement_)) {}
   void Split(std::vector<Piece>* pieces) const override {
     for (Piece& p : *pieces) {
       std::string replaced;
       replaced.reserve(p.text.size() + replacement_.size());
       for (char c : p.text) {
-        if (c == ' ') replaced += replacement_;
-        else replaced += c;
+        if (c == ' ')
+          replaced += replacement_;
+        else
+          replaced += c;
       }
       const bool starts = replaced.compare(0, replacement_.size(), replacement_) == 0;
       if (!starts && (prepend_ == Prepend::kAlways || (prepend_ == Prepend::kFirst && p.at_origin))) {
@@ -145,7 +147,8 @@ std::unique_ptr<PreTokenizer> MakePreTokenizer(const json& j, const std::string&
   if (j.is_null()) return nullptr;
   const std::string type = ComponentType(j, path);
   if (type == "Sequence") {
-    if (!j.contains("pretokenizers") || !j["pretokenizers"].is_array()) RefuseSetting(path + ".pretokenizers", "must be a list");
+    if (!j.contains("pretokenizers") || !j["pretokenizers"].is_array())
+      RefuseSetting(path + ".pretokenizers", "must be a list");
     std::vector<std::unique_ptr<PreTokenizer>> steps;
     for (size_t i = 0; i < j["pretokenizers"].size(); ++i) {
       auto step = MakePreTokenizer(j["pretokenizers"][i], path + ".pretokenizers[" + std::to_string(i) + "]");
@@ -164,10 +167,14 @@ std::unique_ptr<PreTokenizer> MakePreTokenizer(const json& j, const std::string&
     const bool has_legacy = j.contains("add_prefix_space") && !j["add_prefix_space"].is_null();
     if (has_scheme) {
       const std::string scheme = j["prepend_scheme"].is_string() ? j["prepend_scheme"].get<std::string>() : "?";
-      if (scheme == "always") prepend = MetaspacePreTokenizer::Prepend::kAlways;
-      else if (scheme == "first") prepend = MetaspacePreTokenizer::Prepend::kFirst;
-      else if (scheme == "never") prepend = MetaspacePreTokenizer::Prepend::kNever;
-      else RefuseSetting(path + ".prepend_scheme", "must be \"always\", \"first\" or \"never\"");
+      if (scheme == "always")
+        prepend = MetaspacePreTokenizer::Prepend::kAlways;
+      else if (scheme == "first")
+        prepend = MetaspacePreTokenizer::Prepend::kFirst;
+      else if (scheme == "never")
+        prepend = MetaspacePreTokenizer::Prepend::kNever;
+      else
+        RefuseSetting(path + ".prepend_scheme", "must be \"always\", \"first\" or \"never\"");
     } else if (has_legacy) {
       // Files from before prepend_scheme: add_prefix_space true is "always".
       prepend = BoolField(j, "add_prefix_space", true, path) ? MetaspacePreTokenizer::Prepend::kAlways
@@ -183,23 +190,22 @@ std::unique_ptr<PreTokenizer> MakePreTokenizer(const json& j, const std::string&
     return std::make_unique<PatternPreTokenizer>(TextPattern::Chars(IsWhitespaceChar), SplitBehavior::kRemoved, false);
   }
   if (type == "Punctuation") {
-    const std::string behavior = j.contains("behavior") && j["behavior"].is_string() ? j["behavior"].get<std::string>()
-                                                                                      : "Isolated";
+    const std::string behavior =
+        j.contains("behavior") && j["behavior"].is_string() ? j["behavior"].get<std::string>() : "Isolated";
     return std::make_unique<PatternPreTokenizer>(TextPattern::Chars(IsPunctuationChar),
                                                  ParseSplitBehavior(behavior, path + ".behavior"), false);
   }
   if (type == "Digits") {
     const bool individual = BoolField(j, "individual_digits", false, path);
-    return std::make_unique<PatternPreTokenizer>(TextPattern::Chars(IsNumericChar),
-                                                 individual ? SplitBehavior::kIsolated : SplitBehavior::kContiguous,
-                                                 false);
+    return std::make_unique<PatternPreTokenizer>(
+        TextPattern::Chars(IsNumericChar), individual ? SplitBehavior::kIsolated : SplitBehavior::kContiguous, false);
   }
   if (type == "Split") {
     if (!j.contains("pattern")) RefuseSetting(path + ".pattern", "is missing");
     if (!j.contains("behavior") || !j["behavior"].is_string()) RefuseSetting(path + ".behavior", "is missing");
-    return std::make_unique<PatternPreTokenizer>(TextPattern::FromJson(j["pattern"], path + ".pattern"),
-                                                 ParseSplitBehavior(j["behavior"].get<std::string>(), path + ".behavior"),
-                                                 BoolField(j, "invert", false, path));
+    return std::make_unique<PatternPreTokenizer>(
+        TextPattern::FromJson(j["pattern"], path + ".pattern"),
+        ParseSplitBehavior(j["behavior"].get<std::string>(), path + ".behavior"), BoolField(j, "invert", false, path));
   }
   if (type == "CharDelimiterSplit") {
     return std::make_unique<PatternPreTokenizer>(TextPattern::Literal(OneChar(j, "delimiter", "", path)),

@@ -67,8 +67,8 @@ PrecompiledCharsmap::PrecompiledCharsmap(const std::string& bytes, const std::st
   const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
   const uint32_t trie_size = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<uint32_t>(b[3]) << 24);
   if (trie_size % 4 != 0 || trie_size > bytes.size() - 4) {
-    throw TokenizerError(506, path + ": the charsmap's trie size " + std::to_string(trie_size) +
-                                  " does not fit its " + std::to_string(bytes.size()) + " bytes");
+    throw TokenizerError(506, path + ": the charsmap's trie size " + std::to_string(trie_size) + " does not fit its " +
+                                  std::to_string(bytes.size()) + " bytes");
   }
   trie_.resize(trie_size / 4);
   for (size_t i = 0; i < trie_.size(); ++i) {
@@ -135,9 +135,12 @@ std::string PrecompiledCharsmap::Normalize(const std::string& text) const {
     }
     char_starts.push_back(byte);
     for (size_t k = 0; k + 1 < char_starts.size(); ++k) {
-      const std::string_view part(text.data() + char_starts[k], static_cast<size_t>(char_starts[k + 1] - char_starts[k]));
-      if (std::optional<std::string_view> norm = Transform(part)) out.append(*norm);
-      else out.append(part);
+      const std::string_view part(text.data() + char_starts[k],
+                                  static_cast<size_t>(char_starts[k + 1] - char_starts[k]));
+      if (std::optional<std::string_view> norm = Transform(part))
+        out.append(*norm);
+      else
+        out.append(part);
     }
   }
   return out;

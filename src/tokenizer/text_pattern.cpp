@@ -23,8 +23,10 @@ std::string OnigurumaToIcu(const std::string& regex) {
   for (size_t i = 0; i < regex.size(); ++i) {
     if (regex[i] == '\\' && i + 1 < regex.size()) {
       const char next = regex[i + 1];
-      if (next == 's') out += "\\p{White_Space}";
-      else if (next == 'S') out += "\\P{White_Space}";
+      if (next == 's')
+        out += "\\p{White_Space}";
+      else if (next == 'S')
+        out += "\\P{White_Space}";
       else {
         out += regex[i];
         out += next;
@@ -61,7 +63,8 @@ class OffsetMap {
 // A matcher per pattern and thread, reused: creating one per piece costs more than the match.
 // Each entry holds its pattern, so a pattern outlives its matcher and no address is reused
 // while cached; the cache is emptied when it grows past a few dozen patterns.
-icu::RegexMatcher* ThreadMatcher(const std::shared_ptr<const icu::RegexPattern>& pattern, const icu::UnicodeString& input) {
+icu::RegexMatcher* ThreadMatcher(const std::shared_ptr<const icu::RegexPattern>& pattern,
+                                 const icu::UnicodeString& input) {
   struct Entry {
     std::shared_ptr<const icu::RegexPattern> pattern;
     std::unique_ptr<icu::RegexMatcher> matcher;
@@ -92,7 +95,8 @@ SplitBehavior ParseSplitBehavior(const std::string& name, const std::string& pat
   if (name == "MergedWithPrevious" || name == "merged_with_previous") return SplitBehavior::kMergedWithPrevious;
   if (name == "MergedWithNext" || name == "merged_with_next") return SplitBehavior::kMergedWithNext;
   if (name == "Contiguous" || name == "contiguous") return SplitBehavior::kContiguous;
-  RefuseSetting(path, "behavior \"" + name + "\" is not one of Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous");
+  RefuseSetting(path, "behavior \"" + name +
+                          "\" is not one of Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous");
 }
 
 TextPattern TextPattern::Literal(std::string literal) {
@@ -197,8 +201,10 @@ std::vector<PatternMatch> ApplyBehavior(std::vector<PatternMatch> matches, Split
     case SplitBehavior::kContiguous: {
       bool previous = false;
       for (const PatternMatch& m : matches) {
-        if (m.is_match == previous && !acc.empty()) acc.back().end = m.end;
-        else acc.push_back({m.start, m.end, false});
+        if (m.is_match == previous && !acc.empty())
+          acc.back().end = m.end;
+        else
+          acc.push_back({m.start, m.end, false});
         previous = m.is_match;
       }
       return acc;
@@ -206,8 +212,10 @@ std::vector<PatternMatch> ApplyBehavior(std::vector<PatternMatch> matches, Split
     case SplitBehavior::kMergedWithPrevious: {
       bool previous = false;
       for (const PatternMatch& m : matches) {
-        if (m.is_match && !previous && !acc.empty()) acc.back().end = m.end;
-        else acc.push_back({m.start, m.end, false});
+        if (m.is_match && !previous && !acc.empty())
+          acc.back().end = m.end;
+        else
+          acc.push_back({m.start, m.end, false});
         previous = m.is_match;
       }
       return acc;
@@ -215,8 +223,10 @@ std::vector<PatternMatch> ApplyBehavior(std::vector<PatternMatch> matches, Split
     case SplitBehavior::kMergedWithNext: {
       bool previous = false;
       for (auto it = matches.rbegin(); it != matches.rend(); ++it) {
-        if (it->is_match && !previous && !acc.empty()) acc.back().start = it->start;
-        else acc.push_back({it->start, it->end, false});
+        if (it->is_match && !previous && !acc.empty())
+          acc.back().start = it->start;
+        else
+          acc.push_back({it->start, it->end, false});
         previous = it->is_match;
       }
       return std::vector<PatternMatch>(acc.rbegin(), acc.rend());
@@ -247,8 +257,10 @@ std::string ReplaceMatches(const TextPattern& pattern, const std::string& text, 
   std::string out;
   out.reserve(text.size());
   for (const PatternMatch& m : pattern.FindMatches(text)) {
-    if (m.is_match) out += content;
-    else out.append(text, m.start, m.end - m.start);
+    if (m.is_match)
+      out += content;
+    else
+      out.append(text, m.start, m.end - m.start);
   }
   return out;
 }
