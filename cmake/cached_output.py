@@ -7,7 +7,8 @@ Some test data takes minutes to generate (Hugging Face tokenizers trained by the
 binding and their reference encodings) and is a pure function of files in the checkout
 (the scripts, the npm lock file) and of the tools' versions. ccache keeps compiled objects
 across build directories; this keeps such outputs the same way: the key is a SHA-256 over
-the --key files' bytes and the --key-command outputs (e.g. `node --version`), the entry is
+the --key files' bytes, the --key-command outputs (e.g. `node --version`) and the commands
+(paths reduced to their last component, so clones in other folders share entries), the entry is
 a gzip tar of the files the commands created or changed under DIR, under
 $SYNAPSE_GENERATED_CACHE (default ~/.cache/synapse/generated). On a hit the files are
 restored with the current time as their mtime (so make sees them as new); on a miss the
@@ -68,6 +69,14 @@ def main():
     for path in keys:
         with open(path, "rb") as f:
             digest.update(hashlib.sha256(f.read()).digest())
+    # The step itself: the output folder's name and every argument, with paths reduced to
+    # their last component (build directories differ between clones; script names do not).
+    digest.update(os.path.basename(os.path.normpath(out)).encode() + b"\0")
+    for command in commands:
+        for arg in command:
+            name, eq, value = arg.rpartition("=") if "=" in arg else ("", "", arg)
+            digest.update((name + eq + (os.path.basename(value) if "/" in value else value)).encode() + b"\0")
+        digest.update(b"\1")
     for command in key_commands:
         r = subprocess.run(command, shell=True, capture_output=True)
         digest.update(command.encode() + b"\0" + r.stdout + b"\0")
