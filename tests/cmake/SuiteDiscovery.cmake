@@ -13,7 +13,7 @@ set(_synapse_suite_script ${CMAKE_CURRENT_LIST_DIR}/SuiteDiscoveryScript.cmake)
 function(synapse_discover_test_suites target)
   cmake_parse_arguments(arg "" "TIMEOUT" "LABELS;PER_TEST" ${ARGN})
   if(NOT arg_TIMEOUT)
-    set(arg_TIMEOUT 600)
+    set(arg_TIMEOUT 1500)
   endif()
   # Commas, not semicolons, on the command line (a COMMAND splits lists into arguments).
   string(REPLACE ";" "," labels "${arg_LABELS}")
