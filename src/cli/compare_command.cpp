@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "args.h"
-#include "json_error_text.h"
 #include "commands.h"
+#include "report_file.h"
 #include "number_text.h"
 #include "synapse/atomic_file.h"
 #include "synapse/compare.h"
@@ -27,18 +27,6 @@ constexpr const char* kEpilog =
     "otherwise. Reports whose class names or layers differ (one run with --labels, one without)\n"
     "leave metrics unmatched: a warning, and exit 2 unless --allow-mismatch.\n"
     "Exit 0 with no regression, 1 with one, 2 on bad input.\n";
-
-json ReadReport(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw DataError(201, path + ": cannot open the report");
-  try {
-    return json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw DataError(202, path + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
-  } catch (const json::exception& e) {
-    throw DataError(202, path + ": not valid JSON: " + JsonErrorText(e));
-  }
-}
 
 }  // namespace
 
@@ -70,7 +58,7 @@ int CompareCommand(int argc, char** argv) {
   const CompareOptions options = CompareOptions().tolerance(tolerance).alpha(alpha);
   Comparison c;
   try {
-    c = CompareReports(ReadReport(files[0]), ReadReport(files[1]), options);
+    c = CompareReports(ReadReportFile(files[0]), ReadReportFile(files[1]), options);
   } catch (const DataError& e) {
     if (e.id() != 210) throw;
     throw DataError(210, files[0] + " / " + files[1] + ": " + e.detail());

@@ -7,7 +7,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "json_error_text.h"
+#include "report_file.h"
 #include "synapse/error.h"
 #include "synapse/report_files.h"
 #include "synapse/report_parts.h"
@@ -23,18 +23,6 @@ constexpr const char* kEpilog =
     "kept once (the latest run of it wins) and the measurements of each model under test are\n"
     "united. Writes report.json, report.html and junit.xml into --out.\n"
     "Exit 0 when every merged test passed, 1 when one failed, 2 on bad input.\n";
-
-json ReadReport(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw DataError(201, path + ": cannot open the report");
-  try {
-    return json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw DataError(202, path + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
-  } catch (const json::exception& e) {
-    throw DataError(202, path + ": not valid JSON: " + JsonErrorText(e));
-  }
-}
 
 bool IsDirectory(const std::string& path) {
   struct stat st {};
@@ -59,14 +47,14 @@ int MergeCommand(int argc, char** argv) {
   std::vector<json> reports;
   for (const std::string& path : inputs) {
     if (!IsDirectory(path)) {
-      reports.push_back(ReadReport(path));
+      reports.push_back(ReadReportFile(path));
       continue;
     }
     std::vector<json> parts = ReadReportParts(path);
     if (parts.empty()) {
       std::ifstream probe(path + "/report.json");
       if (!probe) throw DataError(201, path + ": no parts/*.json and no report.json to merge");
-      parts.push_back(ReadReport(path + "/report.json"));
+      parts.push_back(ReadReportFile(path + "/report.json"));
     }
     for (json& part : parts) reports.push_back(std::move(part));
   }
