@@ -98,15 +98,8 @@ class WordPieceTokenizer : public Tokenizer {
       a->resize(static_cast<size_t>(limit));
       return;
     }
-    int64_t n1 = static_cast<int64_t>(a->size()), n2 = static_cast<int64_t>(b->size());
-    const bool swap = n1 > n2;
-    if (swap) std::swap(n1, n2);
-    n2 = n1 > limit ? n1 : std::max(n1, limit - n1);
-    if (n1 + n2 > limit) {
-      n1 = limit / 2;
-      n2 = n1 + limit % 2;
-    }
-    if (swap) std::swap(n1, n2);
+    const auto [n1, n2] =
+        LongestFirstLengths(static_cast<int64_t>(a->size()), static_cast<int64_t>(b->size()), limit);
     if (static_cast<int64_t>(a->size()) > n1) a->resize(static_cast<size_t>(n1));
     if (static_cast<int64_t>(b->size()) > n2) b->resize(static_cast<size_t>(n2));
   }

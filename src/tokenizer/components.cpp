@@ -1,6 +1,8 @@
 // What the components share: their type (named or inferred) and the two refusals.
 #include "tokenizer/components.h"
 
+#include <algorithm>
+
 #include "synapse/error.h"
 
 namespace synapse {
@@ -26,6 +28,18 @@ std::string ComponentType(const nlohmann::json& j, const std::string& path) {
     return "WordLevel";
   }
   RefuseSetting(path + ".type", "is missing");
+}
+
+std::pair<int64_t, int64_t> LongestFirstLengths(int64_t n1, int64_t n2, int64_t max) {
+  const bool swap = n1 > n2;
+  if (swap) std::swap(n1, n2);
+  n2 = n1 > max ? n1 : std::max(n1, max - n1);
+  if (n1 + n2 > max) {
+    n1 = max / 2;
+    n2 = n1 + max % 2;
+  }
+  if (swap) std::swap(n1, n2);
+  return {n1, n2};
 }
 
 }  // namespace synapse

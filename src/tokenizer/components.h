@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace synapse {
@@ -74,6 +75,11 @@ std::unique_ptr<PreTokenizer> MakePreTokenizer(const nlohmann::json& j, const st
 /// BPE, Unigram or WordLevel (WordPiece files keep their own tokenizer). `file_text`: the
 /// whole tokenizer.json, whose score literals Unigram reads as serde_json does.
 std::unique_ptr<Model> MakeModel(const nlohmann::json& j, const std::string& path, const std::string& file_text);
+
+/// How many tokens of a pair Hugging Face's LongestFirst truncation keeps when the pair
+/// (n1 + n2 tokens) must fit in `max` (tokenizers' utils/truncation.rs): the shorter keeps
+/// all it can, the longer the rest, and two that are both too long split `max` in half.
+std::pair<int64_t, int64_t> LongestFirstLengths(int64_t n1, int64_t n2, int64_t max);
 
 }  // namespace synapse
 

@@ -151,15 +151,8 @@ void Truncation::Apply(int64_t added, std::vector<int64_t>* a, std::vector<int64
       cut(a, max);
       return;
     }
-    int64_t n1 = static_cast<int64_t>(a->size()), n2 = static_cast<int64_t>(b->size());
-    const bool swap = n1 > n2;
-    if (swap) std::swap(n1, n2);
-    n2 = n1 > max ? n1 : std::max(n1, max - n1);
-    if (n1 + n2 > max) {
-      n1 = max / 2;
-      n2 = n1 + max % 2;
-    }
-    if (swap) std::swap(n1, n2);
+    const auto [n1, n2] =
+        LongestFirstLengths(static_cast<int64_t>(a->size()), static_cast<int64_t>(b->size()), max);
     cut(a, n1);
     cut(b, n2);
     return;
