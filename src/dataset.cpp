@@ -199,12 +199,17 @@ ReadResult ReadCsv(const std::string& path, const std::string& text, char sep, c
         const std::string& label = records[r][static_cast<size_t>(label_col)];
         bool integer = !label.empty() && label.size() < 10 &&
                        std::all_of(label.begin(), label.end(), [](char c) { return c >= '0' && c <= '9'; });
-        try {
-          row.label_json = integer ? label : json(label).dump();
-        } catch (const json::exception&) {
-          throw DataError(203, where + ": the label is not valid UTF-8");
+        if (integer) {
+          // A class index; "09" and "9" are the same class, and label_json must stay valid JSON.
+          row.label_index = std::stoll(label);
+          row.label_json = std::to_string(row.label_index);
+        } else {
+          try {
+            row.label_json = json(label).dump();
+          } catch (const json::exception&) {
+            throw DataError(203, where + ": the label is not valid UTF-8");
+          }
         }
-        if (integer) row.label_index = std::stoll(label);
       }
       result.rows.push_back(std::move(row));
     } catch (const DataError& e) {

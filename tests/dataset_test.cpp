@@ -92,6 +92,24 @@ TEST(ReadRows, CsvWithQuotingEmbeddedNewlinesAndPairs) {
   EXPECT_EQ(r.rows[2].line, 6);
 }
 
+// A class index with a leading zero ("09", found by csv_reader_fuzzer) is class 9, and its
+// label_json stays valid JSON for ResolveLabels and the reports.
+TEST(ReadRows, CsvIndexLabelsWithLeadingZeros) {
+  std::string dir = test::TempDir("csv_zero");
+  test::WriteFile(dir + "/d.csv", "text,label\na,09\nb,00\n");
+  ReadResult r = ReadRows(dir + "/d.csv", ReadOptions());
+  ASSERT_EQ(r.rows.size(), 2u);
+  EXPECT_EQ(r.rows[0].label_index, 9);
+  EXPECT_EQ(r.rows[0].label_json, "9");
+  EXPECT_EQ(r.rows[1].label_json, "0");
+  try {
+    ResolveLabels(dir + "/d.csv", {"ham", "spam"}, &r.rows);
+    FAIL() << "class 9 of 2 was accepted";
+  } catch (const DataError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("d.csv:2: label 9 is not a class index (0..1)"));
+  }
+}
+
 TEST(ReadRows, TsvAndCustomColumns) {
   std::string dir = test::TempDir("tsv_ok");
   test::WriteFile(dir + "/d.tsv", "body\tclass\nbuy now\tspam\nsee you\tham\n");
