@@ -21,7 +21,7 @@
 #include <iostream>
 #include <memory>
 
-#include "synapse/report_sections.h"
+#include "synapse/experiments.h"
 #include "synapse/runtime.h"
 #include "synapse/testing/model_under_test.h"
 

@@ -13,6 +13,7 @@
 #include <optional>
 #include <sstream>
 
+#include "hashing.h"
 #include "model_impl.h"
 #include "synapse/atomic_file.h"
 #include "synapse/error.h"
@@ -32,60 +33,10 @@ using json = nlohmann::json;
 constexpr const char* kFormat = "synapse-extraction-cache";
 constexpr int kVersion = 1;
 
-// A 128-bit non-cryptographic hash, 8 bytes at a time (a BERT-base file is 440 MB).
-class Hasher {
- public:
-  void Add(const void* data, size_t n) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      uint64_t w;
-      std::memcpy(&w, p + i, 8);
-      Word(w);
-    }
-    uint64_t tail = 0;
-    if (n > i) std::memcpy(&tail, p + i, n - i);  // never memcpy from a null pointer
-    Word(tail ^ (static_cast<uint64_t>(n - i) << 56));
-    length_ += n;
-  }
-  void Add(const std::string& s) {
-    const uint64_t n = s.size();
-    Add(&n, sizeof(n));
-    Add(s.data(), s.size());
-  }
-  template <typename T>
-  void AddVector(const std::vector<T>& v) {
-    const uint64_t n = v.size();
-    Add(&n, sizeof(n));
-    Add(v.data(), v.size() * sizeof(T));
-  }
-  std::string Hex() const {
-    char out[33];
-    std::snprintf(out, sizeof(out), "%016llx%016llx", static_cast<unsigned long long>(Mix(a_ ^ length_)),
-                  static_cast<unsigned long long>(Mix(b_ + Mix(a_))));
-    return out;
-  }
-
- private:
-  static uint64_t Rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-  static uint64_t Mix(uint64_t z) {  // splitmix64's finalizer
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  void Word(uint64_t w) {
-    a_ = Rotl(a_ ^ (w * 0x87c37b91114253d5ULL), 31) * 0x4cf5ad432745937fULL;
-    b_ = Rotl(b_ + w, 27) * 0x9e3779b97f4a7c15ULL + a_;
-  }
-  uint64_t a_ = 0x6a09e667f3bcc908ULL;
-  uint64_t b_ = 0xbb67ae8584caa73bULL;
-  uint64_t length_ = 0;
-};
-
 std::string HashFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ModelError(101, path + ": cannot be read (permissions?)");
-  Hasher h;
+  Hash128 h;
   std::vector<char> buffer(1 << 20);
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
@@ -95,7 +46,7 @@ std::string HashFile(const std::string& path) {
 }
 
 std::string HashExamples(const std::vector<Example>& examples) {
-  Hasher h;
+  Hash128 h;
   const uint64_t n = examples.size();
   h.Add(&n, sizeof(n));
   for (const Example& e : examples) {
@@ -116,7 +67,7 @@ std::string DescribeThreads() {
 }
 
 std::string Checksum(const std::string& payload) {
-  Hasher h;
+  Hash128 h;
   h.Add(payload.data(), payload.size());
   return h.Hex();
 }
@@ -261,7 +212,7 @@ Extraction ExtractCached(const Model& model, const std::vector<Example>& example
                     {"pad_id", options.pad_id()},
                     {"layers", wanted},
                     {"threads", DescribeThreads()}};
-  Hasher name;
+  Hash128 name;
   name.Add(key.dump());
   out.path = cache_dir + "/" + name.Hex() + ".extraction";
 

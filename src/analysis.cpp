@@ -17,7 +17,8 @@
 #include "synapse/experiments.h"
 #include "synapse/extraction.h"
 #include "synapse/model.h"
-#include "synapse/report_sections.h"
+#include "report_json.h"
+#include "seeds.h"
 #include "synapse/stats.h"
 #include "synapse/weight_perturbation.h"
 

@@ -7,7 +7,7 @@
 
 #include "number_text.h"
 #include "synapse/error.h"
-#include "synapse/report_sections.h"
+#include "report_json.h"
 #include "synapse/stats.h"
 
 namespace synapse {
@@ -95,16 +95,6 @@ std::map<std::string, Measured> Collect(const json& r, const char* which) {
     }
   }
   return out;
-}
-
-// Two-sided p of the difference of two proportions (pooled standard error).
-double TwoProportionP(int64_t s1, int64_t n1, int64_t s2, int64_t n2) {
-  if (n1 == 0 || n2 == 0) return 1;
-  const double p1 = static_cast<double>(s1) / n1, p2 = static_cast<double>(s2) / n2;
-  const double p = static_cast<double>(s1 + s2) / static_cast<double>(n1 + n2);
-  const double se = std::sqrt(p * (1 - p) * (1.0 / n1 + 1.0 / n2));
-  if (se == 0) return p1 == p2 ? 1.0 : 0.0;
-  return std::erfc(std::abs(p1 - p2) / se / std::sqrt(2.0));
 }
 
 std::string Verdict(const MetricComparison& m) {

@@ -135,4 +135,60 @@ ClassificationHead FindClassificationHead(const Model& model, const std::string&
                             ", inputs] named *.weight: name the classification head's weight (--head)");
 }
 
+double BudgetFlipping(std::vector<double> min_flip, double share) {
+  std::sort(min_flip.begin(), min_flip.end());
+  const size_t n = min_flip.size();
+  size_t rank = static_cast<size_t>(std::ceil(share * static_cast<double>(n)));
+  rank = std::clamp<size_t>(rank, 1, n);
+  return min_flip[rank - 1];
+}
+
+// Neuron-level statistics over the evaluation set, for mean ablation and relative noise.
+
+NeuronStats ComputeNeuronStats(const Eigen::MatrixXf& x) {
+  NeuronStats s;
+  const Eigen::RowVectorXd mean = x.cast<double>().colwise().mean();
+  const Eigen::MatrixXd centred = x.cast<double>().rowwise() - mean;
+  const Eigen::RowVectorXd var = centred.array().square().colwise().mean();
+  for (Eigen::Index j = 0; j < x.cols(); ++j) {
+    s.mean.push_back(static_cast<float>(mean(j)));
+    s.stddev.push_back(static_cast<float>(std::sqrt(var(j))));
+  }
+  return s;
+}
+
+Metrics PoolMetrics(const std::vector<Metrics>& runs, int64_t examples_per_run, double confidence) {
+  Metrics pooled;
+  if (runs.empty()) return pooled;
+  const size_t classes = runs.front().support.size();
+  pooled.support.assign(classes, 0);
+  std::vector<int64_t> hits(classes, 0);
+  for (const Metrics& m : runs) {
+    pooled.correct_each.insert(pooled.correct_each.end(), m.correct_each.begin(), m.correct_each.end());
+    pooled.n += m.n;
+    pooled.correct += m.correct;
+    pooled.flips += m.flips;
+    pooled.lost += m.lost;
+    pooled.gained += m.gained;
+    for (size_t c = 0; c < classes; ++c) {
+      pooled.support[c] += m.support[c];
+      if (m.support[c] > 0) hits[c] += std::llround(m.recall[c] * static_cast<double>(m.support[c]));
+    }
+  }
+  const double n = static_cast<double>(pooled.n);
+  pooled.accuracy = pooled.n > 0 ? static_cast<double>(pooled.correct) / n : std::nan("");
+  pooled.accuracy_ci = WilsonInterval(pooled.correct, pooled.n, confidence);
+  for (size_t c = 0; c < classes; ++c) {
+    pooled.recall.push_back(
+        pooled.support[c] > 0 ? static_cast<double>(hits[c]) / static_cast<double>(pooled.support[c]) : std::nan(""));
+    pooled.recall_ci.push_back(WilsonInterval(hits[c], pooled.support[c], confidence));
+  }
+  // Flips count every example, labelled or not.
+  const int64_t examples = examples_per_run * static_cast<int64_t>(runs.size());
+  pooled.flip_rate = examples > 0 ? static_cast<double>(pooled.flips) / static_cast<double>(examples) : 0;
+  pooled.flip_rate_ci = WilsonInterval(pooled.flips, examples, confidence);
+  pooled.mcnemar_p = McNemarExactP(pooled.lost, pooled.gained);
+  return pooled;
+}
+
 }  // namespace synapse

@@ -1,5 +1,7 @@
 #include "intervention_kernels.h"
 
+#include "hashing.h"
+
 #include <ATen/core/DistributionsHelper.h>
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -7,13 +9,6 @@
 
 namespace synapse {
 namespace {
-
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
 
 // Index of the first (or last) real position of every row; 0 for a row with none.
 at::Tensor PooledIndex(const at::Tensor& real, Pooling pool) {

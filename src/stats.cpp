@@ -50,6 +50,20 @@ Interval WilsonInterval(int64_t successes, int64_t n, double confidence) {
   return {std::max(0.0, successes == 0 ? 0.0 : centre - half), std::min(1.0, successes == n ? 1.0 : centre + half)};
 }
 
+double PooledStandardError(int64_t s1, int64_t n1, int64_t s2, int64_t n2) {
+  const double p = static_cast<double>(s1 + s2) / static_cast<double>(n1 + n2);
+  return std::sqrt(p * (1 - p) * (1.0 / static_cast<double>(n1) + 1.0 / static_cast<double>(n2)));
+}
+
+double TwoProportionP(int64_t s1, int64_t n1, int64_t s2, int64_t n2) {
+  if (n1 == 0 || n2 == 0) return 1;
+  const double p1 = static_cast<double>(s1) / static_cast<double>(n1);
+  const double p2 = static_cast<double>(s2) / static_cast<double>(n2);
+  const double se = PooledStandardError(s1, n1, s2, n2);
+  if (se == 0) return p1 == p2 ? 1.0 : 0.0;
+  return std::erfc(std::abs(p1 - p2) / se / std::sqrt(2.0));
+}
+
 double McNemarExactP(int64_t b, int64_t c) {
   const int64_t n = b + c;
   if (n == 0) return 1.0;

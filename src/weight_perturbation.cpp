@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "hashing.h"
 #include "model_impl.h"
 #include "synapse/error.h"
 
@@ -128,17 +129,14 @@ void WeightPerturbation::AddRows(const std::string& parameter, const std::vector
 }
 
 uint64_t ParameterHash(const Model& model) {
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a
-  auto mix = [&h](const void* data, size_t n) {
-    const auto* bytes = static_cast<const unsigned char*>(data);
-    for (size_t i = 0; i < n; ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
-  };
+  Fnv1a64 h;
+  auto mix = [&h](const void* data, size_t n) { h.Add(data, n); };
   for (const auto& p : model.impl().module.named_parameters(true)) {
     mix(p.name.data(), p.name.size());
     at::Tensor c = p.value.detach().contiguous();
     mix(c.data_ptr(), c.numel() * c.element_size());
   }
-  return h;
+  return h.value();
 }
 
 }  // namespace synapse

@@ -56,6 +56,17 @@ TEST(WilsonIntervalTest, NarrowsWithMoreData) {
   EXPECT_GT(small.high, 0.9);
 }
 
+// 45/100 against 30/100: pooled rate 0.375, z = 0.15 / 0.068465 = 2.191, two-sided p = 0.0285
+// (the z-test as R's prop.test(correct = FALSE) computes it).
+TEST(TwoProportionTest, PooledStandardErrorAndTwoSidedP) {
+  EXPECT_NEAR(PooledStandardError(45, 100, 30, 100), 0.0684653, 1e-6);
+  EXPECT_NEAR(TwoProportionP(45, 100, 30, 100), 0.0284597, 1e-6);
+  EXPECT_DOUBLE_EQ(TwoProportionP(30, 100, 45, 100), TwoProportionP(45, 100, 30, 100));
+  EXPECT_EQ(TwoProportionP(5, 10, 0, 0), 1.0);
+  EXPECT_EQ(TwoProportionP(10, 10, 20, 20), 1.0);  // both all successes: no difference
+  EXPECT_EQ(TwoProportionP(0, 10, 0, 20), 1.0);
+}
+
 TEST(McNemarExactPTest, IsTheTwoSidedBinomialTest) {
   // 2 · P(X ≤ 2), X ~ Bin(14, 1/2) = 2 · (1 + 14 + 91) / 2^14
   EXPECT_NEAR(McNemarExactP(12, 2), 212.0 / 16384.0, 1e-12);

@@ -88,6 +88,85 @@ std::vector<std::string> LoadLabelNames(const std::string& path);
 void ResolveLabels(const std::string& path, const std::vector<std::string>& names, std::vector<DataRow>* rows,
                    int64_t* skipped = nullptr);
 
+/// How LoadDataset treats labels.
+enum class LabelUse {
+  kOptional,  ///< rows may be unlabelled and name labels may stay unresolved (tokenize, predict)
+  kResolved,  ///< rows may be unlabelled; every label present must be a class (analyze)
+  kRequired,  ///< every row has a label that is a class (robustness tests, training)
+};
+
+/// Where a labelled set of rows comes from and how LoadDataset turns them into examples:
+/// the one composition of reading, tokenizing, labelling and sampling that the CLI, the
+/// robustness-test fixture, the gate and `synapse train` share.
+///
+///   synapse::Dataset eval = synapse::LoadDataset(synapse::DatasetSpec()
+///       .data("eval.jsonl").tokenizer("tokenizer.json").model("model.pt"));
+struct DatasetSpec {
+  /// The file: .csv, .tsv or JSONL (ReadRows).
+  SYNAPSE_ARG(std::string, data);
+  SYNAPSE_ARG(ReadOptions, read);
+  /// tokenizer.json or vocab.txt; empty: rows must be pre-tokenized or features, unless
+  /// keep_text is set.
+  SYNAPSE_ARG(std::string, tokenizer);
+  /// 0: the tokenizer's own maximum length.
+  SYNAPSE_ARG(int64_t, max_length) = 0;
+  /// vocab.txt only: lowercase the text.
+  SYNAPSE_ARG(bool, lowercase) = true;
+  /// Text rows stay untokenized (the caller tokenizes later, e.g. with a tokenizer it trains);
+  /// every row must then have text.
+  SYNAPSE_ARG(bool, keep_text) = false;
+  /// The class names, index = class id, given directly; they win over `labels`.
+  SYNAPSE_ARG(std::vector<std::string>, class_names);
+  /// A labels file (LoadLabelNames); empty: labels.json beside `model`, if there is one.
+  SYNAPSE_ARG(std::string, labels);
+  /// The model file whose directory may hold labels.json; empty: none.
+  SYNAPSE_ARG(std::string, model);
+  /// Name labels become the sorted distinct names when there are no class names otherwise
+  /// (training from a file of "spam"/"ham" labels).
+  SYNAPSE_ARG(bool, class_names_from_rows) = false;
+  SYNAPSE_ARG(LabelUse, label_use) = LabelUse::kResolved;
+  /// At most this many rows, a stratified sample (SampleStratified) seeded by `seed`; 0: all.
+  SYNAPSE_ARG(int64_t, max_examples) = 0;
+  SYNAPSE_ARG(uint64_t, seed) = 0;
+  /// How the caller's user names a tokenizer and class names, for the error messages
+  /// ("--tokenizer", "Config().tokenizer(PATH), SYNAPSE_TOKENIZER or --synapse_tokenizer").
+  SYNAPSE_ARG(std::string, tokenizer_hint) = "--tokenizer";
+  SYNAPSE_ARG(std::string, labels_hint) = "--labels labels.json";
+};
+
+/// Rows read, tokenized, labelled and sampled by LoadDataset.
+struct Dataset {
+  std::string path;
+  std::vector<DataRow> rows;
+  /// Index = class id; empty when no names were given, found or derived.
+  std::vector<std::string> class_names;
+  /// The labels file used (given, or found beside the model); empty: none.
+  std::string labels_path;
+  /// The tokenizer's pad id; 0 without a tokenizer.
+  int64_t pad_id = 0;
+  /// Rows skipped under read().skip_bad_rows() (malformed, unknown label, untokenizable),
+  /// and the first reason.
+  int64_t skipped = 0;
+  std::string first_skipped;
+  /// Of `skipped`, the rows ReadRows found malformed.
+  int64_t skipped_malformed = 0;
+  /// Usable rows before max_examples sampling.
+  int64_t total = 0;
+
+  std::vector<Example> examples() const;
+  /// Each row's class id (-1 where unlabelled).
+  std::vector<int64_t> labels() const;
+  /// "ham: 412, spam: 380" (class ids where there are no names; "unlabelled: N").
+  std::string DescribeClasses() const;
+};
+
+/// Reads `spec.data()`, tokenizes text rows, maps labels to class ids and samples.
+/// Throws DataError: those of ReadRows, TokenizeRows and ResolveLabels; 203 a row without a
+/// label (kRequired) or without text (keep_text); 205 no rows left after skipping;
+/// 213 text rows and no tokenizer; 214 name labels and no class names. Every message
+/// names the file (and line), and 213/214 say how to give what is missing (the hints).
+Dataset LoadDataset(const DatasetSpec& spec);
+
 /// Reads JSONL rows with "text" (and optional "text_pair"), "input_ids" (and optional
 /// "attention_mask", "token_type_ids") or "features"/"pixel_values" (numbers, possibly
 /// nested lists), and an optional "label".

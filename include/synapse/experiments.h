@@ -56,6 +56,10 @@ struct Metrics {
 Metrics Score(const std::vector<int64_t>& predictions, const std::vector<int64_t>& labels,
               const std::vector<int64_t>& base_predictions, int64_t num_classes, double confidence = 0.95);
 
+/// Metrics of several runs on the same `examples_per_run` examples pooled: counts add up
+/// (n = runs × labelled examples), intervals are recomputed on the pooled counts.
+Metrics PoolMetrics(const std::vector<Metrics>& runs, int64_t examples_per_run, double confidence);
+
 /// The logits (examples × classes, in example order) of every plan. Batches are the outer
 /// loop and plans the inner one: each batch's unperturbed forward runs once, and each plan
 /// only from its first intervened layer on (Model::RunEach; options.suffix_execution()).
@@ -75,6 +79,18 @@ struct FlipBudgets {
 };
 
 FlipBudgets ComputeFlipBudgets(const Eigen::MatrixXf& logits);
+
+/// The logit budget that flips at least `share` of the examples: the ⌈share·n⌉-th smallest
+/// per-example minimal flip budget (FlipBudgets::min_flip); any larger shift flips that many.
+double BudgetFlipping(std::vector<double> min_flip, double share);
+
+/// Per-neuron mean and standard deviation (population) over the rows of x, for mean
+/// ablation and relative noise.
+struct NeuronStats {
+  std::vector<float> mean;
+  std::vector<float> stddev;
+};
+NeuronStats ComputeNeuronStats(const Eigen::MatrixXf& x);
 
 /// The linear layer that produces the logits.
 struct ClassificationHead {

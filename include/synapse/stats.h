@@ -29,6 +29,14 @@ Interval WilsonInterval(int64_t successes, int64_t n, double confidence = 0.95);
 /// after). 1 when there are none.
 double McNemarExactP(int64_t b, int64_t c);
 
+/// The standard error of the difference of two independent proportions s1/n1 and s2/n2
+/// under the null of equal rates (the pooled estimate): √(p(1−p)(1/n1 + 1/n2)).
+double PooledStandardError(int64_t s1, int64_t n1, int64_t s2, int64_t n2);
+
+/// The two-proportion z-test's two-sided p-value of s1/n1 against s2/n2 (pooled standard
+/// error). 1 when either n is 0; 0 or 1 when the pooled rate is 0 or 1.
+double TwoProportionP(int64_t s1, int64_t n1, int64_t s2, int64_t n2);
+
 /// The q-quantile (0 ≤ q ≤ 1) with linear interpolation between order statistics (NumPy's
 /// default). NaN for an empty vector.
 double Quantile(std::vector<double> values, double q);

@@ -327,7 +327,7 @@ int AnalyzeCommand(int argc, char** argv) {
   source.model = model_path;
   source.max_length = max_length;
   source.lowercase = !cased;
-  LoadedRows loaded = LoadRows(source);
+  Dataset loaded = LoadRows(source);
   ModelOptions model_options;
   model_options.layers_glob(layers_glob);
   // The data's own ids for the load-time dry run: valid in the model's vocabulary.
@@ -346,7 +346,7 @@ int AnalyzeCommand(int argc, char** argv) {
     examples.push_back(row.example);
     labels.push_back(row.label_index);
   }
-  std::vector<std::string> names = loaded.label_names;
+  std::vector<std::string> names = loaded.class_names;
   if (names.empty()) {
     for (int64_t c = 0; c < model.num_classes(); ++c) names.push_back(std::to_string(c));
   }

@@ -95,7 +95,7 @@ int PredictCommand(int argc, char** argv) {
   source.model = model_path;
   source.max_length = max_length;
   source.lowercase = !cased;
-  LoadedRows loaded = LoadRows(source);
+  Dataset loaded = LoadRows(source);
   const std::vector<DataRow>& rows = loaded.rows;
   ModelOptions model_options;
   model_options.layers_glob(layers_glob);
@@ -128,7 +128,7 @@ int PredictCommand(int argc, char** argv) {
       nlohmann::ordered_json row;
       row["index"] = i;
       row["pred"] = pred;
-      if (pred < static_cast<Eigen::Index>(loaded.label_names.size())) row["pred_label"] = loaded.label_names[pred];
+      if (pred < static_cast<Eigen::Index>(loaded.class_names.size())) row["pred_label"] = loaded.class_names[pred];
       row["logits"] = nlohmann::json::array();
       for (Eigen::Index c = 0; c < result.logits.cols(); ++c) row["logits"].push_back(result.logits(r, c));
       if (!rows[i].label_json.empty()) {
@@ -152,7 +152,7 @@ int PredictCommand(int argc, char** argv) {
   }
   std::cerr << "synapse: " << rows.size() << " rows";
   if (loaded.total != static_cast<int64_t>(rows.size())) std::cerr << " (stratified sample of " << loaded.total << ")";
-  std::cerr << " [" << DescribeClasses(loaded) << "], " << interventions.size() << " intervention(s), "
+  std::cerr << " [" << loaded.DescribeClasses() << "], " << interventions.size() << " intervention(s), "
             << runtime.threads << " threads, " << std::fixed << std::setprecision(2) << seconds << " s";
   if (labelled > 0) {
     std::cerr << "; accuracy " << std::setprecision(4) << static_cast<double>(correct) / labelled << " on "

@@ -1,4 +1,4 @@
-// Loading evaluation rows for a command: read, tokenize, map labels (private to the CLI).
+// The data flags every command shares, and LoadDataset with them (private to the CLI).
 #ifndef SYNAPSE_SRC_CLI_ROWS_H_
 #define SYNAPSE_SRC_CLI_ROWS_H_
 
@@ -28,19 +28,8 @@ class ArgParser;
 void AddDataOptions(ArgParser* parser, RowSource* source, std::string* text_column, std::string* pair_column,
                     std::string* label_column, bool* skip_bad_rows);
 
-struct LoadedRows {
-  std::vector<DataRow> rows;
-  std::vector<std::string> label_names;  // empty when there is no labels file
-  std::string labels_path;
-  int64_t pad_id = 0;                    // from the tokenizer, else 0
-  int64_t skipped = 0;                   // malformed rows skipped (--skip-bad-rows)
-  int64_t total = 0;                     // usable rows before --max-examples sampling
-};
-
-/// "ham: 412, spam: 380" (class indices when there are no names), for the summary line.
-std::string DescribeClasses(const LoadedRows& loaded);
-
-LoadedRows LoadRows(const RowSource& source);
+/// LoadDataset with the command's flags, printing what --skip-bad-rows skipped.
+Dataset LoadRows(const RowSource& source);
 
 /// Re-throws a DataError that names an example by its index in `rows` with the example's
 /// file line instead ("FILE:LINE: ..."), or unchanged when it names none.

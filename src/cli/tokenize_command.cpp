@@ -36,7 +36,7 @@ int TokenizeCommand(int argc, char** argv) {
   source.read.text_column(text_column).text_pair_column(pair_column).label_column(label_column)
       .skip_bad_rows(skip_bad_rows);
   source.seed = static_cast<uint64_t>(seed);
-  LoadedRows loaded = LoadRows(source);
+  Dataset loaded = LoadRows(source);
   std::ostringstream out;
   for (size_t i = 0; i < loaded.rows.size(); ++i) {
     const Example& e = loaded.rows[i].example;

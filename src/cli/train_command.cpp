@@ -47,44 +47,40 @@ constexpr const char* kEpilog =
 struct Split {
   std::string path;
   std::vector<DataRow> rows;
+  std::vector<std::string> names;
   LabelledExamples set;
 };
 
-std::vector<std::string> LabelNamesFrom(const std::string& option, const std::vector<DataRow>& train) {
-  if (!option.empty()) {
-    if (option.find(',') != std::string::npos || access(option.c_str(), R_OK) != 0) {
-      std::vector<std::string> names;
-      std::stringstream s(option);
+// A training split: raw text rows, every one labelled with one of `names` (empty: the
+// names come from --labels, a file or a list "ham,spam", else from the rows' name labels).
+Split LoadSplit(const std::string& path, const ReadOptions& read, const std::string& labels_option,
+                const std::vector<std::string>& names) {
+  DatasetSpec spec = DatasetSpec()
+                         .data(path)
+                         .read(read)
+                         .keep_text(true)
+                         .label_use(LabelUse::kRequired)
+                         .class_names(names)
+                         .class_names_from_rows(true)
+                         .labels_hint("--labels ham,spam");
+  if (names.empty() && !labels_option.empty()) {
+    if (labels_option.find(',') != std::string::npos || access(labels_option.c_str(), R_OK) != 0) {
+      std::vector<std::string> listed;
+      std::stringstream s(labels_option);
       for (std::string name; std::getline(s, name, ',');) {
-        if (name.empty()) throw UsageError(401, "--labels: empty class name in \"" + option + "\"");
-        names.push_back(name);
+        if (name.empty()) throw UsageError(401, "--labels: empty class name in \"" + labels_option + "\"");
+        listed.push_back(name);
       }
-      return names;
+      spec.class_names(listed);
+    } else {
+      spec.labels(labels_option);
     }
-    return LoadLabelNames(option);
   }
-  std::set<std::string> names;
-  for (const DataRow& r : train) {
-    if (r.label_json.empty()) continue;
-    json label = json::parse(r.label_json);
-    if (!label.is_string()) {
-      throw UsageError(401, "--labels: the training labels are not names (e.g. line " + std::to_string(r.line) +
-                                "); give the class names with --labels ham,spam");
-    }
-    names.insert(label.get<std::string>());
-  }
-  return {names.begin(), names.end()};
-}
-
-Split LoadSplit(const std::string& path, const ReadOptions& read, const std::vector<std::string>& names) {
   Split s;
   s.path = path;
-  s.rows = ReadRows(path, read).rows;
-  for (const DataRow& r : s.rows) {
-    if (!r.text) throw DataError(203, path + ":" + std::to_string(r.line) + ": no \"text\" (training needs raw text)");
-    if (r.label_json.empty()) throw DataError(203, path + ":" + std::to_string(r.line) + ": no \"label\"");
-  }
-  ResolveLabels(path, names, &s.rows);
+  Dataset d = LoadDataset(spec);
+  s.rows = std::move(d.rows);
+  s.names = std::move(d.class_names);
   return s;
 }
 
@@ -275,13 +271,12 @@ int TrainCommand(int argc, char** argv) {
   const auto started = std::chrono::steady_clock::now();
 
   ReadOptions read = ReadOptions().text_column(text_column).label_column(label_column);
-  const std::vector<DataRow> train_rows = ReadRows(train_path, read).rows;
-  const std::vector<std::string> names = LabelNamesFrom(labels_option, train_rows);
+  Split train = LoadSplit(train_path, read, labels_option, {});
+  const std::vector<std::string> names = train.names;
   if (names.size() < 2) throw UsageError(401, train_path + ": needs at least 2 classes, found " + std::to_string(names.size()));
-  Split train = LoadSplit(train_path, read, names);
-  Split validation = LoadSplit(validation_path, read, names);
+  Split validation = LoadSplit(validation_path, read, labels_option, names);
   Split test;
-  if (!test_path.empty()) test = LoadSplit(test_path, read, names);
+  if (!test_path.empty()) test = LoadSplit(test_path, read, labels_option, names);
   MakeDirectories(out_dir);
 
   std::cerr << "synapse train: " << train.rows.size() << " training, " << validation.rows.size() << " validation"

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "number_text.h"
-#include "synapse/report_sections.h"
+#include "synapse/experiments.h"
 #include "synapse/stats.h"
 
 namespace synapse::testing {
@@ -220,9 +220,7 @@ Verdict AgainstRandom(const Check& c, const Outcome& o) {
     test = "paired";
   } else {
     // Two proportions on different draws: the pooled standard error.
-    const double n1 = static_cast<double>(o.accuracy.n), n2 = static_cast<double>(control.accuracy.n);
-    const double p = static_cast<double>(o.accuracy.successes + control.accuracy.successes) / (n1 + n2);
-    se = std::sqrt(p * (1 - p) * (1 / n1 + 1 / n2));
+    se = PooledStandardError(o.accuracy.successes, o.accuracy.n, control.accuracy.successes, control.accuracy.n);
     test = "two-proportion";
   }
   v.low = v.value - NormalQuantile(level) * se;

@@ -12,6 +12,8 @@
 
 #include "describe.h"
 #include "number_text.h"
+#include "report_json.h"
+#include "seeds.h"
 #include "synapse/activation_cache.h"
 #include "synapse/analysis.h"
 #include "synapse/dataset.h"
@@ -20,7 +22,6 @@
 #include "synapse/extraction.h"
 #include "synapse/model.h"
 #include "synapse/probe.h"
-#include "synapse/report_sections.h"
 #include "synapse/tokenizer.h"
 #include "synapse/weight_perturbation.h"
 
@@ -44,10 +45,6 @@ std::string ConfigKey(const Config& c) {
     << ' ' << c.pad_id();
   return s.str();
 }
-
-// Seeds of draws the analysis does not make: noise draws after the first, random head columns.
-constexpr uint64_t kSeedNoiseDraw = 4;
-constexpr uint64_t kSeedHeadColumns = 5;
 
 }  // namespace
 
@@ -88,43 +85,26 @@ class ModelUnderTest::Impl {
 
   void LoadRows() {
     const std::string& data = config.data();
-    std::vector<DataRow> rows_in = ReadRows(data).rows;
-    rows_read = static_cast<int64_t>(rows_in.size());
-    int64_t pad = 0;
-    if (HasTextRows(rows_in)) {
-      if (config.tokenizer().empty()) {
-        throw UsageError(403, data +
-                                  " has text rows: name the model's tokenizer with Config().tokenizer(PATH), "
-                                  "SYNAPSE_TOKENIZER or --synapse_tokenizer");
-      }
-    }
-    if (!config.tokenizer().empty()) {
-      auto tokenizer = Tokenizer::Load(config.tokenizer(), TokenizerOptions().max_length(config.max_length()));
-      TokenizeRows(data, *tokenizer, &rows_in);
-      pad = tokenizer->pad_id();
-    }
-    if (config.pad_id() >= 0) pad = config.pad_id();
-    if (!config.labels().empty()) {
-      names = LoadLabelNames(config.labels());
-      ResolveLabels(data, names, &rows_in);
-    } else {
+    Dataset set = LoadDataset(DatasetSpec()
+                                  .data(data)
+                                  .tokenizer(config.tokenizer())
+                                  .max_length(config.max_length())
+                                  .labels(config.labels())
+                                  .label_use(LabelUse::kRequired)
+                                  .max_examples(config.max_examples())
+                                  .seed(config.seed())
+                                  .tokenizer_hint("Config().tokenizer(PATH), SYNAPSE_TOKENIZER or --synapse_tokenizer")
+                                  .labels_hint("Config().labels(PATH), SYNAPSE_LABELS or --synapse_labels"));
+    rows_read = set.total;
+    const int64_t pad = config.pad_id() >= 0 ? config.pad_id() : set.pad_id;
+    names = set.class_names;
+    if (names.empty()) {
       int64_t classes = model.num_classes();
-      for (const DataRow& r : rows_in) {
-        if (!r.label_json.empty() && r.label_index < 0) {
-          throw UsageError(403, data + ":" + std::to_string(r.line) + ": label " + r.label_json +
-                                    " is a name; name the class names with Config().labels(PATH), SYNAPSE_LABELS "
-                                    "or --synapse_labels");
-        }
-        classes = std::max(classes, r.label_index + 1);
-      }
+      for (const DataRow& r : set.rows) classes = std::max(classes, r.label_index + 1);
       for (int64_t c = 0; c < classes; ++c) names.push_back(std::to_string(c));
     }
-    rows_in = SampleStratified(std::move(rows_in), config.max_examples(), config.seed());
-    for (DataRow& r : rows_in) {
-      if (r.label_index < 0) throw DataError(209, data + ":" + std::to_string(r.line) + ": the row has no label");
-      labels.push_back(r.label_index);
-      examples.push_back(std::move(r.example));
-    }
+    labels = set.labels();
+    examples = set.examples();
     if (model.num_classes() >= 0 && model.num_classes() != num_classes()) {
       throw DataError(209, config.labels() + ": " + std::to_string(names.size()) + " class names for a model with " +
                                std::to_string(model.num_classes()) + " classes");

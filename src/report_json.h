@@ -1,15 +1,13 @@
-// The sections of a report (docs/report-schema.md), built from results; shared by
-// synapse::Analyze and the live robustness tests (synapse::testing), so both write the same
-// layout and the same random draws for the same seed.
+// The sections of report.json (docs/report-schema.md), built from results; shared by
+// synapse::Analyze and the live robustness tests, so both write the same layout (private).
 //
 //   nlohmann::ordered_json base = synapse::BaselineJson(logits, labels, names, 0.95);
 //   report["logit_space"] = synapse::LogitSpaceJson(logits, labels, names, 0.95);
-#ifndef SYNAPSE_REPORT_SECTIONS_H_
-#define SYNAPSE_REPORT_SECTIONS_H_
+#ifndef SYNAPSE_SRC_REPORT_JSON_H_
+#define SYNAPSE_SRC_REPORT_JSON_H_
 
 #include <Eigen/Core>
 #include <cstdint>
-#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -22,36 +20,6 @@
 namespace synapse {
 
 class Model;
-
-/// What each derived seed is for; DeriveSeed(seed, {purpose, ...}).
-enum SeedPurpose : uint64_t { kSeedSplit = 1, kSeedRandomNeurons = 2, kSeedWeightNoise = 3 };
-
-/// A seed derived from the user's seed and what it seeds, so that adding a layer or a k
-/// does not change any other experiment's draws (SplitMix64 over the parts).
-uint64_t DeriveSeed(uint64_t seed, std::initializer_list<uint64_t> parts);
-
-/// k distinct indices of [0, width), sorted: a partial Fisher-Yates shuffle on mt19937_64's
-/// raw output (the standard distributions differ between standard libraries).
-std::vector<int64_t> RandomNeurons(int64_t width, int64_t k, uint64_t seed);
-
-/// The random control's draw `draw` of k neurons at `layer`, as the analysis makes it.
-inline std::vector<int64_t> RandomControlNeurons(uint64_t seed, int layer, int64_t width, int64_t k, int draw) {
-  return RandomNeurons(width, k,
-                       DeriveSeed(seed, {kSeedRandomNeurons, static_cast<uint64_t>(layer), static_cast<uint64_t>(k),
-                                         static_cast<uint64_t>(draw)}));
-}
-
-/// The logit budget that flips at least `share` of the examples: the ⌈share·n⌉-th smallest
-/// per-example minimal flip budget (FlipBudgets::min_flip); any larger shift flips that many.
-double BudgetFlipping(std::vector<double> min_flip, double share);
-
-/// Per-neuron mean and standard deviation (population) over the rows of x, for mean
-/// ablation and relative noise.
-struct NeuronStats {
-  std::vector<float> mean;
-  std::vector<float> stddev;
-};
-NeuronStats ComputeNeuronStats(const Eigen::MatrixXf& x);
 
 /// Per-example 0/1 flags packed 8 to a byte (first example in the lowest bit) and
 /// base64-encoded; BitsFromBase64 reverses it (`count` flags). Throws DataError 210 for text
@@ -70,10 +38,6 @@ nlohmann::ordered_json IntervalJson(const Interval& interval);
 /// (with _ci), mcnemar, correct_bits (BitsToBase64 of correct_each); accuracy_drop when
 /// `base` is given.
 nlohmann::ordered_json MetricsJson(const Metrics& metrics, const std::vector<std::string>& names, const Metrics* base);
-
-/// Metrics of several runs on the same `examples_per_run` examples pooled: counts add up
-/// (n = runs × labelled examples), intervals are recomputed on the pooled counts.
-Metrics PoolMetrics(const std::vector<Metrics>& runs, int64_t examples_per_run, double confidence);
 
 /// The report's "model" section: path, parameters, parameter_hash, inputs, output, classes,
 /// layers.
@@ -101,4 +65,4 @@ nlohmann::ordered_json EnvironmentJson();
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_REPORT_SECTIONS_H_
+#endif  // SYNAPSE_SRC_REPORT_JSON_H_

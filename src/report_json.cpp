@@ -1,12 +1,12 @@
-#include "synapse/report_sections.h"
+#include "report_json.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <iomanip>
-#include <random>
 #include <sstream>
 
+#include "hashing.h"
 #include "number_text.h"
 #include "synapse/error.h"
 #include "synapse/model.h"
@@ -22,52 +22,12 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-uint64_t Mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
 json QuantilesJson(const std::vector<double>& values) {
   json q = json::object();
   for (double p : {0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9}) q[Shortest(p)] = Quantile(values, p);
   return q;
 }
 
-}  // namespace
-
-double BudgetFlipping(std::vector<double> min_flip, double share) {
-  std::sort(min_flip.begin(), min_flip.end());
-  const size_t n = min_flip.size();
-  size_t rank = static_cast<size_t>(std::ceil(share * static_cast<double>(n)));
-  rank = std::clamp<size_t>(rank, 1, n);
-  return min_flip[rank - 1];
-}
-
-uint64_t DeriveSeed(uint64_t seed, std::initializer_list<uint64_t> parts) {
-  uint64_t h = Mix(seed);
-  for (uint64_t p : parts) h = Mix(h ^ p);
-  return h;
-}
-
-// k distinct neurons of `width`, sorted: a partial Fisher-Yates shuffle on mt19937_64's raw
-// output (the standard distributions differ between standard libraries).
-std::vector<int64_t> RandomNeurons(int64_t width, int64_t k, uint64_t seed) {
-  std::vector<int64_t> all(static_cast<size_t>(width));
-  for (int64_t i = 0; i < width; ++i) all[static_cast<size_t>(i)] = i;
-  std::mt19937_64 engine(seed);
-  for (int64_t i = 0; i < k; ++i) {
-    const uint64_t span = static_cast<uint64_t>(width - i);
-    const int64_t j = i + static_cast<int64_t>(engine() % span);
-    std::swap(all[static_cast<size_t>(i)], all[static_cast<size_t>(j)]);
-  }
-  std::vector<int64_t> out(all.begin(), all.begin() + k);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-namespace {
 constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 }  // namespace
 
@@ -112,11 +72,8 @@ std::vector<uint8_t> BitsFromBase64(const std::string& text, size_t count) {
 }
 
 std::string ExamplesHash(const std::vector<Example>& examples, const std::vector<int64_t>& labels) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  auto mix = [&](const void* data, size_t size) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (size_t i = 0; i < size; ++i) h = (h ^ p[i]) * 0x100000001b3ULL;
-  };
+  Fnv1a64 h;
+  auto mix = [&](const void* data, size_t size) { h.Add(data, size); };
   for (size_t i = 0; i < examples.size(); ++i) {
     const Example& e = examples[i];
     for (const auto* v : {&e.input_ids, &e.attention_mask, &e.token_type_ids}) {
@@ -131,7 +88,7 @@ std::string ExamplesHash(const std::vector<Example>& examples, const std::vector
     mix(&y, sizeof y);
   }
   std::ostringstream s;
-  s << std::hex << std::setw(16) << std::setfill('0') << h;
+  s << std::hex << std::setw(16) << std::setfill('0') << h.value();
   return s.str();
 }
 
@@ -189,20 +146,6 @@ json EnvironmentJson() {
   j["compiler"] = "gcc " __VERSION__;
 #endif
   return j;
-}
-
-// Neuron-level statistics over the evaluation set, for mean ablation and relative noise.
-
-NeuronStats ComputeNeuronStats(const Eigen::MatrixXf& x) {
-  NeuronStats s;
-  const Eigen::RowVectorXd mean = x.cast<double>().colwise().mean();
-  const Eigen::MatrixXd centred = x.cast<double>().rowwise() - mean;
-  const Eigen::RowVectorXd var = centred.array().square().colwise().mean();
-  for (Eigen::Index j = 0; j < x.cols(); ++j) {
-    s.mean.push_back(static_cast<float>(mean(j)));
-    s.stddev.push_back(static_cast<float>(std::sqrt(var(j))));
-  }
-  return s;
 }
 
 json ProbeJson(const ProbeFit& p, const NeuronRanking& r, const std::vector<std::string>& names,
@@ -294,40 +237,6 @@ json LogitSpaceJson(const Eigen::MatrixXf& logits, const std::vector<int64_t>& l
   }
   j["curve"] = curve;
   return j;
-}
-
-Metrics PoolMetrics(const std::vector<Metrics>& runs, int64_t examples_per_run, double confidence) {
-  Metrics pooled;
-  if (runs.empty()) return pooled;
-  const size_t classes = runs.front().support.size();
-  pooled.support.assign(classes, 0);
-  std::vector<int64_t> hits(classes, 0);
-  for (const Metrics& m : runs) {
-    pooled.correct_each.insert(pooled.correct_each.end(), m.correct_each.begin(), m.correct_each.end());
-    pooled.n += m.n;
-    pooled.correct += m.correct;
-    pooled.flips += m.flips;
-    pooled.lost += m.lost;
-    pooled.gained += m.gained;
-    for (size_t c = 0; c < classes; ++c) {
-      pooled.support[c] += m.support[c];
-      if (m.support[c] > 0) hits[c] += std::llround(m.recall[c] * static_cast<double>(m.support[c]));
-    }
-  }
-  const double n = static_cast<double>(pooled.n);
-  pooled.accuracy = pooled.n > 0 ? static_cast<double>(pooled.correct) / n : std::nan("");
-  pooled.accuracy_ci = WilsonInterval(pooled.correct, pooled.n, confidence);
-  for (size_t c = 0; c < classes; ++c) {
-    pooled.recall.push_back(
-        pooled.support[c] > 0 ? static_cast<double>(hits[c]) / static_cast<double>(pooled.support[c]) : std::nan(""));
-    pooled.recall_ci.push_back(WilsonInterval(hits[c], pooled.support[c], confidence));
-  }
-  // Flips count every example, labelled or not.
-  const int64_t examples = examples_per_run * static_cast<int64_t>(runs.size());
-  pooled.flip_rate = examples > 0 ? static_cast<double>(pooled.flips) / static_cast<double>(examples) : 0;
-  pooled.flip_rate_ci = WilsonInterval(pooled.flips, examples, confidence);
-  pooled.mcnemar_p = McNemarExactP(pooled.lost, pooled.gained);
-  return pooled;
 }
 
 json BaselineJson(const Metrics& baseline, const std::vector<int64_t>& predictions, const std::vector<int64_t>& labels,
