@@ -467,7 +467,7 @@ void ThrowIfFromNewerPyTorch(const std::string& path, const std::string& what) {
     std::string advice = "export it again without it";
     if (op == "aten::scaled_dot_product_attention") {
       advice = "export it with eager attention (Hugging Face: from_pretrained(..., torchscript=True, "
-               "attn_implementation=\"eager\"), see the README)";
+               "attn_implementation=\"eager\"), see the README, \"Bringing your own model\")";
     }
     throw ModelError(110, path + ": calls " + op + ", an operator LibTorch " + kLibTorchVersion +
                               " does not have (the model was exported by a newer PyTorch); " + advice +

@@ -7,7 +7,7 @@
 // Supported: WordPiece (BERT-family files and vocab.txt), BPE (RoBERTa, GPT-2, Llama-style
 // with byte fallback), Unigram (SentencePiece: ALBERT, T5, XLM-R, DeBERTa-v3, with their
 // precompiled charsmaps) and WordLevel tokenizer.json files, with the normalizers,
-// pre-tokenizers, post-processors, added tokens, truncation and padding they use (README,
+// pre-tokenizers, post-processors, added tokens, truncation and padding they use (docs/cli.md,
 // `synapse tokenize`). A component Synapse does not implement is refused at load with
 // TokenizerError 502 naming its JSON path.
 #ifndef SYNAPSE_TOKENIZER_H_
