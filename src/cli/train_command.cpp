@@ -207,120 +207,74 @@ std::string ModelCard(const std::string& intro, const json& record, const Classi
   return md.str();
 }
 
-}  // namespace
-
-int TrainCommand(int argc, char** argv) {
+// The command line of `synapse train`.
+struct TrainParams {
   std::string train_path, validation_path, test_path, out_dir, labels_option, card_intro;
   std::string text_column = "text", label_column = "label";
   int64_t vocab_size = 4096, min_frequency = 2, max_length = 128, threads = 0;
   int64_t layers = 4, hidden = 128, heads = 4, intermediate = 256, epochs = 12, patience = 3, batch_size = 32,
           seed = 2026;
   std::string dropout = "0.1", learning_rate = "1e-3", warmup = "0.1", weight_decay = "0.01";
+  std::string command;  // as typed, for training.json and the model card
+};
+
+// False for --help (printed).
+bool ParseTrainFlags(int argc, char** argv, TrainParams* t) {
   ArgParser p("synapse train", "Train a WordPiece tokenizer and a BERT-style classifier from labelled text.");
-  p.Option("--train", "F", "training rows", &train_path, true);
-  p.Option("--validation", "F", "validation rows (early stopping)", &validation_path, true);
-  p.Option("--test", "F", "held-out rows: scored, and copied to DIR/eval.jsonl", &test_path);
-  p.Option("--out", "DIR", "the model directory to write", &out_dir, true);
+  p.Option("--train", "F", "training rows", &t->train_path, true);
+  p.Option("--validation", "F", "validation rows (early stopping)", &t->validation_path, true);
+  p.Option("--test", "F", "held-out rows: scored, and copied to DIR/eval.jsonl", &t->test_path);
+  p.Option("--out", "DIR", "the model directory to write", &t->out_dir, true);
   p.Option("--labels", "L", "class names: a labels.json or a list ham,spam (default: the training labels, sorted)",
-           &labels_option);
-  p.Option("--text-column", "NAME", "CSV/TSV: column with the text (default text)", &text_column);
-  p.Option("--label-column", "NAME", "CSV/TSV: column with the label (default label)", &label_column);
-  p.Option("--vocab-size", "N", "WordPiece vocabulary size, special tokens included (default 4096)", &vocab_size);
-  p.Option("--min-frequency", "N", "a merge needs a pair seen N times (default 2)", &min_frequency);
-  p.Option("--max-length", "N", "tokens per text, [CLS] and [SEP] included (default 128)", &max_length);
-  p.Option("--layers", "N", "encoder layers (default 4)", &layers);
-  p.Option("--hidden", "N", "hidden size (default 128)", &hidden);
-  p.Option("--heads", "N", "attention heads (default 4)", &heads);
-  p.Option("--intermediate", "N", "feed-forward width (default 256)", &intermediate);
-  p.Option("--dropout", "P", "dropout probability (default 0.1)", &dropout);
-  p.Option("--epochs", "N", "most epochs (default 12)", &epochs);
-  p.Option("--patience", "N", "stop after N epochs without a better validation loss (default 3)", &patience);
-  p.Option("--batch-size", "N", "training batch size (default 32)", &batch_size);
-  p.Option("--lr", "R", "peak learning rate (default 1e-3)", &learning_rate);
-  p.Option("--warmup", "F", "fraction of steps spent warming up (default 0.1)", &warmup);
-  p.Option("--weight-decay", "W", "AdamW weight decay on matrices (default 0.01)", &weight_decay);
-  p.Option("--seed", "S", "seeds weights, dropout and batch order (default 2026)", &seed);
-  p.Option("--threads", "N", "threads (default: all cores)", &threads);
+           &t->labels_option);
+  p.Option("--text-column", "NAME", "CSV/TSV: column with the text (default text)", &t->text_column);
+  p.Option("--label-column", "NAME", "CSV/TSV: column with the label (default label)", &t->label_column);
+  p.Option("--vocab-size", "N", "WordPiece vocabulary size, special tokens included (default 4096)", &t->vocab_size);
+  p.Option("--min-frequency", "N", "a merge needs a pair seen N times (default 2)", &t->min_frequency);
+  p.Option("--max-length", "N", "tokens per text, [CLS] and [SEP] included (default 128)", &t->max_length);
+  p.Option("--layers", "N", "encoder layers (default 4)", &t->layers);
+  p.Option("--hidden", "N", "hidden size (default 128)", &t->hidden);
+  p.Option("--heads", "N", "attention heads (default 4)", &t->heads);
+  p.Option("--intermediate", "N", "feed-forward width (default 256)", &t->intermediate);
+  p.Option("--dropout", "P", "dropout probability (default 0.1)", &t->dropout);
+  p.Option("--epochs", "N", "most epochs (default 12)", &t->epochs);
+  p.Option("--patience", "N", "stop after N epochs without a better validation loss (default 3)", &t->patience);
+  p.Option("--batch-size", "N", "training batch size (default 32)", &t->batch_size);
+  p.Option("--lr", "R", "peak learning rate (default 1e-3)", &t->learning_rate);
+  p.Option("--warmup", "F", "fraction of steps spent warming up (default 0.1)", &t->warmup);
+  p.Option("--weight-decay", "W", "AdamW weight decay on matrices (default 0.01)", &t->weight_decay);
+  p.Option("--seed", "S", "seeds weights, dropout and batch order (default 2026)", &t->seed);
+  p.Option("--threads", "N", "threads (default: all cores)", &t->threads);
   p.Option("--card-intro", "F", "Markdown placed at the top of MODEL_CARD.md (what the data is, its licence)",
-           &card_intro);
+           &t->card_intro);
   p.Epilog(kEpilog);
   if (!p.Parse(argc, argv)) {
     std::cout << p.Help();
-    return 0;
+    return false;
   }
-  std::string command = "synapse";
-  for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
+  t->command = "synapse";
+  for (int i = 1; i < argc; ++i) t->command += std::string(" ") + argv[i];
+  return true;
+}
 
-  EncoderConfig config = EncoderConfig()
-                             .layers(layers)
-                             .hidden(hidden)
-                             .heads(heads)
-                             .intermediate(intermediate)
-                             .max_positions(max_length)
-                             .dropout(ParseNumber(dropout, "--dropout"));
-  TrainingOptions options = TrainingOptions()
-                                .epochs(epochs)
-                                .patience(patience)
-                                .batch_size(batch_size)
-                                .learning_rate(ParseNumber(learning_rate, "--lr"))
-                                .warmup_fraction(ParseNumber(warmup, "--warmup"))
-                                .weight_decay(ParseNumber(weight_decay, "--weight-decay"))
-                                .seed(static_cast<uint64_t>(seed));
-  const std::string intro = card_intro.empty() ? std::string() : ReadText(card_intro);
-  const RuntimeInfo runtime = SetUpRuntime(threads);
-  const auto started = std::chrono::steady_clock::now();
-
-  ReadOptions read = ReadOptions().text_column(text_column).label_column(label_column);
-  Split train = LoadSplit(train_path, read, labels_option, {});
-  const std::vector<std::string> names = train.names;
-  if (names.size() < 2) throw UsageError(401, train_path + ": needs at least 2 classes, found " + std::to_string(names.size()));
-  Split validation = LoadSplit(validation_path, read, labels_option, names);
-  Split test;
-  if (!test_path.empty()) test = LoadSplit(test_path, read, labels_option, names);
-  MakeDirectories(out_dir);
-
-  std::cerr << "synapse train: " << train.rows.size() << " training, " << validation.rows.size() << " validation"
-            << (test_path.empty() ? "" : ", " + std::to_string(test.rows.size()) + " test") << " rows; classes";
-  for (const std::string& n : names) std::cerr << " " << n;
-  std::cerr << "\n";
-
-  std::vector<std::string> texts;
-  for (const DataRow& r : train.rows) texts.push_back(*r.text);
-  const WordPieceVocabulary vocabulary = TrainWordPiece(
-      texts, WordPieceTrainerOptions().vocab_size(vocab_size).min_frequency(min_frequency).max_length(max_length));
-  const std::string tokenizer_path = out_dir + "/tokenizer.json";
-  SaveTokenizerJson(vocabulary, tokenizer_path);
-  const auto tokenizer = Tokenizer::Load(tokenizer_path);
-  std::cerr << "synapse train: WordPiece vocabulary of " << vocabulary.tokens.size() << " tokens ("
-            << Fixed(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), 1) << " s)\n";
-  Encode(*tokenizer, &train);
-  Encode(*tokenizer, &validation);
-  if (!test_path.empty()) Encode(*tokenizer, &test);
-
-  const std::string model_path = out_dir + "/model.pt";
-  TrainingResult result = TrainEncoderClassifier(
-      config, static_cast<int64_t>(vocabulary.tokens.size()), static_cast<int64_t>(names.size()), train.set,
-      validation.set, options, model_path, [&](const EpochRecord& e) {
-        std::cerr << "epoch " << std::setw(2) << e.epoch << ": train loss " << Fixed(e.train_loss, 4)
-                  << ", validation loss " << Fixed(e.validation_loss, 4) << ", accuracy "
-                  << Fixed(e.validation_accuracy) << " (" << Fixed(e.seconds, 0) << " s)\n";
-      });
-
+// training.json without the test metrics: the command, runtime, configuration, epochs and data.
+json TrainingRecord(const TrainParams& t, const RuntimeInfo& runtime, const EncoderConfig& config,
+                    const TrainingOptions& options, size_t vocab_size, const TrainingResult& result,
+                    const std::vector<const Split*>& splits, const std::vector<std::string>& names) {
   json record;
-  record["command"] = command;
+  record["command"] = t.command;
   record["runtime"] = {{"threads", runtime.threads}, {"libtorch_version", runtime.libtorch_version}};
-  record["model"] = {{"layers", layers},          {"hidden", hidden},
-                     {"heads", heads},            {"intermediate", intermediate},
-                     {"max_positions", max_length}, {"dropout", config.dropout()}};
-  record["tokenizer"] = {{"vocab_size", vocabulary.tokens.size()}, {"min_frequency", min_frequency},
-                         {"max_length", max_length}};
-  record["training"] = {{"epochs", epochs},
-                        {"patience", patience},
-                        {"batch_size", batch_size},
+  record["model"] = {{"layers", t.layers},          {"hidden", t.hidden},
+                     {"heads", t.heads},            {"intermediate", t.intermediate},
+                     {"max_positions", t.max_length}, {"dropout", config.dropout()}};
+  record["tokenizer"] = {{"vocab_size", vocab_size}, {"min_frequency", t.min_frequency}, {"max_length", t.max_length}};
+  record["training"] = {{"epochs", t.epochs},
+                        {"patience", t.patience},
+                        {"batch_size", t.batch_size},
                         {"learning_rate", options.learning_rate()},
                         {"warmup_fraction", options.warmup_fraction()},
                         {"weight_decay", options.weight_decay()},
-                        {"seed", seed}};
+                        {"seed", t.seed}};
   json epochs_json = json::array();
   for (const EpochRecord& e : result.epochs) {
     epochs_json.push_back({{"epoch", e.epoch},
@@ -334,52 +288,129 @@ int TrainCommand(int argc, char** argv) {
                       {"seconds", result.seconds},
                       {"epochs", epochs_json}};
   json data = json::object();
-  for (const Split* s : {&train, &validation, &test}) {
+  const char* split_names[] = {"train", "validation", "test"};
+  for (size_t i = 0; i < splits.size(); ++i) {
+    const Split* s = splits[i];
     if (s->path.empty()) continue;
     json classes = json::object();
     for (const std::string& n : names) classes[n] = 0;
-    for (int64_t y : s->set.labels) classes[names[static_cast<size_t>(y)]] = classes[names[static_cast<size_t>(y)]].get<int64_t>() + 1;
-    data[s == &train ? "train" : s == &validation ? "validation" : "test"] = {
-        {"path", s->path}, {"rows", s->rows.size()}, {"classes", classes}};
+    for (int64_t y : s->set.labels) {
+      json& count = classes[names[static_cast<size_t>(y)]];
+      count = count.get<int64_t>() + 1;
+    }
+    data[split_names[i]] = {{"path", s->path}, {"rows", s->rows.size()}, {"classes", classes}};
   }
   record["data"] = data;
+  return record;
+}
 
-  json labels_json = names;
-  WriteFileAtomically(out_dir + "/labels.json", labels_json.dump() + "\n");
-  if (!test_path.empty()) {
-    // Score the saved file with the engine every other command uses.
-    Model model = Model::Load(model_path);
-    std::vector<int64_t> predictions(test.set.examples.size());
-    for (const std::vector<int64_t>& batch : LengthSortedBatches(test.set.examples, 64)) {
-      const RunResult run = model.Run(Gather(test.set.examples, batch), {}, RunOptions().pad_id(tokenizer->pad_id()));
-      const auto& logits = run.logits;
-      for (size_t i = 0; i < batch.size(); ++i) {
-        int64_t best = 0;
-        for (int64_t c = 1; c < logits.cols(); ++c) {
-          if (logits(static_cast<int64_t>(i), c) > logits(static_cast<int64_t>(i), best)) best = c;
-        }
-        predictions[static_cast<size_t>(batch[i])] = best;
+// The saved model's predictions on `set`, by the engine every other command uses.
+std::vector<int64_t> PredictSaved(const std::string& model_path, const LabelledExamples& set, int64_t pad_id) {
+  Model model = Model::Load(model_path);
+  std::vector<int64_t> predictions(set.examples.size());
+  for (const std::vector<int64_t>& batch : LengthSortedBatches(set.examples, 64)) {
+    const RunResult run = model.Run(Gather(set.examples, batch), {}, RunOptions().pad_id(pad_id));
+    const auto& logits = run.logits;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      int64_t best = 0;
+      for (int64_t c = 1; c < logits.cols(); ++c) {
+        if (logits(static_cast<int64_t>(i), c) > logits(static_cast<int64_t>(i), best)) best = c;
       }
+      predictions[static_cast<size_t>(batch[i])] = best;
     }
-    const ClassificationMetrics metrics = MeasureClassification(test.set.labels, predictions,
-                                                                static_cast<int64_t>(names.size()),
-                                                                ClassificationMetricsOptions().seed(static_cast<uint64_t>(seed)));
-    record["test"] = MetricsJson(metrics, names);
-    std::ostringstream eval;
-    for (const DataRow& r : test.rows) {
-      eval << json({{"text", *r.text}, {"label", names[static_cast<size_t>(r.label_index)]}}).dump() << "\n";
-    }
-    WriteFileAtomically(out_dir + "/eval.jsonl", eval.str());
-    WriteFileAtomically(out_dir + "/MODEL_CARD.md", ModelCard(intro, record, metrics, names));
-    std::cout << "test accuracy " << Fixed(metrics.accuracy) << " " << Interval3(metrics.accuracy_interval) << " on "
-              << metrics.n << " rows;";
-    for (size_t c = 0; c < names.size(); ++c) {
-      std::cout << " " << names[c] << " recall " << Fixed(metrics.classes[c].recall);
-    }
-    std::cout << "\n";
   }
-  WriteFileAtomically(out_dir + "/training.json", record.dump(2) + "\n");
-  std::cout << "wrote " << out_dir << " (best epoch " << result.best_epoch << " of " << result.epochs.size() << ", "
+  return predictions;
+}
+
+// Scores the saved model on the test split, writes eval.jsonl and MODEL_CARD.md, adds the
+// metrics to `record` and prints them.
+void ScoreTestSplit(const TrainParams& t, const Split& test, const std::vector<std::string>& names,
+                    int64_t pad_id, json* record) {
+  const std::vector<int64_t> predictions = PredictSaved(t.out_dir + "/model.pt", test.set, pad_id);
+  const ClassificationMetrics metrics =
+      MeasureClassification(test.set.labels, predictions, static_cast<int64_t>(names.size()),
+                            ClassificationMetricsOptions().seed(static_cast<uint64_t>(t.seed)));
+  (*record)["test"] = MetricsJson(metrics, names);
+  std::ostringstream eval;
+  for (const DataRow& r : test.rows) {
+    eval << json({{"text", *r.text}, {"label", names[static_cast<size_t>(r.label_index)]}}).dump() << "\n";
+  }
+  WriteFileAtomically(t.out_dir + "/eval.jsonl", eval.str());
+  const std::string intro = t.card_intro.empty() ? std::string() : ReadText(t.card_intro);
+  WriteFileAtomically(t.out_dir + "/MODEL_CARD.md", ModelCard(intro, *record, metrics, names));
+  std::cout << "test accuracy " << Fixed(metrics.accuracy) << " " << Interval3(metrics.accuracy_interval) << " on "
+            << metrics.n << " rows;";
+  for (size_t c = 0; c < names.size(); ++c) {
+    std::cout << " " << names[c] << " recall " << Fixed(metrics.classes[c].recall);
+  }
+  std::cout << "\n";
+}
+
+}  // namespace
+
+int TrainCommand(int argc, char** argv) {
+  TrainParams t;
+  if (!ParseTrainFlags(argc, argv, &t)) return 0;
+  const EncoderConfig config = EncoderConfig()
+                                   .layers(t.layers)
+                                   .hidden(t.hidden)
+                                   .heads(t.heads)
+                                   .intermediate(t.intermediate)
+                                   .max_positions(t.max_length)
+                                   .dropout(ParseNumber(t.dropout, "--dropout"));
+  const TrainingOptions options = TrainingOptions()
+                                      .epochs(t.epochs)
+                                      .patience(t.patience)
+                                      .batch_size(t.batch_size)
+                                      .learning_rate(ParseNumber(t.learning_rate, "--lr"))
+                                      .warmup_fraction(ParseNumber(t.warmup, "--warmup"))
+                                      .weight_decay(ParseNumber(t.weight_decay, "--weight-decay"))
+                                      .seed(static_cast<uint64_t>(t.seed));
+  if (!t.card_intro.empty()) ReadText(t.card_intro);  // a missing file fails before hours of training
+  const RuntimeInfo runtime = SetUpRuntime(t.threads);
+  const auto started = std::chrono::steady_clock::now();
+
+  const ReadOptions read = ReadOptions().text_column(t.text_column).label_column(t.label_column);
+  Split train = LoadSplit(t.train_path, read, t.labels_option, {});
+  const std::vector<std::string> names = train.names;
+  if (names.size() < 2) {
+    throw UsageError(401, t.train_path + ": needs at least 2 classes, found " + std::to_string(names.size()));
+  }
+  Split validation = LoadSplit(t.validation_path, read, t.labels_option, names);
+  Split test;
+  if (!t.test_path.empty()) test = LoadSplit(t.test_path, read, t.labels_option, names);
+  MakeDirectories(t.out_dir);
+  std::cerr << "synapse train: " << train.rows.size() << " training, " << validation.rows.size() << " validation"
+            << (t.test_path.empty() ? "" : ", " + std::to_string(test.rows.size()) + " test") << " rows; classes";
+  for (const std::string& n : names) std::cerr << " " << n;
+  std::cerr << "\n";
+
+  std::vector<std::string> texts;
+  for (const DataRow& r : train.rows) texts.push_back(*r.text);
+  const WordPieceVocabulary vocabulary = TrainWordPiece(
+      texts, WordPieceTrainerOptions().vocab_size(t.vocab_size).min_frequency(t.min_frequency).max_length(t.max_length));
+  const std::string tokenizer_path = t.out_dir + "/tokenizer.json";
+  SaveTokenizerJson(vocabulary, tokenizer_path);
+  const auto tokenizer = Tokenizer::Load(tokenizer_path);
+  std::cerr << "synapse train: WordPiece vocabulary of " << vocabulary.tokens.size() << " tokens ("
+            << Fixed(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), 1) << " s)\n";
+  for (Split* s : {&train, &validation, &test}) {
+    if (!s->path.empty()) Encode(*tokenizer, s);
+  }
+
+  const TrainingResult result = TrainEncoderClassifier(
+      config, static_cast<int64_t>(vocabulary.tokens.size()), static_cast<int64_t>(names.size()), train.set,
+      validation.set, options, t.out_dir + "/model.pt", [&](const EpochRecord& e) {
+        std::cerr << "epoch " << std::setw(2) << e.epoch << ": train loss " << Fixed(e.train_loss, 4)
+                  << ", validation loss " << Fixed(e.validation_loss, 4) << ", accuracy "
+                  << Fixed(e.validation_accuracy) << " (" << Fixed(e.seconds, 0) << " s)\n";
+      });
+  json record = TrainingRecord(t, runtime, config, options, vocabulary.tokens.size(), result,
+                               {&train, &validation, &test}, names);
+  WriteFileAtomically(t.out_dir + "/labels.json", json(names).dump() + "\n");
+  if (!t.test_path.empty()) ScoreTestSplit(t, test, names, tokenizer->pad_id(), &record);
+  WriteFileAtomically(t.out_dir + "/training.json", record.dump(2) + "\n");
+  std::cout << "wrote " << t.out_dir << " (best epoch " << result.best_epoch << " of " << result.epochs.size() << ", "
             << Fixed(result.seconds / 60.0, 1) << " min)\n";
   return 0;
 }
