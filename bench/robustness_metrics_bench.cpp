@@ -23,13 +23,13 @@
 
 #include "synapse/experiments.h"
 #include "synapse/runtime.h"
-#include "synapse/testing/model_under_test.h"
+#include "synapse/robustness/model_under_test.h"
 
 namespace {
 
-using synapse::testing::Config;
-using synapse::testing::ModelUnderTest;
-using synapse::testing::Outcome;
+using synapse::robustness::Config;
+using synapse::robustness::ModelUnderTest;
+using synapse::robustness::Outcome;
 
 std::shared_ptr<ModelUnderTest> TheModel() {
   // SYNAPSE_MODEL (read by ResolveConfig) picks the version; the default is the embedded one.
@@ -80,9 +80,9 @@ int main(int argc, char** argv) {
   for (int layer = 0; layer < model->num_layers(); ++layer) {
     const std::string at = "/layer:" + std::to_string(layer);
     Metric("top10_ablation_accuracy" + at,
-           [model, layer] { return AccuracyOf(model->Ablate(synapse::testing::TopK(10)).AtLayer(layer)); });
+           [model, layer] { return AccuracyOf(model->Ablate(synapse::robustness::TopK(10)).AtLayer(layer)); });
     Metric("random10_ablation_accuracy" + at,
-           [model, layer] { return AccuracyOf(model->Ablate(synapse::testing::RandomK(10).Seeds(3)).AtLayer(layer)); });
+           [model, layer] { return AccuracyOf(model->Ablate(synapse::robustness::RandomK(10).Seeds(3)).AtLayer(layer)); });
   }
   auto budgets = [model] {
     const Outcome base = model->Baseline();

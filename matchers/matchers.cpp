@@ -1,14 +1,14 @@
-#include "synapse/testing/matchers.h"
+#include "synapse/gtest/matchers.h"
 
 #include <iomanip>
 #include <limits>
 #include <sstream>
 
 #include "number_text.h"
-#include "recorder.h"
-#include "synapse/testing/queries.h"
+#include "gtest/recorder.h"
+#include "synapse/robustness/queries.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 namespace internal {
 namespace {
 
@@ -137,4 +137,4 @@ void PrintQuery(const Q& q, std::ostream* os) {
 void PrintTo(const Query& q, std::ostream* os) { PrintQuery(q, os); }
 void PrintTo(const ProbeQuery& q, std::ostream* os) { PrintQuery(q, os); }
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness

@@ -1,8 +1,8 @@
 // The verdict logic behind every matcher, the suite and `synapse gate`
-// (synapse/testing/check.h), on outcomes built by hand: no model, no report, no LibTorch
+// (synapse/robustness/check.h), on outcomes built by hand: no model, no report, no LibTorch
 // call. Expected bounds are computed here from the Wilson formula itself, so a change in
 // how check.cpp reads an interval shows up as a failure, not as a new expectation.
-#include "synapse/testing/check.h"
+#include "synapse/robustness/check.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -17,7 +17,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-namespace st = ::synapse::testing;
+namespace st = ::synapse::robustness;
 
 // The Wilson score interval, written out (z for a two-sided interval at `confidence`).
 synapse::Interval WilsonByHand(double successes, double n, double confidence) {

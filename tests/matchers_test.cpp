@@ -18,7 +18,7 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
-using namespace synapse::testing;  // NOLINT: how users write it
+using namespace synapse::robustness;  // NOLINT: how users write it
 
 const std::string kCli = SYNAPSE_CLI;
 

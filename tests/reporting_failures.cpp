@@ -3,7 +3,7 @@
 // sharding. Not a test of the model: the thresholds are set to be missed.
 #include <synapse/testing.h>
 
-using namespace synapse::testing;  // NOLINT
+using namespace synapse::robustness;  // NOLINT
 
 class Failing : public RobustnessTest {
  protected:

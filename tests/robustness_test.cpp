@@ -26,7 +26,7 @@ using nlohmann::json;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using namespace synapse::testing;  // NOLINT: how users write it
+using namespace synapse::robustness;  // NOLINT: how users write it
 
 const std::string kCli = SYNAPSE_CLI;
 const std::string kModelDir = std::string(SYNAPSE_SOURCE_DIR) + "/models/spam-tiny";
@@ -259,7 +259,7 @@ TEST_F(LiveEngine, QueryErrorsFailAtTheirLine) {
 }
 
 // "Actual:" is the query's outcome and the explanation, without GoogleMock's
-// "(of type synapse::testing::Query)".
+// "(of type synapse::robustness::Query)".
 TEST_F(LiveEngine, ActualLinesShowNoQueryType) {
   ::testing::TestPartResultArray results;
   {

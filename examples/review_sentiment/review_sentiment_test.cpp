@@ -14,7 +14,7 @@
 // report.html). Another model: --synapse_model=DIR or SYNAPSE_MODEL=DIR.
 #include <synapse/testing.h>
 
-using namespace synapse::testing;  // NOLINT: the vocabulary of the tests
+using namespace synapse::robustness;  // NOLINT: the vocabulary of the tests
 
 class ReviewSentiment : public RobustnessTest {
  protected:

@@ -4,7 +4,7 @@
 // synapse::gtest_main (or synapse::gtest with your own main).
 //
 //   #include <synapse/testing.h>
-//   using namespace synapse::testing;
+//   using namespace synapse::robustness;
 //
 //   class SpamFilter : public RobustnessTest {
 //    protected:
@@ -18,19 +18,29 @@
 //   TEST_F(SpamFilter, NoSmallLogitShiftFlipsALabel) {
 //     EXPECT_THAT(Baseline(), NoLabelFlipsUnderLogitShift(0.05));
 //   }
+//
+// Everything is in namespace synapse::robustness. It is not called synapse::testing on
+// purpose: inside namespace synapse, and in any file that says `using namespace synapse;`,
+// a nested `testing` would shadow GoogleTest's ::testing, so `testing::Ge(0.9)` would stop
+// compiling or mean something else (Abseil names its test namespace absl_testing for the
+// same reason).
+//
+// The engine side (model under test, queries, checks, specs: synapse/robustness/) does not
+// depend on GoogleTest; the GoogleTest side (fixture, matchers, reporters, the JSON-spec
+// suite: synapse/gtest/) does.
 #ifndef SYNAPSE_TESTING_H_
 #define SYNAPSE_TESTING_H_
 
-#include "synapse/testing/assertion.h"
-#include "synapse/testing/check.h"
-#include "synapse/testing/config.h"
-#include "synapse/testing/fixture.h"
-#include "synapse/testing/matchers.h"
-#include "synapse/testing/model_under_test.h"
-#include "synapse/testing/outcome.h"
-#include "synapse/testing/queries.h"
-#include "synapse/testing/reporters.h"
-#include "synapse/testing/spec.h"
-#include "synapse/testing/suite.h"
+#include "synapse/gtest/fixture.h"
+#include "synapse/gtest/matchers.h"
+#include "synapse/gtest/reporters.h"
+#include "synapse/gtest/suite.h"
+#include "synapse/robustness/assertion.h"
+#include "synapse/robustness/check.h"
+#include "synapse/robustness/config.h"
+#include "synapse/robustness/model_under_test.h"
+#include "synapse/robustness/outcome.h"
+#include "synapse/robustness/queries.h"
+#include "synapse/robustness/spec.h"
 
 #endif  // SYNAPSE_TESTING_H_

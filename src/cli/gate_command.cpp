@@ -11,16 +11,16 @@
 #include "number_text.h"
 #include "synapse/error.h"
 #include "synapse/report_files.h"
-#include "synapse/testing/assertion.h"
-#include "synapse/testing/model_under_test.h"
-#include "synapse/testing/spec.h"
+#include "synapse/robustness/assertion.h"
+#include "synapse/robustness/model_under_test.h"
+#include "synapse/robustness/spec.h"
 
 namespace synapse::cli {
 namespace {
 
 using json = nlohmann::ordered_json;
-using testing::Assertion;
-using testing::Verdict;
+using robustness::Assertion;
+using robustness::Verdict;
 
 constexpr const char* kEpilog =
     "The spec (docs/gate.md, JSON Schema docs/gate-spec.schema.json) names the model, data,\n"
@@ -40,8 +40,8 @@ std::string Interval(const Verdict& v) {
   return "";
 }
 
-std::string VerdictText(const testing::Verdict& v) {
-  if (v.known_weakness) return testing::Holds(v) ? "known weakness" : "FIXED (was a known weakness)";
+std::string VerdictText(const robustness::Verdict& v) {
+  if (v.known_weakness) return robustness::Holds(v) ? "known weakness" : "FIXED (was a known weakness)";
   return v.passed ? "pass" : "FAIL";
 }
 
@@ -72,19 +72,19 @@ int GateCommand(int argc, char** argv) {
   }
   if (spec_path.empty()) throw UsageError(401, "--spec FILE is required (the robustness spec)");
   const auto start = std::chrono::steady_clock::now();
-  testing::Spec spec = testing::LoadGateSpec(spec_path);
+  robustness::Spec spec = robustness::LoadGateSpec(spec_path);
   // Command-line overrides are the strongest, as --synapse_* flags are for test binaries.
   for (const auto& [name, value] : {std::pair<const char*, std::string>{"model", model},
                                     {"data", data},
                                     {"tokenizer", tokenizer},
                                     {"labels", labels}}) {
-    if (!value.empty()) testing::OverrideSetting(name, value, std::string("--") + name);
+    if (!value.empty()) robustness::OverrideSetting(name, value, std::string("--") + name);
   }
-  if (no_cache) testing::OverrideSetting("cache_dir", "off", "--no-cache");
-  else if (!cache_dir.empty()) testing::OverrideSetting("cache_dir", cache_dir, "--cache-dir");
+  if (no_cache) robustness::OverrideSetting("cache_dir", "off", "--no-cache");
+  else if (!cache_dir.empty()) robustness::OverrideSetting("cache_dir", cache_dir, "--cache-dir");
   SetUpRuntime(threads);
 
-  std::shared_ptr<testing::ModelUnderTest> model_under_test = testing::ModelUnderTest::Shared(spec.config);
+  std::shared_ptr<robustness::ModelUnderTest> model_under_test = robustness::ModelUnderTest::Shared(spec.config);
   json tests = json::array();
   std::vector<Verdict> verdicts;
   int failed = 0;
@@ -97,12 +97,12 @@ int GateCommand(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     Verdict v;
     try {
-      v = testing::RunAssertion(*model_under_test, a);
+      v = robustness::RunAssertion(*model_under_test, a);
     } catch (const Error& e) {
       // A query that does not fit the model is a mistake in the spec: no verdict, no report.
       throw UsageError(404, spec_path + ": assertions[" + std::to_string(i) + "] (" + a.name + "): " + e.what());
     }
-    const bool holds = testing::Holds(v);
+    const bool holds = robustness::Holds(v);
     failed += !holds;
     json t;
     t["suite"] = suite;
@@ -115,11 +115,11 @@ int GateCommand(int argc, char** argv) {
       t["failures"].push_back("Value of: " + v.query + "\nExpected: " +
                               (a.known_weakness ? "misses, as a known weakness, the requirement that it " : "") +
                               v.requirement + "\n  Actual: " + v.explanation);
-      t["message"] = testing::FailureLine(v);
+      t["message"] = robustness::FailureLine(v);
     }
     t["properties"] = json::object();
-    for (const auto& [key, value] : testing::VerdictProperties(v, 1)) t["properties"][key] = value;
-    t["assertions"] = json::array({testing::VerdictJson(v)});
+    for (const auto& [key, value] : robustness::VerdictProperties(v, 1)) t["properties"][key] = value;
+    t["assertions"] = json::array({robustness::VerdictJson(v)});
     tests.push_back(t);
     verdicts.push_back(v);
   }
@@ -158,7 +158,7 @@ int GateCommand(int argc, char** argv) {
         << spec.assertions.size() << " assertions hold";
     out << "; reports in " << out_dir << "/ (junit.xml, report.json, report.html)\n";
     for (size_t i = 0; i < verdicts.size(); ++i) {
-      if (!testing::Holds(verdicts[i])) {
+      if (!robustness::Holds(verdicts[i])) {
         out << "  " << spec.assertions[i].name << ": " << verdicts[i].requirement << ", " << verdicts[i].explanation
             << "\n";
       }

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 
-using namespace synapse::testing;
+using namespace synapse::robustness;
 
 TEST(InstalledMatchers, DefaultModelBaselineFromItsReport) {
   const char* path = std::getenv("SYNAPSE_REPORT");

@@ -3,7 +3,7 @@
 // joined junit.xml must hold every test.
 #include <synapse/testing.h>
 
-using namespace synapse::testing;  // NOLINT: how users write it
+using namespace synapse::robustness;  // NOLINT: how users write it
 
 class Discovered : public RobustnessTest {
  protected:

@@ -10,7 +10,7 @@
 
 #include <string>
 
-using namespace synapse::testing;  // NOLINT: how users write it
+using namespace synapse::robustness;  // NOLINT: how users write it
 
 class Setup : public RobustnessTest {
  protected:

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Checks the reports a robustness test binary wrote (synapse::testing::InstallReporters).
+"""Checks the reports a robustness test binary wrote (synapse::robustness::InstallReporters).
 
   check_test_reports.py passing DIR          the example suite: every test passed
   check_test_reports.py failing DIR          the failing binary: failures and a skip

@@ -1,4 +1,4 @@
-#include "synapse/testing/spec.h"
+#include "synapse/robustness/spec.h"
 
 #include <cctype>
 #include <fstream>
@@ -9,7 +9,7 @@
 #include "json_reader.h"
 #include "synapse/error.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 namespace {
 
 using internal::JsonReader;
@@ -218,4 +218,4 @@ Spec ParseSuiteSpec(const json& json_spec, const std::string& path) {
 
 Spec LoadSuiteSpec(const std::string& path) { return ParseSuiteSpec(ReadFile(path), path); }
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness

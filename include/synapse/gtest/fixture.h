@@ -1,7 +1,7 @@
 // The fixture of robustness tests: a model under test, loaded once per binary, and the
 // queries as members so that a TEST_F reads like the requirement it checks.
 //
-//   class SpamFilter : public synapse::testing::RobustnessTest {
+//   class SpamFilter : public synapse::robustness::RobustnessTest {
 //    protected:
 //     SpamFilter() : RobustnessTest(Config().model("models/spam-tiny")) {}
 //   };
@@ -14,19 +14,19 @@
 // The model loads in SetUp(); a model or data file that cannot be read fails the test with
 // its one-line error instead of crashing the binary. A subclass overriding SetUp() calls
 // RobustnessTest::SetUp() first.
-#ifndef SYNAPSE_TESTING_FIXTURE_H_
-#define SYNAPSE_TESTING_FIXTURE_H_
+#ifndef SYNAPSE_GTEST_FIXTURE_H_
+#define SYNAPSE_GTEST_FIXTURE_H_
 
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 
-#include "synapse/testing/config.h"
-#include "synapse/testing/model_under_test.h"
-#include "synapse/testing/queries.h"
+#include "synapse/robustness/config.h"
+#include "synapse/robustness/model_under_test.h"
+#include "synapse/robustness/queries.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 
 class RobustnessTest : public ::testing::Test {
  protected:
@@ -52,6 +52,6 @@ class RobustnessTest : public ::testing::Test {
   std::shared_ptr<ModelUnderTest> model_;
 };
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness
 
-#endif  // SYNAPSE_TESTING_FIXTURE_H_
+#endif  // SYNAPSE_GTEST_FIXTURE_H_

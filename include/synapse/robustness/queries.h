@@ -13,8 +13,8 @@
 // A query runs when it is first read as an Outcome (or ProbeOutcome), and its result is
 // cached for every later test in the binary. Neurons are ranked by the layer's probe
 // (SYNAPSE's global importance Σ_c |w_cj| and per-class weight w_cj).
-#ifndef SYNAPSE_TESTING_QUERIES_H_
-#define SYNAPSE_TESTING_QUERIES_H_
+#ifndef SYNAPSE_ROBUSTNESS_QUERIES_H_
+#define SYNAPSE_ROBUSTNESS_QUERIES_H_
 
 #include <cstdint>
 #include <memory>
@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "synapse/testing/outcome.h"
+#include "synapse/robustness/outcome.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 
 class ModelUnderTest;
 
@@ -155,6 +155,6 @@ void PrintTo(const Query& query, std::ostream* os);
 void PrintTo(const ProbeQuery& query, std::ostream* os);
 void PrintTo(const ProbeOutcome& outcome, std::ostream* os);
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness
 
-#endif  // SYNAPSE_TESTING_QUERIES_H_
+#endif  // SYNAPSE_ROBUSTNESS_QUERIES_H_

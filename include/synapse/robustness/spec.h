@@ -2,26 +2,26 @@
 // suite's threshold spec (SYNAPSE_ROBUSTNESS_SUITE), both read strictly into a Config and
 // a list of assertions. Paths in a spec are relative to the spec file.
 //
-//   synapse::testing::Spec spec = synapse::testing::LoadGateSpec("robustness.json");
-//   auto model = synapse::testing::ModelUnderTest::Shared(spec.config);
+//   synapse::robustness::Spec spec = synapse::robustness::LoadGateSpec("robustness.json");
+//   auto model = synapse::robustness::ModelUnderTest::Shared(spec.config);
 //   for (const auto& a : spec.assertions) {
-//     synapse::testing::Verdict v = synapse::testing::RunAssertion(*model, a);
+//     synapse::robustness::Verdict v = synapse::robustness::RunAssertion(*model, a);
 //   }
 //
 // docs/gate.md and docs/robustness-tests.md describe the two formats; errors are UsageError
 // 404 naming the file and the JSON path: "robustness.json: assertions[3].threshold:
 // expected a number".
-#ifndef SYNAPSE_TESTING_SPEC_H_
-#define SYNAPSE_TESTING_SPEC_H_
+#ifndef SYNAPSE_ROBUSTNESS_SPEC_H_
+#define SYNAPSE_ROBUSTNESS_SPEC_H_
 
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "synapse/testing/assertion.h"
-#include "synapse/testing/config.h"
+#include "synapse/robustness/assertion.h"
+#include "synapse/robustness/config.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 
 struct Spec {
   std::string path;
@@ -40,6 +40,6 @@ Spec LoadGateSpec(const std::string& path);
 Spec ParseSuiteSpec(const nlohmann::json& spec, const std::string& path);
 Spec LoadSuiteSpec(const std::string& path);
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness
 
-#endif  // SYNAPSE_TESTING_SPEC_H_
+#endif  // SYNAPSE_ROBUSTNESS_SPEC_H_

@@ -1,4 +1,4 @@
-#include "synapse/testing/model_under_test.h"
+#include "synapse/robustness/model_under_test.h"
 
 #include "synapse/activation_cache.h"
 
@@ -25,7 +25,7 @@
 #include "synapse/tokenizer.h"
 #include "synapse/weight_perturbation.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 namespace {
 
 using json = nlohmann::ordered_json;
@@ -749,4 +749,4 @@ R BasicProbeQuery<R>::outcome() const { return model_->Run(*this); }
 template class BasicQuery<Outcome>;
 template class BasicProbeQuery<ProbeOutcome>;
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness

@@ -8,9 +8,9 @@
 #include <mutex>
 #include <sstream>
 
-#include "synapse/testing/matchers.h"
+#include "synapse/gtest/matchers.h"
 
-namespace synapse::testing::internal {
+namespace synapse::robustness::internal {
 namespace {
 
 struct Store {
@@ -63,4 +63,4 @@ std::vector<Verdict> VerdictsOf(const std::string& suite, const std::string& tes
   return it == store.by_test.end() ? std::vector<Verdict>{} : it->second;
 }
 
-}  // namespace synapse::testing::internal
+}  // namespace synapse::robustness::internal

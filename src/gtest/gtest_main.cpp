@@ -10,17 +10,17 @@
 
 #include "synapse/error.h"
 #include "synapse/runtime.h"
-#include "synapse/testing/config.h"
+#include "synapse/robustness/config.h"
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleMock(&argc, argv);
   try {
-    synapse::testing::InitSynapse(&argc, argv);
+    synapse::robustness::InitSynapse(&argc, argv);
   } catch (const synapse::Error& e) {
     std::cerr << argv[0] << ": " << e.what() << "\n";
     return 2;
   }
   synapse::KeepFreedMemory();
-  if (synapse::testing::SettingFromFlagsOrEnvironment("threads").empty()) synapse::SetThreads(1);
+  if (synapse::robustness::SettingFromFlagsOrEnvironment("threads").empty()) synapse::SetThreads(1);
   return RUN_ALL_TESTS();
 }

@@ -1,4 +1,4 @@
-#include "synapse/testing/outcome.h"
+#include "synapse/robustness/outcome.h"
 
 #include <cmath>
 #include <limits>
@@ -7,7 +7,7 @@
 #include "describe.h"
 #include "synapse/error.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 namespace {
 
 using nlohmann::json;
@@ -129,4 +129,4 @@ ProbeOutcome ProbeOutcomeOf(const json& report, int layer) {
   return o;
 }
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness

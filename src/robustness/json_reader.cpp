@@ -2,7 +2,7 @@
 
 #include "synapse/error.h"
 
-namespace synapse::testing::internal {
+namespace synapse::robustness::internal {
 
 using nlohmann::json;
 
@@ -81,4 +81,4 @@ std::string JsonReader::Path(const std::string& p) const {
   return slash == std::string::npos ? p : file_.substr(0, slash + 1) + p;
 }
 
-}  // namespace synapse::testing::internal
+}  // namespace synapse::robustness::internal

@@ -1,4 +1,4 @@
-#include "synapse/testing/check.h"
+#include "synapse/robustness/check.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,7 +12,7 @@
 #include "synapse/experiments.h"
 #include "synapse/stats.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -492,4 +492,4 @@ Verdict Evaluate(const Check& c, const ProbeOutcome& o) {
   return v;
 }
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness

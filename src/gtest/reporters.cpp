@@ -1,4 +1,4 @@
-#include "synapse/testing/reporters.h"
+#include "synapse/gtest/reporters.h"
 
 #include <gtest/gtest.h>
 
@@ -12,10 +12,10 @@
 #include "recorder.h"
 #include "synapse/report_parts.h"
 #include "synapse/runtime.h"
-#include "synapse/testing/config.h"
-#include "synapse/testing/model_under_test.h"
+#include "synapse/robustness/config.h"
+#include "synapse/robustness/model_under_test.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 namespace {
 
 using json = nlohmann::ordered_json;
@@ -204,4 +204,4 @@ namespace internal {
 bool PluginLinked() { return kPluginRegistered; }
 }  // namespace internal
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness

@@ -2,11 +2,11 @@
 // so that any confidence level's interval can be recomputed.
 //
 //   nlohmann::json report = nlohmann::json::parse(std::ifstream("report.json"));
-//   synapse::testing::Outcome top10 = synapse::testing::ExperimentOutcome(
+//   synapse::robustness::Outcome top10 = synapse::robustness::ExperimentOutcome(
 //       report, /*layer=*/-1, "top", /*k=*/10);
-//   EXPECT_THAT(top10, synapse::testing::AccuracyAtLeast(0.9).WithConfidence(0.95));
-#ifndef SYNAPSE_TESTING_OUTCOME_H_
-#define SYNAPSE_TESTING_OUTCOME_H_
+//   EXPECT_THAT(top10, synapse::robustness::AccuracyAtLeast(0.9).WithConfidence(0.95));
+#ifndef SYNAPSE_ROBUSTNESS_OUTCOME_H_
+#define SYNAPSE_ROBUSTNESS_OUTCOME_H_
 
 #include <cstdint>
 #include <functional>
@@ -17,7 +17,7 @@
 
 #include "synapse/stats.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 
 /// A proportion measured on n examples.
 struct Rate {
@@ -92,6 +92,6 @@ Outcome ExperimentOutcome(const nlohmann::json& report, int layer, const std::st
 /// A layer's probe from a report (layer may count from the end). Throws DataError 210.
 ProbeOutcome ProbeOutcomeOf(const nlohmann::json& report, int layer);
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness
 
-#endif  // SYNAPSE_TESTING_OUTCOME_H_
+#endif  // SYNAPSE_ROBUSTNESS_OUTCOME_H_

@@ -3,24 +3,24 @@
 // neuron ranking per layer (fitted on first use), and the result of every query run so far.
 // One instance per distinct config is shared by every test in the binary.
 //
-//   auto model = synapse::testing::ModelUnderTest::Shared(Config().model("models/spam-tiny"));
+//   auto model = synapse::robustness::ModelUnderTest::Shared(Config().model("models/spam-tiny"));
 //   Outcome top10 = model->Ablate(TopK(10)).AtLayer(-1);
 //   std::cout << top10.accuracy.value() << "\n";
 //
 // RobustnessTest (fixture.h) wraps this for TEST_F.
-#ifndef SYNAPSE_TESTING_MODEL_UNDER_TEST_H_
-#define SYNAPSE_TESTING_MODEL_UNDER_TEST_H_
+#ifndef SYNAPSE_ROBUSTNESS_MODEL_UNDER_TEST_H_
+#define SYNAPSE_ROBUSTNESS_MODEL_UNDER_TEST_H_
 
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "synapse/testing/config.h"
-#include "synapse/testing/outcome.h"
-#include "synapse/testing/queries.h"
+#include "synapse/robustness/config.h"
+#include "synapse/robustness/outcome.h"
+#include "synapse/robustness/queries.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 
 class ModelUnderTest : public std::enable_shared_from_this<ModelUnderTest> {
  public:
@@ -64,6 +64,6 @@ class ModelUnderTest : public std::enable_shared_from_this<ModelUnderTest> {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness
 
-#endif  // SYNAPSE_TESTING_MODEL_UNDER_TEST_H_
+#endif  // SYNAPSE_ROBUSTNESS_MODEL_UNDER_TEST_H_

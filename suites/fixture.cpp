@@ -1,9 +1,9 @@
-#include "synapse/testing/fixture.h"
+#include "synapse/gtest/fixture.h"
 
-#include "recorder.h"
+#include "gtest/recorder.h"
 #include "synapse/error.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 
 void RobustnessTest::SetUp() {
   (void)internal::PluginLinked();
@@ -19,4 +19,4 @@ ModelUnderTest& RobustnessTest::model() {
   return *model_;
 }
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness

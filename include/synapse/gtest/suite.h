@@ -21,8 +21,8 @@
 // read or has an unknown key or a wrong type becomes a single failing test whose message
 // names the file and the JSON path ("robustness.json: baseline.accuracy_at_least:
 // expected a number").
-#ifndef SYNAPSE_TESTING_SUITE_H_
-#define SYNAPSE_TESTING_SUITE_H_
+#ifndef SYNAPSE_GTEST_SUITE_H_
+#define SYNAPSE_GTEST_SUITE_H_
 
 #include <gtest/gtest.h>
 
@@ -31,12 +31,12 @@
 #include <string>
 #include <vector>
 
-#include "synapse/testing/assertion.h"
-#include "synapse/testing/config.h"
-#include "synapse/testing/fixture.h"
-#include "synapse/testing/spec.h"
+#include "synapse/robustness/assertion.h"
+#include "synapse/robustness/config.h"
+#include "synapse/gtest/fixture.h"
+#include "synapse/robustness/spec.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 
 /// One check of a suite spec: a test.
 struct SuiteCheck {
@@ -65,14 +65,14 @@ class SuiteTest : public RobustnessTest, public ::testing::WithParamInterface<Su
 std::string SuiteCheckName(const ::testing::TestParamInfo<SuiteCheck>& info);
 
 }  // namespace internal
-}  // namespace synapse::testing
+}  // namespace synapse::robustness
 
 /// Instantiates the standard suite from the JSON spec at `config_path` as the
 /// parameterized test `Name`.
 #define SYNAPSE_ROBUSTNESS_SUITE(Name, config_path)                                                           \
-  class Name : public ::synapse::testing::internal::SuiteTest {};                                             \
+  class Name : public ::synapse::robustness::internal::SuiteTest {};                                             \
   TEST_P(Name, Check) { RunCheck(GetParam()); }                                                               \
-  INSTANTIATE_TEST_SUITE_P(Spec, Name, ::testing::ValuesIn(::synapse::testing::LoadSuiteChecks(config_path)), \
-                           ::synapse::testing::internal::SuiteCheckName)
+  INSTANTIATE_TEST_SUITE_P(Spec, Name, ::testing::ValuesIn(::synapse::robustness::LoadSuiteChecks(config_path)), \
+                           ::synapse::robustness::internal::SuiteCheckName)
 
-#endif  // SYNAPSE_TESTING_SUITE_H_
+#endif  // SYNAPSE_GTEST_SUITE_H_

@@ -1,9 +1,9 @@
-#include "synapse/testing/suite.h"
+#include "synapse/gtest/suite.h"
 
-#include "recorder.h"
-#include "synapse/testing/matchers.h"
+#include "gtest/recorder.h"
+#include "synapse/gtest/matchers.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 
 std::vector<SuiteCheck> LoadSuiteChecks(const std::string& path) {
   try {
@@ -39,4 +39,4 @@ void SuiteTest::RunCheck(const SuiteCheck& c) {
 }
 
 }  // namespace internal
-}  // namespace synapse::testing
+}  // namespace synapse::robustness

@@ -1,9 +1,9 @@
 // What a robustness test runs on: the model, its evaluation data, tokenizer and labels, and
 // the settings of the measurements. Written once in the test file, overridable per run.
 //
-//   class SpamFilter : public synapse::testing::RobustnessTest {
+//   class SpamFilter : public synapse::robustness::RobustnessTest {
 //    protected:
-//     SpamFilter() : RobustnessTest(synapse::testing::Config().model("models/spam-tiny").seed(7)) {}
+//     SpamFilter() : RobustnessTest(synapse::robustness::Config().model("models/spam-tiny").seed(7)) {}
 //   };
 //
 // Overrides, strongest first: flags (--synapse_model=PATH, --synapse_data, --synapse_tokenizer,
@@ -11,8 +11,8 @@
 // --synapse_cache_dir), then the environment (SYNAPSE_MODEL, SYNAPSE_DATA, SYNAPSE_TOKENIZER,
 // SYNAPSE_LABELS, SYNAPSE_SEED, SYNAPSE_MAX_EXAMPLES, SYNAPSE_PAD_ID, SYNAPSE_CACHE_DIR), then
 // the Config in the test file.
-#ifndef SYNAPSE_TESTING_CONFIG_H_
-#define SYNAPSE_TESTING_CONFIG_H_
+#ifndef SYNAPSE_ROBUSTNESS_CONFIG_H_
+#define SYNAPSE_ROBUSTNESS_CONFIG_H_
 
 #include <cstdint>
 #include <string>
@@ -22,7 +22,7 @@
 #include "synapse/options.h"
 #include "synapse/probe.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 
 struct Config {
   /// A model directory as `synapse train` writes it (model.pt, tokenizer.json, labels.json,
@@ -94,6 +94,6 @@ void OverrideSetting(const std::string& name, const std::string& value, const st
 /// SYNAPSE_NAME (upper case), else "".
 std::string SettingFromFlagsOrEnvironment(const std::string& name);
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness
 
-#endif  // SYNAPSE_TESTING_CONFIG_H_
+#endif  // SYNAPSE_ROBUSTNESS_CONFIG_H_

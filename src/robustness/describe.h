@@ -9,7 +9,7 @@
 
 #include "number_text.h"
 
-namespace synapse::testing::internal {
+namespace synapse::robustness::internal {
 
 /// "zeroing class spam's top-10 neurons of layer 3 (encoder.layer.3) at every token" from a
 /// row with selection (top, bottom, random, class_top, explicit, noise), k, class, op,
@@ -37,6 +37,6 @@ std::string DescribeExperiment(const Json& row, int layer, const std::string& la
   return s.str();
 }
 
-}  // namespace synapse::testing::internal
+}  // namespace synapse::robustness::internal
 
 #endif  // SYNAPSE_SRC_TESTING_DESCRIBE_H_

@@ -9,17 +9,17 @@
 // is EXPECT_THAT(Ablate(TopK(10).OfClass("spam")).AtLayer(-1),
 //                ClassRecallAtLeast("spam", 0.95).WithConfidence(0.95)).
 // docs/gate.md lists every key; docs/gate-spec.schema.json is the JSON Schema.
-#ifndef SYNAPSE_TESTING_ASSERTION_H_
-#define SYNAPSE_TESTING_ASSERTION_H_
+#ifndef SYNAPSE_ROBUSTNESS_ASSERTION_H_
+#define SYNAPSE_ROBUSTNESS_ASSERTION_H_
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "synapse/testing/check.h"
+#include "synapse/robustness/check.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 
 class ModelUnderTest;
 
@@ -61,6 +61,6 @@ Verdict RunAssertion(ModelUnderTest& model, const Assertion& assertion);
 /// spec, for errors: UsageError 404 "FILE: assertions[3].threshold: expected a number".
 Assertion ParseAssertion(const nlohmann::json& object, const std::string& file, const std::string& where);
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness
 
-#endif  // SYNAPSE_TESTING_ASSERTION_H_
+#endif  // SYNAPSE_ROBUSTNESS_ASSERTION_H_

@@ -1,4 +1,4 @@
-#include "synapse/testing/config.h"
+#include "synapse/robustness/config.h"
 
 #include <sys/stat.h>
 
@@ -10,7 +10,7 @@
 #include "synapse/activation_cache.h"
 #include "synapse/error.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 namespace {
 
 const std::set<std::string>& KnownFlags() {
@@ -172,4 +172,4 @@ Config ResolveConfig(const Config& in) {
   return c;
 }
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness

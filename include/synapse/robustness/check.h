@@ -1,21 +1,21 @@
 // A robustness requirement on an outcome, and its verdict: what the GoogleMock matchers
 // (matchers.h), the standard suite and `synapse gate` all evaluate. No GoogleTest here.
 //
-//   synapse::testing::Check check{synapse::testing::Metric::kAccuracy, /*threshold=*/0.9};
+//   synapse::robustness::Check check{synapse::robustness::Metric::kAccuracy, /*threshold=*/0.9};
 //   check.confidence = 0.95;                       // test the Wilson lower bound
-//   synapse::testing::Verdict v = synapse::testing::Evaluate(check, outcome);
+//   synapse::robustness::Verdict v = synapse::robustness::Evaluate(check, outcome);
 //   std::cout << v.value << " " << (v.passed ? "pass" : "fail") << ": " << v.explanation;
-#ifndef SYNAPSE_TESTING_CHECK_H_
-#define SYNAPSE_TESTING_CHECK_H_
+#ifndef SYNAPSE_ROBUSTNESS_CHECK_H_
+#define SYNAPSE_ROBUSTNESS_CHECK_H_
 
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "synapse/testing/outcome.h"
+#include "synapse/robustness/outcome.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 
 /// What a check reads, and which way it must go.
 enum class Metric {
@@ -98,6 +98,6 @@ std::vector<std::pair<std::string, std::string>> VerdictProperties(const Verdict
 /// "doesn't have ...".
 std::string Describe(const Check& check, bool negated = false);
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness
 
-#endif  // SYNAPSE_TESTING_CHECK_H_
+#endif  // SYNAPSE_ROBUSTNESS_CHECK_H_

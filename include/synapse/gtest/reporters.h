@@ -13,13 +13,13 @@
 // every part there into DIR/junit.xml, report.json and report.html, so one process per
 // test (gtest_discover_tests, ctest -j) keeps every test. Under sharding
 // (GTEST_TOTAL_SHARDS), each shard writes into DIR/shard-<GTEST_SHARD_INDEX>.
-#ifndef SYNAPSE_TESTING_REPORTERS_H_
-#define SYNAPSE_TESTING_REPORTERS_H_
+#ifndef SYNAPSE_GTEST_REPORTERS_H_
+#define SYNAPSE_GTEST_REPORTERS_H_
 
 #include <nlohmann/json.hpp>
 #include <string>
 
-namespace synapse::testing {
+namespace synapse::robustness {
 
 /// Writes the reports into `dir` instead of the flag's or the environment's directory
 /// (empty: theirs). The reporter is installed already when synapse::gtest is linked; call
@@ -34,6 +34,6 @@ void InstallReporters(const std::string& dir = "");
 /// comparison, threshold, verdict, explanation).
 nlohmann::ordered_json RunReport();
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness
 
-#endif  // SYNAPSE_TESTING_REPORTERS_H_
+#endif  // SYNAPSE_GTEST_REPORTERS_H_

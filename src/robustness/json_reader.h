@@ -8,7 +8,7 @@
 #include <set>
 #include <string>
 
-namespace synapse::testing::internal {
+namespace synapse::robustness::internal {
 
 class JsonReader {
  public:
@@ -45,6 +45,6 @@ class JsonReader {
   std::string file_;
 };
 
-}  // namespace synapse::testing::internal
+}  // namespace synapse::robustness::internal
 
 #endif  // SYNAPSE_SRC_TESTING_JSON_READER_H_

@@ -1,7 +1,7 @@
-// GoogleMock matchers over robustness outcomes (synapse/testing/outcome.h) and the queries
-// that produce them (synapse/testing/queries.h).
+// GoogleMock matchers over robustness outcomes (synapse/robustness/outcome.h) and the queries
+// that produce them (synapse/robustness/queries.h).
 //
-//   using namespace synapse::testing;
+//   using namespace synapse::robustness;
 //   EXPECT_THAT(top10, AccuracyAtLeast(0.9));                        // the point estimate
 //   EXPECT_THAT(top10, AccuracyAtLeast(0.9).WithConfidence(0.95));   // the Wilson lower bound
 //   EXPECT_THAT(top10, ClassRecallAtLeast("ham", 0.95));
@@ -21,19 +21,19 @@
 // Inside a running test every assertion also records its metric, value, interval, threshold
 // and verdict as test properties ("synapse.N.metric", ...), which --gtest_output=xml and the
 // Synapse reporters (reporters.h) write out.
-#ifndef SYNAPSE_TESTING_MATCHERS_H_
-#define SYNAPSE_TESTING_MATCHERS_H_
+#ifndef SYNAPSE_GTEST_MATCHERS_H_
+#define SYNAPSE_GTEST_MATCHERS_H_
 
 #include <gmock/gmock.h>
 
 #include <ostream>
 #include <string>
 
-#include "synapse/testing/check.h"
-#include "synapse/testing/outcome.h"
-#include "synapse/testing/queries.h"
+#include "synapse/robustness/check.h"
+#include "synapse/robustness/outcome.h"
+#include "synapse/robustness/queries.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 namespace internal {
 
 /// A GoogleMock matcher for one Check (check.h): the verdict's explanation is the
@@ -142,7 +142,7 @@ internal::KnownWeaknessMatcher<M> KnownWeakness(M matcher) {
 
 /// EXPECT_KNOWN_WEAKNESS(Baseline(), ClassRecallAtLeast("hard_ham", 0.8)) reads as the
 /// requirement it documents.
-#define EXPECT_KNOWN_WEAKNESS(value, matcher) EXPECT_THAT(value, ::synapse::testing::KnownWeakness(matcher))
+#define EXPECT_KNOWN_WEAKNESS(value, matcher) EXPECT_THAT(value, ::synapse::robustness::KnownWeakness(matcher))
 
 namespace internal {
 /// A check of `metric` against `threshold` (for a class's recall, `class_name`'s).
@@ -190,6 +190,6 @@ inline internal::CheckMatcher ClassAsymmetryAtMost(double x) { return internal::
 /// Prints an outcome in gtest messages: "{accuracy 0.870 (359/412), 5 labels flipped}".
 void PrintTo(const Outcome& outcome, std::ostream* os);
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness
 
-#endif  // SYNAPSE_TESTING_MATCHERS_H_
+#endif  // SYNAPSE_GTEST_MATCHERS_H_

@@ -1,11 +1,11 @@
-#include "synapse/testing/assertion.h"
+#include "synapse/robustness/assertion.h"
 
 #include <cmath>
 
 #include "json_reader.h"
-#include "synapse/testing/model_under_test.h"
+#include "synapse/robustness/model_under_test.h"
 
-namespace synapse::testing {
+namespace synapse::robustness {
 namespace {
 
 using nlohmann::json;
@@ -171,4 +171,4 @@ Assertion ParseAssertion(const json& o, const std::string& file, const std::stri
   return a;
 }
 
-}  // namespace synapse::testing
+}  // namespace synapse::robustness

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "synapse/testing/check.h"
+#include "synapse/robustness/check.h"
 
-namespace synapse::testing::internal {
+namespace synapse::robustness::internal {
 
 /// Records `v` for the running test (nothing outside a test): the same assertion evaluated
 /// twice (GoogleMock matches, then explains) is kept once. Marks it a known weakness inside
@@ -24,6 +24,6 @@ bool PluginLinked();
 /// The verdicts of a finished or running test.
 std::vector<Verdict> VerdictsOf(const std::string& suite, const std::string& test);
 
-}  // namespace synapse::testing::internal
+}  // namespace synapse::robustness::internal
 
 #endif  // SYNAPSE_MATCHERS_RECORDER_H_
