@@ -28,6 +28,46 @@ constexpr const char* kEpilog =
     "leave metrics unmatched: a warning, and exit 2 unless --allow-mismatch.\n"
     "Exit 0 with no regression, 1 with one, 2 on bad input.\n";
 
+// The table stdout shows: regressions and improvements (every metric with `all`), the
+// totals, and with `all` the metrics only one report has.
+std::string ComparisonTable(const Comparison& c, bool all) {
+  size_t key_w = 6;
+  for (const MetricComparison& m : c.metrics) key_w = std::max(key_w, m.key.size());
+  std::ostringstream out;
+  out << std::left << std::setw(static_cast<int>(key_w) + 2) << "metric" << std::setw(10) << "baseline"
+      << std::setw(10) << "current" << std::setw(9) << "delta" << std::setw(16) << "test" << std::setw(10) << "p"
+      << "verdict\n";
+  int hidden = 0;
+  for (const MetricComparison& m : c.metrics) {
+    if (!all && !m.regression && !m.improvement) {
+      ++hidden;
+      continue;
+    }
+    out << std::setw(static_cast<int>(key_w) + 2) << m.key << std::setw(10) << Fixed(m.baseline, 3) << std::setw(10)
+        << Fixed(m.current, 3) << std::setw(9) << ((m.delta >= 0 ? "+" : "") + Fixed(m.delta, 3)) << std::setw(16)
+        << m.test << std::setw(10) << (std::isfinite(m.p) ? Fixed(m.p, 4) : "-")
+        << (m.regression    ? "REGRESSION"
+            : m.improvement ? "improved"
+                            : "")
+        << "\n";
+  }
+  if (hidden > 0) out << "(" << hidden << " metrics within tolerance or not significant; --all lists them)\n";
+  out << "\n"
+      << c.metrics.size() << " metrics compared"
+      << (c.same_examples ? " on the same examples (McNemar's exact test)" : " (two-proportion tests)") << ": "
+      << c.regressions << " regression(s), " << c.improvements << " improvement(s)";
+  if (!c.only_in_baseline.empty() || !c.only_in_current.empty()) {
+    out << "; " << c.only_in_baseline.size() << " only in the baseline, " << c.only_in_current.size()
+        << " only in the current report" << (all ? "" : " (--all lists them)");
+  }
+  out << "\n";
+  if (all) {
+    for (const std::string& key : c.only_in_baseline) out << "  only in the baseline: " << key << "\n";
+    for (const std::string& key : c.only_in_current) out << "  only in the current report: " << key << "\n";
+  }
+  return out.str();
+}
+
 }  // namespace
 
 int CompareCommand(int argc, char** argv) {
@@ -86,43 +126,7 @@ int CompareCommand(int argc, char** argv) {
     report["tests"] = ComparisonTests(c, options);
     WriteFileAtomically(junit, RenderJUnitXml(report));
   }
-  if (!quiet) {
-    size_t key_w = 6;
-    for (const MetricComparison& m : c.metrics) key_w = std::max(key_w, m.key.size());
-    std::ostringstream out;
-    out << std::left << std::setw(static_cast<int>(key_w) + 2) << "metric" << std::setw(10) << "baseline"
-        << std::setw(10) << "current" << std::setw(9) << "delta" << std::setw(16) << "test" << std::setw(10) << "p"
-        << "verdict\n";
-    int hidden = 0;
-    for (const MetricComparison& m : c.metrics) {
-      if (!all && !m.regression && !m.improvement) {
-        ++hidden;
-        continue;
-      }
-      out << std::setw(static_cast<int>(key_w) + 2) << m.key << std::setw(10) << Fixed(m.baseline, 3) << std::setw(10)
-          << Fixed(m.current, 3) << std::setw(9) << ((m.delta >= 0 ? "+" : "") + Fixed(m.delta, 3)) << std::setw(16)
-          << m.test << std::setw(10) << (std::isfinite(m.p) ? Fixed(m.p, 4) : "-")
-          << (m.regression    ? "REGRESSION"
-              : m.improvement ? "improved"
-                              : "")
-          << "\n";
-    }
-    if (hidden > 0) out << "(" << hidden << " metrics within tolerance or not significant; --all lists them)\n";
-    out << "\n"
-        << c.metrics.size() << " metrics compared"
-        << (c.same_examples ? " on the same examples (McNemar's exact test)" : " (two-proportion tests)") << ": "
-        << c.regressions << " regression(s), " << c.improvements << " improvement(s)";
-    if (!c.only_in_baseline.empty() || !c.only_in_current.empty()) {
-      out << "; " << c.only_in_baseline.size() << " only in the baseline, " << c.only_in_current.size()
-          << " only in the current report" << (all ? "" : " (--all lists them)");
-    }
-    out << "\n";
-    if (all) {
-      for (const std::string& key : c.only_in_baseline) out << "  only in the baseline: " << key << "\n";
-      for (const std::string& key : c.only_in_current) out << "  only in the current report: " << key << "\n";
-    }
-    std::cout << out.str();
-  }
+  if (!quiet) std::cout << ComparisonTable(c, all);
   return c.regressions > 0 ? 1 : 0;
 }
 

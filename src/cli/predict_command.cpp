@@ -42,83 +42,83 @@ Pooling ParsePooling(const std::string& text) {
   throw UsageError(401, "--pool: expected first or last, got \"" + text + "\"");
 }
 
-}  // namespace
-
-int PredictCommand(int argc, char** argv) {
-  std::string model_path, data_path, out_path, pool = "first", layers_glob, tokenizer_path, labels_path;
+// The command line of `synapse predict`.
+struct PredictParams {
+  std::string model_path, data_path, out_path, pool = "first", layers_glob, tokenizer_path, labels_path, input_shape;
   std::vector<std::string> specs;
   int64_t seed = 0, batch_size = 32, threads = 0, pad_id = -1, max_length = 0;
   bool cased = false;
+  RowSource source;
+};
+
+// False for --help (printed).
+bool ParsePredictFlags(int argc, char** argv, PredictParams* t) {
   ArgParser p("synapse predict", "Run a model over JSONL rows and write one prediction per row.");
   p.Option("--model", "M", "TorchScript file or model directory (default: the embedded spam-tiny model)",
-           &model_path);
+           &t->model_path);
   p.Option("--data", "D", "JSONL rows (text, pre-tokenized, or float features; default: a model directory's eval.jsonl)",
-           &data_path);
+           &t->data_path);
   p.Option("--tokenizer", "T", "tokenizer.json or vocab.txt, for text rows (default: tokenizer.json beside M)",
-           &tokenizer_path);
+           &t->tokenizer_path);
   p.Option("--labels", "L", "class names: [\"ham\", ...] or a config with id2label (default: labels.json beside M)",
-           &labels_path);
-  p.Option("--max-length", "N", "truncate text to N tokens (default: the tokenizer's, else 512)", &max_length);
-  p.Flag("--no-lowercase", "vocab.txt only: keep case and accents", &cased);
-  p.Repeated("--intervene", "-i", "SPEC", "an intervention (see below)", &specs);
-  p.Option("--out", "FILE", "write JSONL predictions here (default: stdout)", &out_path);
-  p.Option("--pool", "first|last", "the pooled position: first token ([CLS], default) or last real token", &pool);
-  p.Option("--seed", "N", "seed of noise interventions (default 0)", &seed);
-  p.Option("--batch-size", "N", "examples per forward pass (default 32)", &batch_size);
-  p.Option("--pad-id", "N", "token id used for padding (default: the tokenizer's, else 0)", &pad_id);
-  p.Option("--layer-modules", "GLOB", "module paths of the layers (default: discovered)", &layers_glob);
-  p.Option("--threads", "N", "intra-op threads (default: all cores)", &threads);
-  std::string input_shape;
-  p.Option("--input-shape", "D,D,..", "float-input models: the shape every row's features must have", &input_shape);
-  RowSource source;
+           &t->labels_path);
+  p.Option("--max-length", "N", "truncate text to N tokens (default: the tokenizer's, else 512)", &t->max_length);
+  p.Flag("--no-lowercase", "vocab.txt only: keep case and accents", &t->cased);
+  p.Repeated("--intervene", "-i", "SPEC", "an intervention (see below)", &t->specs);
+  p.Option("--out", "FILE", "write JSONL predictions here (default: stdout)", &t->out_path);
+  p.Option("--pool", "first|last", "the pooled position: first token ([CLS], default) or last real token", &t->pool);
+  p.Option("--seed", "N", "seed of noise interventions (default 0)", &t->seed);
+  p.Option("--batch-size", "N", "examples per forward pass (default 32)", &t->batch_size);
+  p.Option("--pad-id", "N", "token id used for padding (default: the tokenizer's, else 0)", &t->pad_id);
+  p.Option("--layer-modules", "GLOB", "module paths of the layers (default: discovered)", &t->layers_glob);
+  p.Option("--threads", "N", "intra-op threads (default: all cores)", &t->threads);
+  p.Option("--input-shape", "D,D,..", "float-input models: the shape every row's features must have", &t->input_shape);
   std::string text_column = "text", pair_column, label_column = "label";
   bool skip_bad_rows = false;
-  AddDataOptions(&p, &source, &text_column, &pair_column, &label_column, &skip_bad_rows);
+  AddDataOptions(&p, &t->source, &text_column, &pair_column, &label_column, &skip_bad_rows);
   p.Epilog(kSpecHelp);
   if (!p.Parse(argc, argv)) {
     std::cout << p.Help();
-    return 0;
+    return false;
   }
-  ResolveModelDirectory(&model_path, &tokenizer_path, &data_path);
-  if (data_path.empty()) throw UsageError(401, "--data is required: " + model_path + " has no eval.jsonl beside it");
-  if (batch_size < 1) throw UsageError(401, "--batch-size must be at least 1");
-
-  std::vector<Intervention> interventions;
-  for (const std::string& s : specs) interventions.push_back(ParseIntervention(s));
-  RuntimeInfo runtime = SetUpRuntime(threads);
-  source.data = data_path;
+  ResolveModelDirectory(&t->model_path, &t->tokenizer_path, &t->data_path);
+  if (t->data_path.empty()) {
+    throw UsageError(401, "--data is required: " + t->model_path + " has no eval.jsonl beside it");
+  }
+  if (t->batch_size < 1) throw UsageError(401, "--batch-size must be at least 1");
+  RowSource& source = t->source;
+  source.data = t->data_path;
   source.read.text_column(text_column).text_pair_column(pair_column).label_column(label_column)
       .skip_bad_rows(skip_bad_rows);
-  source.seed = static_cast<uint64_t>(seed);
-  source.tokenizer = tokenizer_path;
-  source.labels = labels_path;
-  source.model = model_path;
-  source.max_length = max_length;
-  source.lowercase = !cased;
-  Dataset loaded = LoadRows(source);
-  const std::vector<DataRow>& rows = loaded.rows;
-  ModelOptions model_options;
-  model_options.layers_glob(layers_glob);
-  // The data's own ids for the load-time dry run: valid in the model's vocabulary.
-  if (!loaded.rows.empty()) model_options.dry_run_ids(loaded.rows.front().example.input_ids);
-  if (!input_shape.empty()) model_options.input_shape(ParseShape(input_shape, "--input-shape"));
-  Model model = Model::Load(model_path, model_options);
-  RunOptions run;
-  run.pool(ParsePooling(pool)).seed(static_cast<uint64_t>(seed)).pad_id(pad_id >= 0 ? pad_id : loaded.pad_id);
+  source.seed = static_cast<uint64_t>(t->seed);
+  source.tokenizer = t->tokenizer_path;
+  source.labels = t->labels_path;
+  source.model = t->model_path;
+  source.max_length = t->max_length;
+  source.lowercase = !t->cased;
+  return true;
+}
 
-  // Batches of similar length waste little on padding; results go back to input order.
-  std::vector<Example> examples;
-  for (const DataRow& r : rows) examples.push_back(r.example);
-  auto start = std::chrono::steady_clock::now();
-  std::vector<std::string> lines(rows.size());
+// One JSONL line per row, in input order, and how many labelled rows the model got right.
+struct Predictions {
+  std::vector<std::string> lines;
   int64_t labelled = 0, correct = 0;
+};
+
+Predictions Predict(const Model& model, const Dataset& data, const std::vector<Intervention>& interventions,
+                    RunOptions run, int64_t batch_size) {
+  const std::vector<DataRow>& rows = data.rows;
+  const std::vector<Example> examples = data.examples();
+  Predictions out;
+  out.lines.resize(rows.size());
+  // Batches of similar length waste little on padding; results go back to input order.
   for (const std::vector<int64_t>& batch : LengthSortedBatches(examples, batch_size)) {
     run.example_indices(batch);
     RunResult result;
     try {
       result = model.Run(Gather(examples, batch), interventions, run);
     } catch (const DataError& e) {
-      RethrowWithLine(e, data_path, rows);
+      RethrowWithLine(e, data.path, rows);
     }
     for (size_t k = 0; k < batch.size(); ++k) {
       const size_t i = static_cast<size_t>(batch[k]);
@@ -128,37 +128,61 @@ int PredictCommand(int argc, char** argv) {
       nlohmann::ordered_json row;
       row["index"] = i;
       row["pred"] = pred;
-      if (pred < static_cast<Eigen::Index>(loaded.class_names.size())) row["pred_label"] = loaded.class_names[pred];
+      if (pred < static_cast<Eigen::Index>(data.class_names.size())) row["pred_label"] = data.class_names[pred];
       row["logits"] = nlohmann::json::array();
       for (Eigen::Index c = 0; c < result.logits.cols(); ++c) row["logits"].push_back(result.logits(r, c));
       if (!rows[i].label_json.empty()) {
         row["label"] = nlohmann::json::parse(rows[i].label_json);
         if (rows[i].label_index >= 0) {
-          ++labelled;
-          correct += rows[i].label_index == pred;
+          ++out.labelled;
+          out.correct += rows[i].label_index == pred;
         }
       }
-      lines[i] = row.dump();
+      out.lines[i] = row.dump();
     }
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::ostringstream out;
-  for (const std::string& line : lines) out << line << "\n";
+  return out;
+}
 
-  if (out_path.empty()) {
+}  // namespace
+
+int PredictCommand(int argc, char** argv) {
+  PredictParams t;
+  if (!ParsePredictFlags(argc, argv, &t)) return 0;
+  std::vector<Intervention> interventions;
+  for (const std::string& s : t.specs) interventions.push_back(ParseIntervention(s));
+  const RuntimeInfo runtime = SetUpRuntime(t.threads);
+  const Dataset loaded = LoadRows(t.source);
+  ModelOptions model_options;
+  model_options.layers_glob(t.layers_glob);
+  // The data's own ids for the load-time dry run: valid in the model's vocabulary.
+  if (!loaded.rows.empty()) model_options.dry_run_ids(loaded.rows.front().example.input_ids);
+  if (!t.input_shape.empty()) model_options.input_shape(ParseShape(t.input_shape, "--input-shape"));
+  const Model model = Model::Load(t.model_path, model_options);
+  RunOptions run;
+  run.pool(ParsePooling(t.pool)).seed(static_cast<uint64_t>(t.seed)).pad_id(t.pad_id >= 0 ? t.pad_id : loaded.pad_id);
+
+  const auto start = std::chrono::steady_clock::now();
+  const Predictions predictions = Predict(model, loaded, interventions, run, t.batch_size);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::ostringstream out;
+  for (const std::string& line : predictions.lines) out << line << "\n";
+  if (t.out_path.empty()) {
     std::cout << out.str();
   } else {
-    WriteFileAtomically(out_path, out.str());
+    WriteFileAtomically(t.out_path, out.str());
   }
-  std::cerr << "synapse: " << rows.size() << " rows";
-  if (loaded.total != static_cast<int64_t>(rows.size())) std::cerr << " (stratified sample of " << loaded.total << ")";
+  const size_t n = loaded.rows.size();
+  std::cerr << "synapse: " << n << " rows";
+  if (loaded.total != static_cast<int64_t>(n)) std::cerr << " (stratified sample of " << loaded.total << ")";
   std::cerr << " [" << loaded.DescribeClasses() << "], " << interventions.size() << " intervention(s), "
             << runtime.threads << " threads, " << std::fixed << std::setprecision(2) << seconds << " s";
-  if (labelled > 0) {
-    std::cerr << "; accuracy " << std::setprecision(4) << static_cast<double>(correct) / labelled << " on "
-              << labelled << " labelled rows";
+  if (predictions.labelled > 0) {
+    std::cerr << "; accuracy " << std::setprecision(4)
+              << static_cast<double>(predictions.correct) / static_cast<double>(predictions.labelled) << " on "
+              << predictions.labelled << " labelled rows";
   }
-  if (!out_path.empty()) std::cerr << "; wrote " << out_path;
+  if (!t.out_path.empty()) std::cerr << "; wrote " << t.out_path;
   std::cerr << "\n";
   return 0;
 }

@@ -152,7 +152,7 @@ class BpeModel : public Model {
     symbols.reserve(word.size());
     const auto* s = reinterpret_cast<const uint8_t*>(word.data());
     const int32_t n = static_cast<int32_t>(word.size());
-    std::optional<int64_t> unk;  // a pending unknown (fuse_unk joins consecutive ones)
+    int64_t unk = -1;  // a pending unknown's id, -1 for none (fuse_unk joins consecutive ones)
     std::string piece;
     for (int32_t i = 0; i < n;) {
       const int32_t begin = i;
@@ -163,9 +163,9 @@ class BpeModel : public Model {
       if (i == n) piece += suffix_;
       auto it = vocab_.find(piece);
       if (it != vocab_.end()) {
-        if (unk) {
-          Add(&symbols, *unk);
-          unk.reset();
+        if (unk >= 0) {
+          Add(&symbols, unk);
+          unk = -1;
         }
         Add(&symbols, it->second);
         continue;
@@ -186,11 +186,11 @@ class BpeModel : public Model {
               507, "BPE: a character is not in the vocabulary and neither is the unk_token \"" + *unk_ + "\"");
         }
         const int64_t unk_id = found->second;
-        if (unk && !fuse_unk_) Add(&symbols, *unk);
+        if (unk >= 0 && !fuse_unk_) Add(&symbols, unk);
         unk = unk_id;
       }
     }
-    if (unk) Add(&symbols, *unk);
+    if (unk >= 0) Add(&symbols, unk);
     MergeAll(&symbols);
     for (const Symbol& sym : symbols) {
       if (sym.alive) ids->push_back(sym.id);
