@@ -116,105 +116,129 @@ Spec ParseGateSpec(const json& json_spec, const std::string& path) {
 
 Spec LoadGateSpec(const std::string& path) { return ParseGateSpec(ReadFile(path), path); }
 
-Spec ParseSuiteSpec(const json& json_spec, const std::string& path) {
-  JsonReader r(path);
-  std::set<std::string> keys = kConfigKeys;
-  keys.insert(
-      {"confidence", "baseline", "hurts_more_than_random", "class_asymmetry", "logit_flip_budget", "weight_space"});
-  r.Keys(json_spec, "", keys);
-  Spec spec;
-  spec.path = path;
-  const double confidence = ReadConfig(r, json_spec, &spec.config);
-  auto add = [&](const std::string& name, QuerySpec query, Check check, const std::string& where) {
+namespace {
+
+// Reads a suite spec's sections into assertions, one method per section.
+class SuiteSpecReader {
+ public:
+  SuiteSpecReader(const json& spec, const std::string& path) : json_(spec), r_(path) {
+    std::set<std::string> keys = kConfigKeys;
+    keys.insert(
+        {"confidence", "baseline", "hurts_more_than_random", "class_asymmetry", "logit_flip_budget", "weight_space"});
+    r_.Keys(json_, "", keys);
+    spec_.path = path;
+    confidence_ = ReadConfig(r_, json_, &spec_.config);
+  }
+
+  Spec Read() {
+    if (json_.contains("baseline")) Baseline(json_["baseline"]);
+    if (json_.contains("hurts_more_than_random")) HurtsMoreThanRandom(r_.Array(json_, "", "hurts_more_than_random"));
+    if (json_.contains("class_asymmetry")) ClassAsymmetry(r_.Array(json_, "", "class_asymmetry"));
+    if (json_.contains("logit_flip_budget")) LogitFlipBudget(json_["logit_flip_budget"]);
+    if (json_.contains("weight_space")) WeightSpace(r_.Array(json_, "", "weight_space"));
+    if (spec_.assertions.empty()) {
+      r_.Fail("", "no checks: add baseline, hurts_more_than_random, class_asymmetry, logit_flip_budget or weight_space");
+    }
+    return std::move(spec_);
+  }
+
+ private:
+  void Add(const std::string& name, QuerySpec query, Check check, const std::string& where) {
     Assertion a;
     a.name = Sanitize(name);
     a.query = std::move(query);
     a.check = std::move(check);
-    a.check.confidence = confidence;
-    AddUnique(r, &spec, std::move(a), where);
-  };
-  auto ablate_top = [](int64_t layer, int64_t k, const std::string& of_class) {
+    a.check.confidence = confidence_;
+    AddUnique(r_, &spec_, std::move(a), where);
+  }
+
+  static QuerySpec AblateTop(int64_t layer, int64_t k, const std::string& of_class) {
     QuerySpec q;
     q.intervention = "ablate";
     q.layer = static_cast<int>(layer);
     q.k = k;
     q.of_class = of_class;
     return q;
-  };
-  if (json_spec.contains("baseline")) {
-    const json& b = json_spec["baseline"];
-    r.Keys(b, "baseline", {"accuracy_at_least", "recall_at_least"});
+  }
+
+  void Baseline(const json& b) {
+    r_.Keys(b, "baseline", {"accuracy_at_least", "recall_at_least"});
     if (b.contains("accuracy_at_least")) {
-      add("baseline_accuracy", {}, CheckOf(Metric::kAccuracy, r.Number(b, "baseline", "accuracy_at_least")),
+      Add("baseline_accuracy", {}, CheckOf(Metric::kAccuracy, r_.Number(b, "baseline", "accuracy_at_least")),
           "baseline");
     }
     if (b.contains("recall_at_least")) {
       const json& recall = b["recall_at_least"];
-      if (!recall.is_object()) r.Fail("baseline.recall_at_least", "expected an object of class name → number");
+      if (!recall.is_object()) r_.Fail("baseline.recall_at_least", "expected an object of class name → number");
       for (const auto& [name, v] : recall.items()) {
-        if (!v.is_number()) r.Fail("baseline.recall_at_least." + name, "expected a number");
-        add("baseline_recall_" + name, {}, CheckOf(Metric::kRecall, v.get<double>(), name), "baseline.recall_at_least");
+        if (!v.is_number()) r_.Fail("baseline.recall_at_least." + name, "expected a number");
+        Add("baseline_recall_" + name, {}, CheckOf(Metric::kRecall, v.get<double>(), name), "baseline.recall_at_least");
       }
     }
   }
-  if (json_spec.contains("hurts_more_than_random")) {
-    const json& list = r.Array(json_spec, "", "hurts_more_than_random");
+
+  void HurtsMoreThanRandom(const json& list) {
     for (size_t i = 0; i < list.size(); ++i) {
       const std::string where = JsonReader::Index("hurts_more_than_random", i);
-      r.Keys(list[i], where, {"layer", "k"});
-      const int64_t layer = r.Integer(list[i], where, "layer"), k = r.Integer(list[i], where, "k");
-      add("layer_" + LayerName(layer) + "_top" + std::to_string(k) + "_hurts_more_than_random",
-          ablate_top(layer, k, ""), CheckOf(Metric::kHurtsMoreThanRandom), where);
+      r_.Keys(list[i], where, {"layer", "k"});
+      const int64_t layer = r_.Integer(list[i], where, "layer"), k = r_.Integer(list[i], where, "k");
+      Add("layer_" + LayerName(layer) + "_top" + std::to_string(k) + "_hurts_more_than_random",
+          AblateTop(layer, k, ""), CheckOf(Metric::kHurtsMoreThanRandom), where);
     }
   }
-  if (json_spec.contains("class_asymmetry")) {
-    const json& list = r.Array(json_spec, "", "class_asymmetry");
+
+  void ClassAsymmetry(const json& list) {
     for (size_t i = 0; i < list.size(); ++i) {
       const std::string where = JsonReader::Index("class_asymmetry", i);
-      r.Keys(list[i], where, {"layer", "k", "at_most", "classes"});
-      const int64_t layer = r.Integer(list[i], where, "layer"), k = r.Integer(list[i], where, "k");
-      const Check check = CheckOf(Metric::kClassAsymmetry, r.Number(list[i], where, "at_most"));
+      r_.Keys(list[i], where, {"layer", "k", "at_most", "classes"});
+      const int64_t layer = r_.Integer(list[i], where, "layer"), k = r_.Integer(list[i], where, "k");
+      const Check check = CheckOf(Metric::kClassAsymmetry, r_.Number(list[i], where, "at_most"));
       const std::string stem = "layer_" + LayerName(layer) + "_top" + std::to_string(k);
       if (!list[i].contains("classes")) {
         // The global top-k: the largest class drop minus the smallest.
-        add(stem + "_class_asymmetry", ablate_top(layer, k, ""), check, where);
+        Add(stem + "_class_asymmetry", AblateTop(layer, k, ""), check, where);
         continue;
       }
-      const json& classes = r.Array(list[i], where, "classes");
+      const json& classes = r_.Array(list[i], where, "classes");
       for (size_t j = 0; j < classes.size(); ++j) {
-        if (!classes[j].is_string()) r.Fail(JsonReader::Index(where + ".classes", j), "expected a class name");
+        if (!classes[j].is_string()) r_.Fail(JsonReader::Index(where + ".classes", j), "expected a class name");
         const std::string c = classes[j].get<std::string>();
-        add(stem + "_class_" + c + "_asymmetry", ablate_top(layer, k, c), check, where);
+        Add(stem + "_class_" + c + "_asymmetry", AblateTop(layer, k, c), check, where);
       }
     }
   }
-  if (json_spec.contains("logit_flip_budget")) {
-    const json& b = json_spec["logit_flip_budget"];
-    r.Keys(b, "logit_flip_budget", {"at_least", "share"});
-    Check check = CheckOf(Metric::kMinFlipBudget, r.Number(b, "logit_flip_budget", "at_least"));
-    check.share = r.Number(b, "logit_flip_budget", "share", 0);
-    if (!(check.share >= 0 && check.share < 1)) r.Fail("logit_flip_budget.share", "expected a number in [0, 1)");
-    add("logit_flip_budget", {}, check, "logit_flip_budget");
+
+  void LogitFlipBudget(const json& b) {
+    r_.Keys(b, "logit_flip_budget", {"at_least", "share"});
+    Check check = CheckOf(Metric::kMinFlipBudget, r_.Number(b, "logit_flip_budget", "at_least"));
+    check.share = r_.Number(b, "logit_flip_budget", "share", 0);
+    if (!(check.share >= 0 && check.share < 1)) r_.Fail("logit_flip_budget.share", "expected a number in [0, 1)");
+    Add("logit_flip_budget", {}, check, "logit_flip_budget");
   }
-  if (json_spec.contains("weight_space")) {
-    const json& list = r.Array(json_spec, "", "weight_space");
+
+  void WeightSpace(const json& list) {
     for (size_t i = 0; i < list.size(); ++i) {
       const std::string where = JsonReader::Index("weight_space", i);
-      r.Keys(list[i], where, {"class", "k", "factor", "flip_rate_at_most"});
+      r_.Keys(list[i], where, {"class", "k", "factor", "flip_rate_at_most"});
       QuerySpec q;
       q.intervention = "head_weight_scale";
-      q.of_class = r.String(list[i], where, "class");
-      q.k = r.Integer(list[i], where, "k");
-      q.amount = r.Number(list[i], where, "factor");
-      add("weight_space_" + q.of_class + "_top" + std::to_string(q.k) + "_x" + FactorName(q.amount), q,
-          CheckOf(Metric::kFlipRate, r.Number(list[i], where, "flip_rate_at_most")), where);
+      q.of_class = r_.String(list[i], where, "class");
+      q.k = r_.Integer(list[i], where, "k");
+      q.amount = r_.Number(list[i], where, "factor");
+      Add("weight_space_" + q.of_class + "_top" + std::to_string(q.k) + "_x" + FactorName(q.amount), q,
+          CheckOf(Metric::kFlipRate, r_.Number(list[i], where, "flip_rate_at_most")), where);
     }
   }
-  if (spec.assertions.empty()) {
-    r.Fail("", "no checks: add baseline, hurts_more_than_random, class_asymmetry, logit_flip_budget or weight_space");
-  }
-  return spec;
-}
+
+  const json& json_;
+  JsonReader r_;
+  Spec spec_;
+  double confidence_ = 0;
+};
+
+}  // namespace
+
+Spec ParseSuiteSpec(const json& json_spec, const std::string& path) { return SuiteSpecReader(json_spec, path).Read(); }
 
 Spec LoadSuiteSpec(const std::string& path) { return ParseSuiteSpec(ReadFile(path), path); }
 
