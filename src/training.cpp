@@ -343,6 +343,94 @@ Evaluation Evaluate(Module& model, const LabelledExamples& set, int64_t batch_si
 
 }  // namespace
 
+namespace {
+
+// The model's parameters: weight matrices (decayed by AdamW), the rest (not), and all.
+struct TrainedParameters {
+  std::vector<torch::Tensor> decayed, plain, all;
+  int64_t count = 0;
+};
+
+TrainedParameters CollectParameters(const Module& model) {
+  TrainedParameters p;
+  for (const torch::jit::NameTensor& t : model.named_parameters()) {
+    t.value.requires_grad_(true);
+    (t.value.dim() >= 2 ? p.decayed : p.plain).push_back(t.value);
+    p.all.push_back(t.value);
+    p.count += t.value.numel();
+  }
+  return p;
+}
+
+std::unique_ptr<torch::optim::AdamW> MakeOptimizer(const TrainedParameters& p, const TrainingOptions& options) {
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(p.decayed, std::make_unique<torch::optim::AdamWOptions>(
+                                     torch::optim::AdamWOptions(options.learning_rate()).weight_decay(options.weight_decay())));
+  groups.emplace_back(p.plain, std::make_unique<torch::optim::AdamWOptions>(
+                                   torch::optim::AdamWOptions(options.learning_rate()).weight_decay(0.0)));
+  return std::make_unique<torch::optim::AdamW>(std::move(groups));
+}
+
+// Linear warm-up over the first warmup_fraction of the steps, then linear decay to 0.
+class LearningRateSchedule {
+ public:
+  LearningRateSchedule(const TrainingOptions& options, int64_t examples)
+      : peak_(options.learning_rate()),
+        total_(((examples + options.batch_size() - 1) / options.batch_size()) * options.epochs()),
+        warmup_(static_cast<int64_t>(options.warmup_fraction() * static_cast<double>(total_))) {}
+
+  double RateAt(int64_t step) const {
+    if (step < warmup_) return peak_ * static_cast<double>(step + 1) / warmup_;
+    const double left = static_cast<double>(total_ - step) / std::max<int64_t>(1, total_ - warmup_);
+    return peak_ * std::max(0.0, left);
+  }
+
+ private:
+  double peak_;
+  int64_t total_, warmup_;
+};
+
+// One pass over the shuffled training batches; the mean training loss.
+double TrainEpoch(Module& model, const LabelledExamples& train, const TrainingOptions& options,
+                  const LearningRateSchedule& schedule, const std::vector<torch::Tensor>& all,
+                  torch::optim::AdamW* optimizer, std::mt19937_64* rng, int64_t* step) {
+  model.train();
+  double loss_sum = 0;
+  for (const std::vector<int64_t>& rows : TrainingBatches(train, options.batch_size(), rng)) {
+    for (auto& group : optimizer->param_groups()) group.options().set_lr(schedule.RateAt(*step));
+    Batch batch = MakeBatch(train, rows);
+    torch::Tensor logits = model.forward({batch.ids, batch.mask}).toTensor();
+    torch::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.labels);
+    optimizer->zero_grad();
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(all, 1.0);
+    optimizer->step();
+    loss_sum += loss.item<double>() * static_cast<double>(rows.size());
+    ++*step;
+  }
+  return loss_sum / static_cast<double>(train.examples.size());
+}
+
+// Puts the best epoch's weights back and writes the model, frozen for inference.
+void SaveBest(Module& model, const std::vector<torch::Tensor>& all, const std::vector<torch::Tensor>& best,
+              const std::string& model_path) {
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < all.size(); ++i) all[i].copy_(best[i]);
+  }
+  for (const torch::Tensor& p : all) p.requires_grad_(false);
+  model.eval();
+  std::ostringstream bytes;
+  try {
+    model.save(bytes);
+  } catch (const c10::Error& e) {
+    throw DataError(208, model_path + ": cannot serialize the model: " + e.what_without_backtrace());
+  }
+  WriteFileAtomically(model_path, bytes.str());
+}
+
+}  // namespace
+
 TrainingResult TrainEncoderClassifier(const EncoderConfig& config, int64_t vocab_size, int64_t num_classes,
                                       const LabelledExamples& train, const LabelledExamples& validation,
                                       const TrainingOptions& options, const std::string& model_path,
@@ -364,53 +452,20 @@ TrainingResult TrainEncoderClassifier(const EncoderConfig& config, int64_t vocab
   }();
 
   TrainingResult result;
-  std::vector<torch::Tensor> decayed, plain, all;
-  for (const torch::jit::NameTensor& p : model.named_parameters()) {
-    p.value.requires_grad_(true);
-    (p.value.dim() >= 2 ? decayed : plain).push_back(p.value);
-    all.push_back(p.value);
-    result.parameter_count += p.value.numel();
-  }
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decayed, std::make_unique<torch::optim::AdamWOptions>(
-                                   torch::optim::AdamWOptions(options.learning_rate()).weight_decay(options.weight_decay())));
-  groups.emplace_back(plain, std::make_unique<torch::optim::AdamWOptions>(
-                                 torch::optim::AdamWOptions(options.learning_rate()).weight_decay(0.0)));
-  torch::optim::AdamW optimizer(std::move(groups));
-
-  const int64_t steps_per_epoch = (static_cast<int64_t>(train.examples.size()) + options.batch_size() - 1) /
-                                  options.batch_size();
-  const int64_t total_steps = steps_per_epoch * options.epochs();
-  const int64_t warmup_steps = static_cast<int64_t>(options.warmup_fraction() * static_cast<double>(total_steps));
-  auto rate_at = [&](int64_t step) {
-    if (step < warmup_steps) return options.learning_rate() * static_cast<double>(step + 1) / warmup_steps;
-    const double left = static_cast<double>(total_steps - step) / std::max<int64_t>(1, total_steps - warmup_steps);
-    return options.learning_rate() * std::max(0.0, left);
-  };
+  const TrainedParameters params = CollectParameters(model);
+  result.parameter_count = params.count;
+  const std::unique_ptr<torch::optim::AdamW> optimizer = MakeOptimizer(params, options);
+  const LearningRateSchedule schedule(options, static_cast<int64_t>(train.examples.size()));
 
   std::vector<torch::Tensor> best;
   double best_loss = INFINITY;
   int64_t step = 0;
   for (int64_t epoch = 1; epoch <= options.epochs(); ++epoch) {
     const auto epoch_started = std::chrono::steady_clock::now();
-    model.train();
-    double loss_sum = 0;
-    for (const std::vector<int64_t>& rows : TrainingBatches(train, options.batch_size(), &rng)) {
-      for (auto& group : optimizer.param_groups()) group.options().set_lr(rate_at(step));
-      Batch batch = MakeBatch(train, rows);
-      torch::Tensor logits = model.forward({batch.ids, batch.mask}).toTensor();
-      torch::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.labels);
-      optimizer.zero_grad();
-      loss.backward();
-      torch::nn::utils::clip_grad_norm_(all, 1.0);
-      optimizer.step();
-      loss_sum += loss.item<double>() * static_cast<double>(rows.size());
-      ++step;
-    }
-    const Evaluation v = Evaluate(model, validation, 64);
     EpochRecord record;
     record.epoch = epoch;
-    record.train_loss = loss_sum / static_cast<double>(train.examples.size());
+    record.train_loss = TrainEpoch(model, train, options, schedule, params.all, optimizer.get(), &rng, &step);
+    const Evaluation v = Evaluate(model, validation, 64);
     record.validation_loss = v.loss;
     record.validation_accuracy = v.accuracy;
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_started).count();
@@ -420,25 +475,12 @@ TrainingResult TrainEncoderClassifier(const EncoderConfig& config, int64_t vocab
       best_loss = v.loss;
       result.best_epoch = epoch;
       best.clear();
-      for (const torch::Tensor& p : all) best.push_back(p.detach().clone());
+      for (const torch::Tensor& p : params.all) best.push_back(p.detach().clone());
     } else if (epoch - result.best_epoch >= options.patience()) {
       break;
     }
   }
-
-  {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < all.size(); ++i) all[i].copy_(best[i]);
-  }
-  for (torch::Tensor& p : all) p.requires_grad_(false);
-  model.eval();
-  std::ostringstream bytes;
-  try {
-    model.save(bytes);
-  } catch (const c10::Error& e) {
-    throw DataError(208, model_path + ": cannot serialize the model: " + e.what_without_backtrace());
-  }
-  WriteFileAtomically(model_path, bytes.str());
+  SaveBest(model, params.all, best, model_path);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;
 }
