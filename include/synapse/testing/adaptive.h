@@ -36,7 +36,7 @@ struct AdaptiveOptions {
   /// Examples in the first batch.
   SYNAPSE_ARG(int64_t, first_batch) = 64;
   /// Each later batch makes what has been read this many times larger (at least one more).
-  SYNAPSE_ARG(double, growth) = 1.5;
+  SYNAPSE_ARG(double, growth) = 1.25;
 };
 
 /// One check on one query (a probe's when `probe` is set).
