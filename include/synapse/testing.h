@@ -21,6 +21,7 @@
 #ifndef SYNAPSE_TESTING_H_
 #define SYNAPSE_TESTING_H_
 
+#include "synapse/testing/adaptive.h"
 #include "synapse/testing/assertion.h"
 #include "synapse/testing/check.h"
 #include "synapse/testing/config.h"

@@ -41,7 +41,7 @@ std::string ConfigKey(const Config& c) {
     << c.seed() << ' ' << c.max_examples() << ' ' << c.max_length() << ' ' << c.batch_size() << ' '
     << static_cast<int>(c.pool()) << ' ' << c.confidence() << ' ' << c.random_seeds() << ' ' << c.probe().l1() << ' '
     << c.probe().l2() << ' ' << c.probe().max_iter() << ' ' << c.probe().tolerance() << ' ' << c.test_fraction()
-    << ' ' << c.pad_id();
+    << ' ' << c.pad_id() << ' ' << c.adaptive();
   return s.str();
 }
 
