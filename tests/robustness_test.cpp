@@ -298,8 +298,13 @@ TEST_F(AdaptiveEngine, MatchersStopEarlyAndSayHowFarTheyRead) {
   EXPECT_THAT(why, Not(HasSubstr("population")));
   EXPECT_THAT(Explain(FlipRateAtMost(0.05).WithConfidence(0.9), Noise(0.5).AtLayer(3)),
               HasSubstr("90% confidence sequence for the population's flip rate"));
+  // Paired with the random control on the same examples.
+  const std::string hurts = Explain(HurtsMoreThanRandom(), Ablate(TopK(10)).AtLayer(-1));
+  EXPECT_THAT(hurts, HasSubstr("95% confidence sequence for the population's excess drop over the random control"));
+  EXPECT_THAT(hurts, ::testing::ContainsRegex("on the [0-9]+ of 887 examples read"));
   // A check that needs the whole set uses it, as without adaptive().
   EXPECT_THAT(Probe(1), ProbeAccuracyAtLeast(0.8));
+  EXPECT_THAT(Explain(NoLabelFlipsUnderLogitShift(0.01), Baseline()), Not(HasSubstr("adaptive")));
 }
 
 // A real model's outcome stream put exactly at the threshold: LogitShift(b) counts an

@@ -170,7 +170,15 @@ int GateCommand(int argc, char** argv) {
     t["properties"] = json::object();
     for (const auto& [key, value] : testing::VerdictProperties(v, 1)) t["properties"][key] = value;
     t["assertions"] = json::array({testing::VerdictJson(v)});
-    if (adaptive) t["adaptive"] = testing::AdaptiveJson(adaptive_verdicts[k], adaptive_run.examples);
+    if (adaptive) {
+      const testing::AdaptiveVerdict& av = adaptive_verdicts[k];
+      t["adaptive"] = testing::AdaptiveJson(av, adaptive_run.examples);
+      std::ostringstream read;
+      read << av.examples << " of " << adaptive_run.examples << " examples; stopped: " << av.stopped << "; "
+           << av.guarantee << " guarantee";
+      if (std::isfinite(av.bound)) read << "; bound " << Fixed(av.bound, 4) << " at " << Fixed(av.level, 2);
+      t["properties"]["synapse.1.adaptive"] = read.str();
+    }
     tests.push_back(t);
     verdicts.push_back(v);
     ran.push_back(&a);

@@ -220,6 +220,11 @@ AdaptiveRun RunAdaptive(ModelUnderTest& model, const std::vector<AdaptiveItem>& 
     AdaptiveVerdict& out = run.verdicts[s.item];
     Verdict& v = out.verdict;
     v.requirement = Describe(c);
+    // The bound tested is the confidence sequence's, not a Wilson interval's.
+    const std::string wilson = "the Wilson interval's";
+    if (const size_t at = v.requirement.find(wilson); at != std::string::npos) {
+      v.requirement.replace(at, wilson.size(), "the confidence sequence's");
+    }
     v.query = s.key;
     v.metric = c.metric == Metric::kRecall              ? "recall[" + c.class_name + "]"
                : c.metric == Metric::kHurtsMoreThanRandom ? "excess_drop_over_random"
