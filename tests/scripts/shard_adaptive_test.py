@@ -183,6 +183,12 @@ for i in range(2):
     run("analyze", *small, "--shard", f"{i}/2", "--out", os.path.join(work, f"analysis-{i}"))
 if report(os.path.join(work, "analysis-1"))["weight_space"] != {"skipped": "another shard"}:
     fail("shard 1 ran the weight space")
+for i in range(2):
+    r = subprocess.run([sys.executable, os.path.join(source, "tests/scripts/validate_report.py"),
+                        os.path.join(source, "docs/report.schema.json"),
+                        os.path.join(work, f"analysis-{i}", "report.json")], capture_output=True, text=True)
+    if r.returncode != 0:
+        fail(f"analysis shard {i} does not match the report schema: {r.stdout}{r.stderr}")
 run("merge", "--out", os.path.join(work, "analysis-merged"), "--quiet", os.path.join(work, "analysis-1"),
     os.path.join(work, "analysis-0"))
 diff = first_difference(strip(report(os.path.join(work, "analysis"))),
