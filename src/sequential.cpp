@@ -9,6 +9,13 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
+// The bets' running mean and variance after the n-th observation x (sum: of all n), from
+// WSR's pseudo-observation (1/2, 1/4): predictable for the next bet.
+void UpdateEstimates(double x, double n, double sum, double* mu_hat, double* var_hat) {
+  *var_hat = (*var_hat * n + (x - *mu_hat) * (x - *mu_hat)) / (n + 1);
+  *mu_hat = (0.5 + sum) / (n + 1);
+}
+
 }  // namespace
 
 SequentialTest::SequentialTest(const SequentialOptions& options) : options_(options) {}
@@ -32,6 +39,7 @@ void SequentialTest::Add(double x) {
   const double t = options_.threshold();
   const int64_t N = options_.population();
   const double before = static_cast<double>(values_.size());
+  if (N > 0 && values_.size() >= static_cast<size_t>(N)) return;  // the whole set was read
   // The mean the next observation has under the null "the mean is t": for a finite set,
   // the mean of what is left of it.
   double m = t;
@@ -43,8 +51,7 @@ void SequentialTest::Add(double x) {
   values_.push_back(x);
   sum_ += x;
   const double n = static_cast<double>(values_.size());
-  var_hat_ = (var_hat_ * n + (x - mu_hat_) * (x - mu_hat_)) / (n + 1);
-  mu_hat_ = (0.5 + sum_) / (n + 1);
+  UpdateEstimates(x, n, sum_, &mu_hat_, &var_hat_);
   if (N > 0) {
     // Certain once the rest of the set, all ones or all zeros, cannot cross t.
     const double need = static_cast<double>(N) * t, slack = 1e-9 * static_cast<double>(N);
@@ -80,9 +87,7 @@ double SequentialTest::Capital(double m0, bool above) const {
       capital *= above ? 1 + lambda * (x - m) : 1 - lambda * (x - m);
     }
     sum += x;
-    const double n = static_cast<double>(i + 1);
-    var_hat = (var_hat * n + (x - mu_hat) * (x - mu_hat)) / (n + 1);
-    mu_hat = (0.5 + sum) / (n + 1);
+    UpdateEstimates(x, static_cast<double>(i + 1), sum, &mu_hat, &var_hat);
   }
   if (N > 0 && static_cast<int64_t>(values_.size()) == N) {
     // The whole set: its mean is known.

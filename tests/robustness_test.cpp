@@ -310,7 +310,7 @@ TEST_F(AdaptiveEngine, MatchersStopEarlyAndSayHowFarTheyRead) {
 // A real model's outcome stream put exactly at the threshold: LogitShift(b) counts an
 // example right only when no logit change of b flips it (b = 0.5 puts the whole set's rate
 // at 0.95); the threshold sits just above that rate, so every pass is wrong.
-// 1,000 visiting orders: the share of passes stays under 1 − confidence.
+// 2,000 visiting orders: the share of passes stays under 1 − confidence.
 TEST_F(AdaptiveEngine, FalsePassRateOnARealModelAtTheThreshold) {
   std::shared_ptr<ModelUnderTest> m = ModelUnderTest::Shared(Config().model(kModelDir).seed(kSeed));
   const Outcome whole = m->LogitShift(0.5).outcome();
@@ -322,7 +322,7 @@ TEST_F(AdaptiveEngine, FalsePassRateOnARealModelAtTheThreshold) {
   item.check.threshold = (static_cast<double>(whole.accuracy.successes) + 0.5) / whole.accuracy.n;
   item.query = m->LogitShift(0.5);
   int passed = 0, early = 0;
-  const int runs = 1000;
+  const int runs = 2000;
   for (int seed = 0; seed < runs; ++seed) {
     const AdaptiveVerdict v = RunAdaptive(*m, {item}, AdaptiveOptions().seed(seed)).verdicts[0];
     passed += v.verdict.passed;

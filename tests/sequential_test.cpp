@@ -92,6 +92,38 @@ TEST(SequentialTestTest, BoundsAgreeWithTheDecision) {
   EXPECT_GE(test.capital_above(), 20.0);
 }
 
+// The rule of an adaptive gate with a confidence c: the confidence sequence at (1 − c) / 2
+// while examples remain, then, undecided after all N, the full run's test (the lower end of
+// the two-sided Wilson interval at c, one-sided at (1 − c) / 2). At the threshold, passes
+// stay under 1 − c.
+TEST(SequentialTestTest, TheGatesRuleWithItsWholeSetFallbackStaysUnderAlpha) {
+  const int64_t N = 887;
+  const int runs = 2000;
+  for (double t : {0.9, 0.95}) {
+    std::mt19937_64 rng(17);
+    std::bernoulli_distribution draw(t);
+    const double alpha = 0.05;
+    int passed = 0;
+    for (int r = 0; r < runs; ++r) {
+      SequentialTest test(SequentialOptions(t).alpha(alpha / 2));
+      int64_t s = 0, n = 0;
+      for (; n < N && test.decision() == SequentialDecision::kUndecided; ++n) {
+        const bool x = draw(rng);
+        s += x;
+        test.Add(x);
+      }
+      if (test.decision() == SequentialDecision::kUndecided) {
+        passed += WilsonInterval(s, n, 1 - alpha).low >= t;
+      } else {
+        passed += test.decision() == SequentialDecision::kAbove;
+      }
+    }
+    EXPECT_LE(static_cast<double>(passed) / runs, alpha) << "t = " << t;
+    std::printf("the gate's rule at the threshold %.2f (887 examples): false-pass rate %.4f (2000 runs)\n", t,
+                static_cast<double>(passed) / runs);
+  }
+}
+
 // Finite sets: a random order of N outcomes whose mean sits just under t (so "above" is
 // wrong); early decisions wrong at most alpha of the time, and exact at the end.
 TEST(SequentialTestTest, WithoutReplacementAgreesWithTheWholeSet) {

@@ -54,7 +54,8 @@ class SequentialTest {
  public:
   explicit SequentialTest(const SequentialOptions& options);
 
-  /// One observation in [0, 1] (clamped). Ignored once a decision is made.
+  /// One observation in [0, 1] (clamped; NaN counts as 0). Ignored once a decision is made,
+  /// and for a finite set after its N values.
   void Add(double x);
 
   SequentialDecision decision() const { return decision_; }

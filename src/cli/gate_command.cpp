@@ -73,6 +73,9 @@ int GateCommand(int argc, char** argv) {
   bool adaptive = false;
   std::string shard_flag;
   p.Flag("--adaptive", "stop each assertion as soon as its confidence sequence decides it", &adaptive);
+  int64_t order_seed = -1;
+  p.Option("--adaptive-seed", "N", "seed of the order --adaptive reads examples in (default: the spec's seed)",
+           &order_seed);
   p.Option("--shard", "I/N", "run shard I of N (0-based; default GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS)", &shard_flag);
   p.Epilog(kEpilog);
   if (!p.Parse(argc, argv)) {
@@ -130,8 +133,8 @@ int GateCommand(int argc, char** argv) {
       items.push_back(std::move(item));
     }
     try {
-      adaptive_run = testing::RunAdaptive(*model_under_test, items,
-                                          testing::AdaptiveOptions().seed(spec.config.seed()));
+      const uint64_t seed = order_seed >= 0 ? static_cast<uint64_t>(order_seed) : model_under_test->config().seed();
+      adaptive_run = testing::RunAdaptive(*model_under_test, items, testing::AdaptiveOptions().seed(seed));
     } catch (const Error& e) {
       throw UsageError(404, spec_path + ": " + e.what());
     }

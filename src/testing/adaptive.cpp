@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 #include <map>
-#include <random>
 #include <set>
 #include <sstream>
 
@@ -20,18 +19,6 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // Beside the model under test's own seed purposes (4: noise draws, 5: head columns).
 constexpr uint64_t kSeedAdaptiveOrder = 6;
 
-// A seeded Fisher–Yates shuffle (std::shuffle's algorithm varies between libraries).
-std::vector<int64_t> VisitOrder(int64_t n, uint64_t seed) {
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
-  std::mt19937_64 rng(DeriveSeed(seed, {kSeedAdaptiveOrder}));
-  for (int64_t i = n - 1; i > 0; --i) {
-    const int64_t j = static_cast<int64_t>(rng() % static_cast<uint64_t>(i + 1));
-    std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
-  }
-  return order;
-}
-
 // One query's per-example results along the visiting order, as far as read.
 struct Stream {
   Query query;
@@ -46,12 +33,59 @@ struct Sequential {
   bool pass_above = true;       // passes when the mean is above the threshold
   double scale = 1, offset = 0;  // the metric is x · scale + offset (paired differences)
   bool finite = false;
+  // Population claims: the confidence sequence spends half of 1 − c; the other half is the
+  // whole set's fixed-sample test, the full run's own, should the sequence not decide.
+  Check final_check;
   std::optional<SequentialTest> test;
   int64_t read = 0;  // positions of the order consumed
   bool done = false;
   std::string stopped;
   double passes = 0;
 };
+
+int Draws(const Query& q) {
+  switch (q.kind()) {
+    case Query::Kind::kAblate:
+    case Query::Kind::kHeadWeightScale:
+      return q.selection().kind() == Selection::Kind::kRandom ? q.selection().draws() : 1;
+    case Query::Kind::kNoise:
+      return q.draws();
+    default:
+      return 1;
+  }
+}
+
+// The whole set's outcome from a stream that read all of it (in the visiting order), as
+// ModelUnderTest::Run measures it: pooled draws count each draw of each example.
+Outcome WholeSet(const Stream& stream, const std::vector<std::string>& names, const Outcome* baseline,
+                 double confidence) {
+  const ExampleOutcomes& got = stream.got;
+  const double d = Draws(stream.query);
+  const int64_t n = static_cast<int64_t>(got.correct.size());
+  Outcome o;
+  o.query = stream.query.ToString();
+  if (stream.query.kind() != Query::Kind::kBaseline) o.what = "running it on every example";
+  o.confidence = confidence;
+  double right = 0, flipped = 0;
+  std::vector<double> right_of(names.size(), 0.0);
+  std::vector<int64_t> count_of(names.size(), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    const size_t k = static_cast<size_t>(i), c = static_cast<size_t>(got.labels[k]);
+    right += got.correct[k];
+    flipped += got.flipped[k];
+    right_of[c] += got.correct[k];
+    ++count_of[c];
+  }
+  const int64_t draws = static_cast<int64_t>(d);
+  o.accuracy = Rate{std::llround(right * d), n * draws};
+  o.flips = Rate{std::llround(flipped * d), n * draws};
+  for (size_t c = 0; c < names.size(); ++c) o.recall[names[c]] = Rate{std::llround(right_of[c] * d), count_of[c] * draws};
+  o.correct = got.correct;
+  const Outcome& base = baseline ? *baseline : o;
+  o.baseline_accuracy = base.accuracy;
+  o.baseline_recall = base.recall;
+  return o;
+}
 
 std::string Phrase(const Check& c) {
   switch (c.metric) {
@@ -107,6 +141,7 @@ AdaptiveRun RunAdaptive(ModelUnderTest& model, const std::vector<AdaptiveItem>& 
     double threshold = c.threshold;
     double alpha = 1 - (c.confidence > 0 ? c.confidence : model.config().confidence());
     s.finite = c.confidence <= 0;
+    s.final_check = c;
     switch (c.metric) {
       case Metric::kRecall: {
         const auto& names = model.class_names();
@@ -146,18 +181,23 @@ AdaptiveRun RunAdaptive(ModelUnderTest& model, const std::vector<AdaptiveItem>& 
         threshold = 0.5;
         s.finite = false;
         alpha = 1 - (c.confidence > 0 ? c.confidence : 0.95);
+        // The full run's test is one-sided at 1 − c: the final look takes half of it.
+        s.final_check.confidence = 1 - alpha / 2;
         break;
       }
       default:
         break;
     }
+    // The full run's Wilson bound is the end of a two-sided interval at c: one-sided at
+    // (1 − c) / 2, the half the confidence sequence leaves.
+    if (!s.finite) alpha /= 2;
     s.test.emplace(SequentialOptions(std::clamp(threshold, 0.0, 1.0))
                        .alpha(alpha)
                        .population(s.finite ? population : 0));
     states.push_back(std::move(s));
   }
 
-  const std::vector<int64_t> order = VisitOrder(N, options.seed());
+  const std::vector<int64_t> order = RandomOrder(N, DeriveSeed(options.seed(), {kSeedAdaptiveOrder}));
   auto extend = [&](const std::string& key, int64_t upto, Sequential& by) {
     Stream& stream = streams.at(key);
     const int64_t have = static_cast<int64_t>(stream.got.correct.size());
@@ -219,6 +259,30 @@ AdaptiveRun RunAdaptive(ModelUnderTest& model, const std::vector<AdaptiveItem>& 
     const SequentialTest& t = *s.test;
     AdaptiveVerdict& out = run.verdicts[s.item];
     Verdict& v = out.verdict;
+    out.examples = s.read;
+    out.stopped = s.stopped;
+    out.passes = s.passes;
+    if (!s.finite && s.stopped == "whole set" && t.decision() == SequentialDecision::kUndecided) {
+      // Every example read and the sequence undecided: the whole set's fixed-sample test
+      // (the full run's, with the half of 1 − c the sequence did not spend) decides.
+      const Stream& own = streams.at(s.key);
+      std::optional<Outcome> baseline;
+      if (own.query.kind() != Query::Kind::kBaseline) baseline = model.Baseline().outcome();
+      Outcome whole = WholeSet(own, model.class_names(), baseline ? &*baseline : nullptr, model.config().confidence());
+      if (c.metric == Metric::kHurtsMoreThanRandom) {
+        const Outcome control =
+            WholeSet(streams.at(s.paired_key), model.class_names(), nullptr, model.config().confidence());
+        whole.random_control = [control] { return control; };
+      }
+      v = Evaluate(s.final_check, whole);
+      v.known_weakness = item.known_weakness;
+      v.explanation += "; adaptive: the " + Percent(1 - t.options().alpha()) +
+                       " confidence sequence was undecided after every example, so the whole set's test decides";
+      out.guarantee = "population";
+      out.level = v.confidence;
+      out.bound = v.tested;
+      continue;
+    }
     v.requirement = Describe(c);
     // The bound tested is the confidence sequence's, not a Wilson interval's.
     const std::string wilson = "the Wilson interval's";
@@ -255,12 +319,9 @@ AdaptiveRun RunAdaptive(ModelUnderTest& model, const std::vector<AdaptiveItem>& 
     }
     v.tested = s.pass_above ? v.low : v.high;
     v.known_weakness = item.known_weakness;
-    out.examples = s.read;
-    out.stopped = s.stopped;
     out.guarantee = s.finite ? "whole set" : "population";
     out.level = v.confidence;
     out.bound = d == SequentialDecision::kAbove ? v.low : d == SequentialDecision::kBelow ? v.high : v.tested;
-    out.passes = s.passes;
     const std::string phrase = Phrase(c);
     std::ostringstream why;
     why << "whose " << phrase << " is " << Fixed(v.value) << " on the " << out.examples << " of " << N
