@@ -64,7 +64,7 @@ Outcome WholeSet(const Stream& stream, const std::vector<std::string>& names, co
   const int64_t n = static_cast<int64_t>(got.correct.size());
   Outcome o;
   o.query = stream.query.ToString();
-  if (stream.query.kind() != Query::Kind::kBaseline) o.what = "running it on every example";
+  if (stream.query.kind() != Query::Kind::kBaseline) o.what = o.query;
   o.confidence = confidence;
   double right = 0, flipped = 0;
   std::vector<double> right_of(names.size(), 0.0);
