@@ -130,7 +130,7 @@ def margin(test):
     return abs(a["tested"] - a["threshold"])
 
 
-for name, spec_path, min_ratio in (("population", example, 1.25), ("whole_set", None, 1.5)):
+for name, spec_path, min_ratio in (("population", example, 1.25), ("whole_set", None, 1.7)):
     reference = full
     if spec_path is None:
         spec = json.load(open(example))
