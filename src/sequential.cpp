@@ -97,26 +97,20 @@ double SequentialTest::Capital(double m0, bool above) const {
   return capital;
 }
 
-double SequentialTest::LowerBound() const {
-  if (values_.empty()) return 0;
+// The edge of the candidate means the side `above` rejects: [0, low) for above, (high, 1]
+// for below, found by bisection.
+double SequentialTest::Edge(bool above) const {
+  if (values_.empty()) return above ? 0 : 1;
   const double target = 1 / options_.alpha();
   double lo = 0, hi = 1;
   for (int i = 0; i < 50; ++i) {
     const double mid = (lo + hi) / 2;
-    (Capital(mid, true) >= target ? lo : hi) = mid;
+    ((Capital(mid, above) >= target) == above ? lo : hi) = mid;
   }
-  return lo;
+  return above ? lo : hi;
 }
 
-double SequentialTest::UpperBound() const {
-  if (values_.empty()) return 1;
-  const double target = 1 / options_.alpha();
-  double lo = 0, hi = 1;
-  for (int i = 0; i < 50; ++i) {
-    const double mid = (lo + hi) / 2;
-    (Capital(mid, false) >= target ? hi : lo) = mid;
-  }
-  return hi;
-}
+double SequentialTest::LowerBound() const { return Edge(true); }
+double SequentialTest::UpperBound() const { return Edge(false); }
 
 }  // namespace synapse

@@ -80,6 +80,7 @@ class SequentialTest {
   // finite set, or the population's), betting on the side `above`.
   double Capital(double m, bool above) const;
   double Bet(double m_now, bool above, double mu_hat, double var_hat) const;
+  double Edge(bool above) const;
 
   SequentialOptions options_;
   std::vector<double> values_;
