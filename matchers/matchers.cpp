@@ -6,6 +6,8 @@
 
 #include "number_text.h"
 #include "gtest/recorder.h"
+#include "synapse/robustness/adaptive.h"
+#include "synapse/robustness/model_under_test.h"
 #include "synapse/robustness/queries.h"
 
 namespace synapse::robustness {
@@ -45,6 +47,20 @@ bool QueryRuns(const ProbeQuery& q, std::ostream* os) {
 }
 
 bool CheckMatcher::MatchAndExplain(const Query& q, std::ostream* os) const {
+  if (q.model() && q.model()->config().adaptive() && IsSequential(check_.metric)) {
+    // Config().adaptive(): only the examples the verdict needs (adaptive.h).
+    Verdict v;
+    try {
+      AdaptiveItem item;
+      item.check = check_;
+      item.query = q;
+      v = RunAdaptive(*q.model(), {item}, AdaptiveOptions().seed(q.model()->config().seed())).verdicts[0].verdict;
+    } catch (const std::exception& e) {
+      if (os != nullptr) *os << "which cannot run: " << e.what();
+      return false;
+    }
+    return Finish(v, os);
+  }
   Outcome o;
   return RunQuery(q, &o, os) && MatchAndExplain(o, os);
 }

@@ -546,10 +546,20 @@ nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& e
   }
   const double probes_seconds = Since(probes_start);
 
-  // 3. The sweep: every configuration of every selected layer, in one pass over batches.
+  // 3. The sweep: every configuration of every selected layer (of this shard's block of
+  // them), in one pass over batches.
+  if (o.shard_count() < 1 || o.shard_index() < 0 || o.shard_index() >= o.shard_count()) {
+    BadOption("shard " + std::to_string(o.shard_index()) + " of " + std::to_string(o.shard_count()));
+  }
+  std::vector<int> sweep_layers;
+  for (size_t i = 0; i < valid.layers.size(); ++i) {
+    const size_t n = valid.layers.size(), count = static_cast<size_t>(o.shard_count());
+    const size_t index = static_cast<size_t>(o.shard_index());
+    if (i >= n * index / count && i < n * (index + 1) / count) sweep_layers.push_back(valid.layers[i]);
+  }
   std::vector<Planned> planned;
   std::vector<Plan> plans;
-  for (int layer : valid.layers) {
+  for (int layer : sweep_layers) {
     const NeuronRanking& r = rankings.at(layer);
     const NeuronStats& st = stats.at(layer);
     const int64_t width = static_cast<int64_t>(r.global.size());
@@ -616,7 +626,7 @@ nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& e
   double worst_class_drop = -std::numeric_limits<double>::infinity();
   for (const LayerInfo& info : model.layers()) {
     json lj = layer_json.at(info.index);
-    const bool selected = std::find(valid.layers.begin(), valid.layers.end(), info.index) != valid.layers.end();
+    const bool selected = std::find(sweep_layers.begin(), sweep_layers.end(), info.index) != sweep_layers.end();
     lj["experiments"] = json::array();
     if (!selected) {
       layers.push_back(lj);
@@ -783,8 +793,9 @@ nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& e
   // 5. Weight space.
   const auto weight_start = Clock::now();
   int weight_passes = 0;
-  json weight = WeightSpaceJson(model, examples, labels, names, x.logits, baseline, batching, o, progress,
-                              &weight_passes);
+  json weight = o.shard_index() == 0 ? WeightSpaceJson(model, examples, labels, names, x.logits, baseline, batching,
+                                                      o, progress, &weight_passes)
+                                      : json{{"skipped", "another shard"}};
   report["weight_space"] = weight;
   const double weight_seconds = Since(weight_start);
 
@@ -829,6 +840,7 @@ nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& e
                                 {"fallback", o.suffix_execution() ? cut.fallback_reason : "turned off"}};
   report["timing"] = timing;
   report["summary"] = summary;
+  if (o.shard_count() > 1) report["shard"] = {{"index", o.shard_index()}, {"total", o.shard_count()}};
   return report;
 }
 

@@ -54,19 +54,25 @@ Metrics Score(const std::vector<int64_t>& predictions, const std::vector<int64_t
   return m;
 }
 
-std::vector<Eigen::MatrixXf> RunPlans(const Model& model, const std::vector<Example>& examples,
-                                      const std::vector<Plan>& plans, const BatchOptions& options,
-                                      const ProgressCallback& progress) {
+namespace {
+
+// RunPlans over `examples`, whose example i is `ids[i]` of the set (noise is keyed by it);
+// null `ids`: i itself.
+std::vector<Eigen::MatrixXf> RunBatches(const Model& model, const std::vector<Example>& examples,
+                                        const std::vector<int64_t>* ids, const std::vector<Plan>& plans,
+                                        const BatchOptions& options, const ProgressCallback& progress) {
   std::vector<Eigen::MatrixXf> out(plans.size());
-  if (plans.empty()) return out;
-  if (examples.empty()) throw DataError(207, "sweep: no examples");
   const int64_t n = static_cast<int64_t>(examples.size());
   const int64_t total = n * static_cast<int64_t>(plans.size());
   int64_t done = 0;
   for (const std::vector<int64_t>& batch : LengthSortedBatches(examples, options.batch_size())) {
     const std::vector<Example> inputs = Gather(examples, batch);
+    std::vector<int64_t> keys = batch;
+    if (ids) {
+      for (size_t k = 0; k < batch.size(); ++k) keys[k] = (*ids)[static_cast<size_t>(batch[k])];
+    }
     RunOptions run;
-    run.pool(options.pool()).pad_id(options.pad_id()).seed(options.seed()).example_indices(batch);
+    run.pool(options.pool()).pad_id(options.pad_id()).seed(options.seed()).example_indices(keys);
     auto store = [&](size_t p, const RunResult& result) {
       if (out[p].size() == 0) out[p].resize(n, result.logits.cols());
       for (size_t k = 0; k < batch.size(); ++k) out[p].row(batch[k]) = result.logits.row(static_cast<Eigen::Index>(k));
@@ -81,6 +87,28 @@ std::vector<Eigen::MatrixXf> RunPlans(const Model& model, const std::vector<Exam
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<Eigen::MatrixXf> RunPlans(const Model& model, const std::vector<Example>& examples,
+                                      const std::vector<Plan>& plans, const BatchOptions& options,
+                                      const ProgressCallback& progress) {
+  if (plans.empty()) return std::vector<Eigen::MatrixXf>();
+  if (examples.empty()) throw DataError(207, "sweep: no examples");
+  return RunBatches(model, examples, nullptr, plans, options, progress);
+}
+
+std::vector<Eigen::MatrixXf> RunPlansOn(const Model& model, const std::vector<Example>& examples,
+                                        const std::vector<int64_t>& indices, const std::vector<Plan>& plans,
+                                        const BatchOptions& options) {
+  if (plans.empty() || indices.empty()) return std::vector<Eigen::MatrixXf>(plans.size());
+  for (int64_t i : indices) {
+    if (i < 0 || i >= static_cast<int64_t>(examples.size())) {
+      throw DataError(207, "sweep: example " + std::to_string(i) + " is not in the set");
+    }
+  }
+  return RunBatches(model, Gather(examples, indices), &indices, plans, options, {});
 }
 
 FlipBudgets ComputeFlipBudgets(const Eigen::MatrixXf& logits) {

@@ -26,6 +26,13 @@ inline uint64_t SplitMix64(uint64_t x) { return SplitMix64Finalize(x + 0x9E3779B
 /// 64-bit FNV-1a over bytes.
 class Fnv1a64 {
  public:
+  static constexpr uint64_t kOffsetBasis = 0xCBF29CE484222325ULL;
+  /// The basis reports' parameter_hash has always used: FNV's offset basis
+  /// 14695981039346656037 with its last digit lost. Kept, so that parameter_hash stays the
+  /// same for the same parameters across Synapse versions.
+  static constexpr uint64_t kParameterHashBasis = 1469598103934665603ULL;
+
+  explicit Fnv1a64(uint64_t basis = kOffsetBasis) : h_(basis) {}
   void Add(const void* data, size_t n) {
     const auto* p = static_cast<const unsigned char*>(data);
     for (size_t i = 0; i < n; ++i) h_ = (h_ ^ p[i]) * 0x100000001B3ULL;
@@ -33,7 +40,7 @@ class Fnv1a64 {
   uint64_t value() const { return h_; }
 
  private:
-  uint64_t h_ = 0xCBF29CE484222325ULL;
+  uint64_t h_;
 };
 
 // A 128-bit non-cryptographic hash, 8 bytes at a time (a BERT-base file is 440 MB).

@@ -219,8 +219,16 @@ std::string TestsSection(const json& tests) {
       }
       const bool matched = Str(At(a, "verdict")) == "match";
       const bool weakness = At(a, "known_weakness").is_boolean() && At(a, "known_weakness").get<bool>();
+      // An adaptive gate's assertion: how far it read and why it stopped.
+      const json& adaptive = At(t, "adaptive");
+      std::string read;
+      if (adaptive.is_object()) {
+        read = "<br><span class='muted'>" + std::to_string(static_cast<int64_t>(Num(At(adaptive, "examples")))) +
+               " of " + std::to_string(static_cast<int64_t>(Num(At(adaptive, "of")))) + " examples, " +
+               Escape(Str(At(adaptive, "stopped"))) + "</span>";
+      }
       s << "<td title='" << Escape(Str(At(a, "what"))) << "'>" << Escape(Str(At(a, "query"))) << "</td><td>"
-        << Escape(Str(At(a, "metric"))) << (weakness ? " <span class='weak'>known weakness</span>" : "")
+        << Escape(Str(At(a, "metric"))) << (weakness ? " <span class='weak'>known weakness</span>" : "") << read
         << "</td><td class='"
         << (weakness  ? "weakv"
             : matched ? "ok"

@@ -31,6 +31,22 @@ double FinishedAt(const json& report) {
   return at.is_number() ? at.get<double>() : 0;
 }
 
+// A shard's place among its siblings (`synapse gate` and `synapse analyze` shards), so that
+// shards merge in shard order whatever order they are given in; 0 for anything else.
+int ShardIndex(const json& report) {
+  const json* shard = nullptr;
+  if (report.contains("shard") && report["shard"].is_object()) shard = &report["shard"];
+  if (report.contains("gate") && report["gate"].is_object() && report["gate"].contains("shard")) {
+    shard = &report["gate"]["shard"];
+  }
+  return shard && (*shard).contains("index") && (*shard)["index"].is_number_integer() ? (*shard)["index"].get<int>()
+                                                                                      : 0;
+}
+
+bool SkippedByShard(const json& section) {
+  return section.is_object() && section.value("skipped", json()) == "another shard";
+}
+
 std::string TestKey(const json& t) {
   std::string key = t.value("suite", "") + "\n" + t.value("name", "");
   if (t.contains("value_param") && t["value_param"].is_string()) key += "\n" + t["value_param"].get<std::string>();
@@ -85,6 +101,59 @@ void UniteMeasurements(json& into, const json& more) {
     }
   }
   if (more.contains("other_queries")) add_rows(into["other_queries"], more["other_queries"]);
+  // Analysis shards: the weight space ran in one of them, and each found the most fragile
+  // layer and class of its own layers (the first strict maximum in layer order wins, as in
+  // one run).
+  if (more.contains("weight_space") && (!into.contains("weight_space") || SkippedByShard(into["weight_space"]))) {
+    into["weight_space"] = more["weight_space"];
+  }
+  if (into.contains("summary") && more.contains("summary") && into["summary"].is_object()) {
+    json& summary = into["summary"];
+    const json& extra = more["summary"];
+    auto worse = [&](const char* key, const char* by) {
+      const json& theirs = extra.value(key, json());
+      if (!theirs.is_object() || !theirs.contains(by)) return;
+      const json& ours = summary.value(key, json());
+      if (!ours.is_object() || !ours.contains(by) || theirs[by].get<double>() > ours[by].get<double>()) {
+        summary[key] = theirs;
+      }
+    };
+    worse("most_fragile_layer", "excess");
+    worse("most_fragile_class", "drop");
+  }
+  if (into.contains("timing") && more.contains("timing") && into["timing"].contains("sweep_configurations") &&
+      more["timing"].contains("sweep_configurations")) {
+    into["timing"]["sweep_configurations"] =
+        into["timing"]["sweep_configurations"].get<int64_t>() + more["timing"]["sweep_configurations"].get<int64_t>();
+  }
+}
+
+// The totals of `synapse gate` shards (or of any gate reports merged), as one run's.
+json GateTotals(const std::vector<const json*>& gates) {
+  json total = *gates.front();
+  int64_t assertions = 0, failed = 0;
+  double seconds = 0, passes = 0, full = 0;
+  bool adaptive = false, have_full = false;
+  for (const json* g : gates) {
+    assertions += g->value("assertions", int64_t{0});
+    failed += g->value("failed", int64_t{0});
+    seconds += g->value("seconds", 0.0);
+    passes += g->value("example_passes", 0.0);
+    adaptive = adaptive || g->value("adaptive", false);
+    if (g->contains("full_run_example_passes")) {
+      have_full = true;
+      full += g->value("full_run_example_passes", 0.0);
+    }
+  }
+  total["assertions"] = assertions;
+  total["failed"] = failed;
+  total["passed"] = failed == 0;
+  total["seconds"] = seconds;
+  if (total.contains("adaptive")) total["adaptive"] = adaptive;
+  if (total.contains("example_passes")) total["example_passes"] = passes;
+  if (have_full) total["full_run_example_passes"] = full;
+  total.erase("shard");
+  return total;
 }
 
 }  // namespace
@@ -93,8 +162,11 @@ json MergeReports(const std::vector<json>& reports) {
   if (reports.empty()) return json::object();
   std::vector<size_t> order(reports.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return FinishedAt(reports[a]) < FinishedAt(reports[b]); });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const double at_a = FinishedAt(reports[a]), at_b = FinishedAt(reports[b]);
+    if (at_a != at_b) return at_a < at_b;
+    return ShardIndex(reports[a]) < ShardIndex(reports[b]);
+  });
   // The latest part that ran a test owns it.
   std::map<std::string, size_t> owner;
   for (size_t i : order) {
@@ -107,6 +179,8 @@ json MergeReports(const std::vector<json>& reports) {
   std::vector<json> models;  // one per model key, in first-seen order
   std::map<std::string, size_t> model_index;
   size_t joined = 0;
+  bool any_tests = false;  // analysis reports have no "tests", and their merge none either
+  std::vector<const json*> gates;
   for (size_t i : order) {
     const json& r = reports[i];
     // A part whose every test a later one reran is an earlier run: its measurements may be
@@ -115,12 +189,14 @@ json MergeReports(const std::vector<json>& reports) {
     const bool has_tests = r.contains("tests") && r["tests"].is_array() && !r["tests"].empty();
     if (has_tests && !live.count(i)) continue;
     ++joined;
+    any_tests = any_tests || r.contains("tests");
+    if (r.contains("gate") && r["gate"].is_object()) gates.push_back(&r["gate"]);
     for (const json& t : r.value("tests", json::array())) {
       if (owner[TestKey(t)] == i) tests.push_back(t);
     }
     std::vector<json> measured;
     json top = r;
-    for (const char* key : {"tests", "more_models", "part", "parts"}) top.erase(key);
+    for (const char* key : {"tests", "more_models", "part", "parts", "shard"}) top.erase(key);
     if (top.contains("model")) measured.push_back(top);
     for (const json& m : r.value("more_models", json::array())) measured.push_back(m);
     for (json& m : measured) {
@@ -139,7 +215,8 @@ json MergeReports(const std::vector<json>& reports) {
     out["more_models"] = json::array();
     for (size_t i = 1; i < models.size(); ++i) out["more_models"].push_back(models[i]);
   }
-  out["tests"] = tests;
+  if (!gates.empty()) out["gate"] = GateTotals(gates);
+  if (any_tests) out["tests"] = tests;
   out["parts"] = joined;
   return out;
 }

@@ -27,6 +27,10 @@ uint64_t DeriveSeed(uint64_t seed, std::initializer_list<uint64_t> parts);
 /// raw output (the standard distributions differ between standard libraries).
 std::vector<int64_t> RandomNeurons(int64_t width, int64_t k, uint64_t seed);
 
+/// A random order of [0, n): the same Fisher-Yates shuffle run to the end (adaptive
+/// evaluation visits examples in it).
+std::vector<int64_t> RandomOrder(int64_t n, uint64_t seed);
+
 /// The random control's draw `draw` of k neurons at `layer`, as the analysis makes it.
 inline std::vector<int64_t> RandomControlNeurons(uint64_t seed, int layer, int64_t width, int64_t k, int draw) {
   return RandomNeurons(width, k,

@@ -129,7 +129,7 @@ void WeightPerturbation::AddRows(const std::string& parameter, const std::vector
 }
 
 uint64_t ParameterHash(const Model& model) {
-  Fnv1a64 h;
+  Fnv1a64 h(Fnv1a64::kParameterHashBasis);
   auto mix = [&h](const void* data, size_t n) { h.Add(data, n); };
   for (const auto& p : model.impl().module.named_parameters(true)) {
     mix(p.name.data(), p.name.size());

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <regex>
 
@@ -274,6 +275,86 @@ TEST_F(LiveEngine, ActualLinesShowNoQueryType) {
                     Not(HasSubstr("(of type"))));
   EXPECT_THAT(results.GetTestPartResult(1).message(),
               AllOf(HasSubstr("Actual: Probe(0) {held-out accuracy "), Not(HasSubstr("(of type"))));
+}
+
+// Adaptive evaluation (Config().adaptive(true)) on the real model: the matchers stop early,
+// say how far they read, and agree with the whole set where it decides with a margin.
+class AdaptiveEngine : public RobustnessTest {
+ protected:
+  AdaptiveEngine() : RobustnessTest(Config().model(kModelDir).seed(kSeed).adaptive(true)) {}
+};
+
+TEST_F(AdaptiveEngine, MatchersStopEarlyAndSayHowFarTheyRead) {
+  EXPECT_TRUE(model().config().adaptive());
+  const std::string why = Explain(AccuracyAtLeast(0.8), Baseline());
+  EXPECT_THAT(why, HasSubstr("adaptive: the 95% confidence sequence for the whole set's accuracy"));
+  std::smatch read;
+  ASSERT_TRUE(std::regex_search(why, read, std::regex("on the ([0-9]+) of 887 examples read"))) << why;
+  EXPECT_LT(std::stoi(read[1]), 887) << why;
+  EXPECT_THAT(Baseline(), AccuracyAtLeast(0.8));
+  EXPECT_THAT(Baseline(), Not(AccuracyAtLeast(0.99)));
+  EXPECT_THAT(Ablate(TopK(20)).AtLayer(2).PooledOnly(), FlipRateAtMost(0.05));
+  EXPECT_THAT(Ablate(TopK(10)).AtLayer(-1), AccuracyDropAtMost(0.2).WithConfidence(0.95));
+  EXPECT_THAT(why, Not(HasSubstr("population")));
+  // A population claim at 90%: the sequence spends half of the 10%, the whole set's test the rest.
+  EXPECT_THAT(Explain(FlipRateAtMost(0.05).WithConfidence(0.9), Noise(0.5).AtLayer(3)),
+              HasSubstr("95% confidence sequence for the population's flip rate"));
+  // Paired with the random control on the same examples; where the sequence stays
+  // undecided, the full run's paired test on the whole set decides, as without adaptive().
+  const Query top10 = Ablate(TopK(10)).AtLayer(-1);
+  const std::string hurts = Explain(HurtsMoreThanRandom(), top10);
+  EXPECT_THAT(hurts, ::testing::AnyOf(HasSubstr("97.5% confidence sequence for the population's excess drop over "
+                                                "the random control"),
+                                      HasSubstr("97.5% confidence sequence was undecided after every example")))
+      << hurts;
+  std::shared_ptr<ModelUnderTest> full = ModelUnderTest::Shared(Config().model(kModelDir).seed(kSeed));
+  const ::testing::Matcher<const Query&> significant = HurtsMoreThanRandom();
+  EXPECT_EQ(significant.Matches(top10), significant.Matches(full->Ablate(TopK(10)).AtLayer(-1)));
+  // A check that needs the whole set uses it, as without adaptive().
+  EXPECT_THAT(Probe(1), ProbeAccuracyAtLeast(0.8));
+  EXPECT_THAT(Explain(NoLabelFlipsUnderLogitShift(0.01), Baseline()), Not(HasSubstr("adaptive")));
+}
+
+// A real model's outcome stream put exactly at the threshold: LogitShift(b) counts an
+// example right only when no logit change of b flips it (b = 0.5 puts the whole set's rate
+// at 0.95); the threshold sits just above that rate, so every pass is wrong.
+// 2,000 visiting orders: the share of passes stays under 1 − confidence.
+TEST_F(AdaptiveEngine, FalsePassRateOnARealModelAtTheThreshold) {
+  std::shared_ptr<ModelUnderTest> m = ModelUnderTest::Shared(Config().model(kModelDir).seed(kSeed));
+  const Outcome whole = m->LogitShift(0.5).outcome();
+  const double rate = whole.accuracy.value();
+  ASSERT_GT(rate, 0.5);
+  ASSERT_LT(rate, 0.99);
+  AdaptiveItem item;
+  item.check.metric = Metric::kAccuracy;
+  item.check.threshold = (static_cast<double>(whole.accuracy.successes) + 0.5) / whole.accuracy.n;
+  item.query = m->LogitShift(0.5);
+  int passed = 0, early = 0;
+  const int runs = 2000;
+  for (int seed = 0; seed < runs; ++seed) {
+    const AdaptiveVerdict v = RunAdaptive(*m, {item}, AdaptiveOptions().seed(seed)).verdicts[0];
+    passed += v.verdict.passed;
+    early += v.examples < whole.accuracy.n;
+  }
+  const double alpha = 1 - m->config().confidence();
+  EXPECT_LE(static_cast<double>(passed) / runs, alpha);
+  EXPECT_GT(early, 0);
+  std::printf("LogitShift(0.5) accuracy %.4f, threshold %.4f: %d of %d adaptive runs passed (%d stopped early)\n",
+              rate, item.check.threshold, passed, runs, early);
+}
+
+TEST(RobustnessConfig, AdaptiveFromFlagsAndEnvironment) {
+  setenv("SYNAPSE_ADAPTIVE", "1", 1);
+  EXPECT_TRUE(ResolveConfig(Config().model(kModelDir)).adaptive());
+  setenv("SYNAPSE_ADAPTIVE", "maybe", 1);
+  EXPECT_THROW(
+      try { ResolveConfig(Config().model(kModelDir)); } catch (const UsageError& e) {
+        EXPECT_THAT(e.what(), HasSubstr("SYNAPSE_ADAPTIVE: expected 1, 0, true, false, yes or no"));
+        throw;
+      },
+      UsageError);
+  unsetenv("SYNAPSE_ADAPTIVE");
+  EXPECT_FALSE(ResolveConfig(Config().model(kModelDir)).adaptive());
 }
 
 TEST(RobustnessConfig, MissingFilesAreNamedWithTheirOrigin) {

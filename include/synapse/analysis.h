@@ -104,6 +104,12 @@ struct AnalysisOptions {
   SYNAPSE_ARG(std::string, weight_noise_parameter);
   /// When set, extraction results are written here as NumPy files (SaveActivations).
   SYNAPSE_ARG(std::string, save_activations);
+  /// Shard `shard_index` of `shard_count` sweeps only its contiguous block of the
+  /// experiment layers (every configuration of a layer stays in one shard, so its
+  /// fragility and class asymmetry are whole), and only shard 0 runs the weight space.
+  /// Extraction and probes run in every shard. `synapse merge` joins the shards' reports.
+  SYNAPSE_ARG(int, shard_index) = 0;
+  SYNAPSE_ARG(int, shard_count) = 1;
 };
 
 /// Progress of a stage: "extraction", "probes", "sweep", "weight_space".

@@ -68,6 +68,13 @@ std::vector<Eigen::MatrixXf> RunPlans(const Model& model, const std::vector<Exam
                                       const std::vector<Plan>& plans, const BatchOptions& options = {},
                                       const ProgressCallback& progress = {});
 
+/// RunPlans on the examples at `indices` only (rows in the order of `indices`). Noise is
+/// keyed by each example's index in `examples`, so a subset sees the noise the whole run
+/// gives those examples (adaptive evaluation visits the set in batches this way).
+std::vector<Eigen::MatrixXf> RunPlansOn(const Model& model, const std::vector<Example>& examples,
+                                        const std::vector<int64_t>& indices, const std::vector<Plan>& plans,
+                                        const BatchOptions& options = {});
+
 /// Per example, the smallest logit changes (in L∞ norm) that change its prediction.
 struct FlipBudgets {
   /// Half the gap between the top two logits: shifting the top one down and the runner-up

@@ -14,7 +14,11 @@
 // Joining keeps each test once (suite, name and value_param; the latest part wins, so a
 // rerun replaces its tests), drops the parts none of whose tests survive (a stale earlier
 // run), and unites what the models under test measured (per model, data and options: the
-// baseline, the probes and every layer's experiments, the other queries).
+// baseline, the probes and every layer's experiments, the other queries). Shards of
+// `synapse gate` and `synapse analyze` ("gate": {"shard": ...}, "shard") join in shard
+// order into the report one unsharded run writes, timings aside: gate totals add up, the
+// analysis's weight space comes from shard 0 and its summary's most fragile layer and
+// class are the worst over the shards.
 #ifndef SYNAPSE_REPORT_PARTS_H_
 #define SYNAPSE_REPORT_PARTS_H_
 

@@ -19,7 +19,7 @@
 //     EXPECT_THAT(Baseline(), NoLabelFlipsUnderLogitShift(0.05));
 //   }
 //
-// Everything is in namespace synapse::robustness. It is not called synapse::testing on
+// Everything is in namespace synapse::robustness. It is not called synapse::robustness on
 // purpose: inside namespace synapse, and in any file that says `using namespace synapse;`,
 // a nested `testing` would shadow GoogleTest's ::testing, so `testing::Ge(0.9)` would stop
 // compiling or mean something else (Abseil names its test namespace absl_testing for the
@@ -35,6 +35,7 @@
 #include "synapse/gtest/matchers.h"
 #include "synapse/gtest/reporters.h"
 #include "synapse/gtest/suite.h"
+#include "synapse/robustness/adaptive.h"
 #include "synapse/robustness/assertion.h"
 #include "synapse/robustness/check.h"
 #include "synapse/robustness/config.h"

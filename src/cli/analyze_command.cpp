@@ -14,6 +14,7 @@
 #include "default_model.h"
 #include "number_text.h"
 #include "rows.h"
+#include "shard.h"
 #include "synapse/activation_cache.h"
 #include "synapse/analysis.h"
 #include "synapse/atomic_file.h"
@@ -272,6 +273,11 @@ int AnalyzeCommand(int argc, char** argv) {
            "refuse to start when extraction would need more, e.g. 4G (default: 80% of physical memory)",
            &memory_budget);
   p.Flag("--quiet", "no progress bar and no summary", &quiet);
+  std::string shard_flag;
+  p.Option("--shard", "I/N",
+           "sweep shard I of N's block of layers (0-based; default GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS); "
+           "`synapse merge` joins the shards",
+           &shard_flag);
   RowSource source;
   std::string text_column = "text", pair_column, label_column = "label";
   bool skip_bad_rows = false;
@@ -281,10 +287,12 @@ int AnalyzeCommand(int argc, char** argv) {
     std::cout << p.Help();
     return 0;
   }
+  const Shard shard = ResolveShard(shard_flag);
   ResolveModelDirectory(&model_path, &tokenizer_path, &data_path);
   if (data_path.empty()) throw UsageError(401, "--data is required: " + model_path + " has no eval.jsonl beside it");
 
   AnalysisOptions options;
+  options.shard_index(shard.index).shard_count(shard.total);
   options.pool(ParsePool(pool)).batch_size(batch_size).seed(static_cast<uint64_t>(seed)).k(k);
   if (!memory_budget.empty()) options.memory_budget(ParseByteSize(memory_budget));
   if (!layers.empty()) {

@@ -9,8 +9,10 @@
 #include "args.h"
 #include "commands.h"
 #include "number_text.h"
+#include "shard.h"
 #include "synapse/error.h"
 #include "synapse/report_files.h"
+#include "synapse/robustness/adaptive.h"
 #include "synapse/robustness/assertion.h"
 #include "synapse/robustness/model_under_test.h"
 #include "synapse/robustness/spec.h"
@@ -30,6 +32,9 @@ constexpr const char* kEpilog =
     "   \"of_class\": \"spam\", \"k\": 10, \"layer\": -1,\n"
     "   \"metric\": \"recall\", \"class\": \"spam\", \"threshold\": 0.95, \"confidence\": 0.95}\n"
     "Prints one row per assertion and writes DIR/junit.xml, DIR/report.json and DIR/report.html.\n"
+    "--adaptive reads examples in a seeded random order and stops each assertion once a\n"
+    "confidence sequence decides it (docs/gate.md). --shard I/N (or GTEST_SHARD_INDEX and\n"
+    "GTEST_TOTAL_SHARDS) runs shard I's block of assertions; `synapse merge` joins the shards.\n"
     "Exit 0 when every assertion holds, 1 when one does not, 2 on bad input, 3 on an internal error.\n";
 
 std::string Interval(const Verdict& v) {
@@ -65,14 +70,26 @@ int GateCommand(int argc, char** argv) {
            &cache_dir);
   p.Flag("--no-cache", "extract without reading or writing the cache", &no_cache);
   p.Flag("--quiet", "print nothing but errors", &quiet);
+  bool adaptive = false;
+  std::string shard_flag;
+  p.Flag("--adaptive", "stop each assertion as soon as its confidence sequence decides it", &adaptive);
+  int64_t order_seed = -1;
+  p.Option("--adaptive-seed", "N", "seed of the order --adaptive reads examples in (default: the spec's seed)",
+           &order_seed);
+  p.Option("--shard", "I/N", "run shard I of N (0-based; default GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS)", &shard_flag);
   p.Epilog(kEpilog);
   if (!p.Parse(argc, argv)) {
     std::cout << p.Help();
     return 0;
   }
   if (spec_path.empty()) throw UsageError(401, "--spec FILE is required (the robustness spec)");
+  const Shard shard = ResolveShard(shard_flag);
   const auto start = std::chrono::steady_clock::now();
   robustness::Spec spec = robustness::LoadGateSpec(spec_path);
+  std::vector<size_t> mine;  // the spec indices this shard runs
+  for (size_t i = 0; i < spec.assertions.size(); ++i) {
+    if (shard.Owns(i, spec.assertions.size())) mine.push_back(i);
+  }
   // Command-line overrides are the strongest, as --synapse_* flags are for test binaries.
   for (const auto& [name, value] : {std::pair<const char*, std::string>{"model", model},
                                     {"data", data},
@@ -87,20 +104,55 @@ int GateCommand(int argc, char** argv) {
   std::shared_ptr<robustness::ModelUnderTest> model_under_test = robustness::ModelUnderTest::Shared(spec.config);
   json tests = json::array();
   std::vector<Verdict> verdicts;
+  std::vector<const Assertion*> ran;
+  std::vector<robustness::AdaptiveVerdict> adaptive_verdicts;
+  robustness::AdaptiveRun adaptive_run;
   int failed = 0;
   const std::string suite = [&] {
     std::string stem = spec_path.substr(spec_path.find_last_of('/') + 1);
     return "gate." + stem.substr(0, stem.rfind('.'));
   }();
-  for (size_t i = 0; i < spec.assertions.size(); ++i) {
+  auto bad_query = [&](size_t i, const Error& e) {
+    // A query that does not fit the model is a mistake in the spec: no verdict, no report.
+    return UsageError(404, spec_path + ": assertions[" + std::to_string(i) + "] (" + spec.assertions[i].name +
+                               "): " + e.what());
+  };
+  if (adaptive) {
+    std::vector<robustness::AdaptiveItem> items;
+    for (size_t i : mine) {
+      const Assertion& a = spec.assertions[i];
+      robustness::AdaptiveItem item;
+      item.check = a.check;
+      item.known_weakness = a.known_weakness;
+      try {
+        if (a.query.intervention == "probe") item.probe = model_under_test->Probe(a.query.layer);
+        else item.query = robustness::QueryOf(*model_under_test, a.query);
+      } catch (const Error& e) {
+        throw bad_query(i, e);
+      }
+      items.push_back(std::move(item));
+    }
+    try {
+      const uint64_t seed = order_seed >= 0 ? static_cast<uint64_t>(order_seed) : model_under_test->config().seed();
+      adaptive_run = robustness::RunAdaptive(*model_under_test, items, robustness::AdaptiveOptions().seed(seed));
+    } catch (const Error& e) {
+      throw UsageError(404, spec_path + ": " + e.what());
+    }
+    adaptive_verdicts = adaptive_run.verdicts;
+  }
+  for (size_t k = 0; k < mine.size(); ++k) {
+    const size_t i = mine[k];
     const Assertion& a = spec.assertions[i];
     const auto t0 = std::chrono::steady_clock::now();
     Verdict v;
-    try {
-      v = robustness::RunAssertion(*model_under_test, a);
-    } catch (const Error& e) {
-      // A query that does not fit the model is a mistake in the spec: no verdict, no report.
-      throw UsageError(404, spec_path + ": assertions[" + std::to_string(i) + "] (" + a.name + "): " + e.what());
+    if (adaptive) {
+      v = adaptive_verdicts[k].verdict;
+    } else {
+      try {
+        v = robustness::RunAssertion(*model_under_test, a);
+      } catch (const Error& e) {
+        throw bad_query(i, e);
+      }
     }
     const bool holds = robustness::Holds(v);
     failed += !holds;
@@ -108,6 +160,7 @@ int GateCommand(int argc, char** argv) {
     t["suite"] = suite;
     t["name"] = a.name;
     t["file"] = spec_path;
+    t["spec_index"] = i;
     t["time_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     t["status"] = holds ? "passed" : "failed";
     t["failures"] = json::array();
@@ -120,46 +173,73 @@ int GateCommand(int argc, char** argv) {
     t["properties"] = json::object();
     for (const auto& [key, value] : robustness::VerdictProperties(v, 1)) t["properties"][key] = value;
     t["assertions"] = json::array({robustness::VerdictJson(v)});
+    if (adaptive) {
+      const robustness::AdaptiveVerdict& av = adaptive_verdicts[k];
+      t["adaptive"] = robustness::AdaptiveJson(av, adaptive_run.examples);
+      std::ostringstream read;
+      read << av.examples << " of " << adaptive_run.examples << " examples; stopped: " << av.stopped << "; "
+           << av.guarantee << " guarantee";
+      if (std::isfinite(av.bound)) read << "; bound " << Fixed(av.bound, 4) << " at " << Fixed(av.level, 2);
+      t["properties"]["synapse.1.adaptive"] = read.str();
+    }
     tests.push_back(t);
     verdicts.push_back(v);
+    ran.push_back(&a);
   }
 
   json report = model_under_test->Report();
   report["gate"] = {{"spec", spec_path},
-                    {"assertions", spec.assertions.size()},
+                    {"assertions", mine.size()},
                     {"failed", failed},
                     {"passed", failed == 0},
-                    {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};
+                    {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()},
+                    {"adaptive", adaptive},
+                    {"example_passes", model_under_test->passes_spent()}};
+  if (adaptive) report["gate"]["full_run_example_passes"] = adaptive_run.full_passes;
+  if (shard.total > 1) report["gate"]["shard"] = shard.Json();
   report["tests"] = tests;
   WriteReportFiles(report, out_dir);
 
   if (!quiet) {
     size_t name_w = 9, query_w = 5;
     for (size_t i = 0; i < verdicts.size(); ++i) {
-      name_w = std::max(name_w, spec.assertions[i].name.size());
+      name_w = std::max(name_w, ran[i]->name.size());
       query_w = std::max(query_w, verdicts[i].query.size());
     }
     std::ostringstream out;
     out << std::left << std::setw(static_cast<int>(name_w) + 2) << "assertion"
         << std::setw(static_cast<int>(query_w) + 2) << "query" << std::setw(26) << "metric" << std::setw(9) << "value"
-        << std::setw(18) << "interval" << std::setw(12) << "threshold"
-        << "verdict\n";
+        << std::setw(18) << "interval" << std::setw(12) << "threshold";
+    if (adaptive) out << std::setw(13) << "examples" << std::setw(21) << "stopped";
+    out << "verdict\n";
     for (size_t i = 0; i < verdicts.size(); ++i) {
       const Verdict& v = verdicts[i];
       const std::string threshold =
           std::isfinite(v.threshold) ? v.comparison + " " + Fixed(v.threshold, 3) : std::string("-");
-      out << std::setw(static_cast<int>(name_w) + 2) << spec.assertions[i].name
+      out << std::setw(static_cast<int>(name_w) + 2) << ran[i]->name
           << std::setw(static_cast<int>(query_w) + 2) << v.query << std::setw(26) << v.metric << std::setw(9)
           << (std::isfinite(v.value) ? Fixed(v.value, 3) : "n/a") << std::setw(18) << Interval(v) << std::setw(12)
-          << threshold << VerdictText(v) << "\n";
+          << threshold;
+      if (adaptive) {
+        const robustness::AdaptiveVerdict& av = adaptive_verdicts[i];
+        out << std::setw(13) << (std::to_string(av.examples) + "/" + std::to_string(adaptive_run.examples))
+            << std::setw(21) << av.stopped;
+      }
+      out << VerdictText(v) << "\n";
     }
     out << "\n"
-        << (failed == 0 ? "gate passed" : "gate FAILED") << ": " << spec.assertions.size() - failed << " of "
-        << spec.assertions.size() << " assertions hold";
+        << (failed == 0 ? "gate passed" : "gate FAILED") << ": " << mine.size() - failed << " of " << mine.size()
+        << " assertions hold";
+    if (shard.total > 1) out << " (shard " << shard.index << " of " << shard.total << ")";
     out << "; reports in " << out_dir << "/ (junit.xml, report.json, report.html)\n";
+    if (adaptive) {
+      out << "example-passes: " << Fixed(adaptive_run.passes, 0) << " (the full run: "
+          << Fixed(adaptive_run.full_passes, 0) << ", " << Fixed(adaptive_run.full_passes / adaptive_run.passes, 2)
+          << "x as many)\n";
+    }
     for (size_t i = 0; i < verdicts.size(); ++i) {
       if (!robustness::Holds(verdicts[i])) {
-        out << "  " << spec.assertions[i].name << ": " << verdicts[i].requirement << ", " << verdicts[i].explanation
+        out << "  " << ran[i]->name << ": " << verdicts[i].requirement << ", " << verdicts[i].explanation
             << "\n";
       }
     }

@@ -61,10 +61,11 @@ int MergeCommand(int argc, char** argv) {
   const json merged = MergeReports(reports);
   WriteReportFiles(merged, out_dir);
   int failed = 0;
-  for (const json& t : merged.value("tests", json::array())) failed += t.value("status", "") == "failed";
+  const json tests = merged.value("tests", json::array());
+  for (const json& t : tests) failed += t.value("status", "") == "failed";
   if (!quiet) {
     std::cout << "merged " << merged.value("parts", 0) << " of " << reports.size() << " reports: "
-              << merged["tests"].size() << " tests, " << failed << " failed; reports in " << out_dir
+              << tests.size() << " tests, " << failed << " failed; reports in " << out_dir
               << "/ (junit.xml, report.json, report.html)\n";
   }
   return failed == 0 ? 0 : 1;

@@ -20,27 +20,26 @@ Selection SelectionOf(const QuerySpec& q) {
 
 }  // namespace
 
+Query QueryOf(ModelUnderTest& model, const QuerySpec& q) {
+  if (q.intervention == "ablate") {
+    Query query = model.Ablate(SelectionOf(q)).AtLayer(q.layer);
+    if (q.pooled_only) query = query.PooledOnly();
+    if (q.to_mean) query = query.ToMean();
+    return query;
+  }
+  if (q.intervention == "noise") {
+    Query query = model.Noise(q.amount).AtLayer(q.layer).Seeds(q.seeds);
+    return q.pooled_only ? query.PooledOnly() : query;
+  }
+  if (q.intervention == "logit_shift") return model.LogitShift(q.amount);
+  if (q.intervention == "head_weight_scale") return model.HeadWeightScale(q.of_class, SelectionOf(q), q.amount);
+  return model.Baseline();
+}
+
 Verdict RunAssertion(ModelUnderTest& model, const Assertion& a) {
   const QuerySpec& q = a.query;
-  Verdict v;
-  if (q.intervention == "probe") {
-    v = Evaluate(a.check, model.Probe(q.layer).outcome());
-  } else {
-    Query query = model.Baseline();
-    if (q.intervention == "ablate") {
-      query = model.Ablate(SelectionOf(q)).AtLayer(q.layer);
-      if (q.pooled_only) query = query.PooledOnly();
-      if (q.to_mean) query = query.ToMean();
-    } else if (q.intervention == "noise") {
-      query = model.Noise(q.amount).AtLayer(q.layer).Seeds(q.seeds);
-      if (q.pooled_only) query = query.PooledOnly();
-    } else if (q.intervention == "logit_shift") {
-      query = model.LogitShift(q.amount);
-    } else if (q.intervention == "head_weight_scale") {
-      query = model.HeadWeightScale(q.of_class, SelectionOf(q), q.amount);
-    }
-    v = Evaluate(a.check, query.outcome());
-  }
+  Verdict v = q.intervention == "probe" ? Evaluate(a.check, model.Probe(q.layer).outcome())
+                                        : Evaluate(a.check, QueryOf(model, q).outcome());
   v.known_weakness = a.known_weakness;
   return v;
 }

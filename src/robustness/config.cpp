@@ -15,7 +15,7 @@ namespace {
 
 const std::set<std::string>& KnownFlags() {
   static const std::set<std::string> names = {"model",      "data",    "tokenizer", "labels", "seed", "max_examples",
-                                              "report_dir", "threads", "cache_dir", "pad_id"};
+                                              "report_dir", "threads", "cache_dir", "pad_id", "adaptive"};
   return names;
 }
 
@@ -84,6 +84,10 @@ bool ReadFlag(const std::string& arg, bool keep_existing) {
     for (const std::string& k : KnownFlags()) known += (known.empty() ? "--synapse_" : ", --synapse_") + k;
     BadSetting(arg + ": unknown flag (known: " + known + ")");
   }
+  if (name == "adaptive" && eq == std::string::npos) {  // a switch: --synapse_adaptive alone turns it on
+    if (!(keep_existing && Flags().count(name))) OverrideSetting(name, "1", "--synapse_adaptive");
+    return true;
+  }
   if (eq == std::string::npos || eq + 1 == arg.size()) BadSetting(arg + ": expected --synapse_" + name + "=VALUE");
   if (!(keep_existing && Flags().count(name))) OverrideSetting(name, arg.substr(eq + 1), "--synapse_" + name);
   return true;
@@ -130,6 +134,14 @@ Config ResolveConfig(const Config& in) {
   const Setting max_examples = Pick("max_examples", "");
   if (!seed.value.empty()) c.seed(static_cast<uint64_t>(ParseInteger(seed)));
   if (!max_examples.value.empty()) c.max_examples(ParseInteger(max_examples));
+  const Setting adaptive = Pick("adaptive", "");
+  if (adaptive.value == "1" || adaptive.value == "true" || adaptive.value == "yes") {
+    c.adaptive(true);
+  } else if (adaptive.value == "0" || adaptive.value == "false" || adaptive.value == "no") {
+    c.adaptive(false);
+  } else if (!adaptive.value.empty()) {
+    BadSetting(adaptive.origin + ": expected 1, 0, true, false, yes or no, got \"" + adaptive.value + "\"");
+  }
   const Setting pad_id = Pick("pad_id", "");
   if (!pad_id.value.empty()) c.pad_id(ParseInteger(pad_id));
   const Setting cache_dir = Pick("cache_dir", in.cache_dir());

@@ -42,7 +42,7 @@ std::string ConfigKey(const Config& c) {
     << c.seed() << ' ' << c.max_examples() << ' ' << c.max_length() << ' ' << c.batch_size() << ' '
     << static_cast<int>(c.pool()) << ' ' << c.confidence() << ' ' << c.random_seeds() << ' ' << c.probe().l1() << ' '
     << c.probe().l2() << ' ' << c.probe().max_iter() << ' ' << c.probe().tolerance() << ' ' << c.test_fraction()
-    << ' ' << c.pad_id();
+    << ' ' << c.pad_id() << ' ' << c.adaptive();
   return s.str();
 }
 
@@ -80,6 +80,8 @@ class ModelUnderTest::Impl {
   std::map<std::string, ProbeOutcome> probes;
   std::vector<std::pair<int, json>> rows;  // (layer or −1, report row) per query run
   std::recursive_mutex mutex;
+  double passes = 0;  // example-passes spent
+  std::map<int64_t, int64_t> base_part;  // baseline predictions of examples run before the extraction
 
   int64_t num_classes() const { return static_cast<int64_t>(names.size()); }
 
@@ -132,9 +134,28 @@ class ModelUnderTest::Impl {
       throw DataError(209, config.data() + ": the model gives " + std::to_string(extraction.logits.cols()) +
                                " logits but there are " + std::to_string(names.size()) + " classes");
     }
+    passes += static_cast<double>(examples.size());
     base = extraction.Predictions();
     baseline = Score(base, labels, base, num_classes(), config.confidence());
     extracted = true;
+  }
+
+  // The cost model of docs/gate.md, after Model::RunEach: one plan runs one whole forward;
+  // several share one unperturbed forward and each runs only the layers after its
+  // intervened one (a plan that intervenes on no layer, none).
+  double PlanShare(size_t plans, int layer) const {
+    if (plans <= 1) return plans == 1 ? 1.0 : 0.0;
+    const double count = static_cast<double>(model.layers().size());
+    const double suffix = layer < 0 ? 0.0 : (count - 1 - layer) / count;
+    return 1 + static_cast<double>(plans) * suffix;
+  }
+
+  // RunPlans over every example, or over `subset`, counting what it costs.
+  std::vector<Eigen::MatrixXf> Runs(const std::vector<Plan>& plans, const BatchOptions& b, int layer,
+                                    const std::vector<int64_t>* subset = nullptr) {
+    const double n = static_cast<double>(subset ? subset->size() : examples.size());
+    passes += n * PlanShare(plans.size(), layer);
+    return subset ? RunPlansOn(model, examples, *subset, plans, b) : RunPlans(model, examples, plans, b);
   }
 
   int ResolveLayer(const std::string& query, int layer) {
@@ -273,9 +294,7 @@ class ModelUnderTest::Impl {
     return {};
   }
 
-  Outcome RunAblation(const Query& q, const std::string& key, std::weak_ptr<ModelUnderTest> self) {
-    const int layer = ResolveLayer(key, q.layer());
-    const std::vector<std::vector<int64_t>> sets = AblationSets(q, key, layer);
+  std::vector<Plan> AblationPlans(const Query& q, int layer, const std::vector<std::vector<int64_t>>& sets) {
     std::vector<Plan> plans;
     for (const std::vector<int64_t>& set : sets) {
       Intervention iv = q.to_mean() ? Intervention::Mean(Site::Layer(layer), Stats(layer).mean, Neurons::Of(set))
@@ -283,7 +302,30 @@ class ModelUnderTest::Impl {
       iv.positions(q.pooled_only() ? Positions::kPooled : Positions::kAll);
       plans.push_back({iv});
     }
-    const std::vector<Eigen::MatrixXf> logits = RunPlans(model, examples, plans, batching);
+    return plans;
+  }
+
+  Intervention NoiseIntervention(const Query& q, const std::string& key, int layer) {
+    if (!(q.amount() >= 0) || !std::isfinite(q.amount())) BadQuery(key, "σ must be a non-negative number");
+    const NeuronStats& st = Stats(layer);
+    std::vector<float> sigmas(st.stddev.size());
+    for (size_t j = 0; j < sigmas.size(); ++j) sigmas[j] = static_cast<float>(q.amount()) * st.stddev[j];
+    Intervention iv = Intervention::Noise(Site::Layer(layer), sigmas);
+    iv.positions(q.pooled_only() ? Positions::kPooled : Positions::kAll);
+    return iv;
+  }
+
+  // Noise draw d's batching: the first draw is the analysis's own (seeded by the config's seed).
+  BatchOptions NoiseBatching(int d) const {
+    BatchOptions b = batching;
+    if (d > 0) b.seed(DeriveSeed(config.seed(), {kSeedNoiseDraw, static_cast<uint64_t>(d)}));
+    return b;
+  }
+
+  Outcome RunAblation(const Query& q, const std::string& key, std::weak_ptr<ModelUnderTest> self) {
+    const int layer = ResolveLayer(key, q.layer());
+    const std::vector<std::vector<int64_t>> sets = AblationSets(q, key, layer);
+    const std::vector<Eigen::MatrixXf> logits = Runs(AblationPlans(q, layer, sets), batching, layer);
     const int64_t k = static_cast<int64_t>(sets.front().size());
     Measurement m = Measure(key, logits);
     json row;
@@ -319,20 +361,10 @@ class ModelUnderTest::Impl {
   }
 
   Outcome RunNoise(const Query& q, const std::string& key) {
-    if (!(q.amount() >= 0) || !std::isfinite(q.amount())) BadQuery(key, "σ must be a non-negative number");
     const int layer = ResolveLayer(key, q.layer());
-    const NeuronStats& st = Stats(layer);
-    std::vector<float> sigmas(st.stddev.size());
-    for (size_t j = 0; j < sigmas.size(); ++j) sigmas[j] = static_cast<float>(q.amount()) * st.stddev[j];
-    Intervention iv = Intervention::Noise(Site::Layer(layer), sigmas);
-    iv.positions(q.pooled_only() ? Positions::kPooled : Positions::kAll);
+    const Intervention iv = NoiseIntervention(q, key, layer);
     std::vector<Eigen::MatrixXf> logits;
-    for (int d = 0; d < q.draws(); ++d) {
-      // The first draw is the analysis's own (seeded by the config's seed).
-      BatchOptions b = batching;
-      if (d > 0) b.seed(DeriveSeed(config.seed(), {kSeedNoiseDraw, static_cast<uint64_t>(d)}));
-      logits.push_back(RunPlans(model, examples, {Plan{iv}}, b)[0]);
-    }
+    for (int d = 0; d < q.draws(); ++d) logits.push_back(Runs({Plan{iv}}, NoiseBatching(d), layer)[0]);
     Measurement m = Measure(key, logits);
     json row;
     row["query"] = key;
@@ -383,11 +415,9 @@ class ModelUnderTest::Impl {
     return o;
   }
 
-  Outcome RunHeadScale(const Query& q, const std::string& key) {
-    EnsureExtracted();
-    if (!std::isfinite(q.amount())) BadQuery(key, "the factor must be a finite number");
-    const ClassificationHead head = FindClassificationHead(model);
-    const int64_t c = ClassIndex(key, q.class_name());
+  // The head columns each draw of a HeadWeightScale query scales.
+  std::vector<std::vector<int64_t>> HeadSets(const Query& q, const std::string& key, const ClassificationHead& head,
+                                             int64_t c) {
     const Eigen::MatrixXf w = model.ParameterValues(head.weight);
     const Selection& s = q.selection();
     std::vector<int64_t> given = CheckedK(key, s, head.inputs);
@@ -415,12 +445,29 @@ class ModelUnderTest::Impl {
         sets.push_back(given);
         break;
     }
+    return sets;
+  }
+
+  std::vector<Eigen::MatrixXf> HeadScaleLogits(const Query& q, const ClassificationHead& head, int64_t c,
+                                               const std::vector<std::vector<int64_t>>& sets,
+                                               const std::vector<int64_t>* subset = nullptr) {
     std::vector<Eigen::MatrixXf> logits;
     for (const std::vector<int64_t>& cols : sets) {
       WeightPerturbation perturb(model);
       perturb.ScaleEntries(head.weight, c, cols, q.amount());
-      logits.push_back(RunPlans(model, examples, {Plan{}}, batching)[0]);
+      logits.push_back(Runs({Plan{}}, batching, -1, subset)[0]);
     }
+    return logits;
+  }
+
+  Outcome RunHeadScale(const Query& q, const std::string& key) {
+    EnsureExtracted();
+    if (!std::isfinite(q.amount())) BadQuery(key, "the factor must be a finite number");
+    const ClassificationHead head = FindClassificationHead(model);
+    const int64_t c = ClassIndex(key, q.class_name());
+    const Selection& s = q.selection();
+    const std::vector<std::vector<int64_t>> sets = HeadSets(q, key, head, c);
+    const std::vector<Eigen::MatrixXf> logits = HeadScaleLogits(q, head, c, sets);
     Measurement m = Measure(key, logits);
     Outcome& o = m.outcome;
     const int64_t k = static_cast<int64_t>(sets.front().size());
@@ -445,6 +492,119 @@ class ModelUnderTest::Impl {
   Outcome RunBaseline(const std::string& key) {
     EnsureExtracted();
     return Measure(key, {extraction.logits}).outcome;
+  }
+
+  // The unperturbed predictions of `idx`: the extraction's, or, before it has run, a
+  // forward over those examples alone.
+  std::vector<int64_t> BaseOf(const std::vector<int64_t>& idx) {
+    std::vector<int64_t> out(idx.size());
+    if (extracted) {
+      for (size_t k = 0; k < idx.size(); ++k) out[k] = base[static_cast<size_t>(idx[k])];
+      return out;
+    }
+    std::vector<int64_t> missing;
+    for (int64_t i : idx) {
+      if (!base_part.count(i)) missing.push_back(i);
+    }
+    if (!missing.empty()) {
+      std::vector<Example> subset;
+      for (int64_t i : missing) subset.push_back(examples[static_cast<size_t>(i)]);
+      const Extraction part = Extract(model, subset, batching, {layers.back()});
+      passes += static_cast<double>(missing.size());
+      const std::vector<int64_t> predicted = part.Predictions();
+      for (size_t k = 0; k < missing.size(); ++k) base_part[missing[k]] = predicted[k];
+    }
+    for (size_t k = 0; k < idx.size(); ++k) out[k] = base_part.at(idx[k]);
+    return out;
+  }
+
+  ExampleOutcomes RunOn(const Query& q, const std::vector<int64_t>& idx) {
+    const std::string key = q.ToString();
+    for (int64_t i : idx) {
+      if (i < 0 || i >= static_cast<int64_t>(examples.size())) {
+        BadQuery(key, "example " + std::to_string(i) + " is not in the evaluation set");
+      }
+    }
+    const double before = passes;
+    ExampleOutcomes out;
+    const size_t n = idx.size();
+    out.correct.assign(n, 0.0);
+    out.flipped.assign(n, 0.0);
+    for (int64_t i : idx) out.labels.push_back(labels[static_cast<size_t>(i)]);
+    std::vector<Eigen::MatrixXf> logits;
+    switch (q.kind()) {
+      case Query::Kind::kBaseline: {
+        const std::vector<int64_t> predicted = BaseOf(idx);
+        for (size_t k = 0; k < n; ++k) out.correct[k] = predicted[k] == out.labels[k];
+        out.passes = passes - before;
+        return out;
+      }
+      case Query::Kind::kLogitShift: {
+        EnsureExtracted();
+        const double budget = q.amount();
+        if (!(budget >= 0) || !std::isfinite(budget)) BadQuery(key, "the budget must be a non-negative number");
+        const FlipBudgets b = ComputeFlipBudgets(extraction.logits);
+        for (size_t k = 0; k < n; ++k) {
+          const size_t i = static_cast<size_t>(idx[k]);
+          const bool flippable = b.min_flip(static_cast<Eigen::Index>(i)) <= budget;
+          out.flipped[k] = flippable;
+          out.correct[k] = base[i] == labels[i] && !flippable;
+        }
+        out.passes = passes - before;
+        return out;
+      }
+      case Query::Kind::kAblate: {
+        const int layer = ResolveLayer(key, q.layer());
+        logits = Runs(AblationPlans(q, layer, AblationSets(q, key, layer)), batching, layer, &idx);
+        break;
+      }
+      case Query::Kind::kNoise: {
+        const int layer = ResolveLayer(key, q.layer());
+        const Intervention iv = NoiseIntervention(q, key, layer);
+        for (int d = 0; d < q.draws(); ++d) logits.push_back(Runs({Plan{iv}}, NoiseBatching(d), layer, &idx)[0]);
+        break;
+      }
+      case Query::Kind::kHeadWeightScale: {
+        EnsureExtracted();
+        if (!std::isfinite(q.amount())) BadQuery(key, "the factor must be a finite number");
+        const ClassificationHead head = FindClassificationHead(model);
+        const int64_t c = ClassIndex(key, q.class_name());
+        logits = HeadScaleLogits(q, head, c, HeadSets(q, key, head, c), &idx);
+        break;
+      }
+    }
+    const std::vector<int64_t> predicted_base = BaseOf(idx);
+    const double draws = static_cast<double>(logits.size());
+    for (const Eigen::MatrixXf& l : logits) {
+      const std::vector<int64_t> predicted = ArgMaxRows(l);
+      for (size_t k = 0; k < n; ++k) {
+        out.correct[k] += (predicted[k] == out.labels[k]) / draws;
+        out.flipped[k] += (predicted[k] != predicted_base[k]) / draws;
+      }
+    }
+    out.passes = passes - before;
+    return out;
+  }
+
+  double PassShare(const Query& q) {
+    const std::string key = q.ToString();
+    switch (q.kind()) {
+      case Query::Kind::kBaseline:
+      case Query::Kind::kLogitShift:
+        return 0;
+      case Query::Kind::kAblate: {
+        const Selection& s = q.selection();
+        const size_t draws = s.kind() == Selection::Kind::kRandom ? static_cast<size_t>(s.draws()) : 1;
+        return PlanShare(draws, ResolveLayer(key, q.layer()));
+      }
+      case Query::Kind::kNoise:
+        return q.draws() * PlanShare(1, ResolveLayer(key, q.layer()));
+      case Query::Kind::kHeadWeightScale: {
+        const Selection& s = q.selection();
+        return (s.kind() == Selection::Kind::kRandom ? s.draws() : 1) * PlanShare(1, -1);
+      }
+    }
+    return 0;
   }
 };
 
@@ -485,6 +645,7 @@ std::vector<std::shared_ptr<ModelUnderTest>> ModelUnderTest::Loaded() {
 const Config& ModelUnderTest::config() const { return impl_->config; }
 const std::vector<std::string>& ModelUnderTest::class_names() const { return impl_->names; }
 int64_t ModelUnderTest::num_examples() const { return static_cast<int64_t>(impl_->examples.size()); }
+const std::vector<int64_t>& ModelUnderTest::labels() const { return impl_->labels; }
 int ModelUnderTest::num_layers() const { return static_cast<int>(impl_->model.layers().size()); }
 
 Query ModelUnderTest::Baseline() { return Query(shared_from_this(), Query::Kind::kBaseline, TopK(1)); }
@@ -535,6 +696,33 @@ Outcome ModelUnderTest::Run(const Query& q) {
   }
   return m.outcomes[key] = o;
 }
+
+ExampleOutcomes ModelUnderTest::RunOn(const Query& q, const std::vector<int64_t>& indices) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mutex);
+  return impl_->RunOn(q, indices);
+}
+
+Query ModelUnderTest::RandomControlOf(const Query& q) {
+  Impl& m = *impl_;
+  std::lock_guard<std::recursive_mutex> lock(m.mutex);
+  const std::string key = q.ToString();
+  if (q.kind() != Query::Kind::kAblate || q.selection().kind() == Selection::Kind::kRandom) {
+    throw SpecError(311, key + ": a random control applies to Ablate(TopK / BottomK / NeuronSet) queries");
+  }
+  const int layer = m.ResolveLayer(key, q.layer());
+  Query control = q;
+  control.selection_ = RandomK(static_cast<int64_t>(m.AblationSets(q, key, layer).front().size()))
+                           .Seeds(m.config.random_seeds());
+  return control;
+}
+
+double ModelUnderTest::PassShare(const Query& q) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mutex);
+  return impl_->PassShare(q);
+}
+
+double ModelUnderTest::passes_spent() const { return impl_->passes; }
+bool ModelUnderTest::extracted() const { return impl_->extracted; }
 
 ProbeOutcome ModelUnderTest::Run(const ProbeQuery& q) {
   Impl& m = *impl_;

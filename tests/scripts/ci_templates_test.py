@@ -10,7 +10,11 @@ CLI as `build/synapse/synapse`, examples/spam_filter/gate.json as `robustness.js
   job exits 1 and still leaves its reports.
 - GitHub Actions: the workflow's steps after the build run in order (ignoring `if:`); the
   step summary gets the comparison; the JUnit glob finds the three files.
+- The sharded gate of both templates (GitLab `parallel:`, a GitHub matrix): every shard's
+  job runs, the artifacts move as the services move them, and the merge job's report holds
+  the unsharded gate's verdicts, in order.
 """
+import re
 import glob
 import json
 import os
@@ -119,4 +123,89 @@ upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-a
 if not os.path.exists(os.path.join(root, upload["with"]["path"], "gate/report.html")):
     fail("the artifact path holds no HTML report")
 print("GitHub Actions template: every step passes, the JUnit glob finds tests, gate and compare")
+
+
+def same_verdicts(merged_dir, what):
+    merged = json.load(open(os.path.join(merged_dir, "report.json")))
+    reference = json.load(open(baseline))
+    ours = [(t["name"], t["status"]) for t in merged["tests"]]
+    theirs = [(t["name"], t["status"]) for t in reference["tests"]]
+    if ours != theirs or merged["gate"]["assertions"] != reference["gate"]["assertions"]:
+        fail(f"{what}: the merged shards hold {ours}, the unsharded gate {theirs}")
+    if not os.path.exists(os.path.join(merged_dir, "junit.xml")):
+        fail(f"{what}: no merged junit.xml")
+
+
+# GitLab, sharded: `parallel: N` jobs, then the merge job on their artifacts.
+gitlab = yaml.safe_load(open(os.path.join(source, "ci/templates/gitlab-ci.yml")))
+shard_job, merge_job = gitlab["robustness-gate-shard"], gitlab["robustness-gate-merge"]
+if merge_job["needs"] != ["robustness-gate-shard"]:
+    fail("the GitLab merge job does not wait for the shards")
+root = project("gitlab_shards", baseline)
+body = "\n".join(shard_job["script"][shard_job["script"].index("status=0"):])
+total = shard_job["parallel"]
+for index in range(1, total + 1):
+    r = run_shell(root, body, env={"CI_NODE_INDEX": str(index), "CI_NODE_TOTAL": str(total)})
+    if r.returncode != 0:
+        fail(f"GitLab shard {index} of {total}: exit {r.returncode}\n{r.stderr[-2000:]}")
+merge_lines = [line for line in merge_job["script"] if not line.startswith(("bash synapse/ci", "cmake "))]
+r = run_shell(root, "\n".join(merge_lines))
+if r.returncode != 0:
+    fail(f"the GitLab merge job failed: {r.stderr[-2000:]}")
+for path in merge_job["artifacts"]["reports"]["junit"]:
+    if not os.path.exists(os.path.join(root, path)):
+        fail(f"GitLab artifact {path} was not written")
+same_verdicts(os.path.join(root, "reports/gate"), "GitLab")
+print(f"GitLab template: the gate in {total} parallel shards merges into the unsharded verdicts")
+
+# GitHub Actions, sharded: the matrix, upload-artifact / download-artifact, the merge job.
+jobs = workflow["jobs"]
+matrix = jobs["gate-shard"]["strategy"]["matrix"]["shard"]
+if jobs["gate-merge"]["needs"] != "gate-shard":
+    fail("the GitHub merge job does not wait for the shards")
+
+
+def expand(text, context):
+    def value(m):
+        key = m.group(1).strip()
+        if key not in context:
+            fail(f"unknown expression ${{{{ {key} }}}} in {text!r}")
+        return str(context[key])
+    return re.sub(r"\$\{\{([^}]*)\}\}", value, text)
+
+
+def steps_after_build(job):
+    steps = job["steps"]
+    names = [s.get("name", s.get("uses", "")) for s in steps]
+    return steps[names.index("Build") + 1:]
+
+
+root = project("github_shards", baseline)
+artifacts = os.path.join(root, "artifacts")
+for shard in matrix:
+    context = {"matrix.shard": shard, "strategy.job-total": len(matrix), "!cancelled()": "true"}
+    for step in steps_after_build(jobs["gate-shard"]):
+        if "run" in step:
+            r = run_shell(root, expand(step["run"], context))
+            if r.returncode != 0:
+                fail(f"GitHub shard {shard}: step {step['name']!r} failed: {r.stderr[-2000:]}")
+        elif step["uses"].startswith("actions/upload-artifact"):
+            name = expand(step["with"]["name"], context)
+            shutil.copytree(os.path.join(root, expand(step["with"]["path"], context)), os.path.join(artifacts, name))
+for step in steps_after_build(jobs["gate-merge"]):
+    if "run" in step:
+        r = run_shell(root, step["run"])
+        if r.returncode != 0:
+            fail(f"GitHub merge step {step['name']!r} failed: {r.stderr[-2000:]}")
+    elif step["uses"].startswith("actions/download-artifact"):
+        # With a pattern and no merge-multiple, each artifact lands in PATH/<its name>/.
+        pattern = re.compile(step["with"]["pattern"].replace("*", ".*") + "$")
+        for name in sorted(os.listdir(artifacts)):
+            if pattern.match(name):
+                shutil.copytree(os.path.join(artifacts, name), os.path.join(root, step["with"]["path"], name))
+    elif step["uses"].startswith("mikepenz/action-junit-report"):
+        if not glob.glob(os.path.join(root, step["with"]["report_paths"]), recursive=True):
+            fail("the merged JUnit file is missing")
+same_verdicts(os.path.join(root, "reports/gate"), "GitHub Actions")
+print(f"GitHub Actions template: the gate in a {len(matrix)}-shard matrix merges into the unsharded verdicts")
 print("ci_templates_test: ok")

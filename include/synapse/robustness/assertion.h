@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "synapse/robustness/check.h"
+#include "synapse/robustness/queries.h"
 
 namespace synapse::robustness {
 
@@ -51,6 +52,9 @@ struct Assertion {
   /// A requirement the model is known to miss: passes while the check fails.
   bool known_weakness = false;
 };
+
+/// The query `q` names on `model` (any intervention but "probe", which is Probe(layer)).
+Query QueryOf(ModelUnderTest& model, const QuerySpec& q);
 
 /// Runs the assertion's query on `model` and evaluates its check (the verdict carries
 /// known_weakness; Holds() says whether the assertion holds). Throws SpecError 311 for a

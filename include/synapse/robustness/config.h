@@ -8,9 +8,9 @@
 //
 // Overrides, strongest first: flags (--synapse_model=PATH, --synapse_data, --synapse_tokenizer,
 // --synapse_labels, --synapse_seed, --synapse_max_examples, --synapse_pad_id,
-// --synapse_cache_dir), then the environment (SYNAPSE_MODEL, SYNAPSE_DATA, SYNAPSE_TOKENIZER,
-// SYNAPSE_LABELS, SYNAPSE_SEED, SYNAPSE_MAX_EXAMPLES, SYNAPSE_PAD_ID, SYNAPSE_CACHE_DIR), then
-// the Config in the test file.
+// --synapse_cache_dir, --synapse_adaptive), then the environment (SYNAPSE_MODEL, SYNAPSE_DATA,
+// SYNAPSE_TOKENIZER, SYNAPSE_LABELS, SYNAPSE_SEED, SYNAPSE_MAX_EXAMPLES, SYNAPSE_PAD_ID,
+// SYNAPSE_CACHE_DIR, SYNAPSE_ADAPTIVE), then the Config in the test file.
 #ifndef SYNAPSE_ROBUSTNESS_CONFIG_H_
 #define SYNAPSE_ROBUSTNESS_CONFIG_H_
 
@@ -60,6 +60,11 @@ struct Config {
   /// the same model and data extracts once: empty means DefaultCacheDir()
   /// (~/.cache/synapse); "off" turns the cache off. Resolved: the directory, or empty.
   SYNAPSE_ARG(std::string, cache_dir);
+  /// Matchers on queries evaluate adaptively (synapse/robustness/adaptive.h): examples in a
+  /// seeded random order, stopping once a confidence sequence decides the check. Checks that
+  /// need the whole set (probe accuracy, flip budgets, class asymmetry) use it.
+  /// SYNAPSE_ADAPTIVE=1 or --synapse_adaptive turns it on for a run.
+  SYNAPSE_ARG(bool, adaptive) = false;
 };
 
 /// The config with the environment's and InitSynapse's flags applied, a model directory
@@ -70,7 +75,7 @@ Config ResolveConfig(const Config& config);
 /// Reads and removes the --synapse_* flags from argv, like InitGoogleTest does for
 /// --gtest_*: --synapse_model, --synapse_data, --synapse_tokenizer, --synapse_labels,
 /// --synapse_seed, --synapse_max_examples, --synapse_report_dir, --synapse_threads,
-/// --synapse_cache_dir.
+/// --synapse_cache_dir, --synapse_adaptive (a switch; =0 turns it off).
 /// Throws UsageError 403 for an unknown --synapse_ flag or a flag without a value. Optional
 /// where synapse::gtest is linked (it reads the flags itself when RUN_ALL_TESTS starts);
 /// call it to fail before anything else runs, or to keep --synapse_* out of argv.

@@ -22,6 +22,19 @@
 
 namespace synapse::robustness {
 
+/// What one query measured on some examples of the evaluation set, per example, in the
+/// order asked (adaptive evaluation reads these batch by batch).
+struct ExampleOutcomes {
+  /// The share of the query's draws that classified the example right (0 or 1 for one draw).
+  std::vector<double> correct;
+  /// The share of draws whose label differs from the unperturbed model's.
+  std::vector<double> flipped;
+  /// The example's class index.
+  std::vector<int64_t> labels;
+  /// Example-passes the call spent (examples × the share of a forward pass each cost).
+  double passes = 0;
+};
+
 class ModelUnderTest : public std::enable_shared_from_this<ModelUnderTest> {
  public:
   /// The instance for `config` after ResolveConfig, loading it on first use (model, rows,
@@ -40,6 +53,8 @@ class ModelUnderTest : public std::enable_shared_from_this<ModelUnderTest> {
   const std::vector<std::string>& class_names() const;
   int64_t num_examples() const;
   int num_layers() const;
+  /// The class index of every example, in the evaluation set's order.
+  const std::vector<int64_t>& labels() const;
 
   Query Baseline();
   Query Ablate(const Selection& selection);
@@ -52,6 +67,26 @@ class ModelUnderTest : public std::enable_shared_from_this<ModelUnderTest> {
   /// does not fit the model (a layer or class it lacks, k above the width).
   Outcome Run(const Query& query);
   ProbeOutcome Run(const ProbeQuery& query);
+
+  /// Runs `query` on the examples at `indices` (into the evaluation set) only, uncached.
+  /// What it needs of the whole set (the extraction for a probe's ranking, neuron
+  /// statistics, the baseline's predictions) is computed once, as Run does.
+  ExampleOutcomes RunOn(const Query& query, const std::vector<int64_t>& indices);
+  /// The random control HurtsMoreThanRandom compares an ablation with (the same number of
+  /// random neurons at the same layer and positions, Config().random_seeds() draws).
+  /// Throws SpecError 311 for a query that is not a TopK / BottomK / NeuronSet ablation.
+  Query RandomControlOf(const Query& ablation);
+  /// Example-passes a full run of `query` costs per example, on top of the extraction
+  /// (docs/gate.md, "Cost"): 1 for a single plan (one whole forward); for several plans
+  /// run together, 1 for their shared unperturbed forward plus per plan the share of the
+  /// layers after its intervened layer; 0 for what the extraction already holds (Baseline,
+  /// LogitShift, probes).
+  double PassShare(const Query& query);
+  /// Example-passes spent so far: the extraction (one per example, cached or not), then
+  /// every query run.
+  double passes_spent() const;
+  /// Whether the extraction pass over the whole set has run.
+  bool extracted() const;
 
   /// What was measured so far, in the layout of `synapse analyze`'s report
   /// (docs/report-schema.md): model, data, options, baseline, layers (with the probes

@@ -114,6 +114,8 @@ class BasicQuery {
   const std::string& class_name() const { return class_name_; }
   /// As written in a test: "Ablate(TopK(10)).AtLayer(-1).PooledOnly()". Also the cache key.
   std::string ToString() const;
+  /// The model under test it runs on.
+  const std::shared_ptr<ModelUnderTest>& model() const { return model_; }
 
  private:
   friend class ModelUnderTest;
