@@ -17,6 +17,7 @@ enum SeedPurpose : uint64_t {
   kSeedWeightNoise = 3,    ///< weight-noise draws
   kSeedNoiseDraw = 4,      ///< activation-noise draws after the first (robustness tests)
   kSeedHeadColumns = 5,    ///< random head columns (robustness tests)
+  kSeedAdaptiveOrder = 6,  ///< the order adaptive evaluation reads examples in
 };
 
 /// A seed derived from the user's seed and what it seeds, so that adding a layer or a k
