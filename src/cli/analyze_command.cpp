@@ -205,186 +205,202 @@ void PrintSummary(const json& r, const std::string& report_path, std::ostream& o
   out << "charts              " << html << "\n";
 }
 
-}  // namespace
-
-int AnalyzeCommand(int argc, char** argv) {
+// The command line of `synapse analyze`.
+struct AnalyzeParams {
   std::string model_path, data_path, tokenizer_path, labels_path, out_dir = "synapse-report", pool = "first";
   std::string layers, k = "1,2,5,10,20,50,10%,25%,50%", ablate_value = "zero", noise = "0.1,0.25,0.5,1.0";
   std::string mass = "0.5,0.9", probe_l1 = "0.001", probe_l2 = "0.01", test_fraction = "0.2", confidence = "0.95";
   std::string head, target_rate = "0.5", head_max_factor = "100", weight_noise = "0.01,0.05,0.1,0.25,0.5";
-  std::string weight_noise_param, save_activations, layers_glob, input_shape, memory_budget;
+  std::string weight_noise_param, save_activations, layers_glob, input_shape, memory_budget, cache_dir, shard_flag;
   int64_t seed = 0, batch_size = 32, threads = 0, pad_id = -1, max_length = 0, random_seeds = 5, probe_max_iter = 1000;
   int64_t head_k = 10, bisect_steps = 10, weight_noise_seeds = 3;
   bool cased = false, pooled_only = false, no_weight_space = false, no_suffix_execution = false, no_linear_head = false,
-       quiet = false;
-  ArgParser p("synapse analyze", "Probe every layer, rank neurons, and measure what ablating them does.");
-  p.Option("--model", "M", "TorchScript file or model directory (default: the embedded spam-tiny model)", &model_path);
-  p.Option("--data", "D",
-           "labelled rows: JSONL (text, pre-tokenized or float features), CSV or TSV (default: a model "
-           "directory's eval.jsonl)",
-           &data_path);
-  p.Option("--tokenizer", "T", "tokenizer.json or vocab.txt, for text rows (default: tokenizer.json beside M)",
-           &tokenizer_path);
-  p.Option("--labels", "L", "class names: [\"ham\", ...] or a config with id2label (default: labels.json beside M)",
-           &labels_path);
-  p.Option("--out", "DIR", "where report.json goes (default synapse-report)", &out_dir);
-  p.Option("--max-length", "N", "truncate text to N tokens (default: the tokenizer's, else 512)", &max_length);
-  p.Flag("--no-lowercase", "vocab.txt only: keep case and accents", &cased);
-  p.Option("--pool", "first|last|mean", "the pooled vector: [CLS] (default), last real token, or token mean", &pool);
-  p.Option("--layers", "LIST", "layers to run experiments on, e.g. 0,2,-1 (default: all)", &layers);
-  p.Option("--k", "LIST", "neuron counts, integers or % of the width (default 1,2,5,10,20,50,10%,25%,50%)", &k);
-  p.Option("--ablate-value", "zero|mean", "what ablated neurons are set to (default zero)", &ablate_value);
-  p.Flag("--pooled-only", "ablate and add noise at the pooled position only (default: every real token)", &pooled_only);
-  p.Option("--random-seeds", "N", "random neuron sets per k, the control (default 5)", &random_seeds);
-  p.Option("--noise", "LIST", "noise levels relative to each neuron's std (default 0.1,0.25,0.5,1.0; none)", &noise);
-  p.Option("--mass", "LIST", "weight-mass fractions to report the neuron count of (default 0.5,0.9)", &mass);
-  p.Option("--probe-l1", "X", "probe L1 penalty (default 0.001)", &probe_l1);
-  p.Option("--probe-l2", "X", "probe L2 penalty (default 0.01)", &probe_l2);
-  p.Option("--probe-max-iter", "N", "probe solver iterations (default 1000)", &probe_max_iter);
-  p.Option("--test-fraction", "X", "share of each class held out to score probes (default 0.2)", &test_fraction);
-  p.Option("--confidence", "X", "confidence level of every interval (default 0.95)", &confidence);
-  p.Option("--head", "NAME", "the classification head's weight parameter (default: found)", &head);
-  p.Option("--head-k", "N", "head weights scaled per class (default 10)", &head_k);
-  p.Option("--head-max-factor", "X", "largest head-weight factor tried (default 100)", &head_max_factor);
-  p.Option("--target-rate", "X", "share of other classes' examples to move (default 0.5)", &target_rate);
-  p.Option("--bisect-steps", "N", "bisection steps per search (default 10)", &bisect_steps);
-  p.Option("--weight-noise", "LIST", "relative noise levels on a parameter (default 0.01,0.05,0.1,0.25,0.5; none)",
-           &weight_noise);
-  p.Option("--weight-noise-seeds", "N", "draws per weight-noise level (default 3)", &weight_noise_seeds);
-  p.Option("--weight-noise-param", "NAME", "parameter that gets weight noise (default: the head's weight)",
-           &weight_noise_param);
-  p.Flag("--no-weight-space", "skip the weight-space experiments", &no_weight_space);
-  std::string cache_dir;
-  bool no_cache = false;
-  p.Option("--cache-dir", "DIR", "where extractions are cached (default $SYNAPSE_CACHE_DIR, else ~/.cache/synapse)",
-           &cache_dir);
-  p.Flag("--no-cache", "extract without reading or writing the cache", &no_cache);
-  p.Flag("--no-suffix-execution", "run the whole forward pass for every sweep configuration (same results, slower)",
-         &no_suffix_execution);
-  p.Flag("--no-linear-head", "weight-space searches: a forward pass per step, not predicted logits", &no_linear_head);
-  p.Option("--save-activations", "DIR", "also write the pooled vectors as NumPy files", &save_activations);
-  p.Option("--seed", "N", "seed of the split, random sets and noise (default 0)", &seed);
-  p.Option("--batch-size", "N", "examples per forward pass (default 32)", &batch_size);
-  p.Option("--pad-id", "N", "token id used for padding (default: the tokenizer's, else 0)", &pad_id);
-  p.Option("--layer-modules", "GLOB", "module paths of the layers (default: discovered)", &layers_glob);
-  p.Option("--input-shape", "D,D,..", "float-input models: the shape every row's features must have", &input_shape);
-  p.Option("--threads", "N", "intra-op threads (default: all cores)", &threads);
-  p.Option("--memory-budget", "SIZE",
-           "refuse to start when extraction would need more, e.g. 4G (default: 80% of physical memory)",
-           &memory_budget);
-  p.Flag("--quiet", "no progress bar and no summary", &quiet);
-  std::string shard_flag;
-  p.Option("--shard", "I/N",
-           "sweep shard I of N's block of layers (0-based; default GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS); "
-           "`synapse merge` joins the shards",
-           &shard_flag);
+       quiet = false, no_cache = false;
   RowSource source;
   std::string text_column = "text", pair_column, label_column = "label";
   bool skip_bad_rows = false;
-  AddDataOptions(&p, &source, &text_column, &pair_column, &label_column, &skip_bad_rows);
+};
+
+// False for --help (printed).
+bool ParseAnalyzeFlags(int argc, char** argv, AnalyzeParams* a) {
+  ArgParser p("synapse analyze", "Probe every layer, rank neurons, and measure what ablating them does.");
+  p.Option("--model", "M", "TorchScript file or model directory (default: the embedded spam-tiny model)", &a->model_path);
+  p.Option("--data", "D",
+           "labelled rows: JSONL (text, pre-tokenized or float features), CSV or TSV (default: a model "
+           "directory's eval.jsonl)",
+           &a->data_path);
+  p.Option("--tokenizer", "T", "tokenizer.json or vocab.txt, for text rows (default: tokenizer.json beside M)",
+           &a->tokenizer_path);
+  p.Option("--labels", "L", "class names: [\"ham\", ...] or a config with id2label (default: labels.json beside M)",
+           &a->labels_path);
+  p.Option("--out", "DIR", "where report.json goes (default synapse-report)", &a->out_dir);
+  p.Option("--max-length", "N", "truncate text to N tokens (default: the tokenizer's, else 512)", &a->max_length);
+  p.Flag("--no-lowercase", "vocab.txt only: keep case and accents", &a->cased);
+  p.Option("--pool", "first|last|mean", "the pooled vector: [CLS] (default), last real token, or token mean", &a->pool);
+  p.Option("--layers", "LIST", "layers to run experiments on, e.g. 0,2,-1 (default: all)", &a->layers);
+  p.Option("--k", "LIST", "neuron counts, integers or % of the width (default 1,2,5,10,20,50,10%,25%,50%)", &a->k);
+  p.Option("--ablate-value", "zero|mean", "what ablated neurons are set to (default zero)", &a->ablate_value);
+  p.Flag("--pooled-only", "ablate and add noise at the pooled position only (default: every real token)", &a->pooled_only);
+  p.Option("--random-seeds", "N", "random neuron sets per k, the control (default 5)", &a->random_seeds);
+  p.Option("--noise", "LIST", "noise levels relative to each neuron's std (default 0.1,0.25,0.5,1.0; none)", &a->noise);
+  p.Option("--mass", "LIST", "weight-mass fractions to report the neuron count of (default 0.5,0.9)", &a->mass);
+  p.Option("--probe-l1", "X", "probe L1 penalty (default 0.001)", &a->probe_l1);
+  p.Option("--probe-l2", "X", "probe L2 penalty (default 0.01)", &a->probe_l2);
+  p.Option("--probe-max-iter", "N", "probe solver iterations (default 1000)", &a->probe_max_iter);
+  p.Option("--test-fraction", "X", "share of each class held out to score probes (default 0.2)", &a->test_fraction);
+  p.Option("--confidence", "X", "confidence level of every interval (default 0.95)", &a->confidence);
+  p.Option("--head", "NAME", "the classification head's weight parameter (default: found)", &a->head);
+  p.Option("--head-k", "N", "head weights scaled per class (default 10)", &a->head_k);
+  p.Option("--head-max-factor", "X", "largest head-weight factor tried (default 100)", &a->head_max_factor);
+  p.Option("--target-rate", "X", "share of other classes' examples to move (default 0.5)", &a->target_rate);
+  p.Option("--bisect-steps", "N", "bisection steps per search (default 10)", &a->bisect_steps);
+  p.Option("--weight-noise", "LIST", "relative noise levels on a parameter (default 0.01,0.05,0.1,0.25,0.5; none)",
+           &a->weight_noise);
+  p.Option("--weight-noise-seeds", "N", "draws per weight-noise level (default 3)", &a->weight_noise_seeds);
+  p.Option("--weight-noise-param", "NAME", "parameter that gets weight noise (default: the head's weight)",
+           &a->weight_noise_param);
+  p.Flag("--no-weight-space", "skip the weight-space experiments", &a->no_weight_space);
+  p.Option("--cache-dir", "DIR", "where extractions are cached (default $SYNAPSE_CACHE_DIR, else ~/.cache/synapse)",
+           &a->cache_dir);
+  p.Flag("--no-cache", "extract without reading or writing the cache", &a->no_cache);
+  p.Flag("--no-suffix-execution", "run the whole forward pass for every sweep configuration (same results, slower)",
+         &a->no_suffix_execution);
+  p.Flag("--no-linear-head", "weight-space searches: a forward pass per step, not predicted logits", &a->no_linear_head);
+  p.Option("--save-activations", "DIR", "also write the pooled vectors as NumPy files", &a->save_activations);
+  p.Option("--seed", "N", "seed of the split, random sets and noise (default 0)", &a->seed);
+  p.Option("--batch-size", "N", "examples per forward pass (default 32)", &a->batch_size);
+  p.Option("--pad-id", "N", "token id used for padding (default: the tokenizer's, else 0)", &a->pad_id);
+  p.Option("--layer-modules", "GLOB", "module paths of the layers (default: discovered)", &a->layers_glob);
+  p.Option("--input-shape", "D,D,..", "float-input models: the shape every row's features must have", &a->input_shape);
+  p.Option("--threads", "N", "intra-op threads (default: all cores)", &a->threads);
+  p.Option("--memory-budget", "SIZE",
+           "refuse to start when extraction would need more, e.g. 4G (default: 80% of physical memory)",
+           &a->memory_budget);
+  p.Flag("--quiet", "no progress bar and no summary", &a->quiet);
+  p.Option("--shard", "I/N",
+           "sweep shard I of N's block of layers (0-based; default GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS); "
+           "`synapse merge` joins the shards",
+           &a->shard_flag);
+  AddDataOptions(&p, &a->source, &a->text_column, &a->pair_column, &a->label_column, &a->skip_bad_rows);
   p.Epilog(kEpilog);
   if (!p.Parse(argc, argv)) {
     std::cout << p.Help();
-    return 0;
+    return false;
   }
-  const Shard shard = ResolveShard(shard_flag);
-  ResolveModelDirectory(&model_path, &tokenizer_path, &data_path);
-  if (data_path.empty()) throw UsageError(401, "--data is required: " + model_path + " has no eval.jsonl beside it");
+  ResolveModelDirectory(&a->model_path, &a->tokenizer_path, &a->data_path);
+  if (a->data_path.empty()) {
+    throw UsageError(401, "--data is required: " + a->model_path + " has no eval.jsonl beside it");
+  }
+  RowSource& source = a->source;
+  source.data = a->data_path;
+  source.read.text_column(a->text_column)
+      .text_pair_column(a->pair_column)
+      .label_column(a->label_column)
+      .skip_bad_rows(a->skip_bad_rows);
+  source.seed = static_cast<uint64_t>(a->seed);
+  source.tokenizer = a->tokenizer_path;
+  source.labels = a->labels_path;
+  source.model = a->model_path;
+  source.max_length = a->max_length;
+  source.lowercase = !a->cased;
+  return true;
+}
 
+// The analysis options the flags ask for (pad_id is the data's, set once it is loaded).
+AnalysisOptions OptionsFrom(const AnalyzeParams& a, const Shard& shard) {
   AnalysisOptions options;
   options.shard_index(shard.index).shard_count(shard.total);
-  options.pool(ParsePool(pool)).batch_size(batch_size).seed(static_cast<uint64_t>(seed)).k(k);
-  if (!memory_budget.empty()) options.memory_budget(ParseByteSize(memory_budget));
-  if (!layers.empty()) {
+  options.pool(ParsePool(a.pool)).batch_size(a.batch_size).seed(static_cast<uint64_t>(a.seed)).k(a.k);
+  if (!a.memory_budget.empty()) options.memory_budget(ParseByteSize(a.memory_budget));
+  if (!a.layers.empty()) {
     std::vector<int> selected;
-    for (int64_t l : ParseIntList(layers, "--layers")) selected.push_back(static_cast<int>(l));
+    for (int64_t l : ParseIntList(a.layers, "--layers")) selected.push_back(static_cast<int>(l));
     options.layers(selected);
   }
-  options.ablate_value(ablate_value).positions(pooled_only ? Positions::kPooled : Positions::kAll);
-  if (random_seeds < 0) throw UsageError(401, "--random-seeds must be ≥ 0");
-  options.random_seeds(static_cast<int>(random_seeds));
-  options.noise(ParseNumberList(noise, "--noise")).mass(ParseNumberList(mass, "--mass"));
-  if (probe_max_iter < 1) throw UsageError(401, "--probe-max-iter must be at least 1");
+  options.ablate_value(a.ablate_value).positions(a.pooled_only ? Positions::kPooled : Positions::kAll);
+  if (a.random_seeds < 0) throw UsageError(401, "--random-seeds must be ≥ 0");
+  options.random_seeds(static_cast<int>(a.random_seeds));
+  options.noise(ParseNumberList(a.noise, "--noise")).mass(ParseNumberList(a.mass, "--mass"));
+  if (a.probe_max_iter < 1) throw UsageError(401, "--probe-max-iter must be at least 1");
   options.probe(ProbeOptions()
-                    .l1(ParseNumber(probe_l1, "--probe-l1"))
-                    .l2(ParseNumber(probe_l2, "--probe-l2"))
-                    .max_iter(static_cast<int>(probe_max_iter)));
-  options.test_fraction(ParseNumber(test_fraction, "--test-fraction"))
-      .confidence(ParseNumber(confidence, "--confidence"));
-  options.suffix_execution(!no_suffix_execution);
-  options.cache_dir(no_cache ? "" : cache_dir.empty() ? DefaultCacheDir() : cache_dir);
-  options.weight_space(!no_weight_space).linear_head(!no_linear_head).head(head).head_k(head_k);
-  options.head_max_factor(ParseNumber(head_max_factor, "--head-max-factor"))
-      .target_rate(ParseNumber(target_rate, "--target-rate"));
-  if (bisect_steps < 1 || bisect_steps > 60) throw UsageError(401, "--bisect-steps must be in 1..60");
-  options.bisect_steps(static_cast<int>(bisect_steps));
-  options.weight_noise(ParseNumberList(weight_noise, "--weight-noise"));
-  if (weight_noise_seeds < 1) throw UsageError(401, "--weight-noise-seeds must be at least 1");
-  options.weight_noise_seeds(static_cast<int>(weight_noise_seeds)).weight_noise_parameter(weight_noise_param);
-  options.save_activations(save_activations);
+                    .l1(ParseNumber(a.probe_l1, "--probe-l1"))
+                    .l2(ParseNumber(a.probe_l2, "--probe-l2"))
+                    .max_iter(static_cast<int>(a.probe_max_iter)));
+  options.test_fraction(ParseNumber(a.test_fraction, "--test-fraction"))
+      .confidence(ParseNumber(a.confidence, "--confidence"));
+  options.suffix_execution(!a.no_suffix_execution);
+  options.cache_dir(a.no_cache ? "" : a.cache_dir.empty() ? DefaultCacheDir() : a.cache_dir);
+  options.weight_space(!a.no_weight_space).linear_head(!a.no_linear_head).head(a.head).head_k(a.head_k);
+  options.head_max_factor(ParseNumber(a.head_max_factor, "--head-max-factor"))
+      .target_rate(ParseNumber(a.target_rate, "--target-rate"));
+  if (a.bisect_steps < 1 || a.bisect_steps > 60) throw UsageError(401, "--bisect-steps must be in 1..60");
+  options.bisect_steps(static_cast<int>(a.bisect_steps));
+  options.weight_noise(ParseNumberList(a.weight_noise, "--weight-noise"));
+  if (a.weight_noise_seeds < 1) throw UsageError(401, "--weight-noise-seeds must be at least 1");
+  options.weight_noise_seeds(static_cast<int>(a.weight_noise_seeds)).weight_noise_parameter(a.weight_noise_param);
+  options.save_activations(a.save_activations);
+  return options;
+}
 
-  RuntimeInfo runtime = SetUpRuntime(threads);
-  source.data = data_path;
-  source.read.text_column(text_column)
-      .text_pair_column(pair_column)
-      .label_column(label_column)
-      .skip_bad_rows(skip_bad_rows);
-  source.seed = static_cast<uint64_t>(seed);
-  source.tokenizer = tokenizer_path;
-  source.labels = labels_path;
-  source.model = model_path;
-  source.max_length = max_length;
-  source.lowercase = !cased;
-  Dataset loaded = LoadRows(source);
+// The report's "data" section: where the rows came from and how many were usable, then
+// what the analysis adds.
+json DataJson(const AnalyzeParams& a, const Dataset& loaded, const json& analysis_data) {
+  json data;
+  data["path"] = a.data_path;
+  if (!a.tokenizer_path.empty()) data["tokenizer"] = a.tokenizer_path;
+  if (!loaded.labels_path.empty()) data["labels"] = loaded.labels_path;
+  data["rows_read"] = loaded.total + loaded.skipped;
+  data["rows_skipped"] = loaded.skipped;
+  data["rows_usable"] = loaded.total;
+  if (a.source.max_examples > 0) data["max_examples"] = a.source.max_examples;
+  data.update(analysis_data);
+  return data;
+}
+
+}  // namespace
+
+int AnalyzeCommand(int argc, char** argv) {
+  AnalyzeParams a;
+  if (!ParseAnalyzeFlags(argc, argv, &a)) return 0;
+  const Shard shard = ResolveShard(a.shard_flag);
+  AnalysisOptions options = OptionsFrom(a, shard);
+  const RuntimeInfo runtime = SetUpRuntime(a.threads);
+  const Dataset loaded = LoadRows(a.source);
   ModelOptions model_options;
-  model_options.layers_glob(layers_glob);
+  model_options.layers_glob(a.layers_glob);
   // The data's own ids for the load-time dry run: valid in the model's vocabulary.
   if (!loaded.rows.empty()) model_options.dry_run_ids(loaded.rows.front().example.input_ids);
-  if (!input_shape.empty()) model_options.input_shape(ParseShape(input_shape, "--input-shape"));
-  Model model = Model::Load(model_path, model_options);
-  options.pad_id(pad_id >= 0 ? pad_id : loaded.pad_id);
+  if (!a.input_shape.empty()) model_options.input_shape(ParseShape(a.input_shape, "--input-shape"));
+  Model model = Model::Load(a.model_path, model_options);
+  options.pad_id(a.pad_id >= 0 ? a.pad_id : loaded.pad_id);
 
-  std::vector<Example> examples;
-  std::vector<int64_t> labels;
   for (const DataRow& row : loaded.rows) {
     if (row.label_index < 0) {
-      throw UsageError(
-          401, data_path + ":" + std::to_string(row.line) + ": no label; synapse analyze needs a label on every row");
+      throw UsageError(401, a.data_path + ":" + std::to_string(row.line) +
+                                ": no label; synapse analyze needs a label on every row");
     }
-    examples.push_back(row.example);
-    labels.push_back(row.label_index);
   }
   std::vector<std::string> names = loaded.class_names;
   if (names.empty()) {
     for (int64_t c = 0; c < model.num_classes(); ++c) names.push_back(std::to_string(c));
   }
 
-  ProgressBar bar(!quiet && isatty(2));
+  ProgressBar bar(!a.quiet && isatty(2));
   json report;
   try {
-    report = Analyze(model, examples, labels, names, options,
+    report = Analyze(model, loaded.examples(), loaded.labels(), names, options,
                      [&bar](const std::string& stage, int64_t done, int64_t total) { bar.Update(stage, done, total); });
   } catch (const DataError& e) {
     bar.Finish();
-    RethrowWithLine(e, data_path, loaded.rows);
+    RethrowWithLine(e, a.data_path, loaded.rows);
   }
   bar.Finish();
-
-  json data;
-  data["path"] = data_path;
-  if (!tokenizer_path.empty()) data["tokenizer"] = tokenizer_path;
-  if (!loaded.labels_path.empty()) data["labels"] = loaded.labels_path;
-  data["rows_read"] = loaded.total + loaded.skipped;
-  data["rows_skipped"] = loaded.skipped;
-  data["rows_usable"] = loaded.total;
-  if (source.max_examples > 0) data["max_examples"] = source.max_examples;
-  data.update(report["data"]);
-  report["data"] = data;
+  report["data"] = DataJson(a, loaded, report["data"]);
   report["environment"]["threads"] = runtime.threads;
 
-  const std::string report_path = out_dir + "/report.json";
-  WriteReportFiles(report, out_dir);
-  if (!quiet) PrintSummary(report, report_path, std::cout);
+  const std::string report_path = a.out_dir + "/report.json";
+  WriteReportFiles(report, a.out_dir);
+  if (!a.quiet) PrintSummary(report, report_path, std::cout);
   return 0;
 }
 
