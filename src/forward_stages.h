@@ -67,6 +67,32 @@ class ForwardStages {
   std::string reason_;
 };
 
+/// The forward graph up to the input of the classification head, for scoring changes to
+/// the head's own parameters without running the model: when the logits forward returns
+/// are aten::linear(x, weight, bias) of the head's parameters, and nothing else reads those
+/// parameters, the logits under any change to them are that op on the same x.
+///
+/// Refused (available() false, reason() says why) when the head's weight does not feed one
+/// aten::linear at the top level of forward, when the bias given is not that node's, when
+/// anything else reads either parameter, when the logits forward returns are not that
+/// node's output (a log_softmax after it, say), or when a later node may write to x.
+class HeadInputGraph {
+ public:
+  /// `weight` and `bias` are parameter paths ("classifier.weight"); `bias` empty when the
+  /// head has none.
+  HeadInputGraph(const torch::jit::Module& module, const std::string& weight, const std::string& bias);
+
+  bool available() const { return executor_ != nullptr; }
+  const std::string& reason() const { return reason_; }
+
+  /// Runs forward on `inputs` (`self` first) up to the head; returns the head's input.
+  at::Tensor Run(std::vector<c10::IValue> inputs) const;
+
+ private:
+  std::unique_ptr<torch::jit::GraphExecutor> executor_;
+  std::string reason_;
+};
+
 }  // namespace synapse
 
 #endif  // SYNAPSE_SRC_FORWARD_STAGES_H_

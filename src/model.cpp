@@ -803,6 +803,27 @@ const ForwardStages& Model::Impl::Stages() const {
   return *stages;
 }
 
+const HeadInputGraph& Model::Impl::HeadInput(const std::string& weight, const std::string& bias) const {
+  std::lock_guard<std::mutex> lock(head_mutex);
+  std::unique_ptr<HeadInputGraph>& graph = heads[{weight, bias}];
+  if (!graph) graph = std::make_unique<HeadInputGraph>(module, weight, bias);
+  return *graph;
+}
+
+at::Tensor Model::Impl::RunToHeadInput(const HeadInputGraph& graph, const std::vector<Example>& batch,
+                                       const RunOptions& options) const {
+  c10::InferenceMode inference;
+  c10::Warning::WarningHandlerGuard warnings(&quiet_warnings);
+  const PreparedInputs prepared = PrepareInputs(*this, batch, options);
+  std::vector<c10::IValue> inputs = {module._ivalue()};
+  inputs.insert(inputs.end(), prepared.arguments.begin(), prepared.arguments.end());
+  try {
+    return graph.Run(std::move(inputs));
+  } catch (const std::exception& e) {
+    throw ModelError(106, path + ": forward up to the classification head failed: " + SummarizeTorchError(e.what()));
+  }
+}
+
 RunResult Model::Run(const std::vector<Example>& batch, const std::vector<Intervention>& interventions,
                      const RunOptions& options) const {
   Impl& m = *impl_;

@@ -161,7 +161,10 @@ class Model {
   Eigen::MatrixXf ParameterValues(const std::string& name) const;
 
   class Impl;
-  Impl& impl() const { return *impl_; }
+  /// The implementation, for the engine's own sources. Through a const Model it is const:
+  /// whatever changes the model (WeightPerturbation on the live parameters) needs a Model&.
+  const Impl& impl() const { return *impl_; }
+  Impl& impl() { return *impl_; }
 
  private:
   explicit Model(std::unique_ptr<Impl> impl);

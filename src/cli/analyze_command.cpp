@@ -215,7 +215,7 @@ int AnalyzeCommand(int argc, char** argv) {
   int64_t seed = 0, batch_size = 32, threads = 0, pad_id = -1, max_length = 0, random_seeds = 5, probe_max_iter = 1000;
   int64_t head_k = 10, bisect_steps = 10, weight_noise_seeds = 3;
   bool cased = false, pooled_only = false, no_weight_space = false, no_suffix_execution = false, no_linear_head = false,
-       quiet = false;
+       no_head_input = false, quiet = false;
   ArgParser p("synapse analyze", "Probe every layer, rank neurons, and measure what ablating them does.");
   p.Option("--model", "M", "TorchScript file or model directory (default: the embedded spam-tiny model)", &model_path);
   p.Option("--data", "D",
@@ -261,6 +261,8 @@ int AnalyzeCommand(int argc, char** argv) {
   p.Flag("--no-suffix-execution", "run the whole forward pass for every sweep configuration (same results, slower)",
          &no_suffix_execution);
   p.Flag("--no-linear-head", "weight-space searches: a forward pass per step, not predicted logits", &no_linear_head);
+  p.Flag("--no-head-input", "weight space: forward passes, not the head's captured input, for head changes",
+         &no_head_input);
   p.Option("--save-activations", "DIR", "also write the pooled vectors as NumPy files", &save_activations);
   p.Option("--seed", "N", "seed of the split, random sets and noise (default 0)", &seed);
   p.Option("--batch-size", "N", "examples per forward pass (default 32)", &batch_size);
@@ -305,7 +307,7 @@ int AnalyzeCommand(int argc, char** argv) {
       .confidence(ParseNumber(confidence, "--confidence"));
   options.suffix_execution(!no_suffix_execution);
   options.cache_dir(no_cache ? "" : cache_dir.empty() ? DefaultCacheDir() : cache_dir);
-  options.weight_space(!no_weight_space).linear_head(!no_linear_head).head(head).head_k(head_k);
+  options.weight_space(!no_weight_space).linear_head(!no_linear_head).head_input(!no_head_input).head(head).head_k(head_k);
   options.head_max_factor(ParseNumber(head_max_factor, "--head-max-factor"))
       .target_rate(ParseNumber(target_rate, "--target-rate"));
   if (bisect_steps < 1 || bisect_steps > 60) throw UsageError(401, "--bisect-steps must be in 1..60");
