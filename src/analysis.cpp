@@ -849,7 +849,8 @@ nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& example
   timing["activation_cache"] = {{"status", cache.status}, {"path", cache.path}, {"reason", cache.reason}};
   timing["suffix_execution"] = {{"enabled", o.suffix_execution() && !cut.layers.empty()},
                                 {"layers", cut.layers},
-                                {"fallback", o.suffix_execution() ? cut.fallback_reason : "turned off"}};
+                                {"fallback", o.suffix_execution() ? cut.fallback_reason : "turned off"},
+                                {"pooled_rows", {{"layer", cut.pooled_rows_layer}, {"summary", cut.pooled_rows}}}};
   report["timing"] = timing;
   report["summary"] = summary;
   return report;

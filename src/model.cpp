@@ -776,12 +776,17 @@ RunResult RunFull(Model::Impl& m, const PreparedInputs& prepared, const Resolved
 }
 
 // Segments from..last of the cut forward on `values`, under `context`.
+// With `pooled_tail`, the pooled tail stands for the segments after its cut.
 c10::IValue RunSegments(const Model::Impl& m, const ForwardStages& stages, int from, std::vector<c10::IValue> values,
                         RunContext& context, const std::vector<bool>& keep = {},
-                        std::vector<std::vector<c10::IValue>>* saved = nullptr) {
+                        std::vector<std::vector<c10::IValue>>* saved = nullptr, bool pooled_tail = false) {
   try {
     ScopedHookContext scope(&context);
     for (int s = from; s <= stages.cuts(); ++s) {
+      if (pooled_tail && s == stages.pooled_tail_from() + 1) {
+        stages.RunPooledTail(&values);
+        break;
+      }
       // Keep only the cuts some plan starts from: the others' tensors can be freed.
       if (saved != nullptr && s > 0 && keep[static_cast<size_t>(s - 1)]) {
         (*saved)[static_cast<size_t>(s - 1)] = values;
@@ -799,7 +804,20 @@ c10::IValue RunSegments(const Model::Impl& m, const ForwardStages& stages, int f
 
 const ForwardStages& Model::Impl::Stages() const {
   std::lock_guard<std::mutex> lock(stages_mutex);
-  if (!stages) stages = std::make_unique<ForwardStages>(module, sites);
+  if (!stages) {
+    // Probe batches for the pooled tail: 3 examples of `tokens` real tokens.
+    auto probe = [this](int64_t tokens) -> std::vector<c10::IValue> {
+      if (inputs.kind != InputInfo::Kind::kTokens) return {};
+      const std::vector<int64_t>& ids = options.dry_run_ids().empty() ? kDryRunIds : options.dry_run_ids();
+      std::vector<int64_t> row;
+      for (int64_t t = 0; t < tokens; ++t) row.push_back(ids[static_cast<size_t>(t) % ids.size()]);
+      const PreparedInputs prepared = PrepareInputs(*this, std::vector<Example>(3, Example::Tokens(row)), RunOptions());
+      std::vector<c10::IValue> values = {module._ivalue()};
+      values.insert(values.end(), prepared.arguments.begin(), prepared.arguments.end());
+      return values;
+    };
+    stages = std::make_unique<ForwardStages>(module, sites, probe);
+  }
   return *stages;
 }
 
@@ -885,8 +903,11 @@ std::vector<RunResult> Model::RunEach(const std::vector<Example>& batch,
       results.push_back(FinishRun(m, base, resolved[p], prepared.geometry.batch, context));
       continue;
     }
+    // The pooled tail serves plans that start before it and leave its layer alone.
+    const bool pooled = stages.pooled_tail_from() >= 0 && start[p] <= stages.pooled_tail_from() &&
+                        resolved[p].ops[static_cast<size_t>(stages.pooled_tail_layer())].empty();
     const c10::IValue output =
-        RunSegments(m, stages, start[p] + 1, saved[static_cast<size_t>(start[p])], context);
+        RunSegments(m, stages, start[p] + 1, saved[static_cast<size_t>(start[p])], context, {}, nullptr, pooled);
     results.push_back(FinishRun(m, output, resolved[p], prepared.geometry.batch, context));
   }
   return results;
@@ -903,6 +924,8 @@ SuffixExecution Model::suffix_execution() const {
     if (stages.CutOf(l.index) >= 0) out.layers.push_back(l.index);
   }
   out.fallback_reason = stages.reason();
+  if (stages.pooled_tail_from() >= 0) out.pooled_rows_layer = stages.pooled_tail_layer();
+  out.pooled_rows = stages.pooled_tail_summary();
   return out;
 }
 

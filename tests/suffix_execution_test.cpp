@@ -136,6 +136,31 @@ TEST(SuffixExecution, CutsEveryLayerOfStraightLineModels) {
   }
 }
 
+// The last layer runs on the [CLS] row only where the graph lets the selection move up
+// (EveryPlanMatchesTheWholeForward checks the logits); elsewhere the reason is given.
+TEST(SuffixExecution, LastLayerRunsOnThePooledRowWhereTheGraphAllows) {
+  for (const char* name : {"bert_traced", "roberta_traced", "distilbert_traced", "electra_traced",
+                           "deberta_v2_traced", "albert_traced"}) {
+    SCOPED_TRACE(name);
+    const Model model = LoadFixture(name);
+    const SuffixExecution cut = model.suffix_execution();
+    EXPECT_EQ(cut.pooled_rows_layer, static_cast<int>(model.layers().size()) - 1) << cut.pooled_rows;
+    EXPECT_THAT(cut.pooled_rows, HasSubstr("nodes on token 0 only"));
+    EXPECT_THAT(cut.pooled_rows, HasSubstr("aten::linear ×3"));
+    EXPECT_THAT(cut.pooled_rows, HasSubstr("aten::layer_norm ×2"));
+  }
+  // GPT-style models pick the last token after the head; the push does not reach there.
+  for (const char* name : {"gpt_traced", "gpt2_traced", "torch_encoder_scripted"}) {
+    SCOPED_TRACE(name);
+    const SuffixExecution cut = LoadFixture(name).suffix_execution();
+    EXPECT_EQ(cut.pooled_rows_layer, -1);
+    EXPECT_THAT(cut.pooled_rows, HasSubstr("no row-wise node feeds a selection of one token"));
+  }
+  const SuffixExecution cut = LoadFixture("albert_scripted").suffix_execution();
+  EXPECT_EQ(cut.pooled_rows_layer, -1);
+  EXPECT_THAT(cut.pooled_rows, HasSubstr("needs cuts at the last two layers"));
+}
+
 TEST(SuffixExecution, FallsBackAtALayerInsideControlFlow) {
   const SuffixExecution cut = LoadFixture("branching_scripted").suffix_execution();
   EXPECT_THAT(cut.layers, ElementsAre(0, 2));

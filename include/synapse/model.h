@@ -107,6 +107,11 @@ struct SuffixExecution {
   /// Why the other layers (or all of them) fall back to the whole forward; empty when
   /// every layer is cut.
   std::string fallback_reason;
+  /// The layer that plans starting before it, and leaving it alone, run only at the rows
+  /// the output reads (the pooled token); -1 when there is none.
+  int pooled_rows_layer = -1;
+  /// What runs on the pooled row only and where the push stopped, or why it did not apply.
+  std::string pooled_rows;
 };
 
 class Model {
