@@ -6,6 +6,7 @@
 
 #include "batching.h"
 #include "synapse/error.h"
+#include "synapse/memory_budget.h"
 #include "synapse/model.h"
 
 namespace synapse {
@@ -62,6 +63,9 @@ std::vector<Eigen::MatrixXf> RunPlans(const Model& model, const std::vector<Exam
   if (examples.empty()) throw DataError(207, "sweep: no examples");
   const int64_t n = static_cast<int64_t>(examples.size());
   const int64_t total = n * static_cast<int64_t>(plans.size());
+  if (plans.size() > 1) {
+    CheckMemoryBudget(EstimateSweepMemory(model, examples, options, plans), options.memory_budget(), "the sweep");
+  }
   int64_t done = 0;
   for (const std::vector<int64_t>& batch : LengthSortedBatches(examples, options.batch_size())) {
     const std::vector<Example> inputs = Gather(examples, batch);

@@ -203,6 +203,29 @@ TEST(SuffixExecution, DefaultModelOnRealText) {
   ExpectSameResults(model, batch, RunOptions().seed(11));
 }
 
+TEST(SuffixExecution, TheMemoryBudgetCountsTheCutValuesASweepKeeps) {
+  const Model model = LoadFixture("bert_traced");
+  const std::vector<Example> examples(5, Example::Tokens({2, 5, 7, 9, 11, 3}));
+  const std::vector<Plan> plans = {{},
+                                   {Intervention::Zero(Site::Layer(0), Neurons::Of({1}))},
+                                   {Intervention::Zero(Site::Layer(1), Neurons::Of({1}))},
+                                   {Intervention::Scale(Site::Layer(1), 2.0, Neurons::All())}};
+  const BatchOptions batching = BatchOptions().batch_size(4);
+  const MemoryEstimate e = EstimateSweepMemory(model, examples, batching, plans);
+  EXPECT_EQ(e.cuts, 2);  // layers 0 and 1
+  EXPECT_EQ(e.cut_bytes, 2 * 4 * 6 * model.layers().front().hidden_size * 4);
+  EXPECT_EQ(EstimateSweepMemory(model, examples, BatchOptions(batching).suffix_execution(false), plans).cut_bytes, 0);
+  try {
+    RunPlans(model, examples, plans, BatchOptions(batching).memory_budget(e.total() - 1));
+    FAIL() << "expected DataError 212";
+  } catch (const DataError& error) {
+    EXPECT_EQ(error.id(), 212);
+    EXPECT_THAT(error.what(), HasSubstr("the sweep would need about"));
+    EXPECT_THAT(error.what(), HasSubstr("of cut values at 2 layers"));
+  }
+  EXPECT_EQ(RunPlans(model, examples, plans, BatchOptions(batching).memory_budget(e.total())).size(), plans.size());
+}
+
 TEST(SuffixExecution, ErrorsInAPlanAreReportedBeforeAnyPass) {
   const Model model = LoadFixture("bert_traced");
   const std::vector<Example> batch = {Example::Tokens({2, 5, 7, 3})};
