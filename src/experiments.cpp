@@ -78,7 +78,7 @@ std::vector<Eigen::MatrixXf> RunPlans(const Model& model, const std::vector<Exam
       if (progress) progress(done, total);
     };
     if (options.suffix_execution()) {
-      const std::vector<RunResult> results = model.RunEach(inputs, plans, run);
+      const std::vector<RunResult> results = model.RunEach(inputs, plans, run, options.suffix_cache().get());
       for (size_t p = 0; p < plans.size(); ++p) store(p, results[p]);
     } else {
       for (size_t p = 0; p < plans.size(); ++p) store(p, model.Run(inputs, plans[p], run));

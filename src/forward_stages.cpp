@@ -434,9 +434,14 @@ void ForwardStages::BuildPooledTail(const std::shared_ptr<Graph>& tail, int hook
         kind == c10::aten::layer_norm || kind == c10::aten::softmax || kind == c10::aten::log_softmax) {
       if (rank(n->input(0)) != r || !token_at(n->input(0), t) || !rest_token_free(1)) return false;
       if (kind == c10::aten::dropout && [&] {
+            // Model::Load puts every module in eval mode: `self.training` reads false.
+            Node* flag = n->input(2)->node();
+            if (flag->kind() == c10::prim::GetAttr && flag->s(c10::attr::name) == "training") return false;
             const c10::optional<c10::IValue> train = torch::jit::toIValue(n->input(2));
             return !train || !train->isBool() || train->toBool();
-          }()) return false;
+          }()) {
+        return false;
+      }
       if (kind == c10::aten::linear && t >= r - 1) return false;
       if (kind == c10::aten::layer_norm) {
         Node* shape = n->input(1)->node();
@@ -503,13 +508,13 @@ void ForwardStages::BuildPooledTail(const std::shared_ptr<Graph>& tail, int hook
            position.count(source->node())) {
       Node* sl = source->node();
       const c10::optional<int64_t> sd = ConstantInt(sl->input(1));
+      auto is_none = [](Value* v) { return v->type()->kind() == c10::TypeKind::NoneType; };
       const c10::optional<int64_t> start = ConstantInt(sl->input(2));
       const c10::optional<int64_t> stop = ConstantInt(sl->input(3));
       const c10::optional<int64_t> step = ConstantInt(sl->input(4));
-      if (!sd || *sd < 0 || *sd >= *d || start.value_or(-1) != 0 || stop.value_or(0) < (int64_t{1} << 62) ||
-          step.value_or(0) != 1) {
-        break;
-      }
+      const bool from_first = is_none(sl->input(2)) || start.value_or(-1) == 0;
+      const bool to_last = is_none(sl->input(3)) || stop.value_or(0) >= (int64_t{1} << 62);
+      if (!sd || *sd < 0 || *sd >= *d || !from_first || !to_last || step.value_or(0) != 1) break;
       entry = sl;
       source = sl->input(0);
     }

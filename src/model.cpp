@@ -852,9 +852,83 @@ RunResult Model::Run(const std::vector<Example>& batch, const std::vector<Interv
   return RunFull(m, PrepareInputs(m, batch, options), plan);
 }
 
+struct SuffixCache::State {
+  struct Entry {
+    std::vector<std::vector<c10::IValue>> saved;  // per cut
+    c10::IValue base;                             // forward's unperturbed output
+    int64_t bytes = 0;
+  };
+  std::mutex mutex;
+  int64_t max_bytes = 0;
+  int64_t bytes = 0;
+  int64_t hits = 0;
+  int64_t misses = 0;
+  const Model::Impl* model = nullptr;
+  uint64_t version = 0;
+  std::map<std::pair<std::vector<int64_t>, int64_t>, Entry> entries;  // (example indices, pad id)
+
+  // Drops everything when the cache meets another model or changed weights.
+  void Validate(const Model::Impl& m) {
+    const uint64_t now = m.weights_version.load();
+    if (model == &m && version == now) return;
+    entries.clear();
+    bytes = 0;
+    model = &m;
+    version = now;
+  }
+};
+
+SuffixCache::SuffixCache(int64_t max_bytes) : state_(std::make_unique<State>()) { state_->max_bytes = max_bytes; }
+SuffixCache::~SuffixCache() = default;
+int64_t SuffixCache::bytes() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->bytes;
+}
+int64_t SuffixCache::hits() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->hits;
+}
+int64_t SuffixCache::misses() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->misses;
+}
+
+namespace {
+
+// The bytes of the tensors in `values`, each storage once; -1 when one cannot be sized
+// (a nested tensor).
+int64_t TensorBytes(const std::vector<std::vector<c10::IValue>>& values, const c10::IValue& base) {
+  std::set<const void*> seen;
+  int64_t total = 0;
+  bool unknown = false;
+  std::function<void(const c10::IValue&)> add = [&](const c10::IValue& v) {
+    if (v.isTensor()) {
+      const at::Tensor& t = v.toTensor();
+      if (t.is_nested() || !t.has_storage()) {
+        unknown = true;
+        return;
+      }
+      if (seen.insert(t.storage().data()).second) total += static_cast<int64_t>(t.storage().nbytes());
+    } else if (v.isTuple()) {
+      for (const c10::IValue& e : v.toTupleRef().elements()) add(e);
+    } else if (v.isList()) {
+      for (const c10::IValue& e : v.toListRef()) add(e);
+    } else if (v.isGenericDict()) {
+      for (const auto& e : v.toGenericDict()) add(e.value());
+    }
+  };
+  for (const auto& cut : values) {
+    for (const c10::IValue& v : cut) add(v);
+  }
+  add(base);
+  return unknown ? -1 : total;
+}
+
+}  // namespace
+
 std::vector<RunResult> Model::RunEach(const std::vector<Example>& batch,
                                       const std::vector<std::vector<Intervention>>& plans,
-                                      const RunOptions& options) const {
+                                      const RunOptions& options, SuffixCache* cache) const {
   Impl& m = *impl_;
   c10::InferenceMode inference;
   c10::Warning::WarningHandlerGuard warnings(&quiet_warnings);
@@ -864,7 +938,7 @@ std::vector<RunResult> Model::RunEach(const std::vector<Example>& batch,
   for (const auto& interventions : plans) resolved.push_back(ResolvePlan(*this, m, interventions, options));
   const PreparedInputs prepared = PrepareInputs(m, batch, options);
   std::vector<RunResult> results;
-  if (plans.size() < 2 || !m.options.install_hooks() || m.Stages().cuts() == 0) {
+  if ((plans.size() < 2 && cache == nullptr) || !m.options.install_hooks() || m.Stages().cuts() == 0) {
     for (const ResolvedPlan& plan : resolved) results.push_back(RunFull(m, prepared, plan));
     return results;
   }
@@ -882,16 +956,45 @@ std::vector<RunResult> Model::RunEach(const std::vector<Example>& batch,
       start[p] = std::min(start[p], cut);
     }
   }
-  // The unperturbed pass, keeping what crosses every cut.
-  std::vector<c10::IValue> inputs = {m.module._ivalue()};
-  inputs.insert(inputs.end(), prepared.arguments.begin(), prepared.arguments.end());
+  // The unperturbed pass, keeping what crosses every cut (with a cache: every cut, or the
+  // cached values of an earlier call on this batch).
   std::vector<std::vector<c10::IValue>> saved(static_cast<size_t>(stages.cuts()));
-  std::vector<bool> keep(static_cast<size_t>(stages.cuts()), false);
-  for (int cut : start) {
-    if (cut >= 0 && cut < stages.cuts()) keep[static_cast<size_t>(cut)] = true;
+  c10::IValue base;
+  const std::pair<std::vector<int64_t>, int64_t> key = {prepared.geometry.example_index, options.pad_id()};
+  bool cached = false;
+  if (cache != nullptr) {
+    SuffixCache::State& state = *cache->state_;
+    std::lock_guard<std::mutex> lock(state.mutex);
+    state.Validate(m);
+    auto it = state.entries.find(key);
+    if (it != state.entries.end()) {
+      saved = it->second.saved;
+      base = it->second.base;
+      cached = true;
+      ++state.hits;
+    }
   }
-  RunContext base_context(m, std::vector<std::vector<ResolvedOp>>(m.layers.size()), prepared.geometry, false);
-  const c10::IValue base = RunSegments(m, stages, 0, inputs, base_context, keep, &saved);
+  if (!cached) {
+    std::vector<c10::IValue> inputs = {m.module._ivalue()};
+    inputs.insert(inputs.end(), prepared.arguments.begin(), prepared.arguments.end());
+    std::vector<bool> keep(static_cast<size_t>(stages.cuts()), cache != nullptr);
+    for (int cut : start) {
+      if (cut >= 0 && cut < stages.cuts()) keep[static_cast<size_t>(cut)] = true;
+    }
+    RunContext base_context(m, std::vector<std::vector<ResolvedOp>>(m.layers.size()), prepared.geometry, false);
+    base = RunSegments(m, stages, 0, inputs, base_context, keep, &saved);
+    if (cache != nullptr) {
+      const int64_t bytes = TensorBytes(saved, base);
+      SuffixCache::State& state = *cache->state_;
+      std::lock_guard<std::mutex> lock(state.mutex);
+      state.Validate(m);
+      ++state.misses;
+      if (bytes >= 0 && state.bytes + bytes <= state.max_bytes) {
+        state.entries[key] = {saved, base, bytes};
+        state.bytes += bytes;
+      }
+    }
+  }
   for (size_t p = 0; p < resolved.size(); ++p) {
     if (start[p] < 0) {
       results.push_back(RunFull(m, prepared, resolved[p]));

@@ -4,6 +4,7 @@
 
 #include <torch/script.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,8 @@ class Model::Impl {
   int64_t num_classes = -1;
   int64_t parameter_count = 0;
   std::string output_kind;
+  /// Bumped by every change to the live parameters (SuffixCache entries go stale).
+  std::atomic<uint64_t> weights_version{0};
 
   /// Runs the model with no interventions to count the calls of each selected module
   /// (one layer per call) and learn each layer's layout and width and the number of

@@ -15,12 +15,14 @@ namespace synapse {
 
 class WeightPerturbation::Impl {
  public:
-  // `live`: change the model's parameters (and restore them); else change copies.
-  Impl(const Model::Impl& model, bool live) : model_(model), live_(live) {}
+  // `live` (the same model): change the model's parameters (and restore them); null:
+  // change copies.
+  Impl(const Model::Impl& model, Model::Impl* live) : model_(model), live_(live != nullptr), live_model_(live) {}
 
   // The tensor to change: the live parameter, its original bytes saved on first touch, or
   // a copy of it.
   at::Tensor Touch(const std::string& name) {
+    if (live_) ++live_model_->weights_version;
     auto it = saved_.find(name);
     if (it != saved_.end()) return it->second.first;
     for (const auto& p : model_.module.named_parameters(true)) {
@@ -45,6 +47,7 @@ class WeightPerturbation::Impl {
     at::NoGradGuard no_grad;
     if (live_) {
       for (auto& entry : saved_) entry.second.first.detach().copy_(entry.second.second);
+      if (!saved_.empty()) ++live_model_->weights_version;
     }
     saved_.clear();
   }
@@ -64,6 +67,7 @@ class WeightPerturbation::Impl {
  private:
   const Model::Impl& model_;
   bool live_;
+  Model::Impl* live_model_;
   // name → (the tensor changed, its original bytes when it is the live parameter)
   std::map<std::string, std::pair<at::Tensor, at::Tensor>> saved_;
 };
@@ -83,10 +87,10 @@ at::Tensor IndexTensor(const std::vector<int64_t>& indices, int64_t size, const 
 
 }  // namespace
 
-WeightPerturbation::WeightPerturbation(Model& model) : impl_(std::make_unique<Impl>(model.impl(), true)) {}
+WeightPerturbation::WeightPerturbation(Model& model) : impl_(std::make_unique<Impl>(model.impl(), &model.impl())) {}
 WeightPerturbation::WeightPerturbation(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WeightPerturbation WeightPerturbation::Copies(const Model& model) {
-  return WeightPerturbation(std::make_unique<Impl>(model.impl(), false));
+  return WeightPerturbation(std::make_unique<Impl>(model.impl(), nullptr));
 }
 WeightPerturbation::WeightPerturbation(WeightPerturbation&&) noexcept = default;
 WeightPerturbation::~WeightPerturbation() {

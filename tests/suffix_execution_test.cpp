@@ -226,6 +226,45 @@ TEST(SuffixExecution, TheMemoryBudgetCountsTheCutValuesASweepKeeps) {
   EXPECT_EQ(RunPlans(model, examples, plans, BatchOptions(batching).memory_budget(e.total())).size(), plans.size());
 }
 
+// Single plans across RunPlans calls reuse each batch's cut values through a cache, and
+// give the whole forward's logits; a change to the live weights makes the cache start over.
+TEST(SuffixExecution, ACacheKeepsCutValuesAcrossCalls) {
+  Model model = LoadFixture("bert_traced");
+  std::vector<Example> examples;
+  for (int i = 0; i < 7; ++i) examples.push_back(Example::Tokens({2, 5 + i, 7, 9 + 2 * i, 3}));
+  examples.push_back(Example::Tokens({2, 8, 3}));
+  auto cache = std::make_shared<SuffixCache>(int64_t{1} << 30);
+  const BatchOptions plain = BatchOptions().batch_size(3);
+  const BatchOptions cached = BatchOptions(plain).suffix_cache(cache);
+  const std::vector<Plan> queries = {{Intervention::Zero(Site::Layer(1), Neurons::Of({0, 3}))},
+                                     {Intervention::Scale(Site::Layer(0), 2.0, Neurons::All())},
+                                     {Intervention::Capture(Site::Layer(2))},
+                                     {}};
+  for (const Plan& q : queries) {
+    const Eigen::MatrixXf want = RunPlans(model, examples, {q}, BatchOptions(plain).suffix_execution(false))[0];
+    EXPECT_LE((RunPlans(model, examples, {q}, cached)[0] - want).cwiseAbs().maxCoeff(), kTolerance);
+  }
+  EXPECT_EQ(cache->misses(), 3);  // 3 batches, each run once
+  EXPECT_EQ(cache->hits(), 3 * 3);
+  EXPECT_GT(cache->bytes(), 0);
+  {
+    WeightPerturbation w(model);
+    w.Scale("bert.encoder.layer.0.output.dense.weight", 0.5);
+    const Eigen::MatrixXf want = RunPlans(model, examples, {queries[0]}, BatchOptions(plain).suffix_execution(false))[0];
+    EXPECT_LE((RunPlans(model, examples, {queries[0]}, cached)[0] - want).cwiseAbs().maxCoeff(), kTolerance);
+  }
+  const Eigen::MatrixXf want = RunPlans(model, examples, {queries[0]}, BatchOptions(plain).suffix_execution(false))[0];
+  EXPECT_LE((RunPlans(model, examples, {queries[0]}, cached)[0] - want).cwiseAbs().maxCoeff(), kTolerance);
+  EXPECT_EQ(cache->misses(), 9);  // the changed weights, then the restored ones, ran again
+  // A cache too small for any batch keeps nothing and changes nothing.
+  auto tiny = std::make_shared<SuffixCache>(16);
+  EXPECT_LE((RunPlans(model, examples, {queries[0]}, BatchOptions(plain).suffix_cache(tiny))[0] - want)
+                .cwiseAbs()
+                .maxCoeff(),
+            kTolerance);
+  EXPECT_EQ(tiny->bytes(), 0);
+}
+
 TEST(SuffixExecution, ErrorsInAPlanAreReportedBeforeAnyPass) {
   const Model model = LoadFixture("bert_traced");
   const std::vector<Example> batch = {Example::Tokens({2, 5, 7, 3})};

@@ -114,6 +114,31 @@ struct SuffixExecution {
   std::string pooled_rows;
 };
 
+/// The values crossing every cut of the unperturbed forward, kept across RunEach calls on
+/// the same batches (one model, one example set: batches are told apart by their examples'
+/// indices and the pad id), so that a later plan on a batch starts from its cut without
+/// running the prefix again. Holds at most `max_bytes` of tensors; a batch that does not
+/// fit runs its unperturbed pass each time, as without a cache. Entries are dropped when
+/// the model's parameters change (WeightPerturbation on the live model). Thread-safe.
+class SuffixCache {
+ public:
+  explicit SuffixCache(int64_t max_bytes);
+  ~SuffixCache();
+  SuffixCache(const SuffixCache&) = delete;
+  SuffixCache& operator=(const SuffixCache&) = delete;
+
+  /// Bytes of tensors held.
+  int64_t bytes() const;
+  /// Batches served from the cache, and batches whose unperturbed pass ran.
+  int64_t hits() const;
+  int64_t misses() const;
+
+ private:
+  friend class Model;
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 class Model {
  public:
   /// Loads a TorchScript file in eval and inference mode and installs hook sites.
@@ -152,7 +177,7 @@ class Model {
   /// intervened layer (a plan at the last layer costs about the classification head; a
   /// plan of logit shifts only, no pass at all). See suffix_execution().
   std::vector<RunResult> RunEach(const std::vector<Example>& batch, const std::vector<std::vector<Intervention>>& plans,
-                                 const RunOptions& options = RunOptions()) const;
+                                 const RunOptions& options = RunOptions(), SuffixCache* cache = nullptr) const;
 
   /// Which layers RunEach can start a plan at, and why the others cannot (control flow
   /// around a layer, a later in-place write to an earlier value). Cuts the graph on the

@@ -18,6 +18,7 @@
 #include "synapse/error.h"
 #include "synapse/experiments.h"
 #include "synapse/extraction.h"
+#include "synapse/memory_budget.h"
 #include "synapse/model.h"
 #include "synapse/probe.h"
 #include "synapse/report_sections.h"
@@ -61,6 +62,8 @@ class ModelUnderTest::Impl {
   std::vector<int64_t> labels;
   std::vector<std::string> names;
   BatchOptions batching;
+  std::unique_ptr<HeadReplay> head_replay;  // the head's input, captured on first use
+  std::string head_replay_weight;
   std::vector<int> layers;  // captured, resolved
   int64_t rows_read = 0;
 
@@ -130,6 +133,9 @@ class ModelUnderTest::Impl {
                                std::to_string(model.num_classes()) + " classes");
     }
     batching.pool(config.pool()).batch_size(config.batch_size()).pad_id(pad).seed(config.seed());
+    // Queries run one configuration at a time: each batch's cut values are kept across them
+    // (a quarter of the memory budget), so that a query runs only the layers after its own.
+    batching.suffix_cache(std::make_shared<SuffixCache>(DefaultMemoryBudget() / 4));
     const int count = static_cast<int>(model.layers().size());
     for (int l : config.layers()) {
       const int index = l < 0 ? count + l : l;
@@ -435,8 +441,20 @@ class ModelUnderTest::Impl {
         sets.push_back(given);
         break;
     }
+    // From the head's captured input when the logits are its output (no forward pass, and
+    // the model is not changed); else a forward pass under the change.
+    if (!head_replay || head_replay_weight != head.weight) {
+      head_replay = std::make_unique<HeadReplay>(model, examples, batching, head);
+      head_replay_weight = head.weight;
+    }
     std::vector<Eigen::MatrixXf> logits;
     for (const std::vector<int64_t>& cols : sets) {
+      if (head_replay->available()) {
+        WeightPerturbation perturb = WeightPerturbation::Copies(model);
+        perturb.ScaleEntries(head.weight, c, cols, q.amount());
+        logits.push_back(head_replay->Logits(perturb));
+        continue;
+      }
       WeightPerturbation perturb(model);
       perturb.ScaleEntries(head.weight, c, cols, q.amount());
       logits.push_back(RunPlans(model, examples, {Plan{}}, batching)[0]);
