@@ -461,6 +461,63 @@ void ForwardStages::BuildPooledTail(const std::shared_ptr<Graph>& tail, int hook
       reads->push_back({0, t});
       return true;
     }
+    // The query side of attention: rows of A in A @ B are rows of the product; B (the
+    // keys or values) is read whole.
+    if (kind == c10::aten::matmul) {
+      if (r < 2 || t != r - 2 || rank(n->input(0)) != r || !token_at(n->input(0), t)) return false;
+      reads->push_back({0, t});
+      return true;
+    }
+    if (kind == c10::aten::transpose || kind == c10::aten::permute) {
+      if (rank(n->input(0)) != r) return false;
+      int64_t from = t;
+      if (kind == c10::aten::transpose) {
+        c10::optional<int64_t> d0 = ConstantInt(n->input(1)), d1 = ConstantInt(n->input(2));
+        if (!d0 || !d1) return false;
+        if (*d0 < 0) *d0 += r;
+        if (*d1 < 0) *d1 += r;
+        from = t == *d0 ? *d1 : t == *d1 ? *d0 : t;
+      } else {
+        std::vector<int64_t> dims;
+        Node* list = n->input(1)->node();
+        if (list->kind() == c10::prim::ListConstruct) {
+          for (Value* v : list->inputs()) {
+            const c10::optional<int64_t> d = ConstantInt(v);
+            if (!d) return false;
+            dims.push_back(*d < 0 ? *d + r : *d);
+          }
+        } else if (auto c = torch::jit::toIValue(n->input(1)); c && c->isIntList()) {
+          for (int64_t d : c->toIntVector()) dims.push_back(d < 0 ? d + r : d);
+        }
+        if (static_cast<int64_t>(dims.size()) != r) return false;
+        from = dims[static_cast<size_t>(t)];
+      }
+      if (!token_at(n->input(0), from)) return false;
+      reads->push_back({0, from});
+      return true;
+    }
+    // A view or reshape that keeps every dimension up to the token one (it splits or merges
+    // heads behind it): the same on one row, with the token size in its list set to 1.
+    if (kind == c10::aten::view || kind == c10::aten::reshape) {
+      Value* x = n->input(0);
+      Node* list = n->input(1)->node();
+      if (list->kind() != c10::prim::ListConstruct || static_cast<int64_t>(list->inputs().size()) != r ||
+          rank(x) <= t || !token_at(x, t)) {
+        return false;
+      }
+      for (int64_t i = 0; i <= t; ++i) {
+        if (sa.at(x)[static_cast<size_t>(i)] != sa.at(out)[static_cast<size_t>(i)] ||
+            sb.at(x)[static_cast<size_t>(i)] != sb.at(out)[static_cast<size_t>(i)]) {
+          return false;
+        }
+      }
+      // The leading sizes must not be inferred (-1 would be; only the token one may be).
+      for (int64_t i = 0; i < t; ++i) {
+        if (ConstantInt(list->input(static_cast<size_t>(i))).value_or(0) == -1) return false;
+      }
+      reads->push_back({0, t});
+      return true;
+    }
     if (ElementwiseRowWise().count(kind)) {
       for (size_t j = 0; j < n->inputs().size(); ++j) {
         Value* u = n->input(j);
@@ -473,10 +530,11 @@ void ForwardStages::BuildPooledTail(const std::shared_ptr<Graph>& tail, int hook
         const int64_t aligned = t - (r - ru);
         if (aligned >= 0 && token_at(u, aligned)) {
           reads->push_back({j, aligned});
-        } else if (!token_free(u) ||
-                   (aligned >= 0 && (sa.at(u)[static_cast<size_t>(aligned)] != 1 ||
-                                     sb.at(u)[static_cast<size_t>(aligned)] != 1))) {
-          return false;  // broadcast along tokens from something that is not one row
+        } else if (aligned >= 0 && (sa.at(u)[static_cast<size_t>(aligned)] != 1 ||
+                                    sb.at(u)[static_cast<size_t>(aligned)] != 1)) {
+          // Broadcasting pairs dimensions by position: an operand of size 1 (or none) at
+          // the token position is the same for every row (attention's key mask is one).
+          return false;
         }
       }
       return !reads->empty();
@@ -573,6 +631,16 @@ void ForwardStages::BuildPooledTail(const std::shared_ptr<Graph>& tail, int hook
   };
   std::map<std::string, int> counts;
   for (Node* n : best.rows) {
+    if (n->kind() == c10::aten::view || n->kind() == c10::aten::reshape) {
+      // A list of its own, with 1 at the token position.
+      const int64_t t = best.reads.at(n).front().second;
+      Node* list = n->input(1)->node();
+      torch::jit::WithInsertPoint guard(n);
+      std::vector<Value*> sizes(list->inputs().begin(), list->inputs().end());
+      sizes[static_cast<size_t>(t)] = tail->insertConstant(int64_t{1});
+      Node* own = tail->insertNode(tail->createList(c10::IntType::get(), sizes));
+      n->replaceInput(1, own->output());
+    }
     ++counts[n == hook ? "the last layer's hook" : n->kind().toQualString()];
     for (const auto& [j, tu] : best.reads.at(n)) {
       Value* u = n->input(j);
