@@ -29,11 +29,14 @@
 // last two segments (from the second-to-last cut to the outputs) with that selection
 // pushed up: every node between the last layer's output and the selection that is
 // row-wise along the token dimension (linear, layer_norm, activations, dropout, element-
-// wise arithmetic, softmax over another dimension, the last layer's own hook) runs on the
-// selected row only, and each token-carrying value it reads from above gets sliced to that
-// row (kept as a dimension of size 1). The push stops at anything that mixes tokens (a
-// matmul of attention probabilities, a reduction, a view, control flow, an unknown op) and
-// at any other hook; the keys and values of attention still see every token. Which
+// wise arithmetic with operands of size 1 at the token position, softmax over another
+// dimension, transpose and permute, a view or reshape that keeps every dimension up to the
+// token one, the left operand of matmul, the last layer's own hook) runs on the selected
+// row only, and each token-carrying value it reads from above gets sliced to that row (kept
+// as a dimension of size 1; views get 1 at the token position of their size list). The push
+// stops at anything else (a reduction over tokens, control flow, an unknown op) and at any
+// other hook; the keys and values of attention, read whole by matmul's right operand, still
+// see every token. Which
 // dimension of each value is the token dimension comes from two probe runs with different
 // token counts; the rewrite is then checked against the untouched tail on both probes and
 // refused if the logits differ by more than float rounding.
