@@ -83,6 +83,7 @@ bench: build
 	bash bench/allocator.sh $(BUILD_DIR)
 	$(BUILD_DIR)/bench/analysis_bench --benchmark_counters_tabular=true
 	bash bench/robustness_versions.sh $(BUILD_DIR)
+	/usr/bin/python3 bench/sweep_side_by_side.py $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -80,7 +80,7 @@ void BM_Sweep(benchmark::State& state) {
   synapse::KeepFreedMemory();
   synapse::SetThreads(static_cast<int>(state.range(0)));
   const auto plain = synapse::Model::Load(ModelPath(), synapse::ModelOptions().install_hooks(false));
-  const auto model = synapse::Model::Load(ModelPath());
+  auto model = synapse::Model::Load(ModelPath());
   const Data d = MakeData(model.num_classes());
   PlainForward(plain, d);  // warm up the JIT
   synapse::RunPlans(model, d.examples, {synapse::Plan{}}, kBatching);

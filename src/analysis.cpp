@@ -154,6 +154,7 @@ json OptionsJson(const AnalysisOptions& o, const std::vector<int>& layers) {
   j["head_k"] = o.head_k();
   j["head_max_factor"] = o.head_max_factor();
   j["linear_head"] = o.linear_head();
+  j["head_input"] = o.head_input();
   j["target_rate"] = o.target_rate();
   j["bisect_steps"] = o.bisect_steps();
   j["weight_noise"] = o.weight_noise();
@@ -224,7 +225,7 @@ json SearchJson(const Search& s, const char* name) {
 
 // 5. Weight space: head-weight and bias searches per class, and weight noise. Counts the
 // forward passes it makes in *passes.
-json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, const std::vector<int64_t>& labels,
+json WeightSpaceJson(Model& model, const std::vector<Example>& examples, const std::vector<int64_t>& labels,
                      const std::vector<std::string>& names, const Eigen::MatrixXf& base_logits,
                      const Metrics& baseline, const BatchOptions& batching, const AnalysisOptions& o,
                      const AnalysisProgress& progress, int* passes) {
@@ -249,8 +250,27 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
       weight["head"] = {{"weight", head.weight}, {"bias", head.bias}, {"inputs", head.inputs}};
       weight["target_rate"] = o.target_rate();
       const Eigen::MatrixXf head_weight = model.ParameterValues(head.weight);
+      // Changes to the head alone are scored from its input, captured in one pass (the
+      // same numbers as a forward pass per change); other changes run the model.
+      std::optional<HeadReplay> replay;
+      if (o.head_input()) {
+        replay.emplace(model, examples, batching, head);
+        if (replay->available()) ++weight_passes;
+      }
+      const bool from_head_input = replay && replay->available();
+      if (from_head_input) {
+        weight["head_input"] = {{"captured", true}};
+      } else {
+        weight["head_input"] = {{"captured", false},
+                                {"reason", replay ? replay->reason() : std::string("disabled (--no-head-input)")}};
+      }
       using Perturb = std::function<void(WeightPerturbation&)>;
       auto logits_under = [&](const Perturb& perturb) {
+        if (from_head_input) {
+          WeightPerturbation w = WeightPerturbation::Copies(model);
+          perturb(w);
+          if (replay->Covers(w)) return replay->Logits(w);
+        }
         WeightPerturbation w(model);
         perturb(w);
         ++weight_passes;
@@ -278,8 +298,9 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
       auto measure_slope = [&](int64_t c, double v0, const std::function<Perturb(double)>& perturb_at,
                                int* passes) -> std::optional<Eigen::VectorXf> {
         if (!o.linear_head()) return std::nullopt;
-        ++*passes;
+        const int before = weight_passes;
         Eigen::MatrixXf delta = logits_under(perturb_at(v0 + 1.0)) - base_logits;
+        *passes += weight_passes - before;
         Eigen::MatrixXf rest = delta;
         rest.col(c).setZero();
         if (rest.cwiseAbs().maxCoeff() > tolerance) return std::nullopt;
@@ -372,6 +393,7 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
           sj["method"] = scale_linear && down_linear ? "linear" : "forward";
         }
         sj["forward_passes"] = passes;
+        sj["logits"] = from_head_input ? "head_input" : "forward";
         sj["neurons"] = cols;
         cj["head_scale"] = sj;
         if (progress) progress("weight_space", ++step, total_steps);
@@ -404,6 +426,7 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
           json bj = SearchJson(shift, "shift");
           bj["method"] = shift_linear ? "linear" : "forward";
           bj["forward_passes"] = passes;
+          bj["logits"] = from_head_input ? "head_input" : "forward";
           bj["analytic_shift"] = analytic;
           cj["bias_shift"] = bj;
           if (progress) progress("weight_space", ++step, total_steps);
@@ -421,14 +444,10 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
         json per_seed = json::array();
         for (int s = 0; s < o.weight_noise_seeds(); ++s) {
           const uint64_t seed = DeriveSeed(o.seed(), {kSeedWeightNoise, static_cast<uint64_t>(s)});
-          Metrics m;
-          {
-            WeightPerturbation w(model);
-            w.AddNoise(noise_parameter, eps, seed, /*relative=*/true);
-            m = Score(ArgMaxRows(RunPlans(model, examples, {Plan{}}, batching)[0]), labels, base, num_classes,
-                      o.confidence());
-            ++weight_passes;
-          }
+          const Metrics m = Score(ArgMaxRows(logits_under([&](WeightPerturbation& w) {
+                                    w.AddNoise(noise_parameter, eps, seed, /*relative=*/true);
+                                  })),
+                                  labels, base, num_classes, o.confidence());
           acc_sum += m.accuracy;
           acc_min = std::min(acc_min, m.accuracy);
           acc_max = std::max(acc_max, m.accuracy);
@@ -439,7 +458,12 @@ json WeightSpaceJson(const Model& model, const std::vector<Example>& examples, c
         point["per_seed"] = per_seed;
         curve.push_back(point);
       }
-      weight["noise"] = {{"parameter", noise_parameter}, {"relative_to", "parameter std"}, {"curve", curve}};
+      const bool noise_from_head_input =
+          from_head_input && (noise_parameter == head.weight || noise_parameter == head.bias);
+      weight["noise"] = {{"parameter", noise_parameter},
+                         {"relative_to", "parameter std"},
+                         {"logits", noise_from_head_input ? "head_input" : "forward"},
+                         {"curve", curve}};
       const bool restored = ParameterHash(model) == hash_before;
       if (!restored) throw std::runtime_error("weight-space experiments did not restore the model's parameters");
       weight["restored"] = restored;
@@ -483,7 +507,7 @@ std::vector<KValue> ResolveK(const std::string& spec, int64_t width) {
   return out;
 }
 
-nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& examples,
+nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& examples,
                                const std::vector<int64_t>& labels, const std::vector<std::string>& names,
                                const AnalysisOptions& o, const AnalysisProgress& progress) {
   const auto analysis_start = Clock::now();
@@ -837,7 +861,8 @@ nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& e
   timing["activation_cache"] = {{"status", cache.status}, {"path", cache.path}, {"reason", cache.reason}};
   timing["suffix_execution"] = {{"enabled", o.suffix_execution() && !cut.layers.empty()},
                                 {"layers", cut.layers},
-                                {"fallback", o.suffix_execution() ? cut.fallback_reason : "turned off"}};
+                                {"fallback", o.suffix_execution() ? cut.fallback_reason : "turned off"},
+                                {"pooled_rows", {{"layer", cut.pooled_rows_layer}, {"summary", cut.pooled_rows}}}};
   report["timing"] = timing;
   report["summary"] = summary;
   if (o.shard_count() > 1) report["shard"] = {{"index", o.shard_index()}, {"total", o.shard_count()}};

@@ -6,6 +6,7 @@
 
 #include "batching.h"
 #include "synapse/error.h"
+#include "synapse/memory_budget.h"
 #include "synapse/model.h"
 
 namespace synapse {
@@ -64,6 +65,9 @@ std::vector<Eigen::MatrixXf> RunBatches(const Model& model, const std::vector<Ex
   std::vector<Eigen::MatrixXf> out(plans.size());
   const int64_t n = static_cast<int64_t>(examples.size());
   const int64_t total = n * static_cast<int64_t>(plans.size());
+  if (plans.size() > 1) {
+    CheckMemoryBudget(EstimateSweepMemory(model, examples, options, plans), options.memory_budget(), "the sweep");
+  }
   int64_t done = 0;
   for (const std::vector<int64_t>& batch : LengthSortedBatches(examples, options.batch_size())) {
     const std::vector<Example> inputs = Gather(examples, batch);
@@ -80,7 +84,7 @@ std::vector<Eigen::MatrixXf> RunBatches(const Model& model, const std::vector<Ex
       if (progress) progress(done, total);
     };
     if (options.suffix_execution()) {
-      const std::vector<RunResult> results = model.RunEach(inputs, plans, run);
+      const std::vector<RunResult> results = model.RunEach(inputs, plans, run, options.suffix_cache().get());
       for (size_t p = 0; p < plans.size(); ++p) store(p, results[p]);
     } else {
       for (size_t p = 0; p < plans.size(); ++p) store(p, model.Run(inputs, plans[p], run));

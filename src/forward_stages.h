@@ -22,12 +22,31 @@
 // hook of that module in the inlined graph is its k-th call and gets its own cut; a run
 // started at a cut counts the calls made before it (CallsBefore). When the calls run in a
 // loop (a scripted ALBERT), one hook stands for all of them and no cut is possible.
+//
+// The last layer's rows. The classification head usually reads one row per example of the
+// last layer's output (the [CLS] token: `h[:, 0]`), so a plan that changes nothing at the
+// last layer needs the last layer only at that row. The pooled tail is the graph of the
+// last two segments (from the second-to-last cut to the outputs) with that selection
+// pushed up: every node between the last layer's output and the selection that is
+// row-wise along the token dimension (linear, layer_norm, activations, dropout, element-
+// wise arithmetic with operands of size 1 at the token position, softmax over another
+// dimension, transpose and permute, a view or reshape that keeps every dimension up to the
+// token one, the left operand of matmul, the last layer's own hook) runs on the selected
+// row only, and each token-carrying value it reads from above gets sliced to that row (kept
+// as a dimension of size 1; views get 1 at the token position of their size list). The push
+// stops at anything else (a reduction over tokens, control flow, an unknown op) and at any
+// other hook; the keys and values of attention, read whole by matmul's right operand, still
+// see every token. Which
+// dimension of each value is the token dimension comes from two probe runs with different
+// token counts; the rewrite is then checked against the untouched tail on both probes and
+// refused if the logits differ by more than float rounding.
 #ifndef SYNAPSE_SRC_FORWARD_STAGES_H_
 #define SYNAPSE_SRC_FORWARD_STAGES_H_
 
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -43,6 +62,10 @@ class ForwardStages {
   /// instances and their calls to layers. Never throws: a model that cannot be cut at all
   /// gets no cuts and a reason.
   ForwardStages(const torch::jit::Module& module, const SiteMap& sites);
+  /// As above, with the pooled tail: `probe(tokens)` gives forward's arguments (`self`
+  /// first) for a small batch of `tokens` tokens per example, or nothing (float models).
+  ForwardStages(const torch::jit::Module& module, const SiteMap& sites,
+                const std::function<std::vector<c10::IValue>(int64_t tokens)>& probe);
 
   /// Number of cuts K (segments: K + 1).
   int cuts() const { return static_cast<int>(cut_layers_.size()); }
@@ -59,11 +82,59 @@ class ForwardStages {
   /// crossing the cut after it (for the last segment, forward's output).
   void RunSegment(int segment, std::vector<c10::IValue>* values) const;
 
+  /// The cut the pooled tail starts at (it stands for segments pooled_tail_from() + 1 ..
+  /// cuts()), or -1 when there is none.
+  int pooled_tail_from() const { return pooled_tail_from_; }
+  /// The layer a plan must leave alone to run the pooled tail (the last cut's layer).
+  int pooled_tail_layer() const { return pooled_tail_layer_; }
+  /// Nodes the pooled tail runs on one row instead of every token.
+  int pooled_tail_nodes() const { return pooled_tail_nodes_; }
+  /// What the pooled tail does, or why there is none.
+  const std::string& pooled_tail_summary() const { return pooled_tail_summary_; }
+  /// Runs the pooled tail on the values crossing cut pooled_tail_from(); leaves forward's
+  /// output.
+  void RunPooledTail(std::vector<c10::IValue>* values) const;
+
  private:
+  void BuildPooledTail(const std::shared_ptr<torch::jit::Graph>& tail, int hook_position_in_tail,
+                       const std::vector<c10::IValue>& probe_a, const std::vector<c10::IValue>& probe_b,
+                       int64_t tokens_a, int64_t tokens_b);
+
   std::vector<std::unique_ptr<torch::jit::GraphExecutor>> segments_;
   std::vector<int> cut_of_layer_;
   std::vector<int> cut_layers_;
   std::vector<std::vector<int>> calls_before_;
+  std::string reason_;
+  std::unique_ptr<torch::jit::GraphExecutor> pooled_tail_;
+  int pooled_tail_from_ = -1;
+  int pooled_tail_layer_ = -1;
+  int pooled_tail_nodes_ = 0;
+  std::string pooled_tail_summary_;
+};
+
+/// The forward graph up to the input of the classification head, for scoring changes to
+/// the head's own parameters without running the model: when the logits forward returns
+/// are aten::linear(x, weight, bias) of the head's parameters, and nothing else reads those
+/// parameters, the logits under any change to them are that op on the same x.
+///
+/// Refused (available() false, reason() says why) when the head's weight does not feed one
+/// aten::linear at the top level of forward, when the bias given is not that node's, when
+/// anything else reads either parameter, when the logits forward returns are not that
+/// node's output (a log_softmax after it, say), or when a later node may write to x.
+class HeadInputGraph {
+ public:
+  /// `weight` and `bias` are parameter paths ("classifier.weight"); `bias` empty when the
+  /// head has none.
+  HeadInputGraph(const torch::jit::Module& module, const std::string& weight, const std::string& bias);
+
+  bool available() const { return executor_ != nullptr; }
+  const std::string& reason() const { return reason_; }
+
+  /// Runs forward on `inputs` (`self` first) up to the head; returns the head's input.
+  at::Tensor Run(std::vector<c10::IValue> inputs) const;
+
+ private:
+  std::unique_ptr<torch::jit::GraphExecutor> executor_;
   std::string reason_;
 };
 

@@ -39,10 +39,13 @@ std::string FormatBytes(int64_t bytes) {
 }
 
 std::string MemoryEstimate::Describe() const {
-  return FormatBytes(total()) + " (" + FormatBytes(activation_bytes) + " pooled activations of " +
-         std::to_string(examples) + " examples × " + std::to_string(layers) + " layers × " +
-         std::to_string(widest_layer) + ", " + FormatBytes(batch_bytes) + " for one batch of up to " +
-         std::to_string(longest_example) + " tokens, " + FormatBytes(parameter_bytes) + " of parameters)";
+  const std::string held = layers > 0 ? " pooled activations of " + std::to_string(examples) + " examples × " +
+                                            std::to_string(layers) + " layers × " + std::to_string(widest_layer)
+                                      : " of logits for " + std::to_string(examples) + " examples";
+  return FormatBytes(total()) + " (" + FormatBytes(activation_bytes) + held + ", " + FormatBytes(batch_bytes) + " for one batch of up to " +
+         std::to_string(longest_example) + " tokens, " + FormatBytes(parameter_bytes) + " of parameters" +
+         (cut_bytes > 0 ? ", " + FormatBytes(cut_bytes) + " of cut values at " + std::to_string(cuts) + " layers" : "") +
+         ")";
 }
 
 MemoryEstimate EstimateExtractionMemory(const Model& model, const std::vector<Example>& examples,
@@ -70,6 +73,30 @@ MemoryEstimate EstimateExtractionMemory(const Model& model, const std::vector<Ex
   return e;
 }
 
+MemoryEstimate EstimateSweepMemory(const Model& model, const std::vector<Example>& examples,
+                                   const BatchOptions& options, const std::vector<std::vector<Intervention>>& plans) {
+  MemoryEstimate e = EstimateExtractionMemory(model, examples, options);
+  e.activation_bytes = static_cast<int64_t>(plans.size()) * e.examples * std::max<int64_t>(model.num_classes(), 1) *
+                       kFloat;  // the logits of every plan
+  e.layers = 0;
+  if (options.suffix_execution() && plans.size() > 1) {
+    std::vector<int> starts;
+    for (const std::vector<Intervention>& plan : plans) {
+      int first = -1;
+      for (const Intervention& iv : plan) {
+        if (iv.op() == Intervention::Op::kShift) continue;
+        const int layer = model.ResolveLayer(iv.site());
+        first = first < 0 ? layer : std::min(first, layer);
+      }
+      if (first >= 0 && std::find(starts.begin(), starts.end(), first) == starts.end()) starts.push_back(first);
+    }
+    e.cuts = static_cast<int64_t>(starts.size());
+    const int64_t batch = std::min<int64_t>(std::max<int64_t>(options.batch_size(), 1), e.examples);
+    e.cut_bytes = e.cuts * batch * e.longest_example * e.widest_layer * kFloat;
+  }
+  return e;
+}
+
 int64_t DefaultMemoryBudget() {
   const long pages = sysconf(_SC_PHYS_PAGES);
   const long page_size = sysconf(_SC_PAGE_SIZE);
@@ -77,11 +104,11 @@ int64_t DefaultMemoryBudget() {
   return static_cast<int64_t>(static_cast<double>(pages) * static_cast<double>(page_size) * 0.8);
 }
 
-void CheckMemoryBudget(const MemoryEstimate& estimate, int64_t budget_bytes) {
+void CheckMemoryBudget(const MemoryEstimate& estimate, int64_t budget_bytes, const std::string& what) {
   const bool default_budget = budget_bytes == 0;
   if (default_budget) budget_bytes = DefaultMemoryBudget();
   if (budget_bytes < 0 || estimate.total() <= budget_bytes) return;
-  throw DataError(212, "extraction would need about " + estimate.Describe() + ", more than the memory budget of " +
+  throw DataError(212, what + " would need about " + estimate.Describe() + ", more than the memory budget of " +
                            FormatBytes(budget_bytes) + (default_budget ? " (80% of this machine's memory)" : "") +
                            ": lower --max-examples, --layers or --batch-size, or raise --memory-budget");
 }

@@ -776,12 +776,17 @@ RunResult RunFull(Model::Impl& m, const PreparedInputs& prepared, const Resolved
 }
 
 // Segments from..last of the cut forward on `values`, under `context`.
+// With `pooled_tail`, the pooled tail stands for the segments after its cut.
 c10::IValue RunSegments(const Model::Impl& m, const ForwardStages& stages, int from, std::vector<c10::IValue> values,
                         RunContext& context, const std::vector<bool>& keep = {},
-                        std::vector<std::vector<c10::IValue>>* saved = nullptr) {
+                        std::vector<std::vector<c10::IValue>>* saved = nullptr, bool pooled_tail = false) {
   try {
     ScopedHookContext scope(&context);
     for (int s = from; s <= stages.cuts(); ++s) {
+      if (pooled_tail && s == stages.pooled_tail_from() + 1) {
+        stages.RunPooledTail(&values);
+        break;
+      }
       // Keep only the cuts some plan starts from: the others' tensors can be freed.
       if (saved != nullptr && s > 0 && keep[static_cast<size_t>(s - 1)]) {
         (*saved)[static_cast<size_t>(s - 1)] = values;
@@ -799,8 +804,42 @@ c10::IValue RunSegments(const Model::Impl& m, const ForwardStages& stages, int f
 
 const ForwardStages& Model::Impl::Stages() const {
   std::lock_guard<std::mutex> lock(stages_mutex);
-  if (!stages) stages = std::make_unique<ForwardStages>(module, sites);
+  if (!stages) {
+    // Probe batches for the pooled tail: 3 examples of `tokens` real tokens.
+    auto probe = [this](int64_t tokens) -> std::vector<c10::IValue> {
+      if (inputs.kind != InputInfo::Kind::kTokens) return {};
+      const std::vector<int64_t>& ids = options.dry_run_ids().empty() ? kDryRunIds : options.dry_run_ids();
+      std::vector<int64_t> row;
+      for (int64_t t = 0; t < tokens; ++t) row.push_back(ids[static_cast<size_t>(t) % ids.size()]);
+      const PreparedInputs prepared = PrepareInputs(*this, std::vector<Example>(3, Example::Tokens(row)), RunOptions());
+      std::vector<c10::IValue> values = {module._ivalue()};
+      values.insert(values.end(), prepared.arguments.begin(), prepared.arguments.end());
+      return values;
+    };
+    stages = std::make_unique<ForwardStages>(module, sites, probe);
+  }
   return *stages;
+}
+
+const HeadInputGraph& Model::Impl::HeadInput(const std::string& weight, const std::string& bias) const {
+  std::lock_guard<std::mutex> lock(head_mutex);
+  std::unique_ptr<HeadInputGraph>& graph = heads[{weight, bias}];
+  if (!graph) graph = std::make_unique<HeadInputGraph>(module, weight, bias);
+  return *graph;
+}
+
+at::Tensor Model::Impl::RunToHeadInput(const HeadInputGraph& graph, const std::vector<Example>& batch,
+                                       const RunOptions& options) const {
+  c10::InferenceMode inference;
+  c10::Warning::WarningHandlerGuard warnings(&quiet_warnings);
+  const PreparedInputs prepared = PrepareInputs(*this, batch, options);
+  std::vector<c10::IValue> inputs = {module._ivalue()};
+  inputs.insert(inputs.end(), prepared.arguments.begin(), prepared.arguments.end());
+  try {
+    return graph.Run(std::move(inputs));
+  } catch (const std::exception& e) {
+    throw ModelError(106, path + ": forward up to the classification head failed: " + SummarizeTorchError(e.what()));
+  }
 }
 
 RunResult Model::Run(const std::vector<Example>& batch, const std::vector<Intervention>& interventions,
@@ -813,9 +852,83 @@ RunResult Model::Run(const std::vector<Example>& batch, const std::vector<Interv
   return RunFull(m, PrepareInputs(m, batch, options), plan);
 }
 
+struct SuffixCache::State {
+  struct Entry {
+    std::vector<std::vector<c10::IValue>> saved;  // per cut
+    c10::IValue base;                             // forward's unperturbed output
+    int64_t bytes = 0;
+  };
+  std::mutex mutex;
+  int64_t max_bytes = 0;
+  int64_t bytes = 0;
+  int64_t hits = 0;
+  int64_t misses = 0;
+  const Model::Impl* model = nullptr;
+  uint64_t version = 0;
+  std::map<std::pair<std::vector<int64_t>, int64_t>, Entry> entries;  // (example indices, pad id)
+
+  // Drops everything when the cache meets another model or changed weights.
+  void Validate(const Model::Impl& m) {
+    const uint64_t now = m.weights_version.load();
+    if (model == &m && version == now) return;
+    entries.clear();
+    bytes = 0;
+    model = &m;
+    version = now;
+  }
+};
+
+SuffixCache::SuffixCache(int64_t max_bytes) : state_(std::make_unique<State>()) { state_->max_bytes = max_bytes; }
+SuffixCache::~SuffixCache() = default;
+int64_t SuffixCache::bytes() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->bytes;
+}
+int64_t SuffixCache::hits() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->hits;
+}
+int64_t SuffixCache::misses() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->misses;
+}
+
+namespace {
+
+// The bytes of the tensors in `values`, each storage once; -1 when one cannot be sized
+// (a nested tensor).
+int64_t TensorBytes(const std::vector<std::vector<c10::IValue>>& values, const c10::IValue& base) {
+  std::set<const void*> seen;
+  int64_t total = 0;
+  bool unknown = false;
+  std::function<void(const c10::IValue&)> add = [&](const c10::IValue& v) {
+    if (v.isTensor()) {
+      const at::Tensor& t = v.toTensor();
+      if (t.is_nested() || !t.has_storage()) {
+        unknown = true;
+        return;
+      }
+      if (seen.insert(t.storage().data()).second) total += static_cast<int64_t>(t.storage().nbytes());
+    } else if (v.isTuple()) {
+      for (const c10::IValue& e : v.toTupleRef().elements()) add(e);
+    } else if (v.isList()) {
+      for (const c10::IValue& e : v.toListRef()) add(e);
+    } else if (v.isGenericDict()) {
+      for (const auto& e : v.toGenericDict()) add(e.value());
+    }
+  };
+  for (const auto& cut : values) {
+    for (const c10::IValue& v : cut) add(v);
+  }
+  add(base);
+  return unknown ? -1 : total;
+}
+
+}  // namespace
+
 std::vector<RunResult> Model::RunEach(const std::vector<Example>& batch,
                                       const std::vector<std::vector<Intervention>>& plans,
-                                      const RunOptions& options) const {
+                                      const RunOptions& options, SuffixCache* cache) const {
   Impl& m = *impl_;
   c10::InferenceMode inference;
   c10::Warning::WarningHandlerGuard warnings(&quiet_warnings);
@@ -825,7 +938,7 @@ std::vector<RunResult> Model::RunEach(const std::vector<Example>& batch,
   for (const auto& interventions : plans) resolved.push_back(ResolvePlan(*this, m, interventions, options));
   const PreparedInputs prepared = PrepareInputs(m, batch, options);
   std::vector<RunResult> results;
-  if (plans.size() < 2 || !m.options.install_hooks() || m.Stages().cuts() == 0) {
+  if ((plans.size() < 2 && cache == nullptr) || !m.options.install_hooks() || m.Stages().cuts() == 0) {
     for (const ResolvedPlan& plan : resolved) results.push_back(RunFull(m, prepared, plan));
     return results;
   }
@@ -843,16 +956,45 @@ std::vector<RunResult> Model::RunEach(const std::vector<Example>& batch,
       start[p] = std::min(start[p], cut);
     }
   }
-  // The unperturbed pass, keeping what crosses every cut.
-  std::vector<c10::IValue> inputs = {m.module._ivalue()};
-  inputs.insert(inputs.end(), prepared.arguments.begin(), prepared.arguments.end());
+  // The unperturbed pass, keeping what crosses every cut (with a cache: every cut, or the
+  // cached values of an earlier call on this batch).
   std::vector<std::vector<c10::IValue>> saved(static_cast<size_t>(stages.cuts()));
-  std::vector<bool> keep(static_cast<size_t>(stages.cuts()), false);
-  for (int cut : start) {
-    if (cut >= 0 && cut < stages.cuts()) keep[static_cast<size_t>(cut)] = true;
+  c10::IValue base;
+  const std::pair<std::vector<int64_t>, int64_t> key = {prepared.geometry.example_index, options.pad_id()};
+  bool cached = false;
+  if (cache != nullptr) {
+    SuffixCache::State& state = *cache->state_;
+    std::lock_guard<std::mutex> lock(state.mutex);
+    state.Validate(m);
+    auto it = state.entries.find(key);
+    if (it != state.entries.end()) {
+      saved = it->second.saved;
+      base = it->second.base;
+      cached = true;
+      ++state.hits;
+    }
   }
-  RunContext base_context(m, std::vector<std::vector<ResolvedOp>>(m.layers.size()), prepared.geometry, false);
-  const c10::IValue base = RunSegments(m, stages, 0, inputs, base_context, keep, &saved);
+  if (!cached) {
+    std::vector<c10::IValue> inputs = {m.module._ivalue()};
+    inputs.insert(inputs.end(), prepared.arguments.begin(), prepared.arguments.end());
+    std::vector<bool> keep(static_cast<size_t>(stages.cuts()), cache != nullptr);
+    for (int cut : start) {
+      if (cut >= 0 && cut < stages.cuts()) keep[static_cast<size_t>(cut)] = true;
+    }
+    RunContext base_context(m, std::vector<std::vector<ResolvedOp>>(m.layers.size()), prepared.geometry, false);
+    base = RunSegments(m, stages, 0, inputs, base_context, keep, &saved);
+    if (cache != nullptr) {
+      const int64_t bytes = TensorBytes(saved, base);
+      SuffixCache::State& state = *cache->state_;
+      std::lock_guard<std::mutex> lock(state.mutex);
+      state.Validate(m);
+      ++state.misses;
+      if (bytes >= 0 && state.bytes + bytes <= state.max_bytes) {
+        state.entries[key] = {saved, base, bytes};
+        state.bytes += bytes;
+      }
+    }
+  }
   for (size_t p = 0; p < resolved.size(); ++p) {
     if (start[p] < 0) {
       results.push_back(RunFull(m, prepared, resolved[p]));
@@ -864,8 +1006,11 @@ std::vector<RunResult> Model::RunEach(const std::vector<Example>& batch,
       results.push_back(FinishRun(m, base, resolved[p], prepared.geometry.batch, context));
       continue;
     }
+    // The pooled tail serves plans that start before it and leave its layer alone.
+    const bool pooled = stages.pooled_tail_from() >= 0 && start[p] <= stages.pooled_tail_from() &&
+                        resolved[p].ops[static_cast<size_t>(stages.pooled_tail_layer())].empty();
     const c10::IValue output =
-        RunSegments(m, stages, start[p] + 1, saved[static_cast<size_t>(start[p])], context);
+        RunSegments(m, stages, start[p] + 1, saved[static_cast<size_t>(start[p])], context, {}, nullptr, pooled);
     results.push_back(FinishRun(m, output, resolved[p], prepared.geometry.batch, context));
   }
   return results;
@@ -882,6 +1027,8 @@ SuffixExecution Model::suffix_execution() const {
     if (stages.CutOf(l.index) >= 0) out.layers.push_back(l.index);
   }
   out.fallback_reason = stages.reason();
+  if (stages.pooled_tail_from() >= 0) out.pooled_rows_layer = stages.pooled_tail_layer();
+  out.pooled_rows = stages.pooled_tail_summary();
   return out;
 }
 

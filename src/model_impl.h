@@ -4,6 +4,8 @@
 
 #include <torch/script.h>
 
+#include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,6 +33,8 @@ class Model::Impl {
   int64_t num_classes = -1;
   int64_t parameter_count = 0;
   std::string output_kind;
+  /// Bumped by every change to the live parameters (SuffixCache entries go stale).
+  std::atomic<uint64_t> weights_version{0};
 
   /// Runs the model with no interventions to count the calls of each selected module
   /// (one layer per call) and learn each layer's layout and width and the number of
@@ -40,9 +44,19 @@ class Model::Impl {
   /// The forward graph cut at the hook sites, built on first use.
   const ForwardStages& Stages() const;
 
+  /// The forward graph up to the input of the head with these parameters, built on first
+  /// use.
+  const HeadInputGraph& HeadInput(const std::string& weight, const std::string& bias) const;
+  /// Runs `graph` on one batch (padded and fed as Run feeds it): the head's input, one row
+  /// per example in batch order. Never changes the model.
+  at::Tensor RunToHeadInput(const HeadInputGraph& graph, const std::vector<Example>& batch,
+                            const RunOptions& options) const;
+
  private:
   mutable std::mutex stages_mutex;  // guards stages, which a deferred dry run resets
   mutable std::unique_ptr<ForwardStages> stages;
+  mutable std::mutex head_mutex;  // guards heads
+  mutable std::map<std::pair<std::string, std::string>, std::unique_ptr<HeadInputGraph>> heads;
 };
 
 /// The first line of a LibTorch error that says what went wrong, without the C++ or

@@ -3,25 +3,35 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <map>
+#include <stdexcept>
 
 #include "hashing.h"
+#include "batching.h"
 #include "model_impl.h"
 #include "synapse/error.h"
+#include "synapse/experiments.h"
+#include "synapse/extraction.h"
 
 namespace synapse {
 
 class WeightPerturbation::Impl {
  public:
-  explicit Impl(const Model& model) : model_(model.impl()) {}
+  // `live` (the same model): change the model's parameters (and restore them); null:
+  // change copies.
+  Impl(const Model::Impl& model, Model::Impl* live) : model_(model), live_(live != nullptr), live_model_(live) {}
 
-  // The live parameter; its original bytes are saved on first touch.
+  // The tensor to change: the live parameter, its original bytes saved on first touch, or
+  // a copy of it.
   at::Tensor Touch(const std::string& name) {
+    if (live_) ++live_model_->weights_version;
     auto it = saved_.find(name);
     if (it != saved_.end()) return it->second.first;
     for (const auto& p : model_.module.named_parameters(true)) {
       if (p.name == name) {
-        saved_.emplace(name, std::make_pair(p.value, p.value.detach().clone()));
-        return p.value;
+        at::Tensor copy = p.value.detach().clone();
+        if (live_) saved_.emplace(name, std::make_pair(p.value, copy));
+        else saved_.emplace(name, std::make_pair(copy, at::Tensor()));
+        return saved_.at(name).first;
       }
     }
     std::string hint;
@@ -36,13 +46,31 @@ class WeightPerturbation::Impl {
 
   void Restore() {
     at::NoGradGuard no_grad;
-    for (auto& entry : saved_) entry.second.first.detach().copy_(entry.second.second);
+    if (live_) {
+      for (auto& entry : saved_) entry.second.first.detach().copy_(entry.second.second);
+      if (!saved_.empty()) ++live_model_->weights_version;
+    }
     saved_.clear();
   }
 
+  /// The changed value of `name`, or an undefined tensor when it was not touched.
+  at::Tensor Changed(const std::string& name) const {
+    auto it = saved_.find(name);
+    return it == saved_.end() ? at::Tensor() : it->second.first;
+  }
+  std::vector<std::string> Touched() const {
+    std::vector<std::string> out;
+    for (const auto& entry : saved_) out.push_back(entry.first);
+    return out;
+  }
+  const Model::Impl& model() const { return model_; }
+
  private:
-  Model::Impl& model_;
-  std::map<std::string, std::pair<at::Tensor, at::Tensor>> saved_;  // name → (live, original)
+  const Model::Impl& model_;
+  bool live_;
+  Model::Impl* live_model_;
+  // name → (the tensor changed, its original bytes when it is the live parameter)
+  std::map<std::string, std::pair<at::Tensor, at::Tensor>> saved_;
 };
 
 namespace {
@@ -60,10 +88,18 @@ at::Tensor IndexTensor(const std::vector<int64_t>& indices, int64_t size, const 
 
 }  // namespace
 
-WeightPerturbation::WeightPerturbation(const Model& model) : impl_(std::make_unique<Impl>(model)) {}
-WeightPerturbation::~WeightPerturbation() { impl_->Restore(); }
+WeightPerturbation::WeightPerturbation(Model& model) : impl_(std::make_unique<Impl>(model.impl(), &model.impl())) {}
+WeightPerturbation::WeightPerturbation(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+WeightPerturbation WeightPerturbation::Copies(const Model& model) {
+  return WeightPerturbation(std::make_unique<Impl>(model.impl(), nullptr));
+}
+WeightPerturbation::WeightPerturbation(WeightPerturbation&&) noexcept = default;
+WeightPerturbation::~WeightPerturbation() {
+  if (impl_) impl_->Restore();
+}
 
 void WeightPerturbation::Restore() { impl_->Restore(); }
+std::vector<std::string> WeightPerturbation::touched() const { return impl_->Touched(); }
 
 void WeightPerturbation::Zero(const std::string& parameter) {
   at::NoGradGuard no_grad;
@@ -126,6 +162,92 @@ void WeightPerturbation::AddRows(const std::string& parameter, const std::vector
   at::Tensor p = impl_->Touch(parameter).detach();
   at::Tensor idx = IndexTensor(rows, p.size(0), parameter, "row");
   p.index_copy_(0, idx, p.index_select(0, idx) + shift);
+}
+
+class HeadReplay::Impl {
+ public:
+  const Model::Impl* model = nullptr;
+  ClassificationHead head;
+  std::string reason;
+  std::vector<std::vector<int64_t>> batches;  // example indices, as RunPlans batches them
+  std::vector<at::Tensor> inputs;             // per batch: the head's input, batch × inputs
+  int64_t examples = 0;
+
+  at::Tensor Live(const std::string& name) const {
+    for (const auto& p : model->module.named_parameters(true)) {
+      if (p.name == name) return p.value.detach();
+    }
+    throw std::logic_error("HeadReplay: no parameter " + name);
+  }
+};
+
+HeadReplay::HeadReplay(const Model& model, const std::vector<Example>& examples, const BatchOptions& batching,
+                       const ClassificationHead& head)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& r = *impl_;
+  r.model = &model.impl();
+  r.head = head;
+  r.examples = static_cast<int64_t>(examples.size());
+  const HeadInputGraph& graph = r.model->HeadInput(head.weight, head.bias);
+  if (!graph.available()) {
+    r.reason = graph.reason();
+    return;
+  }
+  for (const std::vector<int64_t>& batch : LengthSortedBatches(examples, batching.batch_size())) {
+    RunOptions run;
+    run.pool(batching.pool()).pad_id(batching.pad_id()).seed(batching.seed()).example_indices(batch);
+    at::Tensor x = r.model->RunToHeadInput(graph, Gather(examples, batch), run);
+    if (x.dim() != 2 || x.size(0) != static_cast<int64_t>(batch.size()) || x.size(1) != head.inputs) {
+      r.reason = "the head's input has shape [" +
+                 (x.dim() == 2 ? std::to_string(x.size(0)) + ", " + std::to_string(x.size(1)) : std::string("…")) +
+                 "], not [batch, " + std::to_string(head.inputs) + "]";
+      r.inputs.clear();
+      r.batches.clear();
+      return;
+    }
+    r.batches.push_back(batch);
+    r.inputs.push_back(x);
+  }
+}
+
+HeadReplay::~HeadReplay() = default;
+
+bool HeadReplay::available() const { return impl_->reason.empty(); }
+const std::string& HeadReplay::reason() const { return impl_->reason; }
+
+bool HeadReplay::Covers(const WeightPerturbation& w) const {
+  for (const std::string& name : w.touched()) {
+    if (name != impl_->head.weight && (impl_->head.bias.empty() || name != impl_->head.bias)) return false;
+  }
+  return true;
+}
+
+Eigen::MatrixXf HeadReplay::Logits(const WeightPerturbation& w) const {
+  const Impl& r = *impl_;
+  if (!available()) throw std::logic_error("HeadReplay::Logits: no head input (" + r.reason + ")");
+  if (!Covers(w)) throw std::logic_error("HeadReplay::Logits: the perturbation changes more than the head");
+  if (&w.impl_->model() != r.model) throw std::logic_error("HeadReplay::Logits: a perturbation of another model");
+  c10::InferenceMode inference;
+  at::Tensor weight = w.impl_->Changed(r.head.weight);
+  if (!weight.defined()) weight = r.Live(r.head.weight);
+  at::Tensor bias;
+  if (!r.head.bias.empty()) {
+    bias = w.impl_->Changed(r.head.bias);
+    if (!bias.defined()) bias = r.Live(r.head.bias);
+  }
+  Eigen::MatrixXf out;
+  for (size_t b = 0; b < r.batches.size(); ++b) {
+    // The op the head's node runs, on the same rows in the same batches: the same numbers.
+    at::Tensor logits = at::linear(r.inputs[b], weight, bias).to(at::kFloat).contiguous();
+    if (out.size() == 0) out.resize(r.examples, logits.size(1));
+    const float* data = logits.data_ptr<float>();
+    for (size_t k = 0; k < r.batches[b].size(); ++k) {
+      for (int64_t c = 0; c < logits.size(1); ++c) {
+        out(r.batches[b][k], c) = data[static_cast<int64_t>(k) * logits.size(1) + c];
+      }
+    }
+  }
+  return out;
 }
 
 uint64_t ParameterHash(const Model& model) {

@@ -285,11 +285,46 @@ TEST_F(AnalysisTest, LinearHeadSearchesGiveTheForwardPassAnswers) {
       EXPECT_EQ(f["bracket"], s["bracket"]);
       EXPECT_EQ(f["rate"], s["rate"]);
       EXPECT_EQ(f["evaluations"], s["evaluations"]);
-      EXPECT_EQ(s["forward_passes"], s["evaluations"]);
-      // The slope, then a confirmation per direction searched.
-      EXPECT_LE(f["forward_passes"].get<int>(), 3);
+      // Every evaluation is the head's op on its captured input: no forward pass.
+      EXPECT_EQ(f["logits"], "head_input");
+      EXPECT_EQ(s["logits"], "head_input");
+      EXPECT_EQ(f["forward_passes"], 0);
+      EXPECT_EQ(s["forward_passes"], 0);
     }
   }
+}
+
+// The head's captured input gives the numbers forward passes give, for one pass in all.
+TEST_F(AnalysisTest, HeadInputGivesTheForwardPassAnswers) {
+  const AnalysisOptions o = TestOptions().layers({-1}).k("2").random_seeds(0).noise({});
+  const json fast = Analyze(*model_, data_->examples, data_->labels, data_->names, o)["weight_space"];
+  const json slow = Analyze(*model_, data_->examples, data_->labels, data_->names,
+                              AnalysisOptions(o).head_input(false))["weight_space"];
+  EXPECT_EQ(fast["head_input"]["captured"], true);
+  EXPECT_EQ(slow["head_input"]["captured"], false);
+  ASSERT_EQ(fast["classes"].size(), slow["classes"].size());
+  int slow_passes = 0;
+  for (size_t c = 0; c < fast["classes"].size(); ++c) {
+    for (const char* search : {"head_scale", "bias_shift"}) {
+      SCOPED_TRACE(fast["classes"][c]["class"].get<std::string>() + " " + search);
+      json f = fast["classes"][c][search];
+      json s = slow["classes"][c][search];
+      EXPECT_EQ(f["forward_passes"], 0);
+      EXPECT_EQ(f["logits"], "head_input");
+      EXPECT_EQ(s["logits"], "forward");
+      slow_passes += s["forward_passes"].get<int>();
+      for (json* j : {&f, &s}) {
+        j->erase("forward_passes");
+        j->erase("logits");
+      }
+      EXPECT_EQ(f, s);
+    }
+  }
+  EXPECT_GT(slow_passes, 0);
+  EXPECT_EQ(fast["noise"]["logits"], "head_input");
+  EXPECT_EQ(slow["noise"]["logits"], "forward");
+  EXPECT_EQ(fast["noise"]["curve"], slow["noise"]["curve"]);
+  EXPECT_FALSE(fast["noise"]["curve"].empty());
 }
 
 // log_softmax after the head: scaling a class's head weights moves every logit, so the
@@ -319,6 +354,9 @@ TEST(AnalysisFallback, LogitsThatAreNotTheHeadsOutputAreSearchedWithForwardPasse
                               AnalysisOptions().k("2").random_seeds(0).noise({}).weight_noise({}).bisect_steps(6));
   const json& classes = report["weight_space"]["classes"];
   ASSERT_FALSE(classes.empty()) << report["weight_space"].dump();
+  EXPECT_EQ(report["weight_space"]["head_input"]["captured"], false);
+  EXPECT_THAT(report["weight_space"]["head_input"]["reason"].get<std::string>(),
+              ::testing::HasSubstr("aten::log_softmax comes after it"));
   for (const json& c : classes) {
     for (const char* search : {"head_scale", "bias_shift"}) {
       if (!c.contains(search)) continue;

@@ -51,5 +51,23 @@ TEST(CheckMemoryBudget, RefusesAnEstimateOverTheBudgetAndSaysWhatToLower) {
   EXPECT_GT(DefaultMemoryBudget(), 0);
 }
 
+TEST(CheckMemoryBudget, CountsTheCutValuesOfASweep) {
+  MemoryEstimate e;
+  e.activation_bytes = 1LL << 20;
+  e.batch_bytes = 100LL << 20;
+  e.parameter_bytes = 10LL << 20;
+  e.cut_bytes = 400LL << 20;
+  e.cuts = 4;
+  e.examples = 1000;
+  e.widest_layer = 768;
+  e.longest_example = 128;
+  EXPECT_EQ(e.total(), 511LL << 20);
+  CheckMemoryBudget(e, 511LL << 20, "the sweep");
+  test::ExpectError<DataError>([&] { CheckMemoryBudget(e, 200LL << 20, "the sweep"); }, 212,
+                               "the sweep would need about 511.0 MiB (1.0 MiB of logits for 1000 examples, 100.0 MiB "
+                               "for one batch of up to 128 tokens, 10.0 MiB of parameters, 400.0 MiB of cut values at "
+                               "4 layers), more than the memory budget of 200.0 MiB");
+}
+
 }  // namespace
 }  // namespace synapse

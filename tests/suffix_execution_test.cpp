@@ -136,6 +136,40 @@ TEST(SuffixExecution, CutsEveryLayerOfStraightLineModels) {
   }
 }
 
+// The last layer runs on the [CLS] row only where the graph lets the selection move up
+// (EveryPlanMatchesTheWholeForward checks the logits); elsewhere the reason is given.
+TEST(SuffixExecution, LastLayerRunsOnThePooledRowWhereTheGraphAllows) {
+  for (const char* name : {"bert_traced", "roberta_traced", "distilbert_traced", "electra_traced",
+                           "deberta_v2_traced", "albert_traced"}) {
+    SCOPED_TRACE(name);
+    const Model model = LoadFixture(name);
+    const SuffixExecution cut = model.suffix_execution();
+    EXPECT_EQ(cut.pooled_rows_layer, static_cast<int>(model.layers().size()) - 1) << cut.pooled_rows;
+    EXPECT_THAT(cut.pooled_rows, HasSubstr("nodes on token 0 only"));
+    EXPECT_THAT(cut.pooled_rows, HasSubstr("aten::layer_norm ×2"));
+    const std::string n = name;
+    if (n == "bert_traced" || n == "roberta_traced" || n == "electra_traced") {
+      // Through attention's query side too: the query projection, scores, softmax and the
+      // product with the values on the row; keys and values on every token.
+      EXPECT_THAT(cut.pooled_rows, HasSubstr("aten::linear ×4"));
+      EXPECT_THAT(cut.pooled_rows, HasSubstr("aten::matmul ×2"));
+      EXPECT_THAT(cut.pooled_rows, HasSubstr("aten::softmax ×1"));
+    } else {
+      EXPECT_THAT(cut.pooled_rows, HasSubstr("aten::linear ×3"));
+    }
+  }
+  // GPT-style models pick the last token after the head; the push does not reach there.
+  for (const char* name : {"gpt_traced", "gpt2_traced", "torch_encoder_scripted"}) {
+    SCOPED_TRACE(name);
+    const SuffixExecution cut = LoadFixture(name).suffix_execution();
+    EXPECT_EQ(cut.pooled_rows_layer, -1);
+    EXPECT_THAT(cut.pooled_rows, HasSubstr("no row-wise node feeds a selection of one token"));
+  }
+  const SuffixExecution cut = LoadFixture("albert_scripted").suffix_execution();
+  EXPECT_EQ(cut.pooled_rows_layer, -1);
+  EXPECT_THAT(cut.pooled_rows, HasSubstr("needs cuts at the last two layers"));
+}
+
 TEST(SuffixExecution, FallsBackAtALayerInsideControlFlow) {
   const SuffixExecution cut = LoadFixture("branching_scripted").suffix_execution();
   EXPECT_THAT(cut.layers, ElementsAre(0, 2));
@@ -176,6 +210,68 @@ TEST(SuffixExecution, DefaultModelOnRealText) {
     batch.push_back(tokenizer->Encode(json::parse(line)["text"].get<std::string>()));
   }
   ExpectSameResults(model, batch, RunOptions().seed(11));
+}
+
+TEST(SuffixExecution, TheMemoryBudgetCountsTheCutValuesASweepKeeps) {
+  const Model model = LoadFixture("bert_traced");
+  const std::vector<Example> examples(5, Example::Tokens({2, 5, 7, 9, 11, 3}));
+  const std::vector<Plan> plans = {{},
+                                   {Intervention::Zero(Site::Layer(0), Neurons::Of({1}))},
+                                   {Intervention::Zero(Site::Layer(1), Neurons::Of({1}))},
+                                   {Intervention::Scale(Site::Layer(1), 2.0, Neurons::All())}};
+  const BatchOptions batching = BatchOptions().batch_size(4);
+  const MemoryEstimate e = EstimateSweepMemory(model, examples, batching, plans);
+  EXPECT_EQ(e.cuts, 2);  // layers 0 and 1
+  EXPECT_EQ(e.cut_bytes, 2 * 4 * 6 * model.layers().front().hidden_size * 4);
+  EXPECT_EQ(EstimateSweepMemory(model, examples, BatchOptions(batching).suffix_execution(false), plans).cut_bytes, 0);
+  try {
+    RunPlans(model, examples, plans, BatchOptions(batching).memory_budget(e.total() - 1));
+    FAIL() << "expected DataError 212";
+  } catch (const DataError& error) {
+    EXPECT_EQ(error.id(), 212);
+    EXPECT_THAT(error.what(), HasSubstr("the sweep would need about"));
+    EXPECT_THAT(error.what(), HasSubstr("of cut values at 2 layers"));
+  }
+  EXPECT_EQ(RunPlans(model, examples, plans, BatchOptions(batching).memory_budget(e.total())).size(), plans.size());
+}
+
+// Single plans across RunPlans calls reuse each batch's cut values through a cache, and
+// give the whole forward's logits; a change to the live weights makes the cache start over.
+TEST(SuffixExecution, ACacheKeepsCutValuesAcrossCalls) {
+  Model model = LoadFixture("bert_traced");
+  std::vector<Example> examples;
+  for (int i = 0; i < 7; ++i) examples.push_back(Example::Tokens({2, 5 + i, 7, 9 + 2 * i, 3}));
+  examples.push_back(Example::Tokens({2, 8, 3}));
+  auto cache = std::make_shared<SuffixCache>(int64_t{1} << 30);
+  const BatchOptions plain = BatchOptions().batch_size(3);
+  const BatchOptions cached = BatchOptions(plain).suffix_cache(cache);
+  const std::vector<Plan> queries = {{Intervention::Zero(Site::Layer(1), Neurons::Of({0, 3}))},
+                                     {Intervention::Scale(Site::Layer(0), 2.0, Neurons::All())},
+                                     {Intervention::Capture(Site::Layer(2))},
+                                     {}};
+  for (const Plan& q : queries) {
+    const Eigen::MatrixXf want = RunPlans(model, examples, {q}, BatchOptions(plain).suffix_execution(false))[0];
+    EXPECT_LE((RunPlans(model, examples, {q}, cached)[0] - want).cwiseAbs().maxCoeff(), kTolerance);
+  }
+  EXPECT_EQ(cache->misses(), 3);  // 3 batches, each run once
+  EXPECT_EQ(cache->hits(), 3 * 3);
+  EXPECT_GT(cache->bytes(), 0);
+  {
+    WeightPerturbation w(model);
+    w.Scale("bert.encoder.layer.0.output.dense.weight", 0.5);
+    const Eigen::MatrixXf want = RunPlans(model, examples, {queries[0]}, BatchOptions(plain).suffix_execution(false))[0];
+    EXPECT_LE((RunPlans(model, examples, {queries[0]}, cached)[0] - want).cwiseAbs().maxCoeff(), kTolerance);
+  }
+  const Eigen::MatrixXf want = RunPlans(model, examples, {queries[0]}, BatchOptions(plain).suffix_execution(false))[0];
+  EXPECT_LE((RunPlans(model, examples, {queries[0]}, cached)[0] - want).cwiseAbs().maxCoeff(), kTolerance);
+  EXPECT_EQ(cache->misses(), 9);  // the changed weights, then the restored ones, ran again
+  // A cache too small for any batch keeps nothing and changes nothing.
+  auto tiny = std::make_shared<SuffixCache>(16);
+  EXPECT_LE((RunPlans(model, examples, {queries[0]}, BatchOptions(plain).suffix_cache(tiny))[0] - want)
+                .cwiseAbs()
+                .maxCoeff(),
+            kTolerance);
+  EXPECT_EQ(tiny->bytes(), 0);
 }
 
 TEST(SuffixExecution, ErrorsInAPlanAreReportedBeforeAnyPass) {

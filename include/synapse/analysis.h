@@ -94,6 +94,12 @@ struct AnalysisOptions {
   /// (about 2 passes per search instead of bisect_steps + 1). Checked on every search;
   /// where the logits are not the head's output the search falls back to forward passes.
   SYNAPSE_ARG(bool, linear_head) = true;
+  /// Weight space scores changes to the classification head alone from the head's input,
+  /// captured in one pass of the forward graph up to the head (report: weight_space.
+  /// head_input), instead of a forward pass per evaluation; the numbers are the same. Where
+  /// the logits are not the head's output, or for a weight-noise parameter elsewhere, the
+  /// forward passes run anyway.
+  SYNAPSE_ARG(bool, head_input) = true;
   /// Bisection steps per search.
   SYNAPSE_ARG(int, bisect_steps) = 10;
   /// Relative noise levels ε on `weight_noise_parameter` (× the parameter's std).
@@ -119,7 +125,7 @@ using AnalysisProgress = std::function<void(const std::string& stage, int64_t do
 /// Throws DataError 209 for an unlabelled example or a label out of range, SpecError 310
 /// for invalid options (a bad k, a negative noise level ...), and whatever the model
 /// throws while running.
-nlohmann::ordered_json Analyze(const Model& model, const std::vector<Example>& examples,
+nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& examples,
                                const std::vector<int64_t>& labels, const std::vector<std::string>& class_names,
                                const AnalysisOptions& options = AnalysisOptions(),
                                const AnalysisProgress& progress = {});

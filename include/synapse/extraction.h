@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@
 namespace synapse {
 
 class Model;
+class SuffixCache;
 struct Split;
 
 /// Called as work advances: `done` of `total` units (examples, or configurations).
@@ -46,6 +48,10 @@ struct BatchOptions {
   /// only from its first intervened layer on (Model::RunEach); false runs the whole
   /// forward per configuration. The logits are the same either way.
   SYNAPSE_ARG(bool, suffix_execution) = true;
+  /// Keeps each batch's cut values across RunPlans calls (Model::RunEach's cache), so that
+  /// single configurations reuse the prefix too; null: each call runs its own unperturbed
+  /// pass. Only for one model and one example set.
+  SYNAPSE_ARG(std::shared_ptr<SuffixCache>, suffix_cache);
 };
 
 struct Extraction {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "synapse/example.h"
+#include "synapse/intervention.h"
 
 namespace synapse {
 
@@ -27,8 +28,12 @@ struct MemoryEstimate {
   int64_t batch_bytes = 0;
   /// The model's parameters, as float32.
   int64_t parameter_bytes = 0;
+  /// What suffix execution keeps for one batch of a sweep: the values crossing each cut a
+  /// configuration starts from, about one hidden state (batch × tokens × width × 4 bytes)
+  /// per such layer (`cuts`).
+  int64_t cut_bytes = 0;
 
-  int64_t total() const { return activation_bytes + batch_bytes + parameter_bytes; }
+  int64_t total() const { return activation_bytes + batch_bytes + parameter_bytes + cut_bytes; }
   /// "1.2 GiB (950.0 MiB activations of 887 examples × 4 layers × 128, 300.0 MiB for one batch …)".
   std::string Describe() const;
 
@@ -36,18 +41,27 @@ struct MemoryEstimate {
   int64_t layers = 0;
   int64_t widest_layer = 0;
   int64_t longest_example = 0;
+  int64_t cuts = 0;
 };
 
 /// Estimates what Extract(model, examples, options, layers) holds at its peak.
 MemoryEstimate EstimateExtractionMemory(const Model& model, const std::vector<Example>& examples,
                                         const BatchOptions& options, const std::vector<int>& layers = {});
 
+/// Estimates what RunPlans(model, examples, plans, options) holds at its peak: the
+/// parameters, one batch's intermediates and, with suffix execution, the cut values kept
+/// per batch (one per distinct first intervened layer). RunPlans checks it against
+/// options.memory_budget before the first batch.
+MemoryEstimate EstimateSweepMemory(const Model& model, const std::vector<Example>& examples,
+                                   const BatchOptions& options, const std::vector<std::vector<Intervention>>& plans);
+
 /// 80% of this machine's physical memory: the budget when none is given.
 int64_t DefaultMemoryBudget();
 
 /// Throws DataError 212 when `estimate` exceeds `budget_bytes`, saying by how much and what
 /// to lower. `budget_bytes` 0 means DefaultMemoryBudget(); a negative budget disables the check.
-void CheckMemoryBudget(const MemoryEstimate& estimate, int64_t budget_bytes);
+/// `what` names the stage in the message ("extraction", "the sweep").
+void CheckMemoryBudget(const MemoryEstimate& estimate, int64_t budget_bytes, const std::string& what = "extraction");
 
 /// "512M", "4G", "1.5GiB", "2TB", "1000000" (bytes) → bytes; K/M/G/T are powers of 1024.
 /// Throws UsageError 401 naming `what` on anything else.

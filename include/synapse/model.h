@@ -107,6 +107,36 @@ struct SuffixExecution {
   /// Why the other layers (or all of them) fall back to the whole forward; empty when
   /// every layer is cut.
   std::string fallback_reason;
+  /// The layer that plans starting before it, and leaving it alone, run only at the rows
+  /// the output reads (the pooled token); -1 when there is none.
+  int pooled_rows_layer = -1;
+  /// What runs on the pooled row only and where the push stopped, or why it did not apply.
+  std::string pooled_rows;
+};
+
+/// The values crossing every cut of the unperturbed forward, kept across RunEach calls on
+/// the same batches (one model, one example set: batches are told apart by their examples'
+/// indices and the pad id), so that a later plan on a batch starts from its cut without
+/// running the prefix again. Holds at most `max_bytes` of tensors; a batch that does not
+/// fit runs its unperturbed pass each time, as without a cache. Entries are dropped when
+/// the model's parameters change (WeightPerturbation on the live model). Thread-safe.
+class SuffixCache {
+ public:
+  explicit SuffixCache(int64_t max_bytes);
+  ~SuffixCache();
+  SuffixCache(const SuffixCache&) = delete;
+  SuffixCache& operator=(const SuffixCache&) = delete;
+
+  /// Bytes of tensors held.
+  int64_t bytes() const;
+  /// Batches served from the cache, and batches whose unperturbed pass ran.
+  int64_t hits() const;
+  int64_t misses() const;
+
+ private:
+  friend class Model;
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 class Model {
@@ -147,7 +177,7 @@ class Model {
   /// intervened layer (a plan at the last layer costs about the classification head; a
   /// plan of logit shifts only, no pass at all). See suffix_execution().
   std::vector<RunResult> RunEach(const std::vector<Example>& batch, const std::vector<std::vector<Intervention>>& plans,
-                                 const RunOptions& options = RunOptions()) const;
+                                 const RunOptions& options = RunOptions(), SuffixCache* cache = nullptr) const;
 
   /// Which layers RunEach can start a plan at, and why the others cannot (control flow
   /// around a layer, a later in-place write to an earlier value). Cuts the graph on the
@@ -161,7 +191,10 @@ class Model {
   Eigen::MatrixXf ParameterValues(const std::string& name) const;
 
   class Impl;
-  Impl& impl() const { return *impl_; }
+  /// The implementation, for the engine's own sources. Through a const Model it is const:
+  /// whatever changes the model (WeightPerturbation on the live parameters) needs a Model&.
+  const Impl& impl() const { return *impl_; }
+  Impl& impl() { return *impl_; }
 
  private:
   explicit Model(std::unique_ptr<Impl> impl);

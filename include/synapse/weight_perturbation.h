@@ -6,22 +6,42 @@
 //     w.AddNoise("bert.encoder.layer.0.output.dense.weight", 0.01, /*seed=*/7);
 //     auto result = model.Run(batch);
 //   }  // every touched parameter is back to its exact original bytes, even on throw
+//
+// Changes to the classification head alone need no forward pass: HeadReplay captures the
+// head's input once, and scores perturbations made on copies of the parameters.
+//
+//   synapse::HeadReplay replay(model, examples, batching, synapse::FindClassificationHead(model));
+//   auto w = synapse::WeightPerturbation::Copies(model);   // the model is never touched
+//   w.ScaleRows("classifier.weight", {2}, 1.5);
+//   Eigen::MatrixXf logits = replay.Logits(w);              // = RunPlans under the change
 #ifndef SYNAPSE_WEIGHT_PERTURBATION_H_
 #define SYNAPSE_WEIGHT_PERTURBATION_H_
 
+#include <Eigen/Core>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "synapse/example.h"
+
 namespace synapse {
 
 class Model;
+struct BatchOptions;
+struct ClassificationHead;
 
 class WeightPerturbation {
  public:
-  explicit WeightPerturbation(const Model& model);
+  /// Changes the model's own parameters until the scope ends. Every run of the model in
+  /// the meantime sees the change, so no other thread may use the model meanwhile.
+  explicit WeightPerturbation(Model& model);
+  /// Changes copies of the parameters and never the model (HeadReplay scores them); safe
+  /// while other threads run the model.
+  static WeightPerturbation Copies(const Model& model);
   ~WeightPerturbation();
+  WeightPerturbation(WeightPerturbation&&) noexcept;
+  WeightPerturbation& operator=(WeightPerturbation&&) = delete;
   WeightPerturbation(const WeightPerturbation&) = delete;
   WeightPerturbation& operator=(const WeightPerturbation&) = delete;
 
@@ -45,6 +65,40 @@ class WeightPerturbation {
   void AddRows(const std::string& parameter, const std::vector<int64_t>& rows, double shift);
   /// Puts every touched parameter back now (also done by the destructor).
   void Restore();
+  /// The names of the parameters changed so far.
+  std::vector<std::string> touched() const;
+
+ private:
+  class Impl;
+  friend class HeadReplay;
+  explicit WeightPerturbation(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The classification head's input over a data set, captured by one pass of the forward
+/// graph up to the head, so that a change to the head's own weight or bias is scored with
+/// no further pass: the logits are the head's aten::linear on the captured input and the
+/// changed parameters, in the batches RunPlans would run (the same numbers as
+/// RunPlans(model, examples, {Plan{}}, batching) under the change). Where the logits are
+/// not the head's output (see reason()), available() is false and nothing is captured.
+class HeadReplay {
+ public:
+  HeadReplay(const Model& model, const std::vector<Example>& examples, const BatchOptions& batching,
+             const ClassificationHead& head);
+  ~HeadReplay();
+  HeadReplay(const HeadReplay&) = delete;
+  HeadReplay& operator=(const HeadReplay&) = delete;
+
+  /// Whether the head's input was captured.
+  bool available() const;
+  /// Why not, when it was not.
+  const std::string& reason() const;
+  /// Whether `w` changed nothing but the head's weight and bias (else its logits need a
+  /// forward pass).
+  bool Covers(const WeightPerturbation& w) const;
+  /// examples × classes: the logits with the head's parameters as `w` has them. Throws
+  /// std::logic_error when !available() or !Covers(w).
+  Eigen::MatrixXf Logits(const WeightPerturbation& w) const;
 
  private:
   class Impl;

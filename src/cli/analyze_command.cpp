@@ -215,7 +215,7 @@ struct AnalyzeParams {
   int64_t seed = 0, batch_size = 32, threads = 0, pad_id = -1, max_length = 0, random_seeds = 5, probe_max_iter = 1000;
   int64_t head_k = 10, bisect_steps = 10, weight_noise_seeds = 3;
   bool cased = false, pooled_only = false, no_weight_space = false, no_suffix_execution = false, no_linear_head = false,
-       quiet = false, no_cache = false;
+       no_head_input = false, quiet = false, no_cache = false;
   RowSource source;
   std::string text_column = "text", pair_column, label_column = "label";
   bool skip_bad_rows = false;
@@ -266,6 +266,8 @@ bool ParseAnalyzeFlags(int argc, char** argv, AnalyzeParams* a) {
   p.Flag("--no-suffix-execution", "run the whole forward pass for every sweep configuration (same results, slower)",
          &a->no_suffix_execution);
   p.Flag("--no-linear-head", "weight-space searches: a forward pass per step, not predicted logits", &a->no_linear_head);
+  p.Flag("--no-head-input", "weight space: forward passes, not the head's captured input, for head changes",
+         &a->no_head_input);
   p.Option("--save-activations", "DIR", "also write the pooled vectors as NumPy files", &a->save_activations);
   p.Option("--seed", "N", "seed of the split, random sets and noise (default 0)", &a->seed);
   p.Option("--batch-size", "N", "examples per forward pass (default 32)", &a->batch_size);
@@ -330,7 +332,11 @@ AnalysisOptions OptionsFrom(const AnalyzeParams& a, const Shard& shard) {
       .confidence(ParseNumber(a.confidence, "--confidence"));
   options.suffix_execution(!a.no_suffix_execution);
   options.cache_dir(a.no_cache ? "" : a.cache_dir.empty() ? DefaultCacheDir() : a.cache_dir);
-  options.weight_space(!a.no_weight_space).linear_head(!a.no_linear_head).head(a.head).head_k(a.head_k);
+  options.weight_space(!a.no_weight_space)
+      .linear_head(!a.no_linear_head)
+      .head_input(!a.no_head_input)
+      .head(a.head)
+      .head_k(a.head_k);
   options.head_max_factor(ParseNumber(a.head_max_factor, "--head-max-factor"))
       .target_rate(ParseNumber(a.target_rate, "--target-rate"));
   if (a.bisect_steps < 1 || a.bisect_steps > 60) throw UsageError(401, "--bisect-steps must be in 1..60");

@@ -20,6 +20,7 @@
 #include "synapse/error.h"
 #include "synapse/experiments.h"
 #include "synapse/extraction.h"
+#include "synapse/memory_budget.h"
 #include "synapse/model.h"
 #include "synapse/probe.h"
 #include "synapse/tokenizer.h"
@@ -58,6 +59,8 @@ class ModelUnderTest::Impl {
   std::vector<int64_t> labels;
   std::vector<std::string> names;
   BatchOptions batching;
+  std::unique_ptr<HeadReplay> head_replay;  // the head's input, captured on first use
+  std::string head_replay_weight;
   std::vector<int> layers;  // captured, resolved
   int64_t rows_read = 0;
 
@@ -112,6 +115,9 @@ class ModelUnderTest::Impl {
                                std::to_string(model.num_classes()) + " classes");
     }
     batching.pool(config.pool()).batch_size(config.batch_size()).pad_id(pad).seed(config.seed());
+    // Queries run one configuration at a time: each batch's cut values are kept across them
+    // (a quarter of the memory budget), so that a query runs only the layers after its own.
+    batching.suffix_cache(std::make_shared<SuffixCache>(DefaultMemoryBudget() / 4));
     const int count = static_cast<int>(model.layers().size());
     for (int l : config.layers()) {
       const int index = l < 0 ? count + l : l;
@@ -448,11 +454,36 @@ class ModelUnderTest::Impl {
     return sets;
   }
 
+  // The head's input, captured on first use (one pass up to the head), for a head weight.
+  const HeadReplay& HeadReplayFor(const ClassificationHead& head) {
+    if (!head_replay || head_replay_weight != head.weight) {
+      head_replay = std::make_unique<HeadReplay>(model, examples, batching, head);
+      head_replay_weight = head.weight;
+    }
+    return *head_replay;
+  }
+
+  // From the head's captured input when the logits are its output (no forward pass, and the
+  // model is not changed); else a forward pass under the change. With `subset`, the rows of
+  // those examples, in its order.
   std::vector<Eigen::MatrixXf> HeadScaleLogits(const Query& q, const ClassificationHead& head, int64_t c,
                                                const std::vector<std::vector<int64_t>>& sets,
                                                const std::vector<int64_t>* subset = nullptr) {
+    const HeadReplay& replay = HeadReplayFor(head);
     std::vector<Eigen::MatrixXf> logits;
     for (const std::vector<int64_t>& cols : sets) {
+      if (replay.available()) {
+        WeightPerturbation perturb = WeightPerturbation::Copies(model);
+        perturb.ScaleEntries(head.weight, c, cols, q.amount());
+        Eigen::MatrixXf all = replay.Logits(perturb);
+        if (subset) {
+          Eigen::MatrixXf rows(static_cast<Eigen::Index>(subset->size()), all.cols());
+          for (size_t r = 0; r < subset->size(); ++r) rows.row(static_cast<Eigen::Index>(r)) = all.row((*subset)[r]);
+          all = std::move(rows);
+        }
+        logits.push_back(std::move(all));
+        continue;
+      }
       WeightPerturbation perturb(model);
       perturb.ScaleEntries(head.weight, c, cols, q.amount());
       logits.push_back(Runs({Plan{}}, batching, -1, subset)[0]);
@@ -600,6 +631,8 @@ class ModelUnderTest::Impl {
       case Query::Kind::kNoise:
         return q.draws() * PlanShare(1, ResolveLayer(key, q.layer()));
       case Query::Kind::kHeadWeightScale: {
+        // Scored from the head's captured input where it can be: no pass per example.
+        if (HeadReplayFor(FindClassificationHead(model)).available()) return 0;
         const Selection& s = q.selection();
         return (s.kind() == Selection::Kind::kRandom ? s.draws() : 1) * PlanShare(1, -1);
       }

@@ -1,0 +1,232 @@
+#!/usr/bin/python3
+"""Synapse next to two ways of doing the same in eager PyTorch, in one run, on one model.
+
+    /usr/bin/python3 bench/sweep_side_by_side.py build [--examples 128] [--tokens 64]
+        [--layers 6] [--hidden 256] [--threads 2] [--work DIR]
+
+The protocol: extraction of [CLS] at every layer, a linear probe per layer, and a sweep on
+the last 2 layers: k in 1, 5, 20 and, for each k, the top-k and bottom-k neurons of the
+probe's global ranking, 3 random draws and each class's top-k, zeroed at that layer's
+output (2 classes: 7 configurations per k, 42 in all). Weight space is off.
+
+1. Makes a BERT-shaped classifier with random weights (--layers layers, hidden --hidden,
+   hidden/64 heads, feed-forward 4 x hidden, vocabulary 8000, 2 classes) with the fixture
+   script's modules, traces it to WORK/side_by_side.pt and writes --examples rows of
+   exactly --tokens random token ids (labels alternate).
+2. Synapse: `synapse analyze --no-weight-space` with that grid; its figure is the report's
+   timing.total_s (extraction, probes, sweep and the logit-space section, by its clock).
+3. Python, (a): the eager model, register_forward_hook on every layer to capture [CLS],
+   scikit-learn LogisticRegression probes, then for every configuration a hook that applies
+   it and one whole forward pass over the data.
+4. Python, (b): the same, but the sweep reuses each batch's prefix (TransformerLens'
+   start_at_layer): per batch one pass keeps the output of each swept layer, and each
+   configuration at layer L runs only layers L+1.. and the head on the changed output.
+
+Each side is timed by its own clock around extraction + probes + sweep; both use the
+same threads and batch 32.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "fixtures"))
+import make_fixtures as mf  # noqa: E402
+
+KS = [1, 5, 20]
+RANDOM_DRAWS = 3
+BATCH = 32
+
+
+def build_model(path, layers, hidden):
+    mf.HIDDEN, mf.HEADS, mf.VOCAB, mf.CLASSES, mf.FFN = hidden, max(1, hidden // 64), 8000, 2, 4
+    torch.manual_seed(20261202)
+    model = mf.BertForSequenceClassification(layers).eval()
+    ids = torch.randint(5, 8000, (2, 16))
+    torch.jit.trace(model, (ids, torch.ones_like(ids))).save(path)
+    return model
+
+
+def batches(ids):
+    for start in range(0, ids.shape[0], BATCH):
+        chunk = ids[start:start + BATCH]
+        yield chunk, torch.ones_like(chunk)
+
+
+def extract_and_probe(model, ids, labels, times):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+
+    layers = list(model.bert.encoder.layer)
+    t = time.perf_counter()
+    captured = {i: [] for i in range(len(layers))}
+    handles = [layer.register_forward_hook(
+        lambda mod, inp, out, i=i: captured[i].append(out[0][:, 0].detach().clone()))
+        for i, layer in enumerate(layers)]
+    with torch.inference_mode():
+        for i, m in batches(ids):
+            model(i, m)
+    for h in handles:
+        h.remove()
+    acts = {i: torch.cat(v).numpy() for i, v in captured.items()}
+    times["extraction"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    train, _ = train_test_split(np.arange(len(labels)), test_size=0.2, stratify=labels, random_state=0)
+    rankings = {}
+    for i, x in acts.items():
+        probe = LogisticRegression(max_iter=1000).fit(x[train], labels[train])
+        coef = probe.coef_ if probe.coef_.shape[0] > 1 else np.vstack([-probe.coef_[0], probe.coef_[0]])
+        rankings[i] = (np.argsort(-np.abs(coef).sum(0)), [np.argsort(-coef[c]) for c in range(coef.shape[0])])
+    times["probes"] = time.perf_counter() - t
+    return rankings
+
+
+def configurations(rankings, swept, width):
+    rng = np.random.default_rng(0)
+    configs = []
+    for layer in swept:
+        order, per_class = rankings[layer]
+        for k in KS:
+            configs.append((layer, order[:k]))
+            configs.append((layer, order[-k:]))
+            for _ in range(RANDOM_DRAWS):
+                configs.append((layer, rng.choice(width, k, replace=False)))
+            for c in per_class:
+                configs.append((layer, c[:k]))
+    return configs
+
+
+def sweep_full_forward(model, ids, labels, configs):
+    """(a): a hook applies the configuration; one whole forward pass over the data each."""
+    layers = list(model.bert.encoder.layer)
+    accuracies = []
+
+    def hook_for(neurons):
+        def hook(module, inputs, output):
+            h = output[0].clone()
+            h[:, :, neurons] = 0
+            return (h,) + tuple(output[1:])
+        return hook
+
+    for layer, neurons in configs:
+        handle = layers[layer].register_forward_hook(hook_for(torch.as_tensor(neurons)))
+        with torch.inference_mode():
+            logits = torch.cat([model(i, m)[0] for i, m in batches(ids)])
+        handle.remove()
+        accuracies.append((logits.argmax(1).numpy() == labels).mean())
+    return accuracies
+
+
+def sweep_prefix_reuse(model, ids, labels, configs):
+    """(b): per batch, one pass keeps each swept layer's output; a configuration at layer L
+    changes that output and runs only the layers after L and the head."""
+    bert = model.bert
+    layers = list(bert.encoder.layer)
+    swept = sorted({layer for layer, _ in configs})
+    logits = [[] for _ in configs]
+    with torch.inference_mode():
+        for i, m in batches(ids):
+            ext = (1.0 - m[:, None, None, :].float()) * -10000.0
+            x = bert.embeddings(i)
+            kept = {}
+            for index, layer in enumerate(layers[:swept[-1] + 1]):
+                x = layer(x, ext)[0]
+                if index in swept:
+                    kept[index] = x
+            for c, (at, neurons) in enumerate(configs):
+                h = kept[at].clone()
+                h[:, :, torch.as_tensor(neurons)] = 0
+                for layer in layers[at + 1:]:
+                    h = layer(h, ext)[0]
+                logits[c].append(model.classifier(torch.tanh(bert.pooler(h[:, 0]))))
+    return [(torch.cat(l).argmax(1).numpy() == labels).mean() for l in logits]
+
+
+def python_way(model, ids, labels, swept, prefix_reuse):
+    times = {}
+    rankings = extract_and_probe(model, ids, labels, times)
+    configs = configurations(rankings, swept, mf.HIDDEN)
+    t = time.perf_counter()
+    accuracies = (sweep_prefix_reuse if prefix_reuse else sweep_full_forward)(model, ids, labels, configs)
+    times["sweep"] = time.perf_counter() - t
+    times["configs"] = len(configs)
+    times["total"] = times["extraction"] + times["probes"] + times["sweep"]
+    return times, accuracies
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("build")
+    ap.add_argument("--examples", type=int, default=128)
+    ap.add_argument("--tokens", type=int, default=64)
+    ap.add_argument("--layers", type=int, default=6)
+    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--work", default=None)
+    a = ap.parse_args()
+    work = a.work or os.path.join(a.build, "bench_models")
+    os.makedirs(work, exist_ok=True)
+    torch.set_num_threads(a.threads)
+    path = os.path.join(work, "side_by_side.pt")
+    model = build_model(path, a.layers, a.hidden)
+    gen = torch.Generator().manual_seed(20261202)
+    ids = torch.randint(5, 8000, (a.examples, a.tokens), generator=gen)
+    ids[:, 0], ids[:, -1] = 2, 3
+    labels = np.arange(a.examples) % 2
+    data = os.path.join(work, "side_by_side.jsonl")
+    with open(data, "w") as f:
+        for row, label in zip(ids.tolist(), labels.tolist()):
+            f.write(json.dumps({"input_ids": row, "label": label}) + "\n")
+    names = os.path.join(work, "side_by_side_labels.json")
+    with open(names, "w") as f:
+        json.dump(["a", "b"], f)
+    swept = [a.layers - 2, a.layers - 1]
+
+    out = os.path.join(work, "side_by_side_out")
+    command = [os.path.join(a.build, "synapse"), "analyze", "--model", path, "--data", data, "--labels", names,
+               "--layers", ",".join(map(str, swept)), "--k", ",".join(map(str, KS)),
+               "--random-seeds", str(RANDOM_DRAWS), "--noise", "none", "--no-weight-space", "--no-cache",
+               "--threads", str(a.threads), "--batch-size", str(BATCH), "--quiet", "--out", out]
+    print(" ".join(command), flush=True)
+    t = time.perf_counter()
+    subprocess.run(command, check=True, env=dict(os.environ, OMP_NUM_THREADS=str(a.threads)))
+    wall = time.perf_counter() - t
+    with open(os.path.join(out, "report.json")) as f:
+        report = json.load(f)
+    timing = report["timing"]
+    syn_configs = timing["sweep_configurations"]
+
+    print("Python (b), prefix reuse ...", flush=True)
+    py_b, acc_b = python_way(model, ids, labels, swept, prefix_reuse=True)
+    print("Python (a), one forward per configuration ...", flush=True)
+    py_a, acc_a = python_way(model, ids, labels, swept, prefix_reuse=False)
+    # The two Python sweeps compute the same configurations: the same accuracies.
+    same = max(abs(x - y) for x, y in zip(acc_a, acc_b))
+
+    syn_total = timing["total_s"]
+    print()
+    print(f"model: BERT-shaped, {a.layers} layers, hidden {a.hidden}; {a.examples} examples x {a.tokens} tokens; "
+          f"{a.threads} threads; sweep on layers {swept[0]}-{swept[1]}: Synapse {syn_configs}, Python "
+          f"{py_a['configs']} configurations")
+    print(f"pooled rows: {timing['suffix_execution'].get('pooled_rows', {}).get('summary', '-')}")
+    print("| | extraction s | probes s | sweep s | total s |")
+    print("|---|---|---|---|---|")
+    print(f"| Synapse (report timing) | {timing['extraction_s']:.2f} | {timing['probes_s']:.2f} | "
+          f"{timing['sweep_s']:.2f} | {syn_total:.2f} (process wall {wall:.2f}) |")
+    for label, p in [("Python (a), hooks, whole forward per configuration", py_a),
+                     ("Python (b), prefix reuse (start_at_layer style)", py_b)]:
+        print(f"| {label} | {p['extraction']:.2f} | {p['probes']:.2f} | {p['sweep']:.2f} | {p['total']:.2f} |")
+    print(f"Synapse vs (a): {py_a['total'] / syn_total:.2f}x; vs (b): {py_b['total'] / syn_total:.2f}x "
+          f"(sweep alone: {py_a['sweep'] / timing['sweep_s']:.2f}x, {py_b['sweep'] / timing['sweep_s']:.2f}x); "
+          f"Python (a) and (b) accuracies differ by at most {same:.3g}")
+
+
+if __name__ == "__main__":
+    main()
