@@ -46,8 +46,8 @@ void BM_Forward(benchmark::State& state) {
   for (int i = 0; i < 3; ++i) model.Run(batch);  // profiling executor warm-up
   for (auto _ : state) benchmark::DoNotOptimize(model.Run(batch));
   state.SetLabel(std::string(s.file) + (hooks ? " idle hooks" : " unpatched"));
-  state.counters["sequences/s"] = benchmark::Counter(static_cast<double>(s.batch) * state.iterations(),
-                                                     benchmark::Counter::kIsRate);
+  state.counters["sequences/s"] =
+      benchmark::Counter(static_cast<double>(s.batch) * state.iterations(), benchmark::Counter::kIsRate);
 }
 
 // Both models in one loop, alternating pass by pass, so machine noise and drift hit both

@@ -22,8 +22,8 @@
 #include <memory>
 
 #include "synapse/experiments.h"
-#include "synapse/runtime.h"
 #include "synapse/robustness/model_under_test.h"
+#include "synapse/runtime.h"
 
 namespace {
 
@@ -81,8 +81,9 @@ int main(int argc, char** argv) {
     const std::string at = "/layer:" + std::to_string(layer);
     Metric("top10_ablation_accuracy" + at,
            [model, layer] { return AccuracyOf(model->Ablate(synapse::robustness::TopK(10)).AtLayer(layer)); });
-    Metric("random10_ablation_accuracy" + at,
-           [model, layer] { return AccuracyOf(model->Ablate(synapse::robustness::RandomK(10).Seeds(3)).AtLayer(layer)); });
+    Metric("random10_ablation_accuracy" + at, [model, layer] {
+      return AccuracyOf(model->Ablate(synapse::robustness::RandomK(10).Seeds(3)).AtLayer(layer));
+    });
   }
   auto budgets = [model] {
     const Outcome base = model->Baseline();

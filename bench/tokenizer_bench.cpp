@@ -55,10 +55,15 @@ void BM_EncodeKind(benchmark::State& state, const std::string& file) {
   state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate);
 }
 
-BENCHMARK_CAPTURE(BM_EncodeKind, roberta_bpe, std::string("roberta_bpe.json"))->Unit(benchmark::kMillisecond)->MinTime(3);
-BENCHMARK_CAPTURE(BM_EncodeKind, metaspace_bpe, std::string("metaspace_bpe.json"))->Unit(benchmark::kMillisecond)->MinTime(3);
+BENCHMARK_CAPTURE(BM_EncodeKind, roberta_bpe, std::string("roberta_bpe.json"))
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(3);
+BENCHMARK_CAPTURE(BM_EncodeKind, metaspace_bpe, std::string("metaspace_bpe.json"))
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(3);
 BENCHMARK_CAPTURE(BM_EncodeKind, unigram_precompiled, std::string("unigram_precompiled.json"))
-    ->Unit(benchmark::kMillisecond)->MinTime(3);
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(3);
 BENCHMARK_CAPTURE(BM_EncodeKind, wordlevel, std::string("wordlevel.json"))->Unit(benchmark::kMillisecond)->MinTime(3);
 
 }  // namespace

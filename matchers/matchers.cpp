@@ -4,8 +4,8 @@
 #include <limits>
 #include <sstream>
 
-#include "number_text.h"
 #include "gtest/recorder.h"
+#include "number_text.h"
 #include "synapse/robustness/adaptive.h"
 #include "synapse/robustness/model_under_test.h"
 #include "synapse/robustness/queries.h"

@@ -12,13 +12,13 @@
 #include <utility>
 
 #include "number_text.h"
+#include "report_json.h"
+#include "seeds.h"
 #include "synapse/activation_cache.h"
 #include "synapse/error.h"
 #include "synapse/experiments.h"
 #include "synapse/extraction.h"
 #include "synapse/model.h"
-#include "report_json.h"
-#include "seeds.h"
 #include "synapse/stats.h"
 #include "synapse/weight_perturbation.h"
 
@@ -31,8 +31,6 @@ using Clock = std::chrono::steady_clock;
 double Since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 [[noreturn]] void BadOption(const std::string& message) { throw SpecError(310, "analysis: " + message); }
-
-
 
 // One configuration of the sweep and where its result goes in the report.
 struct Planned {
@@ -111,8 +109,8 @@ Validated Validate(const Model& model, const std::vector<Example>& examples, con
     bool found = false;
     for (const auto& p : model.parameters()) found = found || p.first == o.weight_noise_parameter();
     if (!found) {
-      throw ModelError(107, model.path() + ": no parameter named \"" + o.weight_noise_parameter() +
-                                "\" (weight_noise_parameter)");
+      throw ModelError(
+          107, model.path() + ": no parameter named \"" + o.weight_noise_parameter() + "\" (weight_noise_parameter)");
     }
   }
   Validated v;
@@ -129,7 +127,6 @@ Validated Validate(const Model& model, const std::vector<Example>& examples, con
   for (const LayerInfo& l : model.layers()) ResolveK(o.k(), std::max<int64_t>(l.hidden_size, 1));
   return v;
 }
-
 
 json OptionsJson(const AnalysisOptions& o, const std::vector<int>& layers) {
   json j;
@@ -162,8 +159,6 @@ json OptionsJson(const AnalysisOptions& o, const std::vector<int>& layers) {
   return j;
 }
 
-
-
 Plan AblationPlan(int layer, const std::vector<int64_t>& neurons, const AnalysisOptions& o, const NeuronStats& stats) {
   Intervention iv = o.ablate_value() == "mean"
                         ? Intervention::Mean(Site::Layer(layer), stats.mean, Neurons::Of(neurons))
@@ -171,7 +166,6 @@ Plan AblationPlan(int layer, const std::vector<int64_t>& neurons, const Analysis
   iv.positions(o.positions());
   return {iv};
 }
-
 
 // Bisection for the smallest value in [lo, hi] whose rate reaches `target`, given that the
 // rate at `hi` does. `geometric` bisects in log space (factors), else linearly (shifts).
@@ -226,9 +220,9 @@ json SearchJson(const Search& s, const char* name) {
 // 5. Weight space: head-weight and bias searches per class, and weight noise. Counts the
 // forward passes it makes in *passes.
 json WeightSpaceJson(Model& model, const std::vector<Example>& examples, const std::vector<int64_t>& labels,
-                     const std::vector<std::string>& names, const Eigen::MatrixXf& base_logits,
-                     const Metrics& baseline, const BatchOptions& batching, const AnalysisOptions& o,
-                     const AnalysisProgress& progress, int* passes) {
+                     const std::vector<std::string>& names, const Eigen::MatrixXf& base_logits, const Metrics& baseline,
+                     const BatchOptions& batching, const AnalysisOptions& o, const AnalysisProgress& progress,
+                     int* passes) {
   const int64_t num_classes = static_cast<int64_t>(names.size());
   const std::vector<int64_t> base = ArgMaxRows(base_logits);
   int& weight_passes = *passes;
@@ -507,9 +501,9 @@ std::vector<KValue> ResolveK(const std::string& spec, int64_t width) {
   return out;
 }
 
-nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& examples,
-                               const std::vector<int64_t>& labels, const std::vector<std::string>& names,
-                               const AnalysisOptions& o, const AnalysisProgress& progress) {
+nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& examples, const std::vector<int64_t>& labels,
+                               const std::vector<std::string>& names, const AnalysisOptions& o,
+                               const AnalysisProgress& progress) {
   const auto analysis_start = Clock::now();
   const Validated valid = Validate(model, examples, labels, names, o);
   const int64_t num_classes = static_cast<int64_t>(names.size());
@@ -518,8 +512,12 @@ nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& example
     return [&progress, stage](int64_t done, int64_t total) { progress(stage, done, total); };
   };
   BatchOptions batching;
-  batching.pool(o.pool()).batch_size(o.batch_size()).pad_id(o.pad_id()).seed(o.seed()).memory_budget(
-      o.memory_budget()).suffix_execution(o.suffix_execution());
+  batching.pool(o.pool())
+      .batch_size(o.batch_size())
+      .pad_id(o.pad_id())
+      .seed(o.seed())
+      .memory_budget(o.memory_budget())
+      .suffix_execution(o.suffix_execution());
 
   // 1. Extraction.
   CacheLookup cache;
@@ -603,8 +601,8 @@ nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& example
         Planned rnd;
         rnd.selection = "random";
         rnd.seed_index = s;
-        rnd.seed = DeriveSeed(o.seed(), {kSeedRandomNeurons, static_cast<uint64_t>(layer),
-                                         static_cast<uint64_t>(kv.k), static_cast<uint64_t>(s)});
+        rnd.seed = DeriveSeed(o.seed(), {kSeedRandomNeurons, static_cast<uint64_t>(layer), static_cast<uint64_t>(kv.k),
+                                         static_cast<uint64_t>(s)});
         rnd.neurons = RandomNeurons(width, kv.k, rnd.seed);
         add(rnd);
       }
@@ -635,7 +633,8 @@ nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& example
     }
   }
   const auto sweep_start = Clock::now();
-  const std::vector<Eigen::MatrixXf> sweep_logits = RunPlans(model, examples, plans, batching, report_progress("sweep"));
+  const std::vector<Eigen::MatrixXf> sweep_logits =
+      RunPlans(model, examples, plans, batching, report_progress("sweep"));
   const double sweep_seconds = Since(sweep_start);
 
   std::vector<Metrics> results;
@@ -817,9 +816,9 @@ nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& example
   // 5. Weight space.
   const auto weight_start = Clock::now();
   int weight_passes = 0;
-  json weight = o.shard_index() == 0 ? WeightSpaceJson(model, examples, labels, names, x.logits, baseline, batching,
-                                                      o, progress, &weight_passes)
-                                      : json{{"skipped", "another shard"}};
+  json weight = o.shard_index() == 0 ? WeightSpaceJson(model, examples, labels, names, x.logits, baseline, batching, o,
+                                                       progress, &weight_passes)
+                                     : json{{"skipped", "another shard"}};
   report["weight_space"] = weight;
   const double weight_seconds = Since(weight_start);
 

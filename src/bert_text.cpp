@@ -30,8 +30,10 @@ bool IsControl(UChar32 c) {
     case U_CONTROL_CHAR:
     case U_FORMAT_CHAR:
     case U_PRIVATE_USE_CHAR:
-    case U_SURROGATE: return true;
-    default: return false;
+    case U_SURROGATE:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -44,8 +46,10 @@ bool IsPunctuation(UChar32 c) {
     case U_END_PUNCTUATION:
     case U_INITIAL_PUNCTUATION:
     case U_FINAL_PUNCTUATION:
-    case U_OTHER_PUNCTUATION: return true;
-    default: return false;
+    case U_OTHER_PUNCTUATION:
+      return true;
+    default:
+      return false;
   }
 }
 

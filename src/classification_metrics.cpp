@@ -31,8 +31,9 @@ ClassificationMetrics MeasureClassification(const std::vector<int64_t>& labels, 
   for (size_t i = 0; i < labels.size(); ++i) {
     for (int64_t c : {labels[i], predictions[i]}) {
       if (c < 0 || c >= num_classes) {
-        throw DataError(209, "classification metrics: example " + std::to_string(i) + ": class " + std::to_string(c) +
-                                 " is outside [0, " + std::to_string(num_classes) + ")",
+        throw DataError(209,
+                        "classification metrics: example " + std::to_string(i) + ": class " + std::to_string(c) +
+                            " is outside [0, " + std::to_string(num_classes) + ")",
                         static_cast<int64_t>(i));
       }
     }

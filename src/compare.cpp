@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "number_text.h"
-#include "synapse/error.h"
 #include "report_json.h"
+#include "synapse/error.h"
 #include "synapse/stats.h"
 
 namespace synapse {
@@ -127,7 +127,8 @@ std::string Joined(const std::vector<std::string>& names) {
 std::vector<std::string> ClassNames(const json& r) {
   std::vector<std::string> names;
   const json& data = r.value("data", json::object());
-  for (const json& c : data.value("classes", json::array())) names.push_back(c.is_string() ? c.get<std::string>() : c.dump());
+  for (const json& c : data.value("classes", json::array()))
+    names.push_back(c.is_string() ? c.get<std::string>() : c.dump());
   return names;
 }
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <fstream>
-#include <random>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "json_error_text.h"
 #include "synapse/error.h"
@@ -39,13 +39,13 @@ void Flatten(const json& v, size_t depth, std::vector<int64_t>* shape, std::vect
   if (!v.is_array() || v.empty()) {
     throw DataError(203, where + ": \"" + field + "\" must be a non-empty (nested) list of numbers");
   }
-  if (depth == shape->size()) shape->push_back(static_cast<int64_t>(v.size()));
+  if (depth == shape->size())
+    shape->push_back(static_cast<int64_t>(v.size()));
   else if ((*shape)[depth] != static_cast<int64_t>(v.size())) {
     throw DataError(203, where + ": \"" + field + "\" is not rectangular");
   }
   for (const json& x : v) Flatten(x, depth + 1, shape, out, where, field);
 }
-
 
 // One JSONL row; throws DataError 202/203 naming FILE:LINE.
 DataRow ParseJsonlRow(const std::string& path, int64_t number, const std::string& line) {
@@ -217,7 +217,8 @@ ReadResult ReadCsv(const std::string& path, const std::string& text, char sep, c
       if (result.skipped++ == 0) result.first_skipped = e.detail();
     }
   }
-  if (result.rows.empty()) throw DataError(205, path + ": no rows (only a header" + (result.skipped ? ", or all skipped)" : ")"));
+  if (result.rows.empty())
+    throw DataError(205, path + ": no rows (only a header" + (result.skipped ? ", or all skipped)" : ")"));
   return result;
 }
 
@@ -283,7 +284,8 @@ std::vector<DataRow> SampleStratified(std::vector<DataRow> rows, int64_t n, uint
     given += take[label];
     remainders.emplace_back(share - static_cast<double>(take[label]), label);
   }
-  std::stable_sort(remainders.begin(), remainders.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::stable_sort(remainders.begin(), remainders.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
   for (size_t i = 0; given < n && i < remainders.size(); ++i, ++given) ++take[remainders[i].second];
   std::mt19937_64 rng(seed);
   std::vector<size_t> chosen;
@@ -304,7 +306,6 @@ std::map<std::string, int64_t> CountLabels(const std::vector<DataRow>& rows) {
   return counts;
 }
 
-
 void ResolveLabel(const std::string& path, const std::vector<std::string>& names, DataRow* row);
 
 bool HasTextRows(const std::vector<DataRow>& rows) {
@@ -314,8 +315,7 @@ bool HasTextRows(const std::vector<DataRow>& rows) {
   return false;
 }
 
-void TokenizeRows(const std::string& path, const Tokenizer& tokenizer, std::vector<DataRow>* rows,
-                  int64_t* skipped) {
+void TokenizeRows(const std::string& path, const Tokenizer& tokenizer, std::vector<DataRow>* rows, int64_t* skipped) {
   std::vector<DataRow> kept;
   for (DataRow& r : *rows) {
     if (r.text) {

@@ -3,9 +3,8 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "synapse/dataset.h"
 #include "synapse/error.h"

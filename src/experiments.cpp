@@ -154,8 +154,10 @@ ClassificationHead FindClassificationHead(const Model& model, const std::string&
     const std::vector<int64_t>* shape = shape_of(weight);
     if (shape == nullptr) throw ModelError(108, model.path() + ": no parameter named \"" + weight + "\"");
     if (shape->size() != 2 || (*shape)[0] != classes) {
-      throw ModelError(108, model.path() + ": parameter \"" + weight + "\" is not a classification head: expected "
-                                             "shape [" + std::to_string(classes) + ", inputs]");
+      throw ModelError(108, model.path() + ": parameter \"" + weight +
+                                "\" is not a classification head: expected "
+                                "shape [" +
+                                std::to_string(classes) + ", inputs]");
     }
     return {weight, ends_with_weight(weight) ? bias_for(weight) : std::string(), (*shape)[1]};
   }

@@ -4,9 +4,9 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "synapse/atomic_file.h"
 #include "batching.h"
 #include "npy.h"
+#include "synapse/atomic_file.h"
 #include "synapse/error.h"
 #include "synapse/memory_budget.h"
 #include "synapse/model.h"
@@ -52,7 +52,8 @@ Extraction Extract(const Model& model, const std::vector<Example>& examples, con
       if (dest.size() == 0) dest.resize(n, vectors.cols());
       for (size_t k = 0; k < batch.size(); ++k) dest.row(batch[k]) = vectors.row(static_cast<Eigen::Index>(k));
     }
-    for (size_t k = 0; k < batch.size(); ++k) out.logits.row(batch[k]) = result.logits.row(static_cast<Eigen::Index>(k));
+    for (size_t k = 0; k < batch.size(); ++k)
+      out.logits.row(batch[k]) = result.logits.row(static_cast<Eigen::Index>(k));
     done += static_cast<int64_t>(batch.size());
     if (progress) progress(done, n);
   }

@@ -174,7 +174,7 @@ ForwardStages::ForwardStages(const torch::jit::Module& module, const SiteMap& si
   // Where each layer's hook is; which layers cannot be cut and why. Hooks are visited in
   // program order, so the k-th hook of a module called several times is its k-th call.
   std::vector<int> hook_at(num_layers, -1);
-  std::map<int, std::string> refused;  // layer → why
+  std::map<int, std::string> refused;                         // layer → why
   std::vector<std::vector<int>> hook_positions(num_modules);  // module → top-level position per hook
   std::vector<std::string> in_control_flow(num_modules);      // module → the control flow around a hook
   bool writes_attributes = false;
@@ -326,8 +326,8 @@ ForwardStages::ForwardStages(const torch::jit::Module& module, const SiteMap& si
     return segment;
   };
   for (size_t s = 0; s + 1 < bounds.size(); ++s) {
-    segments_.push_back(std::make_unique<torch::jit::GraphExecutor>(make_segment(bounds[s], bounds[s + 1], nullptr, nullptr),
-                                                                    "synapse_segment_" + std::to_string(s)));
+    segments_.push_back(std::make_unique<torch::jit::GraphExecutor>(
+        make_segment(bounds[s], bounds[s + 1], nullptr, nullptr), "synapse_segment_" + std::to_string(s)));
   }
   for (size_t k = 0; k < cuts.size(); ++k) {
     const int layer = layer_at.at(cuts[k]);
@@ -359,7 +359,8 @@ ForwardStages::ForwardStages(const torch::jit::Module& module, const SiteMap& si
           RunSegment(s, &b);
         }
         Node* hook_clone = nullptr;
-        std::shared_ptr<Graph> tail = make_segment(cuts[k - 2], end, top[static_cast<size_t>(cuts[k - 1])], &hook_clone);
+        std::shared_ptr<Graph> tail =
+            make_segment(cuts[k - 2], end, top[static_cast<size_t>(cuts[k - 1])], &hook_clone);
         int hook_index = 0;
         for (Node* n : tail->nodes()) {
           if (n == hook_clone) break;
@@ -393,8 +394,8 @@ void ForwardStages::BuildPooledTail(const std::shared_ptr<Graph>& tail, int hook
   const Shapes sa = ProbeShapes(*tail, probe_a);
   const Shapes sb = ProbeShapes(*tail, probe_b);
   std::vector<Node*> nodes(tail->nodes().begin(), tail->nodes().end());
-  Node* hook = hook_index >= 0 && hook_index < static_cast<int>(nodes.size()) ? nodes[static_cast<size_t>(hook_index)]
-                                                                               : nullptr;
+  Node* hook =
+      hook_index >= 0 && hook_index < static_cast<int>(nodes.size()) ? nodes[static_cast<size_t>(hook_index)] : nullptr;
   // The rank of a value (-1: not a tensor with one shape on both probes).
   auto rank = [&](Value* v) -> int64_t {
     auto a = sa.find(v), b = sb.find(v);
@@ -530,8 +531,8 @@ void ForwardStages::BuildPooledTail(const std::shared_ptr<Graph>& tail, int hook
         const int64_t aligned = t - (r - ru);
         if (aligned >= 0 && token_at(u, aligned)) {
           reads->push_back({j, aligned});
-        } else if (aligned >= 0 && (sa.at(u)[static_cast<size_t>(aligned)] != 1 ||
-                                    sb.at(u)[static_cast<size_t>(aligned)] != 1)) {
+        } else if (aligned >= 0 &&
+                   (sa.at(u)[static_cast<size_t>(aligned)] != 1 || sb.at(u)[static_cast<size_t>(aligned)] != 1)) {
           // Broadcasting pairs dimensions by position: an operand of size 1 (or none) at
           // the token position is the same for every row (attention's key mask is one).
           return false;
@@ -545,7 +546,7 @@ void ForwardStages::BuildPooledTail(const std::shared_ptr<Graph>& tail, int hook
   // Candidates: select(dim d, index c) of a token dimension, behind full slices of
   // earlier dimensions (`h[:, 0]` traces to slice(h, 0, 0, max, 1) then select(·, 1, 0)).
   struct Plan {
-    Node* entry = nullptr;   // the node reading the source
+    Node* entry = nullptr;  // the node reading the source
     Node* select = nullptr;
     Value* source = nullptr;
     int64_t dim = 0, index = 0;
@@ -562,8 +563,7 @@ void ForwardStages::BuildPooledTail(const std::shared_ptr<Graph>& tail, int hook
     if (!d || !c || *d < 0 || *c < 0) continue;
     Node* entry = select;
     Value* source = select->input(0);
-    while (source->node()->kind() == c10::aten::slice && source->uses().size() == 1 &&
-           position.count(source->node())) {
+    while (source->node()->kind() == c10::aten::slice && source->uses().size() == 1 && position.count(source->node())) {
       Node* sl = source->node();
       const c10::optional<int64_t> sd = ConstantInt(sl->input(1));
       auto is_none = [](Value* v) { return v->type()->kind() == c10::TypeKind::NoneType; };
@@ -694,8 +694,7 @@ void ForwardStages::BuildPooledTail(const std::shared_ptr<Graph>& tail, int hook
 
 void ForwardStages::RunPooledTail(std::vector<c10::IValue>* values) const { pooled_tail_->run(*values); }
 
-HeadInputGraph::HeadInputGraph(const torch::jit::Module& module, const std::string& weight,
-                               const std::string& bias) {
+HeadInputGraph::HeadInputGraph(const torch::jit::Module& module, const std::string& weight, const std::string& bias) {
   std::shared_ptr<Graph> graph;
   try {
     torch::jit::GraphFunction* forward = torch::jit::tryToGraphFunction(module.get_method("forward").function());
@@ -772,9 +771,8 @@ HeadInputGraph::HeadInputGraph(const torch::jit::Module& module, const std::stri
     Node* next = logits->uses().size() == 1 ? logits->uses()[0].user : nullptr;
     const bool row_selection =
         next != nullptr && logits->uses()[0].offset == 0 && next->owningBlock() == graph->block() &&
-        (next->kind() == c10::aten::index ||
-         ((next->kind() == c10::aten::select || next->kind() == c10::aten::slice) &&
-          ConstantInt(next->input(1)).value_or(-1) >= 0));
+        (next->kind() == c10::aten::index || ((next->kind() == c10::aten::select || next->kind() == c10::aten::slice) &&
+                                              ConstantInt(next->input(1)).value_or(-1) >= 0));
     if (!row_selection) {
       Node* producer = out->node();
       if (producer->kind() == c10::prim::TupleConstruct && producer->inputs().size() > 0) {

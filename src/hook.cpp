@@ -32,9 +32,7 @@ bool IsTensor(const c10::TypePtr& type) { return type->isSubtypeOf(*c10::TensorT
 
 }  // namespace
 
-ScopedHookContext::ScopedHookContext(HookContext* context) : previous_(current_context) {
-  current_context = context;
-}
+ScopedHookContext::ScopedHookContext(HookContext* context) : previous_(current_context) { current_context = context; }
 
 ScopedHookContext::~ScopedHookContext() { current_context = previous_; }
 

@@ -71,8 +71,7 @@ Neurons ParseNeuronList(const std::string& spec, const std::string& text) {
     // A range a-b: find the '-' that separates, skipping a leading minus sign.
     size_t dash = item.find('-', 1);
     int64_t a, b;
-    if (dash == std::string::npos || !ParseInt(item.substr(0, dash), &a) ||
-        !ParseInt(item.substr(dash + 1), &b)) {
+    if (dash == std::string::npos || !ParseInt(item.substr(0, dash), &a) || !ParseInt(item.substr(dash + 1), &b)) {
       Fail(303, spec, "\"" + item + "\" is not a neuron index or range like 9-12");
     }
     if ((a < 0) != (b < 0) || b < a) {
@@ -88,18 +87,24 @@ Neurons ParseNeuronList(const std::string& spec, const std::string& text) {
 
 const char* PoolingName(Pooling pooling) {
   switch (pooling) {
-    case Pooling::kFirst: return "first";
-    case Pooling::kLast: return "last";
-    case Pooling::kMean: return "mean";
+    case Pooling::kFirst:
+      return "first";
+    case Pooling::kLast:
+      return "last";
+    case Pooling::kMean:
+      return "mean";
   }
   return "?";
 }
 
 std::string Site::ToString() const {
   switch (kind_) {
-    case Kind::kLayerIndex: return std::to_string(index_);
-    case Kind::kLayerName: return name_;
-    case Kind::kLogits: return "logits";
+    case Kind::kLayerIndex:
+      return std::to_string(index_);
+    case Kind::kLayerName:
+      return name_;
+    case Kind::kLogits:
+      return "logits";
   }
   return "?";
 }
@@ -114,9 +119,8 @@ std::vector<int64_t> Neurons::Resolve(int64_t width, const std::string& site) co
   for (int64_t i : indices_) {
     int64_t r = i < 0 ? i + width : i;
     if (r < 0 || r >= width) {
-      throw SpecError(305, "neuron " + std::to_string(i) + " is out of range for " + site +
-                               " (it has " + std::to_string(width) + " neurons: 0.." +
-                               std::to_string(width - 1) + ")");
+      throw SpecError(305, "neuron " + std::to_string(i) + " is out of range for " + site + " (it has " +
+                               std::to_string(width) + " neurons: 0.." + std::to_string(width - 1) + ")");
     }
     out.push_back(r);
   }
@@ -171,13 +175,27 @@ Intervention Intervention::Shift(std::vector<float> shift) {
 std::string Intervention::ToString() const {
   std::string op;
   switch (op_) {
-    case Op::kCapture: op = "capture"; break;
-    case Op::kZero: op = "zero"; break;
-    case Op::kConstant: op = "const=" + Shortest(value_); break;
-    case Op::kMean: op = "mean"; break;
-    case Op::kScale: op = "scale=" + Shortest(value_); break;
-    case Op::kNoise: op = values_.empty() ? "noise=" + Shortest(value_) : "noise=per-neuron"; break;
-    case Op::kShift: op = "shift"; break;
+    case Op::kCapture:
+      op = "capture";
+      break;
+    case Op::kZero:
+      op = "zero";
+      break;
+    case Op::kConstant:
+      op = "const=" + Shortest(value_);
+      break;
+    case Op::kMean:
+      op = "mean";
+      break;
+    case Op::kScale:
+      op = "scale=" + Shortest(value_);
+      break;
+    case Op::kNoise:
+      op = values_.empty() ? "noise=" + Shortest(value_) : "noise=per-neuron";
+      break;
+    case Op::kShift:
+      op = "shift";
+      break;
   }
   std::string neurons;
   if (op_ == Op::kShift) {
@@ -236,8 +254,7 @@ Intervention ParseIntervention(const std::string& spec) {
   }
 
   if (site.is_logits() != (op == "shift")) {
-    Fail(302, spec, site.is_logits() ? "at logits the only operation is shift"
-                                     : "shift applies only at logits");
+    Fail(302, spec, site.is_logits() ? "at logits the only operation is shift" : "shift applies only at logits");
   }
   if (op == "shift") {
     no_arg();

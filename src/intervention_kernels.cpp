@@ -1,11 +1,11 @@
 #include "intervention_kernels.h"
 
-#include "hashing.h"
-
-#include <ATen/core/DistributionsHelper.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/DistributionsHelper.h>
 
 #include <stdexcept>
+
+#include "hashing.h"
 
 namespace synapse {
 namespace {
@@ -28,8 +28,8 @@ at::Tensor PositionMask(const at::Tensor& real, Positions positions, Pooling poo
 }
 
 // One op on a [batch, tokens, hidden] tensor whose row b is batch row `row0 + b`.
-at::Tensor ApplyOne(const at::Tensor& x, const at::Tensor& real, const ResolvedOp& op,
-                    int64_t site, int64_t row0, const BatchGeometry& g) {
+at::Tensor ApplyOne(const at::Tensor& x, const at::Tensor& real, const ResolvedOp& op, int64_t site, int64_t row0,
+                    const BatchGeometry& g) {
   at::Tensor positions = PositionMask(real, op.positions, g.pool);
   if (op.op == Intervention::Op::kNoise) {
     at::Tensor noise = at::zeros_like(x);
@@ -37,7 +37,8 @@ at::Tensor ApplyOne(const at::Tensor& x, const at::Tensor& real, const ResolvedO
     for (int64_t b = 0; b < x.size(0); ++b) {
       at::Tensor rows = positions[b].nonzero().squeeze(1);
       if (rows.numel() == 0 || k == 0) continue;
-      auto gen = at::make_generator<at::CPUGeneratorImpl>(NoiseSeed(g.seed, site, g.example_index[static_cast<size_t>(row0 + b)]));
+      auto gen = at::make_generator<at::CPUGeneratorImpl>(
+          NoiseSeed(g.seed, site, g.example_index[static_cast<size_t>(row0 + b)]));
       at::Tensor draw = at::randn({rows.size(0), k}, gen, x.options().dtype(at::kFloat));
       draw = op.sigmas.defined() ? draw * op.sigmas.view({1, -1}) : draw * op.value;
       noise[b].index_put_({rows.unsqueeze(1), op.neuron_index.unsqueeze(0)}, draw.to(x.scalar_type()));
@@ -46,28 +47,30 @@ at::Tensor ApplyOne(const at::Tensor& x, const at::Tensor& real, const ResolvedO
   }
   at::Tensor mask = positions.unsqueeze(-1).logical_and(op.neuron_mask.view({1, 1, -1}));
   switch (op.op) {
-    case Intervention::Op::kZero: return x.masked_fill(mask, 0);
-    case Intervention::Op::kConstant: return x.masked_fill(mask, op.value);
-    case Intervention::Op::kScale: return at::where(mask, x * op.value, x);
+    case Intervention::Op::kZero:
+      return x.masked_fill(mask, 0);
+    case Intervention::Op::kConstant:
+      return x.masked_fill(mask, op.value);
+    case Intervention::Op::kScale:
+      return at::where(mask, x * op.value, x);
     case Intervention::Op::kMean:
       return at::where(mask, op.means.to(x.scalar_type()).view({1, 1, -1}).expand_as(x), x);
-    default: return x;
+    default:
+      return x;
   }
 }
 
 // All ops on a [batch, tokens, hidden] tensor.
 at::Tensor ApplyPadded(at::Tensor x, const at::Tensor& real, int64_t site, int64_t row0,
-                       const std::vector<ResolvedOp>& ops, const BatchGeometry& g,
-                       at::Tensor* capture) {
+                       const std::vector<ResolvedOp>& ops, const BatchGeometry& g, at::Tensor* capture) {
   for (const ResolvedOp& op : ops) {
     if (op.op == Intervention::Op::kCapture) {
       if (capture) *capture = Pool(x, real, g.pool).to(at::kFloat).contiguous();
       continue;
     }
     if (op.neuron_mask.size(0) != x.size(-1)) {
-      throw std::runtime_error("layer " + std::to_string(site) + " output has " +
-                               std::to_string(x.size(-1)) + " neurons, the intervention expects " +
-                               std::to_string(op.neuron_mask.size(0)));
+      throw std::runtime_error("layer " + std::to_string(site) + " output has " + std::to_string(x.size(-1)) +
+                               " neurons, the intervention expects " + std::to_string(op.neuron_mask.size(0)));
     }
     x = ApplyOne(x, real, op, site, row0, g);
   }
@@ -84,11 +87,16 @@ uint64_t NoiseSeed(uint64_t seed, int64_t site, int64_t example) {
 
 const char* LayoutName(Layout layout) {
   switch (layout) {
-    case Layout::kBatchFirst: return "batch_first";
-    case Layout::kSequenceFirst: return "sequence_first";
-    case Layout::kNested: return "nested";
-    case Layout::kVector: return "vector";
-    case Layout::kUnknown: break;
+    case Layout::kBatchFirst:
+      return "batch_first";
+    case Layout::kSequenceFirst:
+      return "sequence_first";
+    case Layout::kNested:
+      return "nested";
+    case Layout::kVector:
+      return "vector";
+    case Layout::kUnknown:
+      break;
   }
   return "unknown";
 }
@@ -117,9 +125,8 @@ at::Tensor Pool(const at::Tensor& x, const at::Tensor& real, Pooling pool) {
   return x.gather(1, index).squeeze(1);
 }
 
-at::Tensor ApplyAtSite(const at::Tensor& x, Layout layout, int64_t site,
-                       const std::vector<ResolvedOp>& ops, const BatchGeometry& g,
-                       at::Tensor* capture) {
+at::Tensor ApplyAtSite(const at::Tensor& x, Layout layout, int64_t site, const std::vector<ResolvedOp>& ops,
+                       const BatchGeometry& g, at::Tensor* capture) {
   switch (layout) {
     case Layout::kNested: {
       // One component per example, [tokens_i, hidden], no padding.
@@ -130,8 +137,7 @@ at::Tensor ApplyAtSite(const at::Tensor& x, Layout layout, int64_t site,
         at::Tensor part = parts[b].unsqueeze(0);
         at::Tensor real = at::ones({1, part.size(1)}, at::kBool);
         at::Tensor cap;
-        at::Tensor out = ApplyPadded(part, real, site, static_cast<int64_t>(b),
-                                     ops, g, capture ? &cap : nullptr);
+        at::Tensor out = ApplyPadded(part, real, site, static_cast<int64_t>(b), ops, g, capture ? &cap : nullptr);
         if (cap.defined()) pooled.push_back(cap);
         changed = changed || !out.is_same(part);
         parts[b] = out.squeeze(0);
@@ -152,11 +158,12 @@ at::Tensor ApplyAtSite(const at::Tensor& x, Layout layout, int64_t site,
       at::Tensor out = ApplyPadded(xb, real, site, 0, ops, g, capture);
       return layout == Layout::kSequenceFirst ? out.transpose(0, 1) : out;
     }
-    case Layout::kUnknown: break;
+    case Layout::kUnknown:
+      break;
   }
-  throw std::runtime_error("layer " + std::to_string(site) + " output of shape " +
-                           c10::str(x.sizes()) + " does not have the batch size " +
-                           std::to_string(g.batch) + " in its first or second dimension");
+  throw std::runtime_error("layer " + std::to_string(site) + " output of shape " + c10::str(x.sizes()) +
+                           " does not have the batch size " + std::to_string(g.batch) +
+                           " in its first or second dimension");
 }
 
 }  // namespace synapse

@@ -30,7 +30,7 @@ const char* LayoutName(Layout layout);
 struct BatchGeometry {
   int64_t batch = 0;
   int64_t tokens = 0;
-  at::Tensor real;  // bool [batch, tokens]: true at non-padding positions
+  at::Tensor real;                     // bool [batch, tokens]: true at non-padding positions
   std::vector<int64_t> example_index;  // data-set index of each row
   Pooling pool = Pooling::kFirst;
   uint64_t seed = 0;
@@ -48,9 +48,8 @@ Layout DetectLayout(const at::Tensor& x, const BatchGeometry& geometry, Layout h
 /// (never modifies `x`). When `capture` is non-null and a kCapture op is present, stores
 /// the pooled vectors [batch, hidden] there. Throws std::runtime_error on a shape the
 /// layout cannot explain.
-at::Tensor ApplyAtSite(const at::Tensor& x, Layout layout, int64_t site,
-                       const std::vector<ResolvedOp>& ops, const BatchGeometry& geometry,
-                       at::Tensor* capture);
+at::Tensor ApplyAtSite(const at::Tensor& x, Layout layout, int64_t site, const std::vector<ResolvedOp>& ops,
+                       const BatchGeometry& geometry, at::Tensor* capture);
 
 /// Pooled vectors [batch, hidden] of a [batch, tokens, hidden] tensor.
 at::Tensor Pool(const at::Tensor& x, const at::Tensor& real, Pooling pool);

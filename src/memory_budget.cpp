@@ -42,9 +42,11 @@ std::string MemoryEstimate::Describe() const {
   const std::string held = layers > 0 ? " pooled activations of " + std::to_string(examples) + " examples × " +
                                             std::to_string(layers) + " layers × " + std::to_string(widest_layer)
                                       : " of logits for " + std::to_string(examples) + " examples";
-  return FormatBytes(total()) + " (" + FormatBytes(activation_bytes) + held + ", " + FormatBytes(batch_bytes) + " for one batch of up to " +
-         std::to_string(longest_example) + " tokens, " + FormatBytes(parameter_bytes) + " of parameters" +
-         (cut_bytes > 0 ? ", " + FormatBytes(cut_bytes) + " of cut values at " + std::to_string(cuts) + " layers" : "") +
+  return FormatBytes(total()) + " (" + FormatBytes(activation_bytes) + held + ", " + FormatBytes(batch_bytes) +
+         " for one batch of up to " + std::to_string(longest_example) + " tokens, " + FormatBytes(parameter_bytes) +
+         " of parameters" +
+         (cut_bytes > 0 ? ", " + FormatBytes(cut_bytes) + " of cut values at " + std::to_string(cuts) + " layers"
+                        : "") +
          ")";
 }
 

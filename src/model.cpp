@@ -15,8 +15,8 @@
 #include "forward_stages.h"
 #include "hook.h"
 #include "model_impl.h"
-#include "untrusted_model.h"
 #include "synapse/error.h"
+#include "untrusted_model.h"
 
 namespace synapse {
 namespace {
@@ -213,9 +213,12 @@ struct ObservedCall {
 // this context runs (a suffix run starts mid-forward).
 class RunContext : public HookContext {
  public:
-  RunContext(const Model::Impl& model, std::vector<std::vector<ResolvedOp>> ops, BatchGeometry geometry,
-             bool observe, std::vector<int> calls = {})
-      : model_(model), ops_(std::move(ops)), geometry_(std::move(geometry)), observe_(observe),
+  RunContext(const Model::Impl& model, std::vector<std::vector<ResolvedOp>> ops, BatchGeometry geometry, bool observe,
+             std::vector<int> calls = {})
+      : model_(model),
+        ops_(std::move(ops)),
+        geometry_(std::move(geometry)),
+        observe_(observe),
         captures_(model.layers.size()),
         calls_(calls.empty() ? std::vector<int>(model.site_modules.size(), 0) : std::move(calls)),
         observed_(observe ? model.site_modules.size() : 0) {}
@@ -228,8 +231,8 @@ class RunContext : public HookContext {
     int layer = -1;
     try {
       if (observe_) {
-        observed_[m].push_back({DetectLayout(x, geometry_, Layout::kUnknown),
-                                x.is_nested() ? x.unbind(0)[0].size(-1) : x.size(-1)});
+        observed_[m].push_back(
+            {DetectLayout(x, geometry_, Layout::kUnknown), x.is_nested() ? x.unbind(0)[0].size(-1) : x.size(-1)});
         return x;
       }
       const std::vector<int>& layers = model_.sites.layer_of_call[m];
@@ -271,8 +274,7 @@ struct PreparedInputs {
   BatchGeometry geometry;
 };
 
-PreparedInputs PrepareInputs(const Model::Impl& m, const std::vector<Example>& batch,
-                             const RunOptions& options) {
+PreparedInputs PrepareInputs(const Model::Impl& m, const std::vector<Example>& batch, const RunOptions& options) {
   if (batch.empty()) throw DataError(207, "a batch needs at least one example");
   PreparedInputs out;
   const int64_t n = static_cast<int64_t>(batch.size());
@@ -295,17 +297,22 @@ PreparedInputs PrepareInputs(const Model::Impl& m, const std::vector<Example>& b
       const Example& e = batch[static_cast<size_t>(i)];
       const int64_t example = out.geometry.example_index[static_cast<size_t>(i)];
       if (e.input_ids.empty()) {
-        throw DataError(203, "example " + std::to_string(example) + ": no input_ids (the model takes token ids)", example);
+        throw DataError(203, "example " + std::to_string(example) + ": no input_ids (the model takes token ids)",
+                        example);
       }
       if (!e.attention_mask.empty() && e.attention_mask.size() != e.input_ids.size()) {
-        throw DataError(203, "example " + std::to_string(example) + ": attention_mask has " +
-                                 std::to_string(e.attention_mask.size()) + " entries, input_ids " +
-                                 std::to_string(e.input_ids.size()), example);
+        throw DataError(203,
+                        "example " + std::to_string(example) + ": attention_mask has " +
+                            std::to_string(e.attention_mask.size()) + " entries, input_ids " +
+                            std::to_string(e.input_ids.size()),
+                        example);
       }
       if (!e.token_type_ids.empty() && e.token_type_ids.size() != e.input_ids.size()) {
-        throw DataError(203, "example " + std::to_string(example) + ": token_type_ids has " +
-                                 std::to_string(e.token_type_ids.size()) + " entries, input_ids " +
-                                 std::to_string(e.input_ids.size()), example);
+        throw DataError(203,
+                        "example " + std::to_string(example) + ": token_type_ids has " +
+                            std::to_string(e.token_type_ids.size()) + " entries, input_ids " +
+                            std::to_string(e.input_ids.size()),
+                        example);
       }
       t = std::max<int64_t>(t, static_cast<int64_t>(e.input_ids.size()));
     }
@@ -343,8 +350,9 @@ PreparedInputs PrepareInputs(const Model::Impl& m, const std::vector<Example>& b
       const Example& e = batch[static_cast<size_t>(i)];
       const int64_t example = out.geometry.example_index[static_cast<size_t>(i)];
       if (shape_of(e) != shape || static_cast<int64_t>(e.features.size()) != size) {
-        throw DataError(206, "example " + std::to_string(example) + ": features of shape " + Describe(shape_of(e)) +
-                                 ", " + reference + Describe(shape),
+        throw DataError(206,
+                        "example " + std::to_string(example) + ": features of shape " + Describe(shape_of(e)) + ", " +
+                            reference + Describe(shape),
                         example);
       }
       std::copy(e.features.begin(), e.features.end(), dst + i * size);
@@ -356,11 +364,16 @@ PreparedInputs PrepareInputs(const Model::Impl& m, const std::vector<Example>& b
   for (size_t a = 1; a < schema.arguments().size(); ++a) {
     const auto& arg = schema.arguments()[a];
     const std::string& name = arg.name();
-    if (name == "input_ids") out.arguments.emplace_back(ids);
-    else if (name == "attention_mask") out.arguments.emplace_back(mask);
-    else if (name == "token_type_ids") out.arguments.emplace_back(types);
-    else if (name == m.inputs.float_argument) out.arguments.emplace_back(features);
-    else out.arguments.push_back(*arg.default_value());
+    if (name == "input_ids")
+      out.arguments.emplace_back(ids);
+    else if (name == "attention_mask")
+      out.arguments.emplace_back(mask);
+    else if (name == "token_type_ids")
+      out.arguments.emplace_back(types);
+    else if (name == m.inputs.float_argument)
+      out.arguments.emplace_back(features);
+    else
+      out.arguments.push_back(*arg.default_value());
   }
   return out;
 }
@@ -442,9 +455,12 @@ Eigen::MatrixXf Model::ParameterValues(const std::string& name) const {
   for (const auto& p : impl_->module.named_parameters(true)) {
     if (p.name != name) continue;
     at::Tensor t = p.value.detach().to(at::kFloat);
-    if (t.dim() == 0) t = t.view({1, 1});
-    else if (t.dim() == 1) t = t.view({-1, 1});
-    else t = t.reshape({t.size(0), -1});
+    if (t.dim() == 0)
+      t = t.view({1, 1});
+    else if (t.dim() == 1)
+      t = t.view({-1, 1});
+    else
+      t = t.reshape({t.size(0), -1});
     return ToEigen(t);
   }
   throw ModelError(107, impl_->path + ": no parameter named \"" + name + "\"");
@@ -452,8 +468,8 @@ Eigen::MatrixXf Model::ParameterValues(const std::string& name) const {
 
 namespace {
 
-const std::string kLibTorchVersion = std::to_string(TORCH_VERSION_MAJOR) + "." +
-                                     std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH);
+const std::string kLibTorchVersion = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) +
+                                     "." + std::to_string(TORCH_VERSION_PATCH);
 
 // ModelError 110 when torch::jit::load failed because the archive needs a newer runtime:
 // an operator this LibTorch lacks (aten::scaled_dot_product_attention, added in 2.0, is what
@@ -466,8 +482,9 @@ void ThrowIfFromNewerPyTorch(const std::string& path, const std::string& what) {
     const std::string op = match[1];
     std::string advice = "export it again without it";
     if (op == "aten::scaled_dot_product_attention") {
-      advice = "export it with eager attention (Hugging Face: from_pretrained(..., torchscript=True, "
-               "attn_implementation=\"eager\"), see the README, \"Bringing your own model\")";
+      advice =
+          "export it with eager attention (Hugging Face: from_pretrained(..., torchscript=True, "
+          "attn_implementation=\"eager\"), see the README, \"Bringing your own model\")";
     }
     throw ModelError(110, path + ": calls " + op + ", an operator LibTorch " + kLibTorchVersion +
                               " does not have (the model was exported by a newer PyTorch); " + advice +
@@ -518,8 +535,8 @@ Model Model::Load(const std::string& path, const ModelOptions& options) {
   for (size_t a = 1; a < schema.arguments().size(); ++a) {
     const auto& arg = schema.arguments()[a];
     impl->inputs.argument_names.push_back(arg.name());
-    const bool tensor_like = arg.type()->isSubtypeOf(*c10::TensorType::get()) ||
-                             arg.type()->isSubtypeOf(*c10::OptionalType::ofTensor());
+    const bool tensor_like =
+        arg.type()->isSubtypeOf(*c10::TensorType::get()) || arg.type()->isSubtypeOf(*c10::OptionalType::ofTensor());
     if (kTokenArguments.count(arg.name()) || !arg.default_value()) {
       if (!tensor_like) {
         throw ModelError(103, path + ": forward takes \"" + arg.name() + "\" as " + arg.type()->repr_str() +
@@ -637,7 +654,8 @@ void Model::Impl::DryRun(const std::vector<Example>& batch) {
   std::vector<std::vector<int>> layer_of_call(site_modules.size());
   for (size_t m = 0; m < site_modules.size(); ++m) {
     const std::vector<ObservedCall>& calls = context.observed()[m];
-    if (calls.empty()) throw ModelError(105, path + ": layer " + site_modules[m].first + " was never called by forward");
+    if (calls.empty())
+      throw ModelError(105, path + ": layer " + site_modules[m].first + " was never called by forward");
     for (size_t k = 0; k < calls.size(); ++k) {
       LayerInfo info;
       info.index = static_cast<int>(built.size());
@@ -707,8 +725,9 @@ ResolvedPlan ResolvePlan(const Model& model, const Model::Impl& m, const std::ve
     const int layer = model.ResolveLayer(iv.site());
     const LayerInfo& info = m.layers[static_cast<size_t>(layer)];
     if (iv.positions() == Positions::kPooled && options.pool() == Pooling::kMean) {
-      throw SpecError(307, "intervention \"" + iv.ToString() + "\": pooled positions need pooling first or last, "
-                           "not mean");
+      throw SpecError(307, "intervention \"" + iv.ToString() +
+                               "\": pooled positions need pooling first or last, "
+                               "not mean");
     }
     ResolvedOp op;
     op.op = iv.op();
@@ -720,8 +739,8 @@ ResolvedPlan ResolvePlan(const Model& model, const Model::Impl& m, const std::ve
     op.neuron_mask.index_fill_(0, op.neuron_index, true);
     if (iv.op() == Intervention::Op::kMean) {
       if (static_cast<int64_t>(iv.values().size()) != info.hidden_size) {
-        throw SpecError(308, "intervention \"" + iv.ToString() + "\": needs one mean per neuron of layer " +
-                                 info.name + " (" + std::to_string(info.hidden_size) + "), got " +
+        throw SpecError(308, "intervention \"" + iv.ToString() + "\": needs one mean per neuron of layer " + info.name +
+                                 " (" + std::to_string(info.hidden_size) + "), got " +
                                  std::to_string(iv.values().size()));
       }
       op.means = at::tensor(iv.values(), at::kFloat);
@@ -927,8 +946,8 @@ int64_t TensorBytes(const std::vector<std::vector<c10::IValue>>& values, const c
 }  // namespace
 
 std::vector<RunResult> Model::RunEach(const std::vector<Example>& batch,
-                                      const std::vector<std::vector<Intervention>>& plans,
-                                      const RunOptions& options, SuffixCache* cache) const {
+                                      const std::vector<std::vector<Intervention>>& plans, const RunOptions& options,
+                                      SuffixCache* cache) const {
   Impl& m = *impl_;
   c10::InferenceMode inference;
   c10::Warning::WarningHandlerGuard warnings(&quiet_warnings);

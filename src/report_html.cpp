@@ -1,6 +1,4 @@
 // report.html: one self-contained page of SVG charts drawn from whatever a report holds.
-#include "synapse/report_files.h"
-
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -14,6 +12,7 @@
 #include "number_text.h"
 #include "report_markup.h"
 #include "svg_plot.h"
+#include "synapse/report_files.h"
 
 namespace synapse {
 namespace {

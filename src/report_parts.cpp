@@ -250,8 +250,7 @@ std::vector<json> ReadReportParts(const std::string& dir) {
 size_t WriteReportPart(json report, const std::string& dir, const std::string& binary) {
   const std::string parts_dir = dir + "/parts";
   MakeDirectories(parts_dir);
-  const double now =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   if (!report.contains("part")) report["part"] = json::object();
   report["part"]["format"] = kReportPartFormat;
   report["part"]["binary"] = binary;
@@ -261,10 +260,9 @@ size_t WriteReportPart(json report, const std::string& dir, const std::string& b
   for (char& c : stem) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) c = '_';
   }
-  const std::string name = stem + "-" + std::to_string(getpid()) + "-" +
-                           std::to_string(static_cast<int64_t>(now * 1000)) + ".json";
-  WriteFileAtomically(parts_dir + "/" + name,
-                      report.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
+  const std::string name =
+      stem + "-" + std::to_string(getpid()) + "-" + std::to_string(static_cast<int64_t>(now * 1000)) + ".json";
+  WriteFileAtomically(parts_dir + "/" + name, report.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
 
   // Only one process joins at a time; the last to take the lock sees every part.
   const std::string lock_path = parts_dir + "/.lock";

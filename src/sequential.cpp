@@ -67,8 +67,10 @@ void SequentialTest::Add(double x) {
     }
   }
   const double target = 1 / options_.alpha();
-  if (capital_above_ >= target) decision_ = SequentialDecision::kAbove;
-  else if (capital_below_ >= target) decision_ = SequentialDecision::kBelow;
+  if (capital_above_ >= target)
+    decision_ = SequentialDecision::kAbove;
+  else if (capital_below_ >= target)
+    decision_ = SequentialDecision::kBelow;
 }
 
 double SequentialTest::Capital(double m0, bool above) const {

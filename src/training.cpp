@@ -2,9 +2,9 @@
 // C++ (Module::define), trained with LibTorch's autograd and AdamW.
 #include "synapse/training.h"
 
+#include <torch/csrc/jit/python/update_graph_executor_opt.h>
 #include <torch/script.h>
 #include <torch/torch.h>
-#include <torch/csrc/jit/python/update_graph_executor_opt.h>
 
 #include <algorithm>
 #include <chrono>
@@ -31,8 +31,7 @@ class ModuleFactory {
   Module Make(const std::string& kind, bool* is_new) {
     auto it = types_.find(kind);
     *is_new = it == types_.end();
-    Module m = *is_new ? Module(c10::QualifiedName("__torch__.synapse." + kind), cu_)
-                       : Module(cu_, it->second);
+    Module m = *is_new ? Module(c10::QualifiedName("__torch__.synapse." + kind), cu_) : Module(cu_, it->second);
     if (*is_new) types_[kind] = m.type();
     m.register_attribute("training", c10::BoolType::get(), true);
     return m;
@@ -66,7 +65,9 @@ class EncoderBuilder {
         "def forward(self, input_ids, attention_mask):\n"
         "    mask_bias = (1.0 - attention_mask.unsqueeze(1).unsqueeze(2)) * -10000.0\n"
         "    hidden = self.encoder.forward(self.embeddings.forward(input_ids), mask_bias)\n"
-        "    pooled = torch.dropout(self.pooler.forward(hidden), " + dropout_ + ", self.training)\n"
+        "    pooled = torch.dropout(self.pooler.forward(hidden), " +
+        dropout_ +
+        ", self.training)\n"
         "    return self.classifier.forward(pooled)\n");
     return m;
   }
@@ -122,14 +123,16 @@ class EncoderBuilder {
         "def forward(self, input_ids):\n"
         "    positions = torch.arange(input_ids.size(1), device=input_ids.device).unsqueeze(0)\n"
         "    x = self.word_embeddings.forward(input_ids) + self.position_embeddings.forward(positions)\n"
-        "    return torch.dropout(self.LayerNorm.forward(x), " + dropout_ + ", self.training)\n");
+        "    return torch.dropout(self.LayerNorm.forward(x), " +
+        dropout_ + ", self.training)\n");
     return m;
   }
 
   // The residual output blocks: dense, dropout, add, LayerNorm.
   std::string ResidualSource() const {
     return "def forward(self, x, residual):\n"
-           "    return self.LayerNorm.forward(torch.dropout(self.dense.forward(x), " + dropout_ + ", self.training) + residual)\n";
+           "    return self.LayerNorm.forward(torch.dropout(self.dense.forward(x), " +
+           dropout_ + ", self.training) + residual)\n";
   }
 
   Module SelfAttention() {
@@ -146,12 +149,23 @@ class EncoderBuilder {
           "def forward(self, hidden, mask_bias):\n"
           "    b = hidden.size(0)\n"
           "    t = hidden.size(1)\n"
-          "    q = self.query.forward(hidden).view(b, t, " + h + ", " + d + ").transpose(1, 2)\n"
-          "    k = self.key.forward(hidden).view(b, t, " + h + ", " + d + ").transpose(1, 2)\n"
-          "    v = self.value.forward(hidden).view(b, t, " + h + ", " + d + ").transpose(1, 2)\n"
-          "    scores = torch.matmul(q, k.transpose(-1, -2)) * " + scale.str() + " + mask_bias\n"
-          "    probs = torch.dropout(torch.softmax(scores, -1), " + dropout_ + ", self.training)\n"
-          "    return torch.matmul(probs, v).transpose(1, 2).reshape(b, t, " + std::to_string(c_.hidden()) + ")\n");
+          "    q = self.query.forward(hidden).view(b, t, " +
+          h + ", " + d +
+          ").transpose(1, 2)\n"
+          "    k = self.key.forward(hidden).view(b, t, " +
+          h + ", " + d +
+          ").transpose(1, 2)\n"
+          "    v = self.value.forward(hidden).view(b, t, " +
+          h + ", " + d +
+          ").transpose(1, 2)\n"
+          "    scores = torch.matmul(q, k.transpose(-1, -2)) * " +
+          scale.str() +
+          " + mask_bias\n"
+          "    probs = torch.dropout(torch.softmax(scores, -1), " +
+          dropout_ +
+          ", self.training)\n"
+          "    return torch.matmul(probs, v).transpose(1, 2).reshape(b, t, " +
+          std::to_string(c_.hidden()) + ")\n");
     }
     return m;
   }
@@ -173,8 +187,9 @@ class EncoderBuilder {
     bool is_new = false;
     Module m = factory_.Make("BertLayer", &is_new);
     m.register_module("attention", Attention());
-    m.register_module("intermediate", WithDense("BertIntermediate", c_.hidden(), c_.intermediate(), false,
-                                                "def forward(self, x):\n    return torch.gelu(self.dense.forward(x))\n"));
+    m.register_module("intermediate",
+                      WithDense("BertIntermediate", c_.hidden(), c_.intermediate(), false,
+                                "def forward(self, x):\n    return torch.gelu(self.dense.forward(x))\n"));
     m.register_module("output", WithDense("BertOutput", c_.intermediate(), c_.hidden(), true, ResidualSource()));
     if (is_new) {
       m.define(
@@ -235,18 +250,22 @@ void CheckExamples(const LabelledExamples& set, const char* name, int64_t vocab_
     const int64_t example = static_cast<int64_t>(i);
     const Example& e = set.examples[i];
     if (set.labels[i] < 0 || set.labels[i] >= num_classes) {
-      throw DataError(209, where + "example " + std::to_string(i) + ": label " + std::to_string(set.labels[i]) +
-                               " is outside [0, " + std::to_string(num_classes) + ")", example);
+      throw DataError(209,
+                      where + "example " + std::to_string(i) + ": label " + std::to_string(set.labels[i]) +
+                          " is outside [0, " + std::to_string(num_classes) + ")",
+                      example);
     }
     if (e.input_ids.empty() || static_cast<int64_t>(e.input_ids.size()) > max_positions) {
-      throw DataError(203, where + "example " + std::to_string(i) + ": " + std::to_string(e.input_ids.size()) +
-                               " tokens; expected 1 to max_positions (" + std::to_string(max_positions) + ")",
+      throw DataError(203,
+                      where + "example " + std::to_string(i) + ": " + std::to_string(e.input_ids.size()) +
+                          " tokens; expected 1 to max_positions (" + std::to_string(max_positions) + ")",
                       example);
     }
     for (int64_t id : e.input_ids) {
       if (id < 0 || id >= vocab_size) {
-        throw DataError(203, where + "example " + std::to_string(i) + ": token id " + std::to_string(id) +
-                                 " is outside the vocabulary [0, " + std::to_string(vocab_size) + ")",
+        throw DataError(203,
+                        where + "example " + std::to_string(i) + ": token id " + std::to_string(id) +
+                            " is outside the vocabulary [0, " + std::to_string(vocab_size) + ")",
                         example);
       }
     }
@@ -327,9 +346,9 @@ Evaluation Evaluate(Module& model, const LabelledExamples& set, int64_t batch_si
   double loss = 0;
   int64_t correct = 0;
   for (size_t start = 0; start < order.size(); start += static_cast<size_t>(batch_size)) {
-    std::vector<int64_t> rows(order.begin() + static_cast<std::ptrdiff_t>(start),
-                              order.begin() + static_cast<std::ptrdiff_t>(
-                                                  std::min(order.size(), start + static_cast<size_t>(batch_size))));
+    std::vector<int64_t> rows(
+        order.begin() + static_cast<std::ptrdiff_t>(start),
+        order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), start + static_cast<size_t>(batch_size))));
     Batch batch = MakeBatch(set, rows);
     torch::Tensor logits = model.forward({batch.ids, batch.mask}).toTensor();
     loss += torch::nn::functional::cross_entropy(
@@ -364,8 +383,9 @@ TrainedParameters CollectParameters(const Module& model) {
 
 std::unique_ptr<torch::optim::AdamW> MakeOptimizer(const TrainedParameters& p, const TrainingOptions& options) {
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(p.decayed, std::make_unique<torch::optim::AdamWOptions>(
-                                     torch::optim::AdamWOptions(options.learning_rate()).weight_decay(options.weight_decay())));
+  groups.emplace_back(p.decayed,
+                      std::make_unique<torch::optim::AdamWOptions>(
+                          torch::optim::AdamWOptions(options.learning_rate()).weight_decay(options.weight_decay())));
   groups.emplace_back(p.plain, std::make_unique<torch::optim::AdamWOptions>(
                                    torch::optim::AdamWOptions(options.learning_rate()).weight_decay(0.0)));
   return std::make_unique<torch::optim::AdamW>(std::move(groups));

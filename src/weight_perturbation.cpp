@@ -5,8 +5,8 @@
 #include <map>
 #include <stdexcept>
 
-#include "hashing.h"
 #include "batching.h"
+#include "hashing.h"
 #include "model_impl.h"
 #include "synapse/error.h"
 #include "synapse/experiments.h"
@@ -29,8 +29,10 @@ class WeightPerturbation::Impl {
     for (const auto& p : model_.module.named_parameters(true)) {
       if (p.name == name) {
         at::Tensor copy = p.value.detach().clone();
-        if (live_) saved_.emplace(name, std::make_pair(p.value, copy));
-        else saved_.emplace(name, std::make_pair(copy, at::Tensor()));
+        if (live_)
+          saved_.emplace(name, std::make_pair(p.value, copy));
+        else
+          saved_.emplace(name, std::make_pair(copy, at::Tensor()));
         return saved_.at(name).first;
       }
     }
@@ -75,12 +77,11 @@ class WeightPerturbation::Impl {
 
 namespace {
 
-at::Tensor IndexTensor(const std::vector<int64_t>& indices, int64_t size, const std::string& name,
-                       const char* what) {
+at::Tensor IndexTensor(const std::vector<int64_t>& indices, int64_t size, const std::string& name, const char* what) {
   for (int64_t i : indices) {
     if (i < 0 || i >= size) {
-      throw SpecError(305, "parameter \"" + name + "\": " + what + " " + std::to_string(i) +
-                               " is out of range (size " + std::to_string(size) + ")");
+      throw SpecError(305, "parameter \"" + name + "\": " + what + " " + std::to_string(i) + " is out of range (size " +
+                               std::to_string(size) + ")");
     }
   }
   return at::tensor(indices, at::kLong);
@@ -136,8 +137,9 @@ void WeightPerturbation::ScaleColumns(const std::string& parameter, const std::v
   at::NoGradGuard no_grad;
   at::Tensor p = impl_->Touch(parameter).detach();
   if (p.dim() < 2) {
-    throw SpecError(305, "parameter \"" + parameter + "\" has " + std::to_string(p.dim()) + " dimension(s); "
-                         "columns need a matrix");
+    throw SpecError(305, "parameter \"" + parameter + "\" has " + std::to_string(p.dim()) +
+                             " dimension(s); "
+                             "columns need a matrix");
   }
   at::Tensor idx = IndexTensor(columns, p.size(1), parameter, "column");
   p.index_copy_(1, idx, p.index_select(1, idx) * factor);
@@ -148,8 +150,9 @@ void WeightPerturbation::ScaleEntries(const std::string& parameter, int64_t row,
   at::NoGradGuard no_grad;
   at::Tensor p = impl_->Touch(parameter).detach();
   if (p.dim() != 2) {
-    throw SpecError(305, "parameter \"" + parameter + "\" has " + std::to_string(p.dim()) + " dimension(s); "
-                         "entries need a matrix");
+    throw SpecError(305, "parameter \"" + parameter + "\" has " + std::to_string(p.dim()) +
+                             " dimension(s); "
+                             "entries need a matrix");
   }
   IndexTensor({row}, p.size(0), parameter, "row");
   at::Tensor idx = IndexTensor(columns, p.size(1), parameter, "column");

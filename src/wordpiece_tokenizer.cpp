@@ -41,8 +41,8 @@ struct AddedToken {
 // One item of a post-processing template.
 struct TemplatePiece {
   bool is_sequence = false;
-  int sequence = 0;             // 0 = A, 1 = B
-  std::vector<int64_t> ids;     // special token ids
+  int sequence = 0;          // 0 = A, 1 = B
+  std::vector<int64_t> ids;  // special token ids
   int64_t type_id = 0;
 };
 
@@ -50,11 +50,19 @@ class WordPieceTokenizer : public Tokenizer {
  public:
   WordPieceTokenizer(std::string source, std::unordered_map<std::string, int64_t> vocab, std::string unk,
                      std::string prefix, int64_t max_chars, NormalizerConfig normalizer, bool pre_tokenize,
-                     std::vector<AddedToken> added, std::vector<TemplatePiece> single,
-                     std::vector<TemplatePiece> pair, int64_t max_length, int64_t pad_id)
-      : source_(std::move(source)), vocab_(std::move(vocab)), prefix_(std::move(prefix)), max_chars_(max_chars),
-        normalizer_(normalizer), pre_tokenize_(pre_tokenize), added_(std::move(added)), single_(std::move(single)),
-        pair_(std::move(pair)), max_length_(max_length), pad_id_(pad_id) {
+                     std::vector<AddedToken> added, std::vector<TemplatePiece> single, std::vector<TemplatePiece> pair,
+                     int64_t max_length, int64_t pad_id)
+      : source_(std::move(source)),
+        vocab_(std::move(vocab)),
+        prefix_(std::move(prefix)),
+        max_chars_(max_chars),
+        normalizer_(normalizer),
+        pre_tokenize_(pre_tokenize),
+        added_(std::move(added)),
+        single_(std::move(single)),
+        pair_(std::move(pair)),
+        max_length_(max_length),
+        pad_id_(pad_id) {
     unk_id_ = vocab_.at(unk);  // the loaders check that it is there
     std::sort(added_.begin(), added_.end(),
               [](const AddedToken& a, const AddedToken& b) { return a.content.size() > b.content.size(); });
@@ -98,8 +106,7 @@ class WordPieceTokenizer : public Tokenizer {
       a->resize(static_cast<size_t>(limit));
       return;
     }
-    const auto [n1, n2] =
-        LongestFirstLengths(static_cast<int64_t>(a->size()), static_cast<int64_t>(b->size()), limit);
+    const auto [n1, n2] = LongestFirstLengths(static_cast<int64_t>(a->size()), static_cast<int64_t>(b->size()), limit);
     if (static_cast<int64_t>(a->size()) > n1) a->resize(static_cast<size_t>(n1));
     if (static_cast<int64_t>(b->size()) > n2) b->resize(static_cast<size_t>(n2));
   }
@@ -244,7 +251,8 @@ std::unique_ptr<Tokenizer> LoadTokenizerJson(const std::string& path, const std:
   std::unordered_map<std::string, int64_t> vocab;
   for (const auto& [token, id] : model.at("vocab").items()) vocab.emplace(token, id.get<int64_t>());
   const std::string unk = model.value("unk_token", std::string("[UNK]"));
-  if (!vocab.count(unk)) throw TokenizerError(501, path + ": the unknown token \"" + unk + "\" is not in the vocabulary");
+  if (!vocab.count(unk))
+    throw TokenizerError(501, path + ": the unknown token \"" + unk + "\" is not in the vocabulary");
 
   NormalizerConfig norm;
   const json& n = j.value("normalizer", json());
@@ -258,7 +266,8 @@ std::unique_ptr<Tokenizer> LoadTokenizerJson(const std::string& path, const std:
                                   ? n["strip_accents"].get<bool>()
                                   : norm.bert.lowercase;
   } else {
-    Unsupported(path, "normalizer " + n.value("type", std::string("?")) + " is not supported yet (supported: BertNormalizer)");
+    Unsupported(
+        path, "normalizer " + n.value("type", std::string("?")) + " is not supported yet (supported: BertNormalizer)");
   }
 
   const json& pt = j.value("pre_tokenizer", json());
@@ -273,7 +282,8 @@ std::unique_ptr<Tokenizer> LoadTokenizerJson(const std::string& path, const std:
   std::vector<AddedToken> added;
   for (const json& t : j.value("added_tokens", json::array())) {
     if (!t.value("special", false) && t.value("normalized", true)) {
-      Unsupported(path, "added token \"" + t.value("content", std::string()) + "\" is normalized; only special added tokens are supported");
+      Unsupported(path, "added token \"" + t.value("content", std::string()) +
+                            "\" is normalized; only special added tokens are supported");
     }
     added.push_back({t.at("content").get<std::string>(), t.at("id").get<int64_t>(), t.value("lstrip", false),
                      t.value("rstrip", false)});
@@ -308,13 +318,15 @@ std::unique_ptr<Tokenizer> LoadTokenizerJson(const std::string& path, const std:
 
   int64_t pad_id = 0;
   const json& padding = j.value("padding", json());
-  if (!padding.is_null()) pad_id = padding.value("pad_id", int64_t{0});
-  else if (vocab.count("[PAD]")) pad_id = vocab.at("[PAD]");
+  if (!padding.is_null())
+    pad_id = padding.value("pad_id", int64_t{0});
+  else if (vocab.count("[PAD]"))
+    pad_id = vocab.at("[PAD]");
 
-  return std::make_unique<WordPieceTokenizer>(
-      "tokenizer.json", std::move(vocab), unk,
-      model.value("continuing_subword_prefix", std::string("##")), model.value("max_input_chars_per_word", int64_t{100}),
-      norm, pre_tokenize, std::move(added), std::move(single), std::move(pair), max_length, pad_id);
+  return std::make_unique<WordPieceTokenizer>("tokenizer.json", std::move(vocab), unk,
+                                              model.value("continuing_subword_prefix", std::string("##")),
+                                              model.value("max_input_chars_per_word", int64_t{100}), norm, pre_tokenize,
+                                              std::move(added), std::move(single), std::move(pair), max_length, pad_id);
 }
 
 std::unique_ptr<Tokenizer> LoadVocabTxt(const std::string& path, std::ifstream& in, const TokenizerOptions& options) {
@@ -325,7 +337,8 @@ std::unique_ptr<Tokenizer> LoadVocabTxt(const std::string& path, std::ifstream& 
     vocab.emplace(line, id);
   }
   for (const char* t : {"[CLS]", "[SEP]", "[UNK]"}) {
-    if (!vocab.count(t)) throw TokenizerError(501, path + ": " + t + " is not in the vocabulary; is this a BERT vocab.txt?");
+    if (!vocab.count(t))
+      throw TokenizerError(501, path + ": " + t + " is not in the vocabulary; is this a BERT vocab.txt?");
   }
   NormalizerConfig norm;
   norm.bert.lowercase = norm.bert.strip_accents = options.lowercase();

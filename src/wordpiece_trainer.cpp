@@ -9,9 +9,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "synapse/atomic_file.h"
 #include "bert_text.h"
 #include "json_error_text.h"
+#include "synapse/atomic_file.h"
 #include "synapse/error.h"
 
 namespace synapse {

@@ -1,7 +1,6 @@
-#include "synapse/gtest/suite.h"
-
 #include "gtest/recorder.h"
 #include "synapse/gtest/matchers.h"
+#include "synapse/gtest/suite.h"
 
 namespace synapse::robustness {
 

@@ -215,7 +215,9 @@ TEST_F(AnalysisTest, MinimalFlipBudgetsAreExact) {
       shift[static_cast<size_t>(top)] = -b;
       shift[static_cast<size_t>(second)] = b;
       Eigen::Index pred;
-      model_->Run({data_->examples[static_cast<size_t>(i)]}, {Intervention::Shift(shift)}).logits.row(0).maxCoeff(&pred);
+      model_->Run({data_->examples[static_cast<size_t>(i)]}, {Intervention::Shift(shift)})
+          .logits.row(0)
+          .maxCoeff(&pred);
       EXPECT_EQ(pred != top, eps > 0) << "example " << i << " budget " << budgets.min_flip(i) << " eps " << eps;
     }
   }
@@ -242,8 +244,8 @@ TEST_F(AnalysisTest, HeadScaleFactorReallyMovesHalfTheOthers) {
   for (const json& c : (*report_)["weight_space"]["classes"]) {
     const json& scale = c["head_scale"];
     if (!scale["reached"].get<bool>()) continue;
-    const int64_t cls = std::find(data_->names.begin(), data_->names.end(), c["class"].get<std::string>()) -
-                        data_->names.begin();
+    const int64_t cls =
+        std::find(data_->names.begin(), data_->names.end(), c["class"].get<std::string>()) - data_->names.begin();
     auto rate_at = [&](double factor) {
       WeightPerturbation w(*model_);
       w.ScaleEntries("classifier.weight", cls, scale["neurons"].get<std::vector<int64_t>>(), factor);
@@ -259,8 +261,8 @@ TEST_F(AnalysisTest, HeadScaleFactorReallyMovesHalfTheOthers) {
     };
     EXPECT_GE(rate_at(scale["factor"]), 0.5) << c["class"];
     // The other end of the bracket (nearer 1) does not reach the target.
-    const double near = scale["direction"] == "up" ? scale["bracket"][0].get<double>()
-                                                    : scale["bracket"][1].get<double>();
+    const double near =
+        scale["direction"] == "up" ? scale["bracket"][0].get<double>() : scale["bracket"][1].get<double>();
     if (near != 1.0) EXPECT_LT(rate_at(near), 0.5) << c["class"];
     ++checked;
   }
@@ -268,9 +270,9 @@ TEST_F(AnalysisTest, HeadScaleFactorReallyMovesHalfTheOthers) {
 }
 
 TEST_F(AnalysisTest, LinearHeadSearchesGiveTheForwardPassAnswers) {
-  const json forward = Analyze(
-      *model_, data_->examples, data_->labels, data_->names,
-      TestOptions().layers({-1}).k("2").random_seeds(0).noise({}).weight_noise({}).linear_head(false));
+  const json forward =
+      Analyze(*model_, data_->examples, data_->labels, data_->names,
+              TestOptions().layers({-1}).k("2").random_seeds(0).noise({}).weight_noise({}).linear_head(false));
   const json& fast = (*report_)["weight_space"]["classes"];
   const json& slow = forward["weight_space"]["classes"];
   ASSERT_EQ(fast.size(), slow.size());
@@ -299,7 +301,7 @@ TEST_F(AnalysisTest, HeadInputGivesTheForwardPassAnswers) {
   const AnalysisOptions o = TestOptions().layers({-1}).k("2").random_seeds(0).noise({});
   const json fast = Analyze(*model_, data_->examples, data_->labels, data_->names, o)["weight_space"];
   const json slow = Analyze(*model_, data_->examples, data_->labels, data_->names,
-                              AnalysisOptions(o).head_input(false))["weight_space"];
+                            AnalysisOptions(o).head_input(false))["weight_space"];
   EXPECT_EQ(fast["head_input"]["captured"], true);
   EXPECT_EQ(slow["head_input"]["captured"], false);
   ASSERT_EQ(fast["classes"].size(), slow["classes"].size());
@@ -393,8 +395,9 @@ TEST_F(AnalysisTest, SameSeedSameReport) {
 }
 
 TEST_F(AnalysisTest, MeanAblationSetsNeuronsToTheirEvaluationMean) {
-  AnalysisOptions o = TestOptions().layers({1}).k("4").random_seeds(0).noise({}).weight_space(false)
-                          .ablate_value("mean").positions(Positions::kPooled);
+  AnalysisOptions o =
+      TestOptions().layers({1}).k("4").random_seeds(0).noise({}).weight_space(false).ablate_value("mean").positions(
+          Positions::kPooled);
   json r = Analyze(*model_, data_->examples, data_->labels, data_->names, o);
   const json& row = r["layers"][1]["experiments"][0];
   ASSERT_EQ(row["selection"], "top");
@@ -418,8 +421,11 @@ TEST_F(AnalysisTest, BadOptionsAndLabelsAreClearErrors) {
   labels[5] = -1;
   test::ExpectError<DataError>([&] { Analyze(*model_, data_->examples, labels, data_->names); }, 209,
                                "example 5: no label");
-  test::ExpectError<DataError>([&] { Analyze(*model_, data_->examples, data_->labels, {"a", "b"}); }, 209,
-                               "3 classes but 2 class names");
+  test::ExpectError<DataError>(
+      [&] {
+        Analyze(*model_, data_->examples, data_->labels, {"a", "b"});
+      },
+      209, "3 classes but 2 class names");
 }
 
 }  // namespace

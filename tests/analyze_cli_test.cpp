@@ -33,10 +33,10 @@ class AnalyzeCli : public ::testing::Test {
   // The default protocol once, shared by the tests below.
   static void SetUpTestSuite() {
     dir_ = new std::string(test::TempDir("analyze_cli"));
-    result_ = new test::CommandResult(test::RunCommand(
-        Analyze("--data " + kFixtures + "/spam_eval.jsonl --out " + *dir_ + "/out --save-activations " + *dir_ +
-                "/acts --seed 3 --threads 1"),
-        *dir_));
+    result_ = new test::CommandResult(
+        test::RunCommand(Analyze("--data " + kFixtures + "/spam_eval.jsonl --out " + *dir_ +
+                                 "/out --save-activations " + *dir_ + "/acts --seed 3 --threads 1"),
+                         *dir_));
   }
   static void TearDownTestSuite() {
     delete result_;
@@ -108,8 +108,8 @@ TEST_F(AnalyzeCli, WritesASelfContainedHtmlReportWithEveryChart) {
   ASSERT_EQ(result_->exit_code, 0) << result_->err;
   EXPECT_THAT(result_->out, HasSubstr("charts              " + *dir_ + "/out/report.html"));
   const std::string html = test::ReadFile(*dir_ + "/out/report.html");
-  for (const char* section : {"id='baseline'", "id='probes'", "id='ablation'", "id='heatmap'", "id='noise'",
-                              "id='logits'", "id='weights'"}) {
+  for (const char* section :
+       {"id='baseline'", "id='probes'", "id='ablation'", "id='heatmap'", "id='noise'", "id='logits'", "id='weights'"}) {
     EXPECT_THAT(html, HasSubstr(section));
   }
   EXPECT_THAT(html, Not(HasSubstr("id='tests'")));  // an analysis has no test verdicts

@@ -81,9 +81,8 @@ TEST(Cli, PredictMatchesPyTorchWithAndWithoutInterventions) {
   std::string dir = test::TempDir("cli_predict");
   std::string rows = WriteBertRows(dir);
   json entry = Oracle()["models"]["bert_traced"];
-  auto base = test::RunCommand(kCli + " predict --model " + kFixtures + "/bert_traced.pt --data " + rows +
-                                   " --batch-size 3",
-                               dir);
+  auto base = test::RunCommand(
+      kCli + " predict --model " + kFixtures + "/bert_traced.pt --data " + rows + " --batch-size 3", dir);
   ASSERT_EQ(base.exit_code, 0) << base.err;
   ExpectLogits(Lines(base.out), entry["cases"][0]["logits"]);
   EXPECT_THAT(base.err, HasSubstr("accuracy"));
@@ -111,7 +110,8 @@ TEST(Cli, NoiseIsReproducibleFromTheSeed) {
   ASSERT_EQ(a.exit_code, 0) << a.err;
   auto ra = Lines(a.out), rb = Lines(b.out), rc = Lines(c.out);
   for (size_t i = 0; i < ra.size(); ++i) {
-    for (size_t k = 0; k < 3; ++k) EXPECT_NEAR(ra[i]["logits"][k].get<double>(), rb[i]["logits"][k].get<double>(), 1e-5);
+    for (size_t k = 0; k < 3; ++k)
+      EXPECT_NEAR(ra[i]["logits"][k].get<double>(), rb[i]["logits"][k].get<double>(), 1e-5);
   }
   EXPECT_NE(a.out, c.out);
 }
@@ -163,8 +163,7 @@ INSTANTIATE_TEST_SUITE_P(
                       "[synapse.model.103]"},
         BadInvocation{"list_layers", "analyze --model $FX/list_layers.pt --data $DIR/ok.jsonl --out $DIR/r",
                       "[synapse.model.105]"},
-        BadInvocation{"reads_files", "predict --model $FX/reads_files.pt --data $DIR/ok.jsonl",
-                      "[synapse.model.109]"},
+        BadInvocation{"reads_files", "predict --model $FX/reads_files.pt --data $DIR/ok.jsonl", "[synapse.model.109]"},
         BadInvocation{"forged_storage_size", "predict --model $FX/forged_storage_size.pt --data $DIR/ok.jsonl",
                       "its storage claims 8589934588 bytes"},
         BadInvocation{"forged_tensor_offset", "analyze --model $FX/forged_tensor_offset.pt --data $DIR/ok.jsonl",
@@ -174,7 +173,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInvocation{"neuron_range", "predict --model $FX/bert_traced.pt --data $DIR/ok.jsonl -i 1:zero:32",
                       "[synapse.spec.305] neuron 32 is out of range"},
         BadInvocation{"malformed_row", "predict --model $FX/bert_traced.pt --data $DIR/rows.jsonl",
-                      "[synapse.data.202] " },
+                      "[synapse.data.202] "},
         BadInvocation{"bad_pool", "predict --model $FX/bert_traced.pt --data $DIR/ok.jsonl --pool mean",
                       "--pool: expected first or last"}),
     [](const auto& info) { return std::string(info.param.name); });
@@ -182,17 +181,19 @@ INSTANTIATE_TEST_SUITE_P(
 // A 100-token BERT vocabulary (the fixture model's size) and text rows with names.
 std::string WriteTextData(const std::string& dir) {
   std::string vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
-  for (const char* w : {"win", "a", "free", "cruise", "now", "meeting", "at", "noon", "the", "report", "is", "attached",
-                        "click", "here", "money", "##s", "##ing", "!", ".", ",", "hello", "team", "cheap", "pills"}) {
+  for (const char* w :
+       {"win",   "a",    "free",  "cruise", "now",   "meeting", "at", "noon", "the",   "report", "is",    "attached",
+        "click", "here", "money", "##s",    "##ing", "!",       ".",  ",",    "hello", "team",   "cheap", "pills"}) {
     vocab += std::string(w) + "\n";
   }
   test::WriteFile(dir + "/vocab.txt", vocab);
   test::WriteFile(dir + "/labels.json", R"(["ham", "hard_ham", "spam"])");
-  test::WriteFile(dir + "/text.jsonl",
-                  "{\"text\": \"Win a FREE cruise now!!! Click here.\", \"label\": \"spam\"}\n"
-                  "{\"text\": \"Meeting at noon.\", \"label\": \"ham\"}\n"
-                  "{\"text\": \"Hello team, the report is attached. Cheap pills? No: money meetings\", \"label\": \"hard_ham\"}\n"
-                  "{\"text\": \"free money\", \"text_pair\": \"click here\", \"label\": 2}\n");
+  test::WriteFile(
+      dir + "/text.jsonl",
+      "{\"text\": \"Win a FREE cruise now!!! Click here.\", \"label\": \"spam\"}\n"
+      "{\"text\": \"Meeting at noon.\", \"label\": \"ham\"}\n"
+      "{\"text\": \"Hello team, the report is attached. Cheap pills? No: money meetings\", \"label\": \"hard_ham\"}\n"
+      "{\"text\": \"free money\", \"text_pair\": \"click here\", \"label\": 2}\n");
   return dir + "/text.jsonl";
 }
 
@@ -200,9 +201,8 @@ TEST(Cli, PredictOnTextEqualsPredictOnItsTokens) {
   std::string dir = test::TempDir("cli_text");
   std::string text = WriteTextData(dir);
   std::string model = kFixtures + "/bert_traced.pt";
-  auto tok = test::RunCommand(kCli + " tokenize --tokenizer " + dir + "/vocab.txt --data " + text + " --out " + dir +
-                                  "/ids.jsonl",
-                              dir);
+  auto tok = test::RunCommand(
+      kCli + " tokenize --tokenizer " + dir + "/vocab.txt --data " + text + " --out " + dir + "/ids.jsonl", dir);
   ASSERT_EQ(tok.exit_code, 0) << tok.err;
   std::vector<json> ids = Lines(test::ReadFile(dir + "/ids.jsonl"));
   ASSERT_EQ(ids.size(), 4u);
@@ -213,7 +213,8 @@ TEST(Cli, PredictOnTextEqualsPredictOnItsTokens) {
                                         text + " --labels " + dir + "/labels.json --batch-size 3",
                                     dir);
   ASSERT_EQ(from_text.exit_code, 0) << from_text.err;
-  auto from_ids = test::RunCommand(kCli + " predict --model " + model + " --data " + dir + "/ids.jsonl --batch-size 1", dir);
+  auto from_ids =
+      test::RunCommand(kCli + " predict --model " + model + " --data " + dir + "/ids.jsonl --batch-size 1", dir);
   ASSERT_EQ(from_ids.exit_code, 0) << from_ids.err;
   std::vector<json> a = Lines(from_text.out), b = Lines(from_ids.out);
   ASSERT_EQ(a.size(), 4u);
@@ -245,7 +246,8 @@ TEST(Cli, TokenizeMatchesHuggingFaceOnEdgeCases) {
   std::ostringstream rows;
   for (const auto& [index, ids] : expected) rows << json{{"text", texts[index]}}.dump() << "\n";
   test::WriteFile(dir + "/rows.jsonl", rows.str());
-  auto r = test::RunCommand(kCli + " tokenize --tokenizer " + ref_dir + "/uncased.json --data " + dir + "/rows.jsonl", dir);
+  auto r =
+      test::RunCommand(kCli + " tokenize --tokenizer " + ref_dir + "/uncased.json --data " + dir + "/rows.jsonl", dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<json> got = Lines(r.out);
   size_t k = 0;
@@ -259,19 +261,21 @@ TEST(Cli, TextErrors) {
   auto no_tok = test::RunCommand(kCli + " predict --model " + model + " --data " + text, dir);
   EXPECT_EQ(no_tok.exit_code, 2);
   EXPECT_THAT(no_tok.err, HasSubstr("has text rows: give the model's tokenizer with --tokenizer"));
-  test::WriteFile(dir + "/bad.jsonl", "{\"text\": \"a\", \"label\": \"ham\"}\n{\"text\": \"b\", \"label\": \"spma\"}\n");
+  test::WriteFile(dir + "/bad.jsonl",
+                  "{\"text\": \"a\", \"label\": \"ham\"}\n{\"text\": \"b\", \"label\": \"spma\"}\n");
   auto bad = test::RunCommand(kCli + " predict --model " + model + " --tokenizer " + dir + "/vocab.txt --data " + dir +
                                   "/bad.jsonl --labels " + dir + "/labels.json",
                               dir);
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_THAT(bad.err, HasSubstr("[synapse.data.204] " + dir + "/bad.jsonl:2: label \"spma\" is not one of ham, hard_ham, spam"));
-  auto names = test::RunCommand(kCli + " predict --model " + model + " --tokenizer " + dir + "/vocab.txt --data " + dir +
-                                    "/bad.jsonl",
-                                dir);
+  EXPECT_THAT(bad.err, HasSubstr("[synapse.data.204] " + dir +
+                                 "/bad.jsonl:2: label \"spma\" is not one of ham, hard_ham, spam"));
+  auto names = test::RunCommand(
+      kCli + " predict --model " + model + " --tokenizer " + dir + "/vocab.txt --data " + dir + "/bad.jsonl", dir);
   EXPECT_EQ(names.exit_code, 2);
   EXPECT_THAT(names.err, HasSubstr("give the class names with --labels"));
   test::WriteFile(dir + "/latin1.csv", "text,label\nok,0\ncaf\xe9,1\n");
-  auto latin1 = test::RunCommand(kCli + " tokenize --tokenizer " + dir + "/vocab.txt --data " + dir + "/latin1.csv", dir);
+  auto latin1 =
+      test::RunCommand(kCli + " tokenize --tokenizer " + dir + "/vocab.txt --data " + dir + "/latin1.csv", dir);
   EXPECT_EQ(latin1.exit_code, 2);
   EXPECT_THAT(latin1.err, HasSubstr("[synapse.tokenizer.503] " + dir + "/latin1.csv:3: invalid UTF-8 at byte 3"));
   auto skipped = test::RunCommand(
@@ -313,8 +317,8 @@ TEST(Cli, SkipBadRowsSkipsAndCounts) {
   test::WriteFile(dir + "/mixed.jsonl",
                   "{\"text\": \"free money\", \"label\": \"spam\"}\n{oops\n"
                   "{\"text\": \"noon\", \"label\": \"spma\"}\n{\"text\": \"hello team\", \"label\": \"ham\"}\n");
-  std::string cmd = kCli + " predict --model " + kFixtures + "/bert_traced.pt --tokenizer " + dir + "/vocab.txt --labels " +
-                    dir + "/labels.json --data " + dir + "/mixed.jsonl";
+  std::string cmd = kCli + " predict --model " + kFixtures + "/bert_traced.pt --tokenizer " + dir +
+                    "/vocab.txt --labels " + dir + "/labels.json --data " + dir + "/mixed.jsonl";
   auto strict = test::RunCommand(cmd, dir);
   EXPECT_EQ(strict.exit_code, 2);
   auto lenient = test::RunCommand(cmd + " --skip-bad-rows", dir);
@@ -330,15 +334,16 @@ TEST(Cli, FloatRowOfTheWrongShapeNamesItsLine) {
   std::string dir = test::TempDir("cli_float_shape");
   std::string good = "[" + std::string("0.5,") + "0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]";
   test::WriteFile(dir + "/rows.jsonl", "{\"features\": " + good + "}\n\n{\"features\": [1, 2, 3, 4, 5]}\n");
-  auto r = test::RunCommand(kCli + " predict --model " + kFixtures + "/tabular_traced.pt --input-shape 16 --data " + dir +
-                                "/rows.jsonl",
-                            dir);
+  auto r = test::RunCommand(
+      kCli + " predict --model " + kFixtures + "/tabular_traced.pt --input-shape 16 --data " + dir + "/rows.jsonl",
+      dir);
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("[synapse.data.206] " + dir + "/rows.jsonl:3: features of shape [5], the model expects [16]"));
+  EXPECT_THAT(r.err,
+              HasSubstr("[synapse.data.206] " + dir + "/rows.jsonl:3: features of shape [5], the model expects [16]"));
   test::WriteFile(dir + "/good.jsonl", "{\"features\": " + good + "}\n{\"features\": " + good + "}\n");
-  auto ok = test::RunCommand(kCli + " predict --model " + kFixtures + "/tabular_traced.pt --input-shape 16 --data " + dir +
-                                 "/good.jsonl",
-                             dir);
+  auto ok = test::RunCommand(
+      kCli + " predict --model " + kFixtures + "/tabular_traced.pt --input-shape 16 --data " + dir + "/good.jsonl",
+      dir);
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_EQ(Lines(ok.out).size(), 2u);
 }

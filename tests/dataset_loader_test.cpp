@@ -31,9 +31,10 @@ TEST(LoadDataset, TokenizesTextAndFindsLabelsBesideTheModel) {
   const std::string dir = test::TempDir("loader_beside");
   test::WriteFile(dir + "/labels.json", "[\"ham\", \"spam\"]");
   test::WriteFile(dir + "/model.pt", "");
-  test::WriteFile(dir + "/d.jsonl", "{\"text\": \"win a free cruise\", \"label\": \"spam\"}\n"
-                                    "{\"text\": \"see you at lunch\", \"label\": \"ham\"}\n"
-                                    "{\"text\": \"no label here\"}\n");
+  test::WriteFile(dir + "/d.jsonl",
+                  "{\"text\": \"win a free cruise\", \"label\": \"spam\"}\n"
+                  "{\"text\": \"see you at lunch\", \"label\": \"ham\"}\n"
+                  "{\"text\": \"no label here\"}\n");
   Dataset d = LoadDataset(DatasetSpec().data(dir + "/d.jsonl").tokenizer(kTokenizer).model(dir + "/model.pt"));
   EXPECT_EQ(d.labels_path, dir + "/labels.json");
   EXPECT_THAT(d.class_names, ElementsAre("ham", "spam"));
@@ -47,16 +48,16 @@ TEST(LoadDataset, TokenizesTextAndFindsLabelsBesideTheModel) {
 TEST(LoadDataset, TextWithoutATokenizerSaysHowToNameOne) {
   const std::string dir = test::TempDir("loader_no_tok");
   test::WriteFile(dir + "/d.jsonl", "{\"text\": \"hello\", \"label\": 0}\n");
-  auto [id, what] = DataErrorOf([&] {
-    LoadDataset(DatasetSpec().data(dir + "/d.jsonl").tokenizer_hint("Config().tokenizer(PATH)"));
-  });
+  auto [id, what] = DataErrorOf(
+      [&] { LoadDataset(DatasetSpec().data(dir + "/d.jsonl").tokenizer_hint("Config().tokenizer(PATH)")); });
   EXPECT_EQ(id, 213);
   EXPECT_THAT(what, HasSubstr("d.jsonl has text rows: give the model's tokenizer with Config().tokenizer(PATH)"));
 }
 
 TEST(LoadDataset, NameLabelsWithoutClassNamesFailUnlessLabelsAreOptional) {
   const std::string dir = test::TempDir("loader_names");
-  test::WriteFile(dir + "/d.jsonl", "{\"input_ids\": [2, 3], \"label\": 1}\n{\"input_ids\": [2, 4], \"label\": \"spam\"}\n");
+  test::WriteFile(dir + "/d.jsonl",
+                  "{\"input_ids\": [2, 3], \"label\": 1}\n{\"input_ids\": [2, 4], \"label\": \"spam\"}\n");
   auto [id, what] = DataErrorOf([&] { LoadDataset(DatasetSpec().data(dir + "/d.jsonl")); });
   EXPECT_EQ(id, 214);
   EXPECT_THAT(what, HasSubstr("d.jsonl:2: label \"spam\" is a name; give the class names with --labels labels.json"));
@@ -67,7 +68,8 @@ TEST(LoadDataset, NameLabelsWithoutClassNamesFailUnlessLabelsAreOptional) {
 TEST(LoadDataset, RequiredLabelsNameTheUnlabelledRow) {
   const std::string dir = test::TempDir("loader_required");
   test::WriteFile(dir + "/d.jsonl", "{\"input_ids\": [2, 3], \"label\": 1}\n\n{\"input_ids\": [2, 4]}\n");
-  auto [id, what] = DataErrorOf([&] { LoadDataset(DatasetSpec().data(dir + "/d.jsonl").label_use(LabelUse::kRequired)); });
+  auto [id, what] =
+      DataErrorOf([&] { LoadDataset(DatasetSpec().data(dir + "/d.jsonl").label_use(LabelUse::kRequired)); });
   EXPECT_EQ(id, 203);
   EXPECT_THAT(what, HasSubstr("d.jsonl:3: the row has no label"));
 }
@@ -75,11 +77,8 @@ TEST(LoadDataset, RequiredLabelsNameTheUnlabelledRow) {
 TEST(LoadDataset, ClassNamesFromRowsAreSortedAndKeepTextLeavesRowsRaw) {
   const std::string dir = test::TempDir("loader_train");
   test::WriteFile(dir + "/t.csv", "text,label\nbuy now,spam\nhi mum,ham\ncheap pills,spam\n");
-  Dataset d = LoadDataset(DatasetSpec()
-                              .data(dir + "/t.csv")
-                              .keep_text(true)
-                              .label_use(LabelUse::kRequired)
-                              .class_names_from_rows(true));
+  Dataset d = LoadDataset(
+      DatasetSpec().data(dir + "/t.csv").keep_text(true).label_use(LabelUse::kRequired).class_names_from_rows(true));
   EXPECT_THAT(d.class_names, ElementsAre("ham", "spam"));
   EXPECT_THAT(d.labels(), ElementsAre(1, 0, 1));
   EXPECT_EQ(*d.rows[1].text, "hi mum");
@@ -87,7 +86,8 @@ TEST(LoadDataset, ClassNamesFromRowsAreSortedAndKeepTextLeavesRowsRaw) {
 
   test::WriteFile(dir + "/ids.csv", "text,label\nbuy now,1\n");
   auto [id, what] = DataErrorOf([&] {
-    LoadDataset(DatasetSpec().data(dir + "/ids.csv").keep_text(true).class_names_from_rows(true).labels_hint("--labels a,b"));
+    LoadDataset(
+        DatasetSpec().data(dir + "/ids.csv").keep_text(true).class_names_from_rows(true).labels_hint("--labels a,b"));
   });
   EXPECT_EQ(id, 214);
   EXPECT_THAT(what, HasSubstr("ids.csv:2: label 1 is a class id, so the names cannot come from the rows; give the "
@@ -96,10 +96,12 @@ TEST(LoadDataset, ClassNamesFromRowsAreSortedAndKeepTextLeavesRowsRaw) {
 
 TEST(LoadDataset, SkipsBadRowsCountingEachKindAndSamplesByClass) {
   const std::string dir = test::TempDir("loader_skip");
-  std::string rows = "{\"input_ids\": [2, 3], \"label\": \"ham\"}\n"
-                     "{not json}\n"
-                     "{\"input_ids\": [2, 3], \"label\": \"spma\"}\n";
-  for (int i = 0; i < 9; ++i) rows += "{\"input_ids\": [2, 5], \"label\": \"" + std::string(i < 6 ? "spam" : "ham") + "\"}\n";
+  std::string rows =
+      "{\"input_ids\": [2, 3], \"label\": \"ham\"}\n"
+      "{not json}\n"
+      "{\"input_ids\": [2, 3], \"label\": \"spma\"}\n";
+  for (int i = 0; i < 9; ++i)
+    rows += "{\"input_ids\": [2, 5], \"label\": \"" + std::string(i < 6 ? "spam" : "ham") + "\"}\n";
   test::WriteFile(dir + "/d.jsonl", rows);
   Dataset d = LoadDataset(DatasetSpec()
                               .data(dir + "/d.jsonl")
@@ -113,7 +115,9 @@ TEST(LoadDataset, SkipsBadRowsCountingEachKindAndSamplesByClass) {
   EXPECT_EQ(d.total, 10);
   EXPECT_EQ(d.DescribeClasses(), "ham: 2, spam: 3");  // 4 ham, 6 spam of 10, in proportion
 
-  auto [id, what] = DataErrorOf([&] { LoadDataset(DatasetSpec().data(dir + "/d.jsonl").class_names({"ham", "spam"})); });
+  auto [id, what] = DataErrorOf([&] {
+    LoadDataset(DatasetSpec().data(dir + "/d.jsonl").class_names({"ham", "spam"}));
+  });
   EXPECT_EQ(id, 202);
   EXPECT_THAT(what, HasSubstr("d.jsonl:2"));
 }

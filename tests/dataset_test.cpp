@@ -1,12 +1,13 @@
 // Reading pre-tokenized and float JSONL rows, and the errors for bad ones.
+#include "synapse/dataset.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "synapse/dataset.h"
+#include <algorithm>
+
 #include "synapse/error.h"
 #include "test_util.h"
-
-#include <algorithm>
 
 namespace synapse {
 namespace {
@@ -60,17 +61,17 @@ TEST_P(BadDataTest, NamesFileLineAndProblem) {
 
 INSTANTIATE_TEST_SUITE_P(
     Rows, BadDataTest,
-    ::testing::Values(
-        BadData{"empty", "", 205, "no rows"},
-        BadData{"malformed", "{\"input_ids\": [1]}\n{\"input_ids\": [1,}\n", 202, ":2: malformed JSON"},
-        BadData{"not_object", "[1, 2]\n", 203, ":1: a row must be a JSON object"},
-        BadData{"no_ids", "{\"label\": 1}\n", 203, "no \"text\", \"input_ids\" or \"features\" field"},
-        BadData{"text_type", "{\"text\": 5}\n", 203, "\"text\" must be a string"},
-        BadData{"float_ids", "{\"input_ids\": [1.5]}\n", 203, "must hold integers"},
-        BadData{"mask_len", "{\"input_ids\": [1, 2], \"attention_mask\": [1]}\n", 203, "attention_mask has 1"},
-        BadData{"ragged", "{\"features\": [[1, 2], [3]]}\n", 203, "not rectangular"},
-        BadData{"bad_label", "{\"input_ids\": [1], \"label\": [1]}\n", 203, "\"label\" must be"},
-        BadData{"bad_utf8", "{\"input_ids\": [1], \"label\": \"\xff\xfe\"}\n", 202, "malformed JSON"}),
+    ::testing::Values(BadData{"empty", "", 205, "no rows"},
+                      BadData{"malformed", "{\"input_ids\": [1]}\n{\"input_ids\": [1,}\n", 202, ":2: malformed JSON"},
+                      BadData{"not_object", "[1, 2]\n", 203, ":1: a row must be a JSON object"},
+                      BadData{"no_ids", "{\"label\": 1}\n", 203, "no \"text\", \"input_ids\" or \"features\" field"},
+                      BadData{"text_type", "{\"text\": 5}\n", 203, "\"text\" must be a string"},
+                      BadData{"float_ids", "{\"input_ids\": [1.5]}\n", 203, "must hold integers"},
+                      BadData{"mask_len", "{\"input_ids\": [1, 2], \"attention_mask\": [1]}\n", 203,
+                              "attention_mask has 1"},
+                      BadData{"ragged", "{\"features\": [[1, 2], [3]]}\n", 203, "not rectangular"},
+                      BadData{"bad_label", "{\"input_ids\": [1], \"label\": [1]}\n", 203, "\"label\" must be"},
+                      BadData{"bad_utf8", "{\"input_ids\": [1], \"label\": \"\xff\xfe\"}\n", 202, "malformed JSON"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ReadRows, CsvWithQuotingEmbeddedNewlinesAndPairs) {
@@ -147,8 +148,11 @@ TEST(ReadRows, FuzzFindingsGiveOneLineErrors) {
   test::WriteFile(dir + "/number.jsonl", "{\"input_ids\": [2, 5, 28888888888888888888888888e88888888888]}\n");
   test::ExpectError<DataError>([&] { ReadRows(dir + "/header.csv"); }, 203,
                                "no column \"text\" (columns: \"bo\\ndy\", \"label\")");
-  test::ExpectError<DataError>([&] { ReadRows(dir + "/number.jsonl"); }, 202, "number.jsonl:1: malformed JSON: number overflow");
-  test::WriteFile(dir + "/label.csv", "text,label\nhello,sp\xff" "am\n");
+  test::ExpectError<DataError>([&] { ReadRows(dir + "/number.jsonl"); }, 202,
+                               "number.jsonl:1: malformed JSON: number overflow");
+  test::WriteFile(dir + "/label.csv",
+                  "text,label\nhello,sp\xff"
+                  "am\n");
   test::ExpectError<DataError>([&] { ReadRows(dir + "/label.csv"); }, 203, "label.csv:2: the label is not valid UTF-8");
 }
 

@@ -13,10 +13,10 @@
 namespace synapse {
 namespace {
 
-using ::testing::HasSubstr;
 using nlohmann::json;
 using test::ReadFile;
 using test::RunCommand;
+using ::testing::HasSubstr;
 
 const std::string kCli = SYNAPSE_CLI;
 const std::string kModelDir = std::string(SYNAPSE_SOURCE_DIR) + "/models/spam-tiny";
@@ -65,8 +65,7 @@ TEST(DefaultModelTest, PredictWithNoArgumentsMeasuresWhatTheCardClaims) {
   const double accuracy = static_cast<double>(correct) / total;
   EXPECT_DOUBLE_EQ(accuracy, test["accuracy"].get<double>());
   for (const auto& [label, counts] : per_class) {
-    EXPECT_DOUBLE_EQ(static_cast<double>(counts.first) / counts.second,
-                     test["classes"][label]["recall"].get<double>())
+    EXPECT_DOUBLE_EQ(static_cast<double>(counts.first) / counts.second, test["classes"][label]["recall"].get<double>())
         << label;
   }
   // The quality bar for the shipped model.
@@ -112,8 +111,8 @@ TEST(DefaultModelTest, TokenizerEncodesLikeHuggingFace) {
   for (const DataRow& r : rows) texts.push_back(*r.text);
   test::WriteFile(dir + "/texts.json", texts.dump());
   test::CommandResult hf = RunCommand(std::string("NODE_PATH=") + SYNAPSE_NODE_PATH + " node " + SYNAPSE_SOURCE_DIR +
-                                          "/tests/tokenizer_parity/encode.js " + kModelDir + "/tokenizer.json " +
-                                          dir + "/texts.json " + dir + "/hf.jsonl",
+                                          "/tests/tokenizer_parity/encode.js " + kModelDir + "/tokenizer.json " + dir +
+                                          "/texts.json " + dir + "/hf.jsonl",
                                       dir);
   ASSERT_EQ(hf.exit_code, 0) << hf.err;
   test::CommandResult ours = RunCommand(

@@ -1,4 +1,6 @@
 // Scoring, flip budgets and k grids: the arithmetic under every analysis number.
+#include "synapse/experiments.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -6,7 +8,6 @@
 
 #include "synapse/analysis.h"
 #include "synapse/error.h"
-#include "synapse/experiments.h"
 #include "test_util.h"
 
 namespace synapse {
@@ -17,8 +18,8 @@ using ::testing::ElementsAre;
 TEST(ScoreTest, CountsAccuracyRecallFlipsAndDiscordantPairs) {
   //                       examples: 0  1  2  3  4  5  6  7
   const std::vector<int64_t> labels = {0, 0, 0, 1, 1, 2, 2, 2};
-  const std::vector<int64_t> base = {0, 0, 1, 1, 1, 2, 2, 0};   // 6 right
-  const std::vector<int64_t> now = {0, 1, 0, 1, 0, 2, 1, 0};    // 4 right
+  const std::vector<int64_t> base = {0, 0, 1, 1, 1, 2, 2, 0};  // 6 right
+  const std::vector<int64_t> now = {0, 1, 0, 1, 0, 2, 1, 0};   // 4 right
   Metrics m = Score(now, labels, base, 3);
   EXPECT_EQ(m.n, 8);
   EXPECT_EQ(m.correct, 4);
@@ -27,10 +28,10 @@ TEST(ScoreTest, CountsAccuracyRecallFlipsAndDiscordantPairs) {
   EXPECT_DOUBLE_EQ(m.recall[0], 2.0 / 3);  // examples 0 and 2
   EXPECT_DOUBLE_EQ(m.recall[1], 0.5);
   EXPECT_DOUBLE_EQ(m.recall[2], 1.0 / 3);
-  EXPECT_EQ(m.flips, 4);                   // examples 1, 2, 4, 6
+  EXPECT_EQ(m.flips, 4);  // examples 1, 2, 4, 6
   EXPECT_DOUBLE_EQ(m.flip_rate, 0.5);
-  EXPECT_EQ(m.lost, 3);                    // 1, 4, 6: right before, wrong now
-  EXPECT_EQ(m.gained, 1);                  // 2: wrong before, right now
+  EXPECT_EQ(m.lost, 3);    // 1, 4, 6: right before, wrong now
+  EXPECT_EQ(m.gained, 1);  // 2: wrong before, right now
   EXPECT_NEAR(m.mcnemar_p, McNemarExactP(3, 1), 1e-15);
   EXPECT_LT(m.accuracy_ci.low, 0.5);
   EXPECT_GT(m.accuracy_ci.high, 0.5);
@@ -58,7 +59,7 @@ TEST(ScoreTest, MismatchedSizesAreAnError) {
 
 TEST(FlipBudgetsTest, HalfTheGapToEachClass) {
   Eigen::MatrixXf logits(2, 3);
-  logits << 3, 1, 0,    //
+  logits << 3, 1, 0,  //
       -1, 2, 1.5;
   FlipBudgets b = ComputeFlipBudgets(logits);
   EXPECT_DOUBLE_EQ(b.min_flip(0), 1.0);   // (3 - 1) / 2

@@ -37,7 +37,10 @@ TEST_P(HeadReplayTest, HeadChangesGiveTheForwardPassLogits) {
   using Change = std::function<void(WeightPerturbation&)>;
   std::vector<std::pair<std::string, Change>> changes = {
       {"nothing", [](WeightPerturbation&) {}},
-      {"scale entries", [&](WeightPerturbation& w) { w.ScaleEntries(head.weight, 0, {0, 1, 2}, 3.5); }},
+      {"scale entries",
+       [&](WeightPerturbation& w) {
+         w.ScaleEntries(head.weight, 0, {0, 1, 2}, 3.5);
+       }},
       {"scale rows", [&](WeightPerturbation& w) { w.ScaleRows(head.weight, {1}, -2.0); }},
       {"weight noise", [&](WeightPerturbation& w) { w.AddNoise(head.weight, 0.25, 7, /*relative=*/true); }},
   };
@@ -94,8 +97,8 @@ TEST(HeadReplay, ChangesElsewhereAreNotCovered) {
 }
 
 TEST(HeadReplay, LogitsAfterANonlinearityAreRefused) {
-  Model model = Model::Load(std::string(SYNAPSE_FIXTURE_DIR) + "/tabular_log_softmax.pt",
-                            ModelOptions().input_shape({16}));
+  Model model =
+      Model::Load(std::string(SYNAPSE_FIXTURE_DIR) + "/tabular_log_softmax.pt", ModelOptions().input_shape({16}));
   const std::vector<Example> examples = {Example::Features(std::vector<float>(16, 0.5f), {16})};
   const HeadReplay replay(model, examples, BatchOptions(), FindClassificationHead(model));
   EXPECT_FALSE(replay.available());

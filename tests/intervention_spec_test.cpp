@@ -101,8 +101,18 @@ TEST(Neurons, OutOfRangeNamesTheSiteAndWidth) {
 // Found by fuzz/intervention_spec_fuzzer: a SPEC holding newlines was echoed verbatim, so
 // the message spanned several lines. Every synapse::Error now escapes control characters.
 TEST(InterventionSpec, ControlCharactersStayOnOneLine) {
-  test::ExpectError<SpecError>([] { ParseIntervention("\n\n$2:\xa0" "5zall"); }, 301, "intervention \"\\n\\n$2:");
-  EXPECT_STREQ(SpecError(301, "a\tb\x01" "c").what(), "[synapse.spec.301] a\\tb\\x01c");
+  test::ExpectError<SpecError>(
+      [] {
+        ParseIntervention(
+            "\n\n$2:\xa0"
+            "5zall");
+      },
+      301, "intervention \"\\n\\n$2:");
+  EXPECT_STREQ(SpecError(301,
+                         "a\tb\x01"
+                         "c")
+                   .what(),
+               "[synapse.spec.301] a\\tb\\x01c");
 }
 
 }  // namespace

@@ -32,8 +32,9 @@ TEST(WeightSharedLayers, EachCallOfTheSharedGroupIsALayerTracedOrScripted) {
   for (const char* file : {"albert_traced.pt", "albert_scripted.pt"}) {
     SCOPED_TRACE(file);
     const Model m = Model::Load(kFixtures + "/" + file);
-    EXPECT_THAT(Names(m), ElementsAre("albert.encoder.albert_layer_groups.0@0", "albert.encoder.albert_layer_groups.0@1",
-                                      "albert.encoder.albert_layer_groups.0@2", "albert.encoder.albert_layer_groups.0@3"));
+    EXPECT_THAT(Names(m),
+                ElementsAre("albert.encoder.albert_layer_groups.0@0", "albert.encoder.albert_layer_groups.0@1",
+                            "albert.encoder.albert_layer_groups.0@2", "albert.encoder.albert_layer_groups.0@3"));
     for (const LayerInfo& l : m.layers()) {
       EXPECT_EQ(l.module, "albert.encoder.albert_layer_groups.0");
       EXPECT_EQ(l.call, l.index);
@@ -170,7 +171,8 @@ TEST(AnalyzeCli, LongLayerNamesKeepTheSummaryTableInColumns) {
   const test::CommandResult r = test::RunCommand(
       std::string(SYNAPSE_CLI) + " analyze --model " + kFixtures + "/albert_traced.pt --data " + kFixtures +
           "/albert_rows.jsonl --k 1 --random-seeds 1 --noise none --weight-noise none --no-weight-space --no-cache"
-          " --out " + dir + "/out",
+          " --out " +
+          dir + "/out",
       dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // The name's last 23 characters after the ellipsis, then the two spaces of its column.
@@ -199,7 +201,8 @@ TEST_P(AnalyzeFamily, RunsEndToEnd) {
                               entry["analyze_data"].get<std::string>() + " --pad-id " +
                               std::to_string(test::OraclePadId(entry)) + " --pool " + entry["pool"].get<std::string>() +
                               " --k 1,4 --random-seeds 2 --noise 0.5 --weight-noise 0.1 --weight-noise-seeds 1"
-                              " --bisect-steps 3 --no-cache --quiet --out " + dir + "/out";
+                              " --bisect-steps 3 --no-cache --quiet --out " +
+                              dir + "/out";
   const test::CommandResult r = test::RunCommand(command, dir);
   ASSERT_EQ(r.exit_code, 0) << command << "\n" << r.err;
   const json report = json::parse(test::ReadFile(dir + "/out/report.json"));
@@ -210,7 +213,8 @@ TEST_P(AnalyzeFamily, RunsEndToEnd) {
 
 INSTANTIATE_TEST_SUITE_P(Families, AnalyzeFamily,
                          ::testing::Values("roberta_traced", "distilbert_traced", "gpt2_traced", "electra_traced",
-                                           "deberta_v2_traced", "albert_traced", "albert_scripted", "ids_masked_encoder_scripted"),
+                                           "deberta_v2_traced", "albert_traced", "albert_scripted",
+                                           "ids_masked_encoder_scripted"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace

@@ -9,7 +9,6 @@
 namespace synapse {
 namespace {
 
-
 const std::string kFixtures = SYNAPSE_FIXTURE_DIR;
 
 using test::ExpectError;
@@ -49,8 +48,7 @@ TEST(ModelLoadErrors, ZipThatIsNotTorchScript) {
 }
 
 TEST(ModelLoadErrors, ForwardTakesAString) {
-  ExpectError<ModelError>([] { Model::Load(kFixtures + "/string_input.pt"); }, 103,
-                          "forward takes \"text\" as str");
+  ExpectError<ModelError>([] { Model::Load(kFixtures + "/string_input.pt"); }, 103, "forward takes \"text\" as str");
 }
 
 TEST(ModelLoadErrors, NoRepeatedLayers) {
@@ -58,8 +56,8 @@ TEST(ModelLoadErrors, NoRepeatedLayers) {
 }
 
 TEST(ModelLoadErrors, GlobMatchesNothing) {
-  ExpectError<ModelError>([] { Model::Load(kFixtures + "/bert_traced.pt", ModelOptions().layers_glob("nope.*")); },
-                          104, "no module path matches --layer-modules \"nope.*\"");
+  ExpectError<ModelError>([] { Model::Load(kFixtures + "/bert_traced.pt", ModelOptions().layers_glob("nope.*")); }, 104,
+                          "no module path matches --layer-modules \"nope.*\"");
 }
 
 // What LibTorch 1.13 says of a model traced by PyTorch 2.x with Hugging Face's default SDPA
@@ -148,8 +146,11 @@ TEST_F(RunErrors, PooledPositionWithMeanPooling) {
 }
 
 TEST_F(RunErrors, MeansOfWrongLength) {
-  ExpectError<SpecError>([&] { bert_->Run(batch_, {Intervention::Mean(Site::Layer(0), {1.f, 2.f})}); }, 308,
-                         "needs one mean per neuron");
+  ExpectError<SpecError>(
+      [&] {
+        bert_->Run(batch_, {Intervention::Mean(Site::Layer(0), {1.f, 2.f})});
+      },
+      308, "needs one mean per neuron");
 }
 
 TEST_F(RunErrors, FeaturesForATokenModel) {

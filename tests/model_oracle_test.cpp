@@ -32,8 +32,8 @@ Pooling PoolingOf(const json& entry) { return test::OraclePooling(entry); }
 Intervention ToIntervention(const std::string& spec, const json& entry) {
   if (spec.find(":mean:") != std::string::npos) {
     int layer = std::stoi(spec.substr(0, spec.find(':')));
-    Intervention base = ParseIntervention(spec.substr(0, spec.find(":mean:")) + ":zero:" +
-                                          spec.substr(spec.find(":mean:") + 6));
+    Intervention base =
+        ParseIntervention(spec.substr(0, spec.find(":mean:")) + ":zero:" + spec.substr(spec.find(":mean:") + 6));
     return Intervention::Mean(base.site(), entry["means"][std::to_string(layer)].get<std::vector<float>>(),
                               base.neurons());
   }
@@ -56,8 +56,10 @@ class OracleTest : public ::testing::TestWithParam<Case> {
       const json& entry = Oracle()["models"][name];
       ModelOptions options;
       if (entry.contains("input_shape")) options.input_shape(entry["input_shape"].get<std::vector<int64_t>>());
-      it = models.emplace(name, Model::Load(std::string(SYNAPSE_FIXTURE_DIR) + "/" + entry["file"].get<std::string>(),
-                                            options)).first;
+      it = models
+               .emplace(name,
+                        Model::Load(std::string(SYNAPSE_FIXTURE_DIR) + "/" + entry["file"].get<std::string>(), options))
+               .first;
     }
     return it->second;
   }
@@ -69,10 +71,11 @@ TEST_P(OracleTest, LogitsMatchEagerPyTorchHooks) {
   SCOPED_TRACE(c["name"].get<std::string>());
   std::vector<Intervention> plan;
   for (const auto& spec : c["specs"]) plan.push_back(ToIntervention(spec.get<std::string>(), entry));
-  RunResult r = Get(GetParam().model)
-                    .Run(Inputs(entry), plan,
-                         RunOptions().pool(PoolingOf(entry)).seed(entry["seed"].get<uint64_t>()).pad_id(
-                             test::OraclePadId(entry)));
+  RunResult r =
+      Get(GetParam().model)
+          .Run(
+              Inputs(entry), plan,
+              RunOptions().pool(PoolingOf(entry)).seed(entry["seed"].get<uint64_t>()).pad_id(test::OraclePadId(entry)));
   const auto expected = c["logits"].get<std::vector<std::vector<float>>>();
   ASSERT_EQ(r.logits.rows(), static_cast<Eigen::Index>(expected.size()));
   double max_diff = 0;
@@ -94,12 +97,11 @@ std::vector<Case> AllCases() {
   return cases;
 }
 
-INSTANTIATE_TEST_SUITE_P(AllModels, OracleTest, ::testing::ValuesIn(AllCases()),
-                         [](const ::testing::TestParamInfo<Case>& info) {
-                           return info.param.model + "_" +
-                                  Oracle()["models"][info.param.model]["cases"][info.param.index]["name"]
-                                      .get<std::string>();
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    AllModels, OracleTest, ::testing::ValuesIn(AllCases()), [](const ::testing::TestParamInfo<Case>& info) {
+      return info.param.model + "_" +
+             Oracle()["models"][info.param.model]["cases"][info.param.index]["name"].get<std::string>();
+    });
 
 class CaptureTest : public OracleTest {};
 
@@ -208,8 +210,8 @@ TEST(ModelInterventions, PerNeuronNoiseScalesTheSameDrawsPerNeuron) {
   std::vector<float> sigmas(32);
   for (size_t j = 0; j < sigmas.size(); ++j) sigmas[j] = j % 4 == 0 ? 0.0f : 0.1f * static_cast<float>(j);
   auto clean = m.Run(batch, {Intervention::Capture(site)}).captures.at(1);
-  auto unit = m.Run(batch, {Intervention::Noise(site, 1.0), Intervention::Capture(site)}, RunOptions().seed(5))
-                  .captures.at(1);
+  auto unit =
+      m.Run(batch, {Intervention::Noise(site, 1.0), Intervention::Capture(site)}, RunOptions().seed(5)).captures.at(1);
   auto scaled = m.Run(batch, {Intervention::Noise(site, sigmas), Intervention::Capture(site)}, RunOptions().seed(5))
                     .captures.at(1);
   for (Eigen::Index j = 0; j < 32; ++j) {

@@ -293,8 +293,8 @@ TEST_F(BlobProbe, RanksTheInformativeNeuronsFirst) {
 TEST_F(BlobProbe, PredictAgreesWithTheReportedAccuracies) {
   const std::vector<int64_t> predicted = probe_->Predict(blobs_->x);
   ASSERT_EQ(predicted.size(), blobs_->labels.size());
-  for (const auto& [rows, accuracy] : {std::make_pair(split_->train, probe_->train_accuracy),
-                                       std::make_pair(split_->test, probe_->test_accuracy)}) {
+  for (const auto& [rows, accuracy] :
+       {std::make_pair(split_->train, probe_->train_accuracy), std::make_pair(split_->test, probe_->test_accuracy)}) {
     int64_t correct = 0;
     for (int64_t r : rows) correct += predicted[r] == blobs_->labels[r];
     EXPECT_EQ(static_cast<double>(correct) / static_cast<double>(rows.size()), accuracy);
@@ -434,10 +434,16 @@ TEST(FitProbeErrors, RejectsBadDataWith209) {
                                "probe: example " + std::to_string(split.train[1]) + ": label 3 is outside [0, 3)");
   bad_labels[split.train[1]] = -1;
   test::ExpectError<DataError>([&] { FitProbe(blobs.x, bad_labels, 3, split); }, 209, "label -1 is outside [0, 3)");
-  test::ExpectError<DataError>([&] { FitProbe(blobs.x, blobs.labels, 3, Split{{}, {0, 1}}); }, 209,
-                               "probe: the training side of the split is empty");
-  test::ExpectError<DataError>([&] { FitProbe(blobs.x, blobs.labels, 3, Split{{0, 12}, {}}); }, 209,
-                               "probe: split.train[1] is 12, outside the 12 rows of x");
+  test::ExpectError<DataError>(
+      [&] {
+        FitProbe(blobs.x, blobs.labels, 3, Split{{}, {0, 1}});
+      },
+      209, "probe: the training side of the split is empty");
+  test::ExpectError<DataError>(
+      [&] {
+        FitProbe(blobs.x, blobs.labels, 3, Split{{0, 12}, {}});
+      },
+      209, "probe: split.train[1] is 12, outside the 12 rows of x");
   Eigen::MatrixXf with_nan = blobs.x;
   with_nan(split.test[0], 2) = std::numeric_limits<float>::quiet_NaN();
   test::ExpectError<DataError>([&] { FitProbe(with_nan, blobs.labels, 3, split); }, 209, "non-finite");

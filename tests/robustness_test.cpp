@@ -270,9 +270,9 @@ TEST_F(LiveEngine, ActualLinesShowNoQueryType) {
     EXPECT_THAT(Probe(0), ProbeAccuracyAtLeast(0.9999));
   }
   ASSERT_EQ(results.size(), 2);
-  EXPECT_THAT(results.GetTestPartResult(0).message(),
-              AllOf(HasSubstr("Actual: Baseline() {accuracy "), HasSubstr(", whose accuracy is"),
-                    Not(HasSubstr("(of type"))));
+  EXPECT_THAT(
+      results.GetTestPartResult(0).message(),
+      AllOf(HasSubstr("Actual: Baseline() {accuracy "), HasSubstr(", whose accuracy is"), Not(HasSubstr("(of type"))));
   EXPECT_THAT(results.GetTestPartResult(1).message(),
               AllOf(HasSubstr("Actual: Probe(0) {held-out accuracy "), Not(HasSubstr("(of type"))));
 }
@@ -339,8 +339,8 @@ TEST_F(AdaptiveEngine, FalsePassRateOnARealModelAtTheThreshold) {
   const double alpha = 1 - m->config().confidence();
   EXPECT_LE(static_cast<double>(passed) / runs, alpha);
   EXPECT_GT(early, 0);
-  std::printf("LogitShift(0.5) accuracy %.4f, threshold %.4f: %d of %d adaptive runs passed (%d stopped early)\n",
-              rate, item.check.threshold, passed, runs, early);
+  std::printf("LogitShift(0.5) accuracy %.4f, threshold %.4f: %d of %d adaptive runs passed (%d stopped early)\n", rate,
+              item.check.threshold, passed, runs, early);
 }
 
 TEST(RobustnessConfig, AdaptiveFromFlagsAndEnvironment) {
@@ -402,7 +402,8 @@ TEST(RobustnessConfig, PadIdFromConfigEnvironmentFlagsAndSpecs) {
   EXPECT_NE(ModelUnderTest::Shared(Config().model(kModelDir).pad_id(7)).get(),
             ModelUnderTest::Shared(Config().model(kModelDir)).get());
   const Spec gate = ParseGateSpec(
-      json::parse(R"({"model": "m", "pad_id": 1, "assertions": [{"metric": "accuracy", "threshold": 0.5}]})"), "g.json");
+      json::parse(R"({"model": "m", "pad_id": 1, "assertions": [{"metric": "accuracy", "threshold": 0.5}]})"),
+      "g.json");
   EXPECT_EQ(gate.config.pad_id(), 1);
   const Spec suite = ParseSuiteSpec(json::parse(R"({"pad_id": 1, "baseline": {"accuracy_at_least": 0.9}})"), "r.json");
   EXPECT_EQ(suite.config.pad_id(), 1);
@@ -574,7 +575,8 @@ TEST(ReportParts, MergeKeepsEachTestOnceAndUnitesMeasurements) {
                                      part(2, "a", {{"Two", "passed"}}, "Noise(0.1).AtLayer(3)"),
                                      part(4, "b", {{"Three", "passed"}}, "Baseline()")});
   std::vector<std::string> tests;
-  for (const auto& t : joined["tests"]) tests.push_back(t["name"].get<std::string>() + " " + t["status"].get<std::string>());
+  for (const auto& t : joined["tests"])
+    tests.push_back(t["name"].get<std::string>() + " " + t["status"].get<std::string>());
   EXPECT_THAT(tests, ::testing::ElementsAre("Two passed", "One passed", "Three passed"));
   EXPECT_EQ(joined["parts"], 3);  // the earliest part's tests all ran again later
   std::vector<std::string> queries;
@@ -595,7 +597,8 @@ TEST(ReportFiles, JUnitMessageIsTheTestsMessage) {
                              {"message", "Baseline(): whose accuracy is 0.5; the lower bound 0.4 misses 0.9"},
                              {"failures", {"a.cpp:3: Value of: Baseline()\nExpected: ..."}}});
   const std::string xml = RenderJUnitXml(report);
-  EXPECT_THAT(xml, HasSubstr(R"(<failure message="Baseline(): whose accuracy is 0.5; the lower bound 0.4 misses 0.9")"));
+  EXPECT_THAT(xml,
+              HasSubstr(R"(<failure message="Baseline(): whose accuracy is 0.5; the lower bound 0.4 misses 0.9")"));
   EXPECT_THAT(xml, HasSubstr("a.cpp:3: Value of: Baseline()\nExpected: ..."));
 }
 

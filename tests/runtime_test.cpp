@@ -1,11 +1,11 @@
 // synapse::KeepFreedMemory: large blocks come from the heap and stay there once freed.
+#include "synapse/runtime.h"
+
 #include <gtest/gtest.h>
 #include <malloc.h>
 
 #include <cstdlib>
 #include <cstring>
-
-#include "synapse/runtime.h"
 
 namespace synapse {
 namespace {

@@ -1,6 +1,8 @@
 // The betting confidence sequence (synapse/sequential.h) under optional stopping: simulated
 // outcome streams sitting exactly at the threshold, read after every observation, must
 // pass at most alpha of the time; a Wilson interval recomputed at each look does not.
+#include "synapse/sequential.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 #include <random>
 #include <vector>
 
-#include "synapse/sequential.h"
 #include "synapse/stats.h"
 
 namespace synapse {

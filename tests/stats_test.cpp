@@ -1,9 +1,9 @@
 // Intervals and tests against published and hand-computed values.
+#include "synapse/stats.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
-
-#include "synapse/stats.h"
 
 namespace synapse {
 namespace {
@@ -20,7 +20,10 @@ TEST(NormalQuantileTest, MatchesKnownValues) {
 TEST(WilsonIntervalTest, MatchesNewcombesTable) {
   // Newcombe (1998), "Two-sided confidence intervals for the single proportion", Table I,
   // method 3 (score interval without continuity correction).
-  struct Case { int64_t s, n; double low, high; };
+  struct Case {
+    int64_t s, n;
+    double low, high;
+  };
   for (const Case& c : {Case{81, 263, 0.2553, 0.3662}, Case{15, 148, 0.0624, 0.1605}, Case{0, 20, 0.0, 0.1611},
                         Case{1, 29, 0.0061, 0.1718}}) {
     Interval ci = WilsonInterval(c.s, c.n);

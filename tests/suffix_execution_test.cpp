@@ -126,8 +126,8 @@ Model LoadFixture(const std::string& name) {
 
 TEST(SuffixExecution, CutsEveryLayerOfStraightLineModels) {
   for (const char* name : {"bert_traced", "gpt_traced", "shared_type_scripted", "torch_encoder_scripted",
-                           "roberta_traced", "distilbert_traced", "gpt2_traced", "electra_traced",
-                           "deberta_v2_traced", "ids_masked_encoder_scripted", "albert_traced"}) {
+                           "roberta_traced", "distilbert_traced", "gpt2_traced", "electra_traced", "deberta_v2_traced",
+                           "ids_masked_encoder_scripted", "albert_traced"}) {
     SCOPED_TRACE(name);
     const Model model = LoadFixture(name);
     const SuffixExecution cut = model.suffix_execution();
@@ -139,8 +139,8 @@ TEST(SuffixExecution, CutsEveryLayerOfStraightLineModels) {
 // The last layer runs on the [CLS] row only where the graph lets the selection move up
 // (EveryPlanMatchesTheWholeForward checks the logits); elsewhere the reason is given.
 TEST(SuffixExecution, LastLayerRunsOnThePooledRowWhereTheGraphAllows) {
-  for (const char* name : {"bert_traced", "roberta_traced", "distilbert_traced", "electra_traced",
-                           "deberta_v2_traced", "albert_traced"}) {
+  for (const char* name :
+       {"bert_traced", "roberta_traced", "distilbert_traced", "electra_traced", "deberta_v2_traced", "albert_traced"}) {
     SCOPED_TRACE(name);
     const Model model = LoadFixture(name);
     const SuffixExecution cut = model.suffix_execution();
@@ -259,7 +259,8 @@ TEST(SuffixExecution, ACacheKeepsCutValuesAcrossCalls) {
   {
     WeightPerturbation w(model);
     w.Scale("bert.encoder.layer.0.output.dense.weight", 0.5);
-    const Eigen::MatrixXf want = RunPlans(model, examples, {queries[0]}, BatchOptions(plain).suffix_execution(false))[0];
+    const Eigen::MatrixXf want =
+        RunPlans(model, examples, {queries[0]}, BatchOptions(plain).suffix_execution(false))[0];
     EXPECT_LE((RunPlans(model, examples, {queries[0]}, cached)[0] - want).cwiseAbs().maxCoeff(), kTolerance);
   }
   const Eigen::MatrixXf want = RunPlans(model, examples, {queries[0]}, BatchOptions(plain).suffix_execution(false))[0];
@@ -267,10 +268,9 @@ TEST(SuffixExecution, ACacheKeepsCutValuesAcrossCalls) {
   EXPECT_EQ(cache->misses(), 9);  // the changed weights, then the restored ones, ran again
   // A cache too small for any batch keeps nothing and changes nothing.
   auto tiny = std::make_shared<SuffixCache>(16);
-  EXPECT_LE((RunPlans(model, examples, {queries[0]}, BatchOptions(plain).suffix_cache(tiny))[0] - want)
-                .cwiseAbs()
-                .maxCoeff(),
-            kTolerance);
+  EXPECT_LE(
+      (RunPlans(model, examples, {queries[0]}, BatchOptions(plain).suffix_cache(tiny))[0] - want).cwiseAbs().maxCoeff(),
+      kTolerance);
   EXPECT_EQ(tiny->bytes(), 0);
 }
 

@@ -8,15 +8,15 @@
 #define SYNAPSE_TESTS_TEST_PATHS_H_
 
 namespace synapse_test_paths {
-extern const char* const kFixtureDir;      // TorchScript fixtures, oracle.json (make_fixtures.py)
-extern const char* const kCli;             // the synapse executable
-extern const char* const kSourceDir;       // the source tree
-extern const char* const kModelDir;        // models/spam-tiny in the source tree
-extern const char* const kTestTmp;         // scratch space under the build directory
-extern const char* const kTokenizerRefDir; // Hugging Face reference encodings
-extern const char* const kNodePath;        // node_modules with the tokenizers binding
-extern const char* const kTokenizerScripts;// tests/tokenizer_parity
-extern const char* const kCorpusDir;       // the converted SpamAssassin corpus
+extern const char* const kFixtureDir;        // TorchScript fixtures, oracle.json (make_fixtures.py)
+extern const char* const kCli;               // the synapse executable
+extern const char* const kSourceDir;         // the source tree
+extern const char* const kModelDir;          // models/spam-tiny in the source tree
+extern const char* const kTestTmp;           // scratch space under the build directory
+extern const char* const kTokenizerRefDir;   // Hugging Face reference encodings
+extern const char* const kNodePath;          // node_modules with the tokenizers binding
+extern const char* const kTokenizerScripts;  // tests/tokenizer_parity
+extern const char* const kCorpusDir;         // the converted SpamAssassin corpus
 }  // namespace synapse_test_paths
 
 // A target that still defines one of these on its command line keeps its own value.

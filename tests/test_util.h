@@ -2,11 +2,10 @@
 #ifndef SYNAPSE_TESTS_TEST_UTIL_H_
 #define SYNAPSE_TESTS_TEST_UTIL_H_
 
-#include <sys/stat.h>
-#include <sys/wait.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <array>
 #include <cstdio>

@@ -72,8 +72,8 @@ void ExpectParity(const std::string& tokenizer_file, const std::function<std::un
     if (e.input_ids != ids || e.token_type_ids != types) {
       if (++mismatched <= 5) {
         const size_t at = FirstDifference(ids, e.input_ids);
-        ADD_FAILURE() << tokenizer_file << " max_length " << max_length << " text \"" << shown << "\"\n  hf:      "
-                      << Show(ids, at) << "\n  synapse: " << Show(e.input_ids, at);
+        ADD_FAILURE() << tokenizer_file << " max_length " << max_length << " text \"" << shown
+                      << "\"\n  hf:      " << Show(ids, at) << "\n  synapse: " << Show(e.input_ids, at);
       }
     }
     EXPECT_EQ(e.attention_mask, std::vector<int64_t>(e.input_ids.size(), 1));
@@ -85,21 +85,22 @@ void ExpectParity(const std::string& tokenizer_file, const std::function<std::un
 }
 
 TEST(TokenizerParity, UncasedTokenizerJsonMatchesHuggingFace) {
-  ExpectParity("uncased.json", [](int64_t n) {
-    return Tokenizer::Load(kDir + "/uncased.json", TokenizerOptions().max_length(n));
-  }, 6000);
+  ExpectParity(
+      "uncased.json",
+      [](int64_t n) { return Tokenizer::Load(kDir + "/uncased.json", TokenizerOptions().max_length(n)); }, 6000);
 }
 
 TEST(TokenizerParity, CasedTokenizerJsonMatchesHuggingFace) {
-  ExpectParity("cased.json", [](int64_t n) {
-    return Tokenizer::Load(kDir + "/cased.json", TokenizerOptions().max_length(n));
-  }, 6000);
+  ExpectParity(
+      "cased.json", [](int64_t n) { return Tokenizer::Load(kDir + "/cased.json", TokenizerOptions().max_length(n)); },
+      6000);
 }
 
 TEST(TokenizerParity, BareVocabTxtMatchesTheUncasedTokenizer) {
-  ExpectParity("uncased.json", [](int64_t n) {
-    return Tokenizer::Load(kDir + "/vocab.txt", TokenizerOptions().max_length(n).lowercase(true));
-  }, 6000);
+  ExpectParity(
+      "uncased.json",
+      [](int64_t n) { return Tokenizer::Load(kDir + "/vocab.txt", TokenizerOptions().max_length(n).lowercase(true)); },
+      6000);
 }
 
 TEST(TokenizerParity, MaxLengthDefaultsToTheTokenizersOwnTruncation) {

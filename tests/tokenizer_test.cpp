@@ -1,9 +1,10 @@
 // Tokenizer behaviour that the parity test does not pin down: errors and truncation.
+#include "synapse/tokenizer.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "synapse/error.h"
-#include "synapse/tokenizer.h"
 #include "test_util.h"
 
 namespace synapse {
@@ -82,7 +83,8 @@ INSTANTIATE_TEST_SUITE_P(
                      R"({"normalizer": {"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": "Nmt"}]},
                          "model": {"type": "Unigram", "vocab": [["a", 0.0]]}})",
                      502, "normalizer.normalizers[1].type \"Nmt\" is not supported"},
-        BadTokenizer{"model", R"({"model": {"type": "Hash", "vocab": {}}})", 502, "model.type \"Hash\" is not supported"},
+        BadTokenizer{"model", R"({"model": {"type": "Hash", "vocab": {}}})", 502,
+                     "model.type \"Hash\" is not supported"},
         BadTokenizer{"merge", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b"]}})", 506,
                      "model.merges[0]: \"a b\" names a token that is not in the vocabulary"},
         BadTokenizer{"regex", R"({"model": {"type": "WordLevel", "vocab": {"a": 0}},
@@ -93,17 +95,16 @@ INSTANTIATE_TEST_SUITE_P(
                      506, "normalizer.precompiled_charsmap: the charsmap is shorter than its header"},
         BadTokenizer{"dropout", R"({"model": {"type": "BPE", "dropout": 0.1, "vocab": {}, "merges": []}})", 506,
                      "model.dropout: BPE dropout is random"},
-        BadTokenizer{"normalizer", R"({"normalizer": {"type": "NFKC"}, "model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}})",
-                     502, "normalizer NFKC is not supported yet"},
+        BadTokenizer{"normalizer",
+                     R"({"normalizer": {"type": "NFKC"}, "model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}})", 502,
+                     "normalizer NFKC is not supported yet"},
         BadTokenizer{"malformed", R"({"model": )", 501, "malformed JSON"},
         BadTokenizer{"no_unk", R"({"model": {"type": "WordPiece", "vocab": {"a": 0}}})", 501,
                      "the unknown token \"[UNK]\" is not in the vocabulary"},
         BadTokenizer{"no_model", R"({"version": "1.0"})", 501, "not a tokenizer.json this version understands"}),
     [](const auto& info) { return std::string(info.param.name); });
 
-TEST(Tokenizer, MissingFile) {
-  EXPECT_THROW(Tokenizer::Load("/nonexistent/tokenizer.json"), TokenizerError);
-}
+TEST(Tokenizer, MissingFile) { EXPECT_THROW(Tokenizer::Load("/nonexistent/tokenizer.json"), TokenizerError); }
 
 TEST(Tokenizer, VocabTxtWithoutSpecialTokens) {
   std::string dir = test::TempDir("tok_nospecial");

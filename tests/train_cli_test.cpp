@@ -12,10 +12,10 @@
 namespace synapse {
 namespace {
 
-using ::testing::HasSubstr;
 using nlohmann::json;
 using test::ReadFile;
 using test::RunCommand;
+using ::testing::HasSubstr;
 
 const std::string kCli = SYNAPSE_CLI;
 
@@ -38,8 +38,8 @@ class TrainCliTest : public ::testing::Test {
     WriteSample("test", 150, *dir_ + "/test.jsonl");
     test::WriteFile(*dir_ + "/intro.md", "# tiny test model\n\nTrained by train_cli_test.\n");
     run_ = new test::CommandResult(RunCommand(
-        kCli + " train --train " + *dir_ + "/train.jsonl --validation " + *dir_ + "/validation.jsonl --test " +
-            *dir_ + "/test.jsonl --out " + *dir_ + "/model --card-intro " + *dir_ +
+        kCli + " train --train " + *dir_ + "/train.jsonl --validation " + *dir_ + "/validation.jsonl --test " + *dir_ +
+            "/test.jsonl --out " + *dir_ + "/model --card-intro " + *dir_ +
             "/intro.md --vocab-size 1200 --max-length 40 --layers 2 --hidden 32 --heads 2 --intermediate 64 "
             "--epochs 3 --batch-size 16 --lr 2e-3 --threads 1",
         *dir_));
@@ -105,8 +105,7 @@ TEST_F(TrainCliTest, TrainingRecordAndCardAgreeWithWhatPredictMeasures) {
   EXPECT_DOUBLE_EQ(test["accuracy"].get<double>(), static_cast<double>(correct) / total);
   for (const auto& [label, counts] : per_class) {
     EXPECT_EQ(test["classes"][label]["support"], counts.second) << label;
-    EXPECT_DOUBLE_EQ(test["classes"][label]["recall"].get<double>(),
-                     static_cast<double>(counts.first) / counts.second)
+    EXPECT_DOUBLE_EQ(test["classes"][label]["recall"].get<double>(), static_cast<double>(counts.first) / counts.second)
         << label;
   }
 
@@ -136,13 +135,14 @@ TEST_F(TrainCliTest, AnalyzeReadsTheModelDirectory) {
 
 TEST_F(TrainCliTest, BadInputStopsWithOneLineAndExitCode2) {
   const std::string dir = test::TempDir("train_cli_bad");
-  test::WriteFile(dir + "/train.jsonl", "{\"text\": \"cheap pills\", \"label\": \"spam\"}\n"
-                                        "{\"text\": \"meeting at noon\", \"label\": \"ham\"}\n"
-                                        "{\"text\": \"free money\", \"label\": \"spma\"}\n");
+  test::WriteFile(dir + "/train.jsonl",
+                  "{\"text\": \"cheap pills\", \"label\": \"spam\"}\n"
+                  "{\"text\": \"meeting at noon\", \"label\": \"ham\"}\n"
+                  "{\"text\": \"free money\", \"label\": \"spma\"}\n");
   test::WriteFile(dir + "/validation.jsonl", "{\"text\": \"lunch?\", \"label\": \"ham\"}\n");
   auto run = [&](const std::string& args) { return RunCommand(kCli + " train " + args, dir); };
-  test::CommandResult r = run("--train " + dir + "/train.jsonl --validation " + dir + "/validation.jsonl --out " +
-                              dir + "/m --labels ham,spam");
+  test::CommandResult r = run("--train " + dir + "/train.jsonl --validation " + dir + "/validation.jsonl --out " + dir +
+                              "/m --labels ham,spam");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("[synapse.data.204] " + dir + "/train.jsonl:3: label \"spma\" is not one of ham, spam"));
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;

@@ -2,6 +2,8 @@
 // learns, the saved file is a genuine TorchScript module (PyTorch loads it and agrees with
 // Synapse's engine), Synapse's hooks work on it, it is deterministic, and bad input is
 // refused with one-line errors.
+#include "synapse/training.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -12,21 +14,18 @@
 #include "synapse/model.h"
 #include "synapse/runtime.h"
 #include "synapse/tokenizer.h"
-#include "synapse/training.h"
 #include "synapse/wordpiece_trainer.h"
 #include "test_util.h"
 
 namespace synapse {
 namespace {
 
-using ::testing::ElementsAre;
 using test::ExpectError;
+using ::testing::ElementsAre;
 
 const std::vector<std::string> kClasses = {"ham", "hard_ham", "spam"};
 
-EncoderConfig SmallConfig() {
-  return EncoderConfig().layers(2).hidden(32).heads(4).intermediate(64).max_positions(48);
-}
+EncoderConfig SmallConfig() { return EncoderConfig().layers(2).hidden(32).heads(4).intermediate(64).max_positions(48); }
 
 TrainingOptions SmallOptions() { return TrainingOptions().epochs(4).batch_size(16).learning_rate(2e-3).seed(7); }
 
@@ -132,8 +131,8 @@ TEST_F(TrainingTest, PyTorchLoadsTheFileAndComputesTheSameLogits) {
       "    t = torch.tensor([ids]); out.append(m(t, torch.ones_like(t))[0].tolist())\n"
       "print(json.dumps(out))\n";
   test::WriteFile(*dir_ + "/logits.py", script);
-  test::CommandResult r = test::RunCommand(
-      "/usr/bin/python3 " + *dir_ + "/logits.py " + *dir_ + "/model.pt " + *dir_ + "/ids.json", *dir_);
+  test::CommandResult r =
+      test::RunCommand("/usr/bin/python3 " + *dir_ + "/logits.py " + *dir_ + "/model.pt " + *dir_ + "/ids.json", *dir_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json theirs = nlohmann::json::parse(r.out);
   ASSERT_EQ(theirs.size(), batch.size());
@@ -169,12 +168,10 @@ TEST_F(TrainingTest, SameSeedSameModelOtherSeedOtherModel) {
     return Model::Load(path).Run(batch, {}, RunOptions().pad_id(tokenizer_->pad_id())).logits;
   };
   TrainingOptions short_run = SmallOptions().epochs(1);
-  TrainEncoderClassifier(SmallConfig(), tokenizer_->vocab_size(), 3, *train_, *validation_, short_run,
-                         *dir_ + "/a.pt");
-  TrainEncoderClassifier(SmallConfig(), tokenizer_->vocab_size(), 3, *train_, *validation_, short_run,
-                         *dir_ + "/b.pt");
-  TrainEncoderClassifier(SmallConfig(), tokenizer_->vocab_size(), 3, *train_, *validation_, TrainingOptions(short_run).seed(8),
-                         *dir_ + "/c.pt");
+  TrainEncoderClassifier(SmallConfig(), tokenizer_->vocab_size(), 3, *train_, *validation_, short_run, *dir_ + "/a.pt");
+  TrainEncoderClassifier(SmallConfig(), tokenizer_->vocab_size(), 3, *train_, *validation_, short_run, *dir_ + "/b.pt");
+  TrainEncoderClassifier(SmallConfig(), tokenizer_->vocab_size(), 3, *train_, *validation_,
+                         TrainingOptions(short_run).seed(8), *dir_ + "/c.pt");
   const Eigen::MatrixXf a = logits_of(*dir_ + "/a.pt");
   EXPECT_EQ((a - logits_of(*dir_ + "/b.pt")).cwiseAbs().maxCoeff(), 0.0f);
   EXPECT_GT((a - logits_of(*dir_ + "/c.pt")).cwiseAbs().maxCoeff(), 1e-3f);
@@ -207,9 +204,8 @@ TEST_F(TrainingTest, RefusesBadConfigurationsAndData) {
   LabelledExamples tiny;
   tiny.examples = Head(*train_, 4);
   tiny.labels.assign(train_->labels.begin(), train_->labels.begin() + 4);
-  ExpectError<DataError>(
-      [&] { train(SmallConfig(), tiny, SmallOptions().epochs(1), "/proc/no-such-dir/model.pt"); }, 208,
-      "/proc/no-such-dir/model.pt");
+  ExpectError<DataError>([&] { train(SmallConfig(), tiny, SmallOptions().epochs(1), "/proc/no-such-dir/model.pt"); },
+                         208, "/proc/no-such-dir/model.pt");
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // alphabet limit, determinism, and the saved tokenizer.json read back by synapse::Tokenizer
 // and by Hugging Face tokenizers itself (tests/tokenizer_parity/encode.js), which must give
 // the same ids on real SpamAssassin messages.
+#include "synapse/wordpiece_trainer.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -14,7 +16,6 @@
 
 #include "synapse/error.h"
 #include "synapse/tokenizer.h"
-#include "synapse/wordpiece_trainer.h"
 #include "test_util.h"
 
 namespace synapse {

@@ -23,9 +23,7 @@ class ReviewSentiment : public RobustnessTest {
 
 // --- What the model must do untouched.
 
-TEST_F(ReviewSentiment, BeatsChanceClearly) {
-  EXPECT_THAT(Baseline(), AccuracyAtLeast(0.6).WithConfidence(0.95));
-}
+TEST_F(ReviewSentiment, BeatsChanceClearly) { EXPECT_THAT(Baseline(), AccuracyAtLeast(0.6).WithConfidence(0.95)); }
 
 TEST_F(ReviewSentiment, FindsPositiveReviews) { EXPECT_THAT(Baseline(), ClassRecallAtLeast("positive", 0.6)); }
 

@@ -125,8 +125,8 @@ using AnalysisProgress = std::function<void(const std::string& stage, int64_t do
 /// Throws DataError 209 for an unlabelled example or a label out of range, SpecError 310
 /// for invalid options (a bad k, a negative noise level ...), and whatever the model
 /// throws while running.
-nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& examples,
-                               const std::vector<int64_t>& labels, const std::vector<std::string>& class_names,
+nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& examples, const std::vector<int64_t>& labels,
+                               const std::vector<std::string>& class_names,
                                const AnalysisOptions& options = AnalysisOptions(),
                                const AnalysisProgress& progress = {});
 

@@ -24,8 +24,8 @@ struct ClassificationMetricsOptions {
 };
 
 struct ClassMetrics {
-  int64_t support = 0;         // examples of the class
-  int64_t predicted = 0;       // examples predicted as the class
+  int64_t support = 0;    // examples of the class
+  int64_t predicted = 0;  // examples predicted as the class
   int64_t true_positives = 0;
   double precision = 0, recall = 0, f1 = 0;  // NaN where the denominator is 0
   Interval precision_interval, recall_interval, f1_interval;

@@ -10,14 +10,13 @@
 #define SYNAPSE_DATASET_H_
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "synapse/example.h"
 #include "synapse/options.h"
-
-#include <map>
-#include <optional>
 
 namespace synapse {
 

@@ -73,8 +73,7 @@ class ModelError : public Error {
 class DataError : public Error {
  public:
   /// `example`: the data-set index of the example at fault, when there is one.
-  DataError(int id, const std::string& message, int64_t example = -1)
-      : Error("data", id, message), example_(example) {}
+  DataError(int id, const std::string& message, int64_t example = -1) : Error("data", id, message), example_(example) {}
   /// The data-set index of the example at fault (message "example N: ..."), or -1.
   int64_t example() const noexcept { return example_; }
 

@@ -128,8 +128,7 @@ class Intervention {
 
  private:
   Intervention(Op op, Site site, Neurons neurons, double value, std::vector<float> values)
-      : op_(op), site_(std::move(site)), neurons_(std::move(neurons)), value_(value),
-        values_(std::move(values)) {}
+      : op_(op), site_(std::move(site)), neurons_(std::move(neurons)), value_(value), values_(std::move(values)) {}
   Op op_;
   Site site_;
   Neurons neurons_;

@@ -166,8 +166,7 @@ class Model {
   /// options.pad_id(); outputs are in input order. Throws DataError for inputs the model
   /// cannot take, SpecError for interventions it cannot apply, ModelError 106 when the
   /// forward pass itself fails.
-  RunResult Run(const std::vector<Example>& batch,
-                const std::vector<Intervention>& interventions = {},
+  RunResult Run(const std::vector<Example>& batch, const std::vector<Intervention>& interventions = {},
                 const RunOptions& options = RunOptions()) const;
 
   /// Runs one batch under each plan (the interventions of one configuration, applied

@@ -10,15 +10,15 @@
 
 #include <utility>
 
-#define SYNAPSE_ARG(T, name)                       \
- public:                                           \
-  auto& name(const T& new_##name) {                \
-    name##_ = new_##name;                          \
-    return *this;                                  \
-  }                                                \
+#define SYNAPSE_ARG(T, name)                         \
+ public:                                             \
+  auto& name(const T& new_##name) {                  \
+    name##_ = new_##name;                            \
+    return *this;                                    \
+  }                                                  \
   const T& name() const noexcept { return name##_; } \
-                                                   \
- private:                                          \
+                                                     \
+ private:                                            \
   T name##_
 
 #endif  // SYNAPSE_OPTIONS_H_

@@ -52,8 +52,8 @@ struct Split {
 
 /// A stratified, seeded split: within each class, round(test_fraction · size) examples go
 /// to the test side (at least one when the class has ≥ 2 examples and test_fraction > 0,
-/// at most size − 1 so every class keeps a training example), chosen by a seeded shuffle. Both sides are sorted. Throws SpecError 310 when
-/// test_fraction is outside [0, 1).
+/// at most size − 1 so every class keeps a training example), chosen by a seeded shuffle. Both sides are sorted. Throws
+/// SpecError 310 when test_fraction is outside [0, 1).
 Split StratifiedSplit(const std::vector<int64_t>& labels, double test_fraction, uint64_t seed);
 
 /// Per-neuron centring and scaling, fitted on training rows.
@@ -94,8 +94,8 @@ struct ProbeFit {
 /// sides. labels[i] ∈ [0, num_classes). Throws DataError 209 when x and labels disagree
 /// in size, a label is out of range, or the training side is empty; SpecError 310 for
 /// negative penalties or max_iter < 1.
-ProbeFit FitProbe(const Eigen::MatrixXf& x, const std::vector<int64_t>& labels, int64_t num_classes,
-                  const Split& split, const ProbeOptions& options = ProbeOptions());
+ProbeFit FitProbe(const Eigen::MatrixXf& x, const std::vector<int64_t>& labels, int64_t num_classes, const Split& split,
+                  const ProbeOptions& options = ProbeOptions());
 
 /// Neurons ordered by what a probe's weights say about them.
 struct NeuronRanking {

@@ -224,7 +224,8 @@ struct AnalyzeParams {
 // False for --help (printed).
 bool ParseAnalyzeFlags(int argc, char** argv, AnalyzeParams* a) {
   ArgParser p("synapse analyze", "Probe every layer, rank neurons, and measure what ablating them does.");
-  p.Option("--model", "M", "TorchScript file or model directory (default: the embedded spam-tiny model)", &a->model_path);
+  p.Option("--model", "M", "TorchScript file or model directory (default: the embedded spam-tiny model)",
+           &a->model_path);
   p.Option("--data", "D",
            "labelled rows: JSONL (text, pre-tokenized or float features), CSV or TSV (default: a model "
            "directory's eval.jsonl)",
@@ -240,7 +241,8 @@ bool ParseAnalyzeFlags(int argc, char** argv, AnalyzeParams* a) {
   p.Option("--layers", "LIST", "layers to run experiments on, e.g. 0,2,-1 (default: all)", &a->layers);
   p.Option("--k", "LIST", "neuron counts, integers or % of the width (default 1,2,5,10,20,50,10%,25%,50%)", &a->k);
   p.Option("--ablate-value", "zero|mean", "what ablated neurons are set to (default zero)", &a->ablate_value);
-  p.Flag("--pooled-only", "ablate and add noise at the pooled position only (default: every real token)", &a->pooled_only);
+  p.Flag("--pooled-only", "ablate and add noise at the pooled position only (default: every real token)",
+         &a->pooled_only);
   p.Option("--random-seeds", "N", "random neuron sets per k, the control (default 5)", &a->random_seeds);
   p.Option("--noise", "LIST", "noise levels relative to each neuron's std (default 0.1,0.25,0.5,1.0; none)", &a->noise);
   p.Option("--mass", "LIST", "weight-mass fractions to report the neuron count of (default 0.5,0.9)", &a->mass);
@@ -265,7 +267,8 @@ bool ParseAnalyzeFlags(int argc, char** argv, AnalyzeParams* a) {
   p.Flag("--no-cache", "extract without reading or writing the cache", &a->no_cache);
   p.Flag("--no-suffix-execution", "run the whole forward pass for every sweep configuration (same results, slower)",
          &a->no_suffix_execution);
-  p.Flag("--no-linear-head", "weight-space searches: a forward pass per step, not predicted logits", &a->no_linear_head);
+  p.Flag("--no-linear-head", "weight-space searches: a forward pass per step, not predicted logits",
+         &a->no_linear_head);
   p.Flag("--no-head-input", "weight space: forward passes, not the head's captured input, for head changes",
          &a->no_head_input);
   p.Option("--save-activations", "DIR", "also write the pooled vectors as NumPy files", &a->save_activations);
@@ -382,8 +385,8 @@ int AnalyzeCommand(int argc, char** argv) {
 
   for (const DataRow& row : loaded.rows) {
     if (row.label_index < 0) {
-      throw UsageError(401, a.data_path + ":" + std::to_string(row.line) +
-                                ": no label; synapse analyze needs a label on every row");
+      throw UsageError(
+          401, a.data_path + ":" + std::to_string(row.line) + ": no label; synapse analyze needs a label on every row");
     }
   }
   std::vector<std::string> names = loaded.class_names;

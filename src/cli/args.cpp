@@ -26,12 +26,11 @@ ArgParser::ArgParser(std::string command, std::string summary)
 void ArgParser::Flag(const std::string& name, const std::string& help, bool* out) {
   specs_.push_back({name, "", "", help, Spec::Kind::kFlag, out});
 }
-void ArgParser::Option(const std::string& name, const std::string& metavar, const std::string& help,
-                       std::string* out, bool required) {
+void ArgParser::Option(const std::string& name, const std::string& metavar, const std::string& help, std::string* out,
+                       bool required) {
   specs_.push_back({name, "", metavar, help, Spec::Kind::kString, out, required});
 }
-void ArgParser::Option(const std::string& name, const std::string& metavar, const std::string& help,
-                       int64_t* out) {
+void ArgParser::Option(const std::string& name, const std::string& metavar, const std::string& help, int64_t* out) {
   specs_.push_back({name, "", metavar, help, Spec::Kind::kInt, out});
 }
 void ArgParser::Repeated(const std::string& name, const std::string& alias, const std::string& metavar,
@@ -80,9 +79,12 @@ bool ArgParser::Parse(int argc, char** argv, int first) {
         if (i + 1 >= argc) throw UsageError(401, arg + " needs a value " + s->metavar);
         value = argv[++i];
       }
-      if (s->kind == Spec::Kind::kString) *static_cast<std::string*>(s->out) = value;
-      else if (s->kind == Spec::Kind::kInt) *static_cast<int64_t*>(s->out) = ParseInt64(value, arg);
-      else static_cast<std::vector<std::string>*>(s->out)->push_back(value);
+      if (s->kind == Spec::Kind::kString)
+        *static_cast<std::string*>(s->out) = value;
+      else if (s->kind == Spec::Kind::kInt)
+        *static_cast<int64_t*>(s->out) = ParseInt64(value, arg);
+      else
+        static_cast<std::vector<std::string>*>(s->out)->push_back(value);
       continue;
     }
     size_t seen = 0;
@@ -103,8 +105,8 @@ bool ArgParser::Parse(int argc, char** argv, int first) {
   for (const Spec& s : specs_) {
     if (s.required && !s.seen) {
       const bool positional = s.kind == Spec::Kind::kPositional || s.kind == Spec::Kind::kPositionals;
-      throw UsageError(401, command_ + ": missing " + (positional ? s.metavar : s.name) +
-                                " (see " + command_ + " --help)");
+      throw UsageError(401,
+                       command_ + ": missing " + (positional ? s.metavar : s.name) + " (see " + command_ + " --help)");
     }
   }
   return true;

@@ -23,8 +23,8 @@ class ArgParser {
               bool required = false);
   void Option(const std::string& name, const std::string& metavar, const std::string& help, int64_t* out);
   /// Repeatable; `alias` is a short form such as "-i".
-  void Repeated(const std::string& name, const std::string& alias, const std::string& metavar,
-                const std::string& help, std::vector<std::string>* out);
+  void Repeated(const std::string& name, const std::string& alias, const std::string& metavar, const std::string& help,
+                std::vector<std::string>* out);
   void Positional(const std::string& metavar, const std::string& help, std::string* out);
   /// The remaining positional arguments, at least one (last, after any Positional).
   void Positionals(const std::string& metavar, const std::string& help, std::vector<std::string>* out);

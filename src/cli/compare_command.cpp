@@ -7,8 +7,8 @@
 
 #include "args.h"
 #include "commands.h"
-#include "report_file.h"
 #include "number_text.h"
+#include "report_file.h"
 #include "synapse/atomic_file.h"
 #include "synapse/compare.h"
 #include "synapse/error.h"
@@ -34,8 +34,8 @@ std::string ComparisonTable(const Comparison& c, bool all) {
   size_t key_w = 6;
   for (const MetricComparison& m : c.metrics) key_w = std::max(key_w, m.key.size());
   std::ostringstream out;
-  out << std::left << std::setw(static_cast<int>(key_w) + 2) << "metric" << std::setw(10) << "baseline"
-      << std::setw(10) << "current" << std::setw(9) << "delta" << std::setw(16) << "test" << std::setw(10) << "p"
+  out << std::left << std::setw(static_cast<int>(key_w) + 2) << "metric" << std::setw(10) << "baseline" << std::setw(10)
+      << "current" << std::setw(9) << "delta" << std::setw(16) << "test" << std::setw(10) << "p"
       << "verdict\n";
   int hidden = 0;
   for (const MetricComparison& m : c.metrics) {
@@ -107,9 +107,10 @@ int CompareCommand(int argc, char** argv) {
     std::string why;
     for (const std::string& m : c.mismatches) why += (why.empty() ? "" : "; ") + m;
     std::cerr << "synapse compare: warning: " << c.only_in_baseline.size() << " metrics only in the baseline and "
-              << c.only_in_current.size() << " only in the current report (" << c.metrics.size()
-              << " matched): " << why << "."
-              << (allow_mismatch ? "\n" : " Compare reports of the same classes and layers, or pass --allow-mismatch.\n");
+              << c.only_in_current.size() << " only in the current report (" << c.metrics.size() << " matched): " << why
+              << "."
+              << (allow_mismatch ? "\n"
+                                 : " Compare reports of the same classes and layers, or pass --allow-mismatch.\n");
     if (!allow_mismatch) return 2;
   }
   auto make_parent = [](const std::string& file) {

@@ -51,15 +51,17 @@ std::string ResolveModelDirectory(std::string* model, std::string* tokenizer, st
   if (!IsDirectory(*model)) {
     // A model file: the tokenizer.json beside it, as labels.json beside it is read.
     const size_t slash = model->rfind('/');
-    const std::string beside = (slash == std::string::npos ? std::string() : model->substr(0, slash + 1)) + "tokenizer.json";
+    const std::string beside =
+        (slash == std::string::npos ? std::string() : model->substr(0, slash + 1)) + "tokenizer.json";
     if (tokenizer->empty() && IsFile(*model) && IsFile(beside)) *tokenizer = beside;
     return "";
   }
   const std::string dir = *model;
   *model = dir + "/model.pt";
   if (!IsFile(*model)) {
-    throw UsageError(401, "--model " + dir + ": a directory without model.pt (a model directory holds model.pt, "
-                                             "tokenizer.json, labels.json, eval.jsonl)");
+    throw UsageError(401, "--model " + dir +
+                              ": a directory without model.pt (a model directory holds model.pt, "
+                              "tokenizer.json, labels.json, eval.jsonl)");
   }
   if (tokenizer->empty() && IsFile(dir + "/tokenizer.json")) *tokenizer = dir + "/tokenizer.json";
   if (data && data->empty() && IsFile(dir + "/eval.jsonl")) *data = dir + "/eval.jsonl";

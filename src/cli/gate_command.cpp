@@ -153,8 +153,8 @@ class Gate {
  private:
   // A query that does not fit the model is a mistake in the spec: no verdict, no report.
   UsageError BadQuery(size_t i, const Error& e) const {
-    return UsageError(404, g_.spec_path + ": assertions[" + std::to_string(i) + "] (" + spec_.assertions[i].name +
-                               "): " + e.what());
+    return UsageError(
+        404, g_.spec_path + ": assertions[" + std::to_string(i) + "] (" + spec_.assertions[i].name + "): " + e.what());
   }
 
   void RunAdaptively(GateRun* run) const {
@@ -232,9 +232,9 @@ std::string GateTable(const GateParams& g, const GateRun& run, const Shard& shar
     query_w = std::max(query_w, verdicts[i].query.size());
   }
   std::ostringstream out;
-  out << std::left << std::setw(static_cast<int>(name_w) + 2) << "assertion"
-      << std::setw(static_cast<int>(query_w) + 2) << "query" << std::setw(26) << "metric" << std::setw(9) << "value"
-      << std::setw(18) << "interval" << std::setw(12) << "threshold";
+  out << std::left << std::setw(static_cast<int>(name_w) + 2) << "assertion" << std::setw(static_cast<int>(query_w) + 2)
+      << "query" << std::setw(26) << "metric" << std::setw(9) << "value" << std::setw(18) << "interval" << std::setw(12)
+      << "threshold";
   if (g.adaptive) out << std::setw(13) << "examples" << std::setw(21) << "stopped";
   out << "verdict\n";
   for (size_t i = 0; i < n; ++i) {

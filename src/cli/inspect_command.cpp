@@ -41,13 +41,16 @@ int InspectCommand(int argc, char** argv) {
   j["parameters"] = model.parameter_count();
   j["layers"] = nlohmann::json::array();
   for (const LayerInfo& l : model.layers()) {
-    nlohmann::ordered_json layer = {{"index", l.index}, {"name", l.name}, {"module", l.module}, {"type", l.type},
-                                    {"hidden_size", l.hidden_size}, {"layout", l.layout}};
+    nlohmann::ordered_json layer = {
+        {"index", l.index},  {"name", l.name}, {"module", l.module}, {"type", l.type}, {"hidden_size", l.hidden_size},
+        {"layout", l.layout}};
     if (l.call >= 0) layer["call"] = l.call;  // one call of a weight-shared module
     j["layers"].push_back(layer);
   }
-  j["runtime"] = {{"threads", runtime.threads}, {"blas", runtime.blas_vendor},
-                  {"blas_library", runtime.blas_library}, {"gemm_gflops", runtime.gemm_gflops}};
+  j["runtime"] = {{"threads", runtime.threads},
+                  {"blas", runtime.blas_vendor},
+                  {"blas_library", runtime.blas_library},
+                  {"gemm_gflops", runtime.gemm_gflops}};
   if (as_json) {
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -71,12 +74,11 @@ int InspectCommand(int argc, char** argv) {
   for (const LayerInfo& l : model.layers()) name_width = std::max(name_width, l.name.size() + 1);
   for (const LayerInfo& l : model.layers()) {
     std::cout << "  " << std::setw(3) << l.index << "  " << std::left << std::setw(static_cast<int>(name_width))
-              << l.name << std::right
-              << " hidden " << (l.hidden_size < 0 ? std::string("?") : std::to_string(l.hidden_size)) << "  "
-              << l.layout << "\n";
+              << l.name << std::right << " hidden "
+              << (l.hidden_size < 0 ? std::string("?") : std::to_string(l.hidden_size)) << "  " << l.layout << "\n";
   }
-  std::cout << "runtime     " << runtime.threads << " threads, BLAS " << runtime.blas_vendor << " ("
-            << std::fixed << std::setprecision(1) << runtime.gemm_gflops << " GFLOP/s)\n";
+  std::cout << "runtime     " << runtime.threads << " threads, BLAS " << runtime.blas_vendor << " (" << std::fixed
+            << std::setprecision(1) << runtime.gemm_gflops << " GFLOP/s)\n";
   return 0;
 }
 

@@ -56,9 +56,9 @@ int main(int argc, char** argv) {
   // command out.
   using Command = int (*)(int, char**);
   static const std::vector<std::pair<std::string, Command>> kCommands = {
-      {"analyze", synapse::cli::AnalyzeCommand}, {"compare", synapse::cli::CompareCommand},
-      {"gate", synapse::cli::GateCommand},       {"inspect", synapse::cli::InspectCommand},
-      {"merge", synapse::cli::MergeCommand},     {"predict", synapse::cli::PredictCommand},
+      {"analyze", synapse::cli::AnalyzeCommand},   {"compare", synapse::cli::CompareCommand},
+      {"gate", synapse::cli::GateCommand},         {"inspect", synapse::cli::InspectCommand},
+      {"merge", synapse::cli::MergeCommand},       {"predict", synapse::cli::PredictCommand},
       {"tokenize", synapse::cli::TokenizeCommand}, {"train", synapse::cli::TrainCommand},
   };
   try {

@@ -64,8 +64,8 @@ int MergeCommand(int argc, char** argv) {
   const json tests = merged.value("tests", json::array());
   for (const json& t : tests) failed += t.value("status", "") == "failed";
   if (!quiet) {
-    std::cout << "merged " << merged.value("parts", 0) << " of " << reports.size() << " reports: "
-              << tests.size() << " tests, " << failed << " failed; reports in " << out_dir
+    std::cout << "merged " << merged.value("parts", 0) << " of " << reports.size() << " reports: " << tests.size()
+              << " tests, " << failed << " failed; reports in " << out_dir
               << "/ (junit.xml, report.json, report.html)\n";
   }
   return failed == 0 ? 0 : 1;

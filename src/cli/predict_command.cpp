@@ -6,11 +6,11 @@
 #include <sstream>
 
 #include "args.h"
-#include "synapse/atomic_file.h"
 #include "batching.h"
 #include "commands.h"
 #include "default_model.h"
 #include "rows.h"
+#include "synapse/atomic_file.h"
 #include "synapse/dataset.h"
 #include "synapse/error.h"
 #include "synapse/model.h"
@@ -56,7 +56,8 @@ bool ParsePredictFlags(int argc, char** argv, PredictParams* t) {
   ArgParser p("synapse predict", "Run a model over JSONL rows and write one prediction per row.");
   p.Option("--model", "M", "TorchScript file or model directory (default: the embedded spam-tiny model)",
            &t->model_path);
-  p.Option("--data", "D", "JSONL rows (text, pre-tokenized, or float features; default: a model directory's eval.jsonl)",
+  p.Option("--data", "D",
+           "JSONL rows (text, pre-tokenized, or float features; default: a model directory's eval.jsonl)",
            &t->data_path);
   p.Option("--tokenizer", "T", "tokenizer.json or vocab.txt, for text rows (default: tokenizer.json beside M)",
            &t->tokenizer_path);
@@ -88,7 +89,9 @@ bool ParsePredictFlags(int argc, char** argv, PredictParams* t) {
   if (t->batch_size < 1) throw UsageError(401, "--batch-size must be at least 1");
   RowSource& source = t->source;
   source.data = t->data_path;
-  source.read.text_column(text_column).text_pair_column(pair_column).label_column(label_column)
+  source.read.text_column(text_column)
+      .text_pair_column(pair_column)
+      .label_column(label_column)
       .skip_bad_rows(skip_bad_rows);
   source.seed = static_cast<uint64_t>(t->seed);
   source.tokenizer = t->tokenizer_path;

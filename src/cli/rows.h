@@ -12,11 +12,11 @@ namespace synapse::cli {
 
 struct RowSource {
   std::string data;
-  std::string tokenizer;   // empty: rows must be pre-tokenized or float
-  std::string labels;      // empty: labels.json next to `model`, if there is one
+  std::string tokenizer;  // empty: rows must be pre-tokenized or float
+  std::string labels;     // empty: labels.json next to `model`, if there is one
   std::string model;
-  int64_t max_length = 0;  // 0: the tokenizer's own
-  bool lowercase = true;   // vocab.txt only
+  int64_t max_length = 0;    // 0: the tokenizer's own
+  bool lowercase = true;     // vocab.txt only
   bool needs_labels = true;  // label names must resolve (commands that score predictions)
   ReadOptions read;          // CSV columns, --skip-bad-rows
   int64_t max_examples = 0;  // 0: all; else a stratified sample

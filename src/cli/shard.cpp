@@ -50,8 +50,7 @@ Shard ResolveShard(const std::string& flag) {
     total_text = total;
     origin = "GTEST_SHARD_INDEX=" + index_text + ", GTEST_TOTAL_SHARDS=" + total_text;
   }
-  if (!ParseCount(index_text, &s.index) || !ParseCount(total_text, &s.total) || s.total < 1 ||
-      s.index >= s.total) {
+  if (!ParseCount(index_text, &s.index) || !ParseCount(total_text, &s.total) || s.total < 1 || s.index >= s.total) {
     throw UsageError(405, origin + ": expected shard I of N with 0 ≤ I < N");
   }
   if (const char* status = std::getenv("GTEST_SHARD_STATUS_FILE")) std::ofstream touch(status, std::ios::app);

@@ -7,9 +7,8 @@
 #define SYNAPSE_CLI_SHARD_H_
 
 #include <cstddef>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace synapse::cli {
 

@@ -4,9 +4,9 @@
 #include <sstream>
 
 #include "args.h"
-#include "synapse/atomic_file.h"
 #include "commands.h"
 #include "rows.h"
+#include "synapse/atomic_file.h"
 
 namespace synapse::cli {
 
@@ -33,7 +33,9 @@ int TokenizeCommand(int argc, char** argv) {
   }
   source.lowercase = !cased;
   source.needs_labels = false;
-  source.read.text_column(text_column).text_pair_column(pair_column).label_column(label_column)
+  source.read.text_column(text_column)
+      .text_pair_column(pair_column)
+      .label_column(label_column)
       .skip_bad_rows(skip_bad_rows);
   source.seed = static_cast<uint64_t>(seed);
   Dataset loaded = LoadRows(source);

@@ -13,10 +13,10 @@
 #include <sstream>
 
 #include "args.h"
-#include "synapse/atomic_file.h"
 #include "batching.h"
 #include "commands.h"
 #include "number_text.h"
+#include "synapse/atomic_file.h"
 #include "synapse/classification_metrics.h"
 #include "synapse/dataset.h"
 #include "synapse/error.h"
@@ -143,8 +143,8 @@ std::string ModelCard(const std::string& intro, const json& record, const Classi
      << "A BERT-style encoder classifier trained from scratch by `synapse train` (C++/LibTorch "
      << record["runtime"]["libtorch_version"].get<std::string>() << "), saved as a scripted TorchScript module.\n\n"
      << "| | |\n|---|---|\n"
-     << "| layers | " << model["layers"] << " (`encoder.layer.0` … `encoder.layer." << model["layers"].get<int64_t>() - 1
-     << "`) |\n"
+     << "| layers | " << model["layers"] << " (`encoder.layer.0` … `encoder.layer."
+     << model["layers"].get<int64_t>() - 1 << "`) |\n"
      << "| hidden size, heads, feed-forward | " << model["hidden"] << ", " << model["heads"] << ", "
      << model["intermediate"] << " |\n"
      << "| parameters | " << record["result"]["parameter_count"] << " |\n"
@@ -159,9 +159,8 @@ std::string ModelCard(const std::string& intro, const json& record, const Classi
      << " on weight matrices), " << tr["warmup_fraction"] << " of the steps warm-up then linear decay, batches of "
      << tr["batch_size"] << ", dropout " << model["dropout"] << ", gradient norm clipped at 1, seed " << tr["seed"]
      << ", " << record["runtime"]["threads"] << " thread(s). Early stopping on the validation loss (patience "
-     << tr["patience"] << "): epoch " << record["result"]["best_epoch"] << " of "
-     << record["result"]["epochs"].size() << " run was kept. Training took "
-     << Fixed(record["result"]["seconds"].get<double>() / 60.0, 1) << " min.\n\n"
+     << tr["patience"] << "): epoch " << record["result"]["best_epoch"] << " of " << record["result"]["epochs"].size()
+     << " run was kept. Training took " << Fixed(record["result"]["seconds"].get<double>() / 60.0, 1) << " min.\n\n"
      << "| epoch | train loss | validation loss | validation accuracy | seconds |\n|---|---|---|---|---|\n";
   for (const json& e : record["result"]["epochs"]) {
     md << "| " << e["epoch"] << " | " << Fixed(e["train_loss"].get<double>(), 4) << " | "
@@ -182,8 +181,8 @@ std::string ModelCard(const std::string& intro, const json& record, const Classi
   }
   md << "\n## Test results\n\n"
      << "On the " << test.n << " test messages (`eval.jsonl`), scored by Synapse's engine on the saved `model.pt`: "
-     << "accuracy **" << Fixed(test.accuracy) << "** " << Interval3(test.accuracy_interval)
-     << ", macro-F1 " << Fixed(test.macro_f1) << ". Intervals are 95%: Wilson for precision and recall, "
+     << "accuracy **" << Fixed(test.accuracy) << "** " << Interval3(test.accuracy_interval) << ", macro-F1 "
+     << Fixed(test.macro_f1) << ". Intervals are 95%: Wilson for precision and recall, "
      << "a percentile bootstrap (2,000 resamples) for F1.\n\n"
      << "| class | support | precision | recall | F1 |\n|---|---|---|---|---|\n";
   for (size_t c = 0; c < names.size(); ++c) {
@@ -264,9 +263,12 @@ json TrainingRecord(const TrainParams& t, const RuntimeInfo& runtime, const Enco
   json record;
   record["command"] = t.command;
   record["runtime"] = {{"threads", runtime.threads}, {"libtorch_version", runtime.libtorch_version}};
-  record["model"] = {{"layers", t.layers},          {"hidden", t.hidden},
-                     {"heads", t.heads},            {"intermediate", t.intermediate},
-                     {"max_positions", t.max_length}, {"dropout", config.dropout()}};
+  record["model"] = {{"layers", t.layers},
+                     {"hidden", t.hidden},
+                     {"heads", t.heads},
+                     {"intermediate", t.intermediate},
+                     {"max_positions", t.max_length},
+                     {"dropout", config.dropout()}};
   record["tokenizer"] = {{"vocab_size", vocab_size}, {"min_frequency", t.min_frequency}, {"max_length", t.max_length}};
   record["training"] = {{"epochs", t.epochs},
                         {"patience", t.patience},
@@ -324,8 +326,8 @@ std::vector<int64_t> PredictSaved(const std::string& model_path, const LabelledE
 
 // Scores the saved model on the test split, writes eval.jsonl and MODEL_CARD.md, adds the
 // metrics to `record` and prints them.
-void ScoreTestSplit(const TrainParams& t, const Split& test, const std::vector<std::string>& names,
-                    int64_t pad_id, json* record) {
+void ScoreTestSplit(const TrainParams& t, const Split& test, const std::vector<std::string>& names, int64_t pad_id,
+                    json* record) {
   const std::vector<int64_t> predictions = PredictSaved(t.out_dir + "/model.pt", test.set, pad_id);
   const ClassificationMetrics metrics =
       MeasureClassification(test.set.labels, predictions, static_cast<int64_t>(names.size()),
@@ -388,7 +390,8 @@ int TrainCommand(int argc, char** argv) {
   std::vector<std::string> texts;
   for (const DataRow& r : train.rows) texts.push_back(*r.text);
   const WordPieceVocabulary vocabulary = TrainWordPiece(
-      texts, WordPieceTrainerOptions().vocab_size(t.vocab_size).min_frequency(t.min_frequency).max_length(t.max_length));
+      texts,
+      WordPieceTrainerOptions().vocab_size(t.vocab_size).min_frequency(t.min_frequency).max_length(t.max_length));
   const std::string tokenizer_path = t.out_dir + "/tokenizer.json";
   SaveTokenizerJson(vocabulary, tokenizer_path);
   const auto tokenizer = Tokenizer::Load(tokenizer_path);

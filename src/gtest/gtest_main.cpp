@@ -9,8 +9,8 @@
 #include <iostream>
 
 #include "synapse/error.h"
-#include "synapse/runtime.h"
 #include "synapse/robustness/config.h"
+#include "synapse/runtime.h"
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleMock(&argc, argv);

@@ -11,9 +11,9 @@
 
 #include "recorder.h"
 #include "synapse/report_parts.h"
-#include "synapse/runtime.h"
 #include "synapse/robustness/config.h"
 #include "synapse/robustness/model_under_test.h"
+#include "synapse/runtime.h"
 
 namespace synapse::robustness {
 namespace {
@@ -140,8 +140,9 @@ class Plugin : public ::testing::EmptyTestEventListener {
       char* end = nullptr;
       const long n = std::strtol(threads.c_str(), &end, 10);
       if (*end != '\0' || n < 1) {
-        UsageExit(program_, "[synapse.usage.403] --synapse_threads / SYNAPSE_THREADS: expected an integer >= 1, got \"" +
-                                threads + "\"");
+        UsageExit(program_,
+                  "[synapse.usage.403] --synapse_threads / SYNAPSE_THREADS: expected an integer >= 1, got \"" +
+                      threads + "\"");
       }
       SetThreads(static_cast<int>(n));
     }

@@ -175,7 +175,8 @@ class AssertionReader {
       Forbid("k", "with selection neurons (the list gives k)");
       const json& list = r_.Array(o_, where_, "neurons");
       for (size_t i = 0; i < list.size(); ++i) {
-        if (!list[i].is_number_integer()) r_.Fail(internal::JsonReader::Index(Path("neurons"), i), "expected an integer");
+        if (!list[i].is_number_integer())
+          r_.Fail(internal::JsonReader::Index(Path("neurons"), i), "expected an integer");
         q->neurons.push_back(list[i].get<int64_t>());
       }
     } else {

@@ -118,7 +118,7 @@ Verdict Threshold(const Check& c, const Outcome& o) {
           << (v.passed ? " clears " : " misses ") << Fixed(c.threshold);
       // Too few examples for any model to pass: the bound of a perfect score still misses.
       if (!v.passed) {
-        const int64_t n = c.metric == Metric::kRecall ? o.recall.at(c.class_name).n
+        const int64_t n = c.metric == Metric::kRecall     ? o.recall.at(c.class_name).n
                           : c.metric == Metric::kFlipRate ? o.flips.n
                                                           : o.accuracy.n;
         double best = 0;

@@ -14,7 +14,7 @@ namespace synapse::robustness {
 namespace {
 
 const std::set<std::string>& KnownFlags() {
-  static const std::set<std::string> names = {"model",      "data",    "tokenizer", "labels", "seed", "max_examples",
+  static const std::set<std::string> names = {"model",      "data",    "tokenizer", "labels", "seed",    "max_examples",
                                               "report_dir", "threads", "cache_dir", "pad_id", "adaptive"};
   return names;
 }

@@ -1,7 +1,5 @@
 #include "synapse/robustness/model_under_test.h"
 
-#include "synapse/activation_cache.h"
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -42,8 +40,8 @@ std::string ConfigKey(const Config& c) {
   s << '\n'
     << c.seed() << ' ' << c.max_examples() << ' ' << c.max_length() << ' ' << c.batch_size() << ' '
     << static_cast<int>(c.pool()) << ' ' << c.confidence() << ' ' << c.random_seeds() << ' ' << c.probe().l1() << ' '
-    << c.probe().l2() << ' ' << c.probe().max_iter() << ' ' << c.probe().tolerance() << ' ' << c.test_fraction()
-    << ' ' << c.pad_id() << ' ' << c.adaptive();
+    << c.probe().l2() << ' ' << c.probe().max_iter() << ' ' << c.probe().tolerance() << ' ' << c.test_fraction() << ' '
+    << c.pad_id() << ' ' << c.adaptive();
   return s.str();
 }
 
@@ -83,7 +81,7 @@ class ModelUnderTest::Impl {
   std::map<std::string, ProbeOutcome> probes;
   std::vector<std::pair<int, json>> rows;  // (layer or −1, report row) per query run
   std::recursive_mutex mutex;
-  double passes = 0;  // example-passes spent
+  double passes = 0;                     // example-passes spent
   std::map<int64_t, int64_t> base_part;  // baseline predictions of examples run before the extraction
 
   int64_t num_classes() const { return static_cast<int64_t>(names.size()); }
@@ -744,8 +742,8 @@ Query ModelUnderTest::RandomControlOf(const Query& q) {
   }
   const int layer = m.ResolveLayer(key, q.layer());
   Query control = q;
-  control.selection_ = RandomK(static_cast<int64_t>(m.AblationSets(q, key, layer).front().size()))
-                           .Seeds(m.config.random_seeds());
+  control.selection_ =
+      RandomK(static_cast<int64_t>(m.AblationSets(q, key, layer).front().size())).Seeds(m.config.random_seeds());
   return control;
 }
 
@@ -938,7 +936,9 @@ BasicQuery<R> BasicQuery<R>::Seeds(int draws) const {
 }
 
 template <typename R>
-R BasicQuery<R>::outcome() const { return model_->Run(*this); }
+R BasicQuery<R>::outcome() const {
+  return model_->Run(*this);
+}
 
 template <typename R>
 std::string BasicQuery<R>::ToString() const {
@@ -965,7 +965,9 @@ std::string BasicQuery<R>::ToString() const {
 }
 
 template <typename R>
-R BasicProbeQuery<R>::outcome() const { return model_->Run(*this); }
+R BasicProbeQuery<R>::outcome() const {
+  return model_->Run(*this);
+}
 
 template class BasicQuery<Outcome>;
 template class BasicProbeQuery<ProbeOutcome>;

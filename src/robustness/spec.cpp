@@ -137,7 +137,8 @@ class SuiteSpecReader {
     if (json_.contains("logit_flip_budget")) LogitFlipBudget(json_["logit_flip_budget"]);
     if (json_.contains("weight_space")) WeightSpace(r_.Array(json_, "", "weight_space"));
     if (spec_.assertions.empty()) {
-      r_.Fail("", "no checks: add baseline, hurts_more_than_random, class_asymmetry, logit_flip_budget or weight_space");
+      r_.Fail("",
+              "no checks: add baseline, hurts_more_than_random, class_asymmetry, logit_flip_budget or weight_space");
     }
     return std::move(spec_);
   }
@@ -182,8 +183,8 @@ class SuiteSpecReader {
       const std::string where = JsonReader::Index("hurts_more_than_random", i);
       r_.Keys(list[i], where, {"layer", "k"});
       const int64_t layer = r_.Integer(list[i], where, "layer"), k = r_.Integer(list[i], where, "k");
-      Add("layer_" + LayerName(layer) + "_top" + std::to_string(k) + "_hurts_more_than_random",
-          AblateTop(layer, k, ""), CheckOf(Metric::kHurtsMoreThanRandom), where);
+      Add("layer_" + LayerName(layer) + "_top" + std::to_string(k) + "_hurts_more_than_random", AblateTop(layer, k, ""),
+          CheckOf(Metric::kHurtsMoreThanRandom), where);
     }
   }
 

@@ -151,8 +151,7 @@ void Truncation::Apply(int64_t added, std::vector<int64_t>* a, std::vector<int64
       cut(a, max);
       return;
     }
-    const auto [n1, n2] =
-        LongestFirstLengths(static_cast<int64_t>(a->size()), static_cast<int64_t>(b->size()), max);
+    const auto [n1, n2] = LongestFirstLengths(static_cast<int64_t>(a->size()), static_cast<int64_t>(b->size()), max);
     cut(a, n1);
     cut(b, n2);
     return;

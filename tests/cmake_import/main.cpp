@@ -10,7 +10,7 @@ int main(int argc, char** argv) {
   auto batch = std::vector<synapse::Example>{synapse::Example::Tokens({2, 11, 12})};
   auto base = model.Run(batch);
   auto hit = model.Run(batch, {synapse::ParseIntervention("-1:zero:all")});
-  std::cout << model.layers().size() << " layers, " << model.num_classes() << " classes, changed="
-            << ((base.logits - hit.logits).cwiseAbs().maxCoeff() > 0) << "\n";
+  std::cout << model.layers().size() << " layers, " << model.num_classes()
+            << " classes, changed=" << ((base.logits - hit.logits).cwiseAbs().maxCoeff() > 0) << "\n";
   return 0;
 }

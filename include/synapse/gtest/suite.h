@@ -31,9 +31,9 @@
 #include <string>
 #include <vector>
 
+#include "synapse/gtest/fixture.h"
 #include "synapse/robustness/assertion.h"
 #include "synapse/robustness/config.h"
-#include "synapse/gtest/fixture.h"
 #include "synapse/robustness/spec.h"
 
 namespace synapse::robustness {
@@ -69,9 +69,9 @@ std::string SuiteCheckName(const ::testing::TestParamInfo<SuiteCheck>& info);
 
 /// Instantiates the standard suite from the JSON spec at `config_path` as the
 /// parameterized test `Name`.
-#define SYNAPSE_ROBUSTNESS_SUITE(Name, config_path)                                                           \
+#define SYNAPSE_ROBUSTNESS_SUITE(Name, config_path)                                                              \
   class Name : public ::synapse::robustness::internal::SuiteTest {};                                             \
-  TEST_P(Name, Check) { RunCheck(GetParam()); }                                                               \
+  TEST_P(Name, Check) { RunCheck(GetParam()); }                                                                  \
   INSTANTIATE_TEST_SUITE_P(Spec, Name, ::testing::ValuesIn(::synapse::robustness::LoadSuiteChecks(config_path)), \
                            ::synapse::robustness::internal::SuiteCheckName)
 
