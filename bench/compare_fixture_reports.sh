@@ -6,7 +6,8 @@
 #
 # Both builds read NEW_BUILD's fixtures (tests/fixtures/make_fixtures.py makes the same
 # models for both). Weight space on, a small grid, default pooling per family. Exits 1 when
-# any report differs beyond the pass counts and new keys.
+# any report differs beyond the pass counts and new keys; with COMPARE_ARGS=--strict
+# (tests/scripts/same_reports.sh), also when those differ.
 set -u
 old=$1
 new=$2
@@ -29,7 +30,9 @@ for family in roberta_traced:1:first distilbert_traced:0:first gpt2_traced:99:la
       --bisect-steps 4 --no-cache --quiet --threads 1 --out "$work/$name/$side" > /dev/null || status=1
   done
   echo "== $name"
-  /usr/bin/python3 "$here/compare_reports.py" "$work/$name/old/report.json" "$work/$name/new/report.json" \
-    | grep -v '^added\|^passes' || status=1
+  # shellcheck disable=SC2086  # COMPARE_ARGS is a list of flags
+  /usr/bin/python3 "$here/compare_reports.py" ${COMPARE_ARGS:-} "$work/$name/old/report.json" \
+    "$work/$name/new/report.json" > "$work/$name/compare.txt" || status=1
+  grep -v '^added\|^passes' "$work/$name/compare.txt"
 done
 exit $status

@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """Compares two report.json files number by number, timings aside.
 
-    bench/compare_reports.py OLD/report.json NEW/report.json [--tolerance 1e-6]
+    bench/compare_reports.py OLD/report.json NEW/report.json [--tolerance 1e-6] [--strict]
+        [--path OLD_PREFIX=NEW_PREFIX ...]
 
 Leaves out `timing`, `environment` and each probe's `seconds` (how long and where, not
 what was measured) and the model, data, tokenizer and labels paths. Prints every value that differs (beyond --tolerance for
 numbers), every key only one report has, and the weight-space pass counts (which a
 faster engine changes by design) apart from the rest. Exits 1 when any other value
-differs, else 0.
+differs, else 0; with --strict also when a key is only in one report or a pass count
+changed (a refactoring must change nothing). --path makes paths under two checkouts or
+output directories compare equal.
 """
 import argparse
 import json
@@ -15,13 +18,14 @@ import sys
 
 IGNORED = {("timing",), ("environment",), ("model", "path"), ("data", "path"), ("data", "tokenizer"),
            ("data", "labels")}
-TIMES = {"seconds"}  # per-probe timings inside layers
+TIMES = {"seconds"}  # per-probe timings inside layers; and every key ending in _s
 # Counts of forward passes: how a number was computed, not the number.
 PASS_COUNTS = {"forward_passes"}
+PATHS = []  # (old prefix, new prefix), from --path
 
 
 def walk(old, new, path, out, tolerance):
-    if tuple(path) in IGNORED or (path and path[-1] in TIMES):
+    if tuple(path) in IGNORED or (path and (path[-1] in TIMES or str(path[-1]).endswith("_s"))):
         return
     if isinstance(old, dict) and isinstance(new, dict):
         for key in old:
@@ -42,6 +46,9 @@ def walk(old, new, path, out, tolerance):
         if old != new:
             out["rounding"].append((path, old, new))
         return
+    if isinstance(old, str) and isinstance(new, str):
+        for a, b in PATHS:
+            old = old.replace(a, b)
     if old == new:
         return
     kind = "passes" if path and path[-1] in PASS_COUNTS else "changed"
@@ -58,7 +65,14 @@ def main():
     parser.add_argument("new")
     parser.add_argument("--tolerance", type=float, default=0.0,
                         help="numbers closer than this count as equal (default 0: bit for bit)")
+    parser.add_argument("--strict", action="store_true",
+                        help="keys in one report only and changed pass counts are differences too")
+    parser.add_argument("--path", action="append", default=[], metavar="OLD=NEW",
+                        help="replace OLD by NEW in the old report's strings before comparing")
     args = parser.parse_args()
+    for p in args.path:
+        a, _, b = p.partition("=")
+        PATHS.append((a, b))
     with open(args.old) as f:
         old = json.load(f)
     with open(args.new) as f:
@@ -77,6 +91,8 @@ def main():
         print("CHANGED  %s: %s -> %s" % (name(path), json.dumps(a)[:80], json.dumps(b)[:80]))
     print("%d values differ (beyond %g), %d pass counts changed, %d keys added, %d removed"
           % (len(out["changed"]), args.tolerance, len(out["passes"]), len(out["only_new"]), len(out["only_old"])))
+    if args.strict:
+        return 1 if out["changed"] or out["passes"] or out["only_new"] or out["only_old"] else 0
     return 1 if out["changed"] else 0
 
 

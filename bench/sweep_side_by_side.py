@@ -38,6 +38,8 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "fixtures"))
 import make_fixtures as mf  # noqa: E402
+sys.path.insert(0, HERE)
+from sweep_vs_python import probe_rankings  # noqa: E402
 
 KS = [1, 5, 20]
 RANDOM_DRAWS = 3
@@ -60,9 +62,6 @@ def batches(ids):
 
 
 def extract_and_probe(model, ids, labels, times):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
-
     layers = list(model.bert.encoder.layer)
     t = time.perf_counter()
     captured = {i: [] for i in range(len(layers))}
@@ -78,12 +77,7 @@ def extract_and_probe(model, ids, labels, times):
     times["extraction"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    train, _ = train_test_split(np.arange(len(labels)), test_size=0.2, stratify=labels, random_state=0)
-    rankings = {}
-    for i, x in acts.items():
-        probe = LogisticRegression(max_iter=1000).fit(x[train], labels[train])
-        coef = probe.coef_ if probe.coef_.shape[0] > 1 else np.vstack([-probe.coef_[0], probe.coef_[0]])
-        rankings[i] = (np.argsort(-np.abs(coef).sum(0)), [np.argsort(-coef[c]) for c in range(coef.shape[0])])
+    rankings = probe_rankings(acts, labels)
     times["probes"] = time.perf_counter() - t
     return rankings
 

@@ -29,6 +29,8 @@ import time
 
 import numpy as np
 import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "fixtures"))
@@ -69,11 +71,20 @@ def forward_all(model, ids):
         return torch.cat([model(i, m)[0] for i, m in batches(ids)])
 
 
+def probe_rankings(acts, labels):
+    """Per layer, a scikit-learn logistic regression on a stratified 80% split; returns the
+    global ranking (by the summed |coefficients|) and each class's (most positive first)."""
+    train, _ = train_test_split(np.arange(len(labels)), test_size=0.2, stratify=labels, random_state=0)
+    rankings = {}
+    for i, x in acts.items():
+        probe = LogisticRegression(max_iter=1000).fit(x[train], labels[train])
+        coef = probe.coef_ if probe.coef_.shape[0] > 1 else np.vstack([-probe.coef_[0], probe.coef_[0]])
+        rankings[i] = (np.argsort(-np.abs(coef).sum(0)), [np.argsort(-coef[c]) for c in range(coef.shape[0])])
+    return rankings
+
+
 def python_way(model, ids, labels, layers_to_sweep, configs_to_time):
     """The protocol written the obvious way. Returns seconds per stage."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
-
     layers = list(model.bert.encoder.layer)
     times = {}
     t = time.perf_counter()
@@ -94,12 +105,7 @@ def python_way(model, ids, labels, layers_to_sweep, configs_to_time):
 
     # Probes: scikit-learn logistic regression per layer; rankings from |coefficients|.
     t = time.perf_counter()
-    train, test = train_test_split(np.arange(len(labels)), test_size=0.2, stratify=labels, random_state=0)
-    rankings = {}
-    for i, x in acts.items():
-        probe = LogisticRegression(max_iter=1000).fit(x[train], labels[train])
-        coef = probe.coef_ if probe.coef_.shape[0] > 1 else np.vstack([-probe.coef_[0], probe.coef_[0]])
-        rankings[i] = (np.argsort(-np.abs(coef).sum(0)), [np.argsort(-coef[c]) for c in range(coef.shape[0])])
+    rankings = probe_rankings(acts, labels)
     stds = {i: x.std(0) for i, x in acts.items()}
     times["probes"] = time.perf_counter() - t
 

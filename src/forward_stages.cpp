@@ -136,6 +136,24 @@ const std::set<c10::Symbol>& ElementwiseRowWise() {
   return kinds;
 }
 
+// A copy of `module`'s optimized forward graph with every call inlined; null, with the
+// reason, when forward is not a graph or cannot be inlined.
+std::shared_ptr<Graph> InlinedForward(const torch::jit::Module& module, std::string* reason) {
+  try {
+    torch::jit::GraphFunction* forward = torch::jit::tryToGraphFunction(module.get_method("forward").function());
+    if (forward == nullptr) {
+      *reason = "forward is not a TorchScript graph";
+      return nullptr;
+    }
+    std::shared_ptr<Graph> graph = forward->optimized_graph()->copy();
+    torch::jit::Inline(*graph);
+    return graph;
+  } catch (const std::exception& e) {
+    *reason = "the forward graph could not be inlined";
+    return nullptr;
+  }
+}
+
 }  // namespace
 
 ForwardStages::ForwardStages(const torch::jit::Module& module, const SiteMap& sites)
@@ -146,19 +164,8 @@ ForwardStages::ForwardStages(const torch::jit::Module& module, const SiteMap& si
     : cut_of_layer_(sites.num_layers, -1) {
   const size_t num_layers = sites.num_layers;
   const size_t num_modules = sites.layer_of_call.size();
-  std::shared_ptr<Graph> graph;
-  try {
-    torch::jit::GraphFunction* forward = torch::jit::tryToGraphFunction(module.get_method("forward").function());
-    if (forward == nullptr) {
-      reason_ = "forward is not a TorchScript graph";
-      return;
-    }
-    graph = forward->optimized_graph()->copy();
-    torch::jit::Inline(*graph);
-  } catch (const std::exception& e) {
-    reason_ = "the forward graph could not be inlined";
-    return;
-  }
+  std::shared_ptr<Graph> graph = InlinedForward(module, &reason_);
+  if (!graph) return;
 
   // Top-level positions; the return counts as position N.
   std::vector<Node*> top(graph->nodes().begin(), graph->nodes().end());
@@ -695,19 +702,8 @@ void ForwardStages::BuildPooledTail(const std::shared_ptr<Graph>& tail, int hook
 void ForwardStages::RunPooledTail(std::vector<c10::IValue>* values) const { pooled_tail_->run(*values); }
 
 HeadInputGraph::HeadInputGraph(const torch::jit::Module& module, const std::string& weight, const std::string& bias) {
-  std::shared_ptr<Graph> graph;
-  try {
-    torch::jit::GraphFunction* forward = torch::jit::tryToGraphFunction(module.get_method("forward").function());
-    if (forward == nullptr) {
-      reason_ = "forward is not a TorchScript graph";
-      return;
-    }
-    graph = forward->optimized_graph()->copy();
-    torch::jit::Inline(*graph);
-  } catch (const std::exception& e) {
-    reason_ = "the forward graph could not be inlined";
-    return;
-  }
+  std::shared_ptr<Graph> graph = InlinedForward(module, &reason_);
+  if (!graph) return;
   // Every read of the head's parameters, and the one aten::linear they must feed.
   Node* head = nullptr;
   std::string problem;

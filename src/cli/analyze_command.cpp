@@ -207,35 +207,33 @@ void PrintSummary(const json& r, const std::string& report_path, std::ostream& o
 
 // The command line of `synapse analyze`.
 struct AnalyzeParams {
-  std::string model_path, data_path, tokenizer_path, labels_path, out_dir = "synapse-report", pool = "first";
+  std::string out_dir = "synapse-report", pool = "first";
   std::string layers, k = "1,2,5,10,20,50,10%,25%,50%", ablate_value = "zero", noise = "0.1,0.25,0.5,1.0";
   std::string mass = "0.5,0.9", probe_l1 = "0.001", probe_l2 = "0.01", test_fraction = "0.2", confidence = "0.95";
   std::string head, target_rate = "0.5", head_max_factor = "100", weight_noise = "0.01,0.05,0.1,0.25,0.5";
   std::string weight_noise_param, save_activations, layers_glob, input_shape, memory_budget, cache_dir, shard_flag;
-  int64_t seed = 0, batch_size = 32, threads = 0, pad_id = -1, max_length = 0, random_seeds = 5, probe_max_iter = 1000;
+  int64_t seed = 0, batch_size = 32, threads = 0, pad_id = -1, random_seeds = 5, probe_max_iter = 1000;
   int64_t head_k = 10, bisect_steps = 10, weight_noise_seeds = 3;
   bool cased = false, pooled_only = false, no_weight_space = false, no_suffix_execution = false, no_linear_head = false,
        no_head_input = false, quiet = false, no_cache = false;
-  RowSource source;
-  std::string text_column = "text", pair_column, label_column = "label";
-  bool skip_bad_rows = false;
+  RowSource source;  // --model, --data, --tokenizer, --labels, --max-length and the data options
 };
 
 // False for --help (printed).
 bool ParseAnalyzeFlags(int argc, char** argv, AnalyzeParams* a) {
   ArgParser p("synapse analyze", "Probe every layer, rank neurons, and measure what ablating them does.");
   p.Option("--model", "M", "TorchScript file or model directory (default: the embedded spam-tiny model)",
-           &a->model_path);
+           &a->source.model);
   p.Option("--data", "D",
            "labelled rows: JSONL (text, pre-tokenized or float features), CSV or TSV (default: a model "
            "directory's eval.jsonl)",
-           &a->data_path);
+           &a->source.data);
   p.Option("--tokenizer", "T", "tokenizer.json or vocab.txt, for text rows (default: tokenizer.json beside M)",
-           &a->tokenizer_path);
+           &a->source.tokenizer);
   p.Option("--labels", "L", "class names: [\"ham\", ...] or a config with id2label (default: labels.json beside M)",
-           &a->labels_path);
+           &a->source.labels);
   p.Option("--out", "DIR", "where report.json goes (default synapse-report)", &a->out_dir);
-  p.Option("--max-length", "N", "truncate text to N tokens (default: the tokenizer's, else 512)", &a->max_length);
+  p.Option("--max-length", "N", "truncate text to N tokens (default: the tokenizer's, else 512)", &a->source.max_length);
   p.Flag("--no-lowercase", "vocab.txt only: keep case and accents", &a->cased);
   p.Option("--pool", "first|last|mean", "the pooled vector: [CLS] (default), last real token, or token mean", &a->pool);
   p.Option("--layers", "LIST", "layers to run experiments on, e.g. 0,2,-1 (default: all)", &a->layers);
@@ -286,28 +284,18 @@ bool ParseAnalyzeFlags(int argc, char** argv, AnalyzeParams* a) {
            "sweep shard I of N's block of layers (0-based; default GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS); "
            "`synapse merge` joins the shards",
            &a->shard_flag);
-  AddDataOptions(&p, &a->source, &a->text_column, &a->pair_column, &a->label_column, &a->skip_bad_rows);
+  AddDataOptions(&p, &a->source);
   p.Epilog(kEpilog);
   if (!p.Parse(argc, argv)) {
     std::cout << p.Help();
     return false;
   }
-  ResolveModelDirectory(&a->model_path, &a->tokenizer_path, &a->data_path);
-  if (a->data_path.empty()) {
-    throw UsageError(401, "--data is required: " + a->model_path + " has no eval.jsonl beside it");
+  ResolveModelDirectory(&a->source.model, &a->source.tokenizer, &a->source.data);
+  if (a->source.data.empty()) {
+    throw UsageError(401, "--data is required: " + a->source.model + " has no eval.jsonl beside it");
   }
-  RowSource& source = a->source;
-  source.data = a->data_path;
-  source.read.text_column(a->text_column)
-      .text_pair_column(a->pair_column)
-      .label_column(a->label_column)
-      .skip_bad_rows(a->skip_bad_rows);
-  source.seed = static_cast<uint64_t>(a->seed);
-  source.tokenizer = a->tokenizer_path;
-  source.labels = a->labels_path;
-  source.model = a->model_path;
-  source.max_length = a->max_length;
-  source.lowercase = !a->cased;
+  a->source.seed = static_cast<uint64_t>(a->seed);
+  a->source.lowercase = !a->cased;
   return true;
 }
 
@@ -355,8 +343,8 @@ AnalysisOptions OptionsFrom(const AnalyzeParams& a, const Shard& shard) {
 // what the analysis adds.
 json DataJson(const AnalyzeParams& a, const Dataset& loaded, const json& analysis_data) {
   json data;
-  data["path"] = a.data_path;
-  if (!a.tokenizer_path.empty()) data["tokenizer"] = a.tokenizer_path;
+  data["path"] = a.source.data;
+  if (!a.source.tokenizer.empty()) data["tokenizer"] = a.source.tokenizer;
   if (!loaded.labels_path.empty()) data["labels"] = loaded.labels_path;
   data["rows_read"] = loaded.total + loaded.skipped;
   data["rows_skipped"] = loaded.skipped;
@@ -380,13 +368,13 @@ int AnalyzeCommand(int argc, char** argv) {
   // The data's own ids for the load-time dry run: valid in the model's vocabulary.
   if (!loaded.rows.empty()) model_options.dry_run_ids(loaded.rows.front().example.input_ids);
   if (!a.input_shape.empty()) model_options.input_shape(ParseShape(a.input_shape, "--input-shape"));
-  Model model = Model::Load(a.model_path, model_options);
+  Model model = Model::Load(a.source.model, model_options);
   options.pad_id(a.pad_id >= 0 ? a.pad_id : loaded.pad_id);
 
   for (const DataRow& row : loaded.rows) {
     if (row.label_index < 0) {
       throw UsageError(
-          401, a.data_path + ":" + std::to_string(row.line) + ": no label; synapse analyze needs a label on every row");
+          401, a.source.data + ":" + std::to_string(row.line) + ": no label; synapse analyze needs a label on every row");
     }
   }
   std::vector<std::string> names = loaded.class_names;
@@ -401,7 +389,7 @@ int AnalyzeCommand(int argc, char** argv) {
                      [&bar](const std::string& stage, int64_t done, int64_t total) { bar.Update(stage, done, total); });
   } catch (const DataError& e) {
     bar.Finish();
-    RethrowWithLine(e, a.data_path, loaded.rows);
+    RethrowWithLine(e, a.source.data, loaded.rows);
   }
   bar.Finish();
   report["data"] = DataJson(a, loaded, report["data"]);

@@ -44,26 +44,26 @@ Pooling ParsePooling(const std::string& text) {
 
 // The command line of `synapse predict`.
 struct PredictParams {
-  std::string model_path, data_path, out_path, pool = "first", layers_glob, tokenizer_path, labels_path, input_shape;
+  std::string out_path, pool = "first", layers_glob, input_shape;
   std::vector<std::string> specs;
-  int64_t seed = 0, batch_size = 32, threads = 0, pad_id = -1, max_length = 0;
+  int64_t seed = 0, batch_size = 32, threads = 0, pad_id = -1;
   bool cased = false;
-  RowSource source;
+  RowSource source;  // --model, --data, --tokenizer, --labels, --max-length and the data options
 };
 
 // False for --help (printed).
 bool ParsePredictFlags(int argc, char** argv, PredictParams* t) {
   ArgParser p("synapse predict", "Run a model over JSONL rows and write one prediction per row.");
   p.Option("--model", "M", "TorchScript file or model directory (default: the embedded spam-tiny model)",
-           &t->model_path);
+           &t->source.model);
   p.Option("--data", "D",
            "JSONL rows (text, pre-tokenized, or float features; default: a model directory's eval.jsonl)",
-           &t->data_path);
+           &t->source.data);
   p.Option("--tokenizer", "T", "tokenizer.json or vocab.txt, for text rows (default: tokenizer.json beside M)",
-           &t->tokenizer_path);
+           &t->source.tokenizer);
   p.Option("--labels", "L", "class names: [\"ham\", ...] or a config with id2label (default: labels.json beside M)",
-           &t->labels_path);
-  p.Option("--max-length", "N", "truncate text to N tokens (default: the tokenizer's, else 512)", &t->max_length);
+           &t->source.labels);
+  p.Option("--max-length", "N", "truncate text to N tokens (default: the tokenizer's, else 512)", &t->source.max_length);
   p.Flag("--no-lowercase", "vocab.txt only: keep case and accents", &t->cased);
   p.Repeated("--intervene", "-i", "SPEC", "an intervention (see below)", &t->specs);
   p.Option("--out", "FILE", "write JSONL predictions here (default: stdout)", &t->out_path);
@@ -74,31 +74,19 @@ bool ParsePredictFlags(int argc, char** argv, PredictParams* t) {
   p.Option("--layer-modules", "GLOB", "module paths of the layers (default: discovered)", &t->layers_glob);
   p.Option("--threads", "N", "intra-op threads (default: all cores)", &t->threads);
   p.Option("--input-shape", "D,D,..", "float-input models: the shape every row's features must have", &t->input_shape);
-  std::string text_column = "text", pair_column, label_column = "label";
-  bool skip_bad_rows = false;
-  AddDataOptions(&p, &t->source, &text_column, &pair_column, &label_column, &skip_bad_rows);
+  AddDataOptions(&p, &t->source);
   p.Epilog(kSpecHelp);
   if (!p.Parse(argc, argv)) {
     std::cout << p.Help();
     return false;
   }
-  ResolveModelDirectory(&t->model_path, &t->tokenizer_path, &t->data_path);
-  if (t->data_path.empty()) {
-    throw UsageError(401, "--data is required: " + t->model_path + " has no eval.jsonl beside it");
+  ResolveModelDirectory(&t->source.model, &t->source.tokenizer, &t->source.data);
+  if (t->source.data.empty()) {
+    throw UsageError(401, "--data is required: " + t->source.model + " has no eval.jsonl beside it");
   }
   if (t->batch_size < 1) throw UsageError(401, "--batch-size must be at least 1");
-  RowSource& source = t->source;
-  source.data = t->data_path;
-  source.read.text_column(text_column)
-      .text_pair_column(pair_column)
-      .label_column(label_column)
-      .skip_bad_rows(skip_bad_rows);
-  source.seed = static_cast<uint64_t>(t->seed);
-  source.tokenizer = t->tokenizer_path;
-  source.labels = t->labels_path;
-  source.model = t->model_path;
-  source.max_length = t->max_length;
-  source.lowercase = !t->cased;
+  t->source.seed = static_cast<uint64_t>(t->seed);
+  t->source.lowercase = !t->cased;
   return true;
 }
 
@@ -161,7 +149,7 @@ int PredictCommand(int argc, char** argv) {
   // The data's own ids for the load-time dry run: valid in the model's vocabulary.
   if (!loaded.rows.empty()) model_options.dry_run_ids(loaded.rows.front().example.input_ids);
   if (!t.input_shape.empty()) model_options.input_shape(ParseShape(t.input_shape, "--input-shape"));
-  const Model model = Model::Load(t.model_path, model_options);
+  const Model model = Model::Load(t.source.model, model_options);
   RunOptions run;
   run.pool(ParsePooling(t.pool)).seed(static_cast<uint64_t>(t.seed)).pad_id(t.pad_id >= 0 ? t.pad_id : loaded.pad_id);
 

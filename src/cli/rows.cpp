@@ -11,7 +11,11 @@ namespace synapse::cli {
 Dataset LoadRows(const RowSource& source) {
   Dataset d = LoadDataset(DatasetSpec()
                               .data(source.data)
-                              .read(source.read)
+                              .read(ReadOptions()
+                                        .text_column(source.text_column)
+                                        .text_pair_column(source.pair_column)
+                                        .label_column(source.label_column)
+                                        .skip_bad_rows(source.skip_bad_rows))
                               .tokenizer(source.tokenizer)
                               .max_length(source.max_length)
                               .lowercase(source.lowercase)
@@ -42,13 +46,13 @@ void RethrowWithLine(const DataError& e, const std::string& data_path, const std
                   e.example());
 }
 
-void AddDataOptions(ArgParser* p, RowSource* source, std::string* text_column, std::string* pair_column,
-                    std::string* label_column, bool* skip_bad_rows) {
-  p->Option("--text-column", "NAME", "CSV/TSV: column with the text (default text)", text_column);
-  p->Option("--text-pair-column", "NAME", "CSV/TSV: column with the second text of a pair", pair_column);
-  p->Option("--label-column", "NAME", "CSV/TSV: column with the label (default label)", label_column);
+void AddDataOptions(ArgParser* p, RowSource* source) {
+  p->Option("--text-column", "NAME", "CSV/TSV: column with the text (default text)", &source->text_column);
+  p->Option("--text-pair-column", "NAME", "CSV/TSV: column with the second text of a pair", &source->pair_column);
+  p->Option("--label-column", "NAME", "CSV/TSV: column with the label (default label)", &source->label_column);
   p->Option("--max-examples", "N", "a stratified sample of N rows (seeded by --seed)", &source->max_examples);
-  p->Flag("--skip-bad-rows", "skip malformed rows (they are counted and reported) instead of stopping", skip_bad_rows);
+  p->Flag("--skip-bad-rows", "skip malformed rows (they are counted and reported) instead of stopping",
+          &source->skip_bad_rows);
 }
 
 }  // namespace synapse::cli

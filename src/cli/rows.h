@@ -18,15 +18,15 @@ struct RowSource {
   int64_t max_length = 0;    // 0: the tokenizer's own
   bool lowercase = true;     // vocab.txt only
   bool needs_labels = true;  // label names must resolve (commands that score predictions)
-  ReadOptions read;          // CSV columns, --skip-bad-rows
+  std::string text_column = "text", pair_column, label_column = "label";  // CSV/TSV
+  bool skip_bad_rows = false;
   int64_t max_examples = 0;  // 0: all; else a stratified sample
   uint64_t seed = 0;         // of the sample
 };
 
 /// Declares the data options every command shares (--text-column, --skip-bad-rows, ...).
 class ArgParser;
-void AddDataOptions(ArgParser* parser, RowSource* source, std::string* text_column, std::string* pair_column,
-                    std::string* label_column, bool* skip_bad_rows);
+void AddDataOptions(ArgParser* parser, RowSource* source);
 
 /// LoadDataset with the command's flags, printing what --skip-bad-rows skipped.
 Dataset LoadRows(const RowSource& source);

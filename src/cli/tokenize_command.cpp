@@ -21,10 +21,8 @@ int TokenizeCommand(int argc, char** argv) {
            &source.max_length);
   p.Flag("--no-lowercase", "vocab.txt only: keep case and accents (cased models)", &cased);
   p.Option("--out", "FILE", "write JSONL here (default: stdout)", &out_path);
-  std::string text_column = "text", pair_column, label_column = "label";
-  bool skip_bad_rows = false;
   int64_t seed = 0;
-  AddDataOptions(&p, &source, &text_column, &pair_column, &label_column, &skip_bad_rows);
+  AddDataOptions(&p, &source);
   p.Option("--seed", "N", "seed of --max-examples sampling (default 0)", &seed);
   p.Epilog("Output rows: {\"index\", \"input_ids\", \"attention_mask\", \"token_type_ids\"}, in input order.\n");
   if (!p.Parse(argc, argv)) {
@@ -33,10 +31,6 @@ int TokenizeCommand(int argc, char** argv) {
   }
   source.lowercase = !cased;
   source.needs_labels = false;
-  source.read.text_column(text_column)
-      .text_pair_column(pair_column)
-      .label_column(label_column)
-      .skip_bad_rows(skip_bad_rows);
   source.seed = static_cast<uint64_t>(seed);
   Dataset loaded = LoadRows(source);
   std::ostringstream out;
