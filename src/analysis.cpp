@@ -16,6 +16,8 @@
 #include "seeds.h"
 #include "synapse/activation_cache.h"
 #include "synapse/error.h"
+#include "synapse/evaluation_session.h"
+#include "synapse/experiment.h"
 #include "synapse/experiments.h"
 #include "synapse/extraction.h"
 #include "synapse/model.h"
@@ -31,19 +33,6 @@ using Clock = std::chrono::steady_clock;
 double Since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 [[noreturn]] void BadOption(const std::string& message) { throw SpecError(310, "analysis: " + message); }
-
-// One configuration of the sweep and where its result goes in the report.
-struct Planned {
-  int layer = 0;
-  std::string selection;  // top, bottom, random, class_top, noise
-  int64_t k = 0;
-  std::string k_spec;
-  int64_t cls = -1;
-  double sigma = 0;
-  int seed_index = -1;
-  uint64_t seed = 0;
-  std::vector<int64_t> neurons;
-};
 
 struct Validated {
   std::vector<int> layers;  // experiment layers, resolved
@@ -157,14 +146,6 @@ json OptionsJson(const AnalysisOptions& o, const std::vector<int>& layers) {
   j["weight_noise"] = o.weight_noise();
   j["weight_noise_seeds"] = o.weight_noise_seeds();
   return j;
-}
-
-Plan AblationPlan(int layer, const std::vector<int64_t>& neurons, const AnalysisOptions& o, const NeuronStats& stats) {
-  Intervention iv = o.ablate_value() == "mean"
-                        ? Intervention::Mean(Site::Layer(layer), stats.mean, Neurons::Of(neurons))
-                        : Intervention::Zero(Site::Layer(layer), Neurons::Of(neurons));
-  iv.positions(o.positions());
-  return {iv};
 }
 
 // Bisection for the smallest value in [lo, hi] whose rate reaches `target`, given that the
@@ -466,6 +447,199 @@ json WeightSpaceJson(Model& model, const std::vector<Example>& examples, const s
   return weight;
 }
 
+// The sweep's grid at `layers`: per k, the global top-k, its random control (random_seeds
+// draws, pooled), the bottom-k and each class's top-k; then each noise level.
+std::vector<Experiment> SweepGrid(EvaluationSession& session, const std::vector<int>& layers,
+                                  const AnalysisOptions& o) {
+  using Selection = Experiment::Selection;
+  const int64_t num_classes = static_cast<int64_t>(session.class_names().size());
+  std::vector<Experiment> grid;
+  for (int layer : layers) {
+    const int64_t width = static_cast<int64_t>(session.Probe(layer).ranking.global.size());
+    for (const KValue& kv : ResolveK(o.k(), width)) {
+      auto add = [&](Selection selection, int64_t cls, int draws) {
+        Experiment e = Experiment::Ablate(layer, selection, kv.k);
+        e.k_spec = kv.spec;
+        e.class_index = cls;
+        e.draws = draws;
+        e.to_mean = o.ablate_value() == "mean";
+        e.positions = o.positions();
+        grid.push_back(e);
+      };
+      add(Selection::kTop, -1, 1);
+      if (o.random_seeds() > 0) add(Selection::kRandom, -1, o.random_seeds());
+      add(Selection::kBottom, -1, 1);
+      for (int64_t c = 0; c < num_classes; ++c) add(Selection::kClassTop, c, 1);
+    }
+    for (double sigma : o.noise()) {
+      Experiment e = Experiment::Noise(layer, sigma);
+      e.positions = o.positions();
+      grid.push_back(e);
+    }
+  }
+  return grid;
+}
+
+// The summary's candidates: the layer whose top-k hurts most beyond its random control,
+// and the class whose own top-k costs it the most recall.
+struct Fragile {
+  json layer, cls;
+  double layer_excess = -std::numeric_limits<double>::infinity();
+  double class_drop = -std::numeric_limits<double>::infinity();
+};
+
+// Layer `info`'s experiments (in a readable order: per selection, by k), its fragility and
+// its class asymmetry, from the grid's results.
+void LayerSweepJson(const LayerInfo& info, const std::vector<Experiment>& grid,
+                    const std::vector<ExperimentResult>& results, const std::vector<std::string>& names,
+                    const Metrics& baseline, uint64_t seed, json* lj, Fragile* fragile) {
+  using Selection = Experiment::Selection;
+  std::map<int64_t, const ExperimentResult*> top, random;
+  std::map<int64_t, std::vector<size_t>> class_rows;
+  std::vector<json> rows;
+  for (size_t i = 0; i < grid.size(); ++i) {
+    const Experiment& e = grid[i];
+    if (e.layer != info.index) continue;
+    rows.push_back(ExperimentJson(e, results[i], names, baseline, seed));
+    if (e.kind != Experiment::Kind::kAblate) continue;
+    if (e.selection == Selection::kTop) top[e.k] = &results[i];
+    if (e.selection == Selection::kRandom) random[e.k] = &results[i];
+    if (e.selection == Selection::kClassTop) class_rows[e.k].push_back(i);
+  }
+  auto rank = [](const json& row) {
+    static const std::map<std::string, int> order = {
+        {"top", 0}, {"random", 1}, {"bottom", 2}, {"class_top", 3}, {"noise", 4}};
+    return order.at(row["selection"].get<std::string>());
+  };
+  std::stable_sort(rows.begin(), rows.end(), [&](const json& a, const json& b) {
+    if (rank(a) != rank(b)) return rank(a) < rank(b);
+    return a["k"].get<int64_t>() < b["k"].get<int64_t>();
+  });
+  (*lj)["experiments"] = rows;
+
+  // Fragility: where ablating the top-k hurts most beyond the random control.
+  json fragility;
+  double best_excess = -std::numeric_limits<double>::infinity();
+  for (const auto& [k, r] : top) {
+    const double top_drop = baseline.accuracy - r->pooled.accuracy;
+    const double random_drop = random.count(k) ? baseline.accuracy - random[k]->pooled.accuracy : 0.0;
+    const double excess = top_drop - random_drop;
+    if (excess > best_excess) {
+      best_excess = excess;
+      fragility = {{"k", k},
+                   {"top_drop", top_drop},
+                   {"random_drop", random_drop},
+                   {"excess", excess},
+                   {"mcnemar_p", r->pooled.mcnemar_p}};
+    }
+  }
+  (*lj)["fragility"] = fragility;
+  if (!fragility.is_null() && best_excess > fragile->layer_excess) {
+    fragile->layer_excess = best_excess;
+    fragile->layer = fragility;
+    fragile->layer["layer"] = info.index;
+    fragile->layer["name"] = info.name;
+  }
+
+  // Class asymmetry: row i = ablate class i's top-k, column j = recall of class j.
+  json asym = json::array();
+  for (const auto& [k, idx] : class_rows) {
+    json matrix = json::array(), drops = json::array();
+    double worst = -std::numeric_limits<double>::infinity();
+    std::string worst_class;
+    for (size_t i : idx) {
+      const Metrics& m = results[i].pooled;
+      const size_t own = static_cast<size_t>(grid[i].class_index);
+      json recall_row = json::array(), drop_row = json::array();
+      double others = 0;
+      for (size_t c = 0; c < names.size(); ++c) {
+        recall_row.push_back(m.recall[c]);
+        const double drop = baseline.recall[c] - m.recall[c];
+        drop_row.push_back(drop);
+        if (c != own) others += drop;
+      }
+      matrix.push_back(recall_row);
+      drops.push_back(drop_row);
+      const double own_drop = baseline.recall[own] - m.recall[own];
+      const double index = own_drop - others / static_cast<double>(names.size() - 1);
+      if (index > worst) {
+        worst = index;
+        worst_class = names[own];
+      }
+      if (own_drop > fragile->class_drop) {
+        fragile->class_drop = own_drop;
+        fragile->cls = {{"class", names[own]},
+                        {"layer", info.index},
+                        {"name", info.name},
+                        {"k", k},
+                        {"recall", m.recall[own]},
+                        {"recall_ci", IntervalJson(m.recall_ci[own])},
+                        {"baseline_recall", baseline.recall[own]},
+                        {"drop", own_drop}};
+      }
+    }
+    asym.push_back({{"k", k},
+                    {"ablated", names},
+                    {"recall", matrix},
+                    {"recall_drop", drops},
+                    {"asymmetry", worst},
+                    {"most_affected_class", worst_class}});
+  }
+  (*lj)["class_asymmetry"] = asym;
+}
+
+// The summary: what a person reads first.
+json SummaryJson(const json& report, const Metrics& baseline, const Fragile& fragile) {
+  json summary;
+  summary["baseline_accuracy"] = baseline.accuracy;
+  summary["baseline_accuracy_ci"] = IntervalJson(baseline.accuracy_ci);
+  summary["baseline_recall"] = report["baseline"]["recall"];
+  summary["most_fragile_layer"] = fragile.layer;
+  summary["most_fragile_class"] = fragile.cls;
+  summary["flip_budget_1pct"] = report["logit_space"]["budget_flipping"]["0.01"];
+  json best_probe;
+  for (const json& l : report["layers"]) {
+    if (best_probe.is_null() || l["probe"]["test_accuracy"].get<double>() > best_probe["test_accuracy"].get<double>()) {
+      best_probe = {{"layer", l["index"]}, {"name", l["name"]}, {"test_accuracy", l["probe"]["test_accuracy"]}};
+    }
+  }
+  summary["best_probe"] = best_probe;
+  return summary;
+}
+
+// Wall time of each stage, seconds.
+struct Seconds {
+  double extraction = 0, probes = 0, sweep = 0, logit_space = 0, weight_space = 0, total = 0, forward_pass = 0;
+};
+
+// The report's "timing": each stage in seconds and in forward-pass equivalents, the
+// activation cache's answer and where suffix execution cut the forward.
+json TimingJson(const Seconds& took, int64_t sweep_configurations, int weight_passes, const CacheLookup& cache,
+                const SuffixExecution& cut, const AnalysisOptions& o) {
+  const double pass = std::max(took.forward_pass, 1e-9);
+  json timing;
+  timing["extraction_s"] = took.extraction;
+  timing["probes_s"] = took.probes;
+  timing["sweep_s"] = took.sweep;
+  timing["sweep_configurations"] = sweep_configurations;
+  timing["logit_space_s"] = took.logit_space;
+  timing["weight_space_s"] = took.weight_space;
+  timing["weight_space_passes"] = weight_passes;
+  timing["total_s"] = took.total;
+  timing["forward_pass_s"] = took.forward_pass;
+  timing["forward_pass_equivalents"] = {{"extraction", took.extraction / pass},
+                                        {"probes", took.probes / pass},
+                                        {"sweep", took.sweep / pass},
+                                        {"weight_space", took.weight_space / pass},
+                                        {"total", took.total / pass}};
+  timing["activation_cache"] = {{"status", cache.status}, {"path", cache.path}, {"reason", cache.reason}};
+  timing["suffix_execution"] = {{"enabled", o.suffix_execution() && !cut.layers.empty()},
+                                {"layers", cut.layers},
+                                {"fallback", o.suffix_execution() ? cut.fallback_reason : "turned off"},
+                                {"pooled_rows", {{"layer", cut.pooled_rows_layer}, {"summary", cut.pooled_rows}}}};
+  return timing;
+}
+
 }  // namespace
 
 std::vector<KValue> ResolveK(const std::string& spec, int64_t width) {
@@ -518,18 +692,25 @@ nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& example
       .seed(o.seed())
       .memory_budget(o.memory_budget())
       .suffix_execution(o.suffix_execution());
+  EvaluationSession session(model, examples, labels, names,
+                            SessionOptions()
+                                .batching(batching)
+                                .seed(o.seed())
+                                .probe(o.probe())
+                                .test_fraction(o.test_fraction())
+                                .confidence(o.confidence())
+                                .cache_dir(o.cache_dir()));
 
   // 1. Extraction.
-  CacheLookup cache;
-  Extraction x = ExtractCached(model, examples, batching, {}, o.cache_dir(), &cache, report_progress("extraction"));
+  const Extraction& x = session.Extract(report_progress("extraction"));
   if (x.logits.cols() != num_classes) {
     throw DataError(209, "analysis: the model has " + std::to_string(x.logits.cols()) + " classes but " +
                              std::to_string(num_classes) + " class names were given");
   }
-  const std::vector<int64_t> base = x.Predictions();
-  const Metrics baseline = Score(base, labels, base, num_classes, o.confidence());
-  const Split split = StratifiedSplit(labels, o.test_fraction(), DeriveSeed(o.seed(), {kSeedSplit}));
-  if (!o.save_activations().empty()) SaveActivations(x, model, labels, o.save_activations(), &split);
+  const CacheLookup& cache = session.cache();
+  const std::vector<int64_t>& base = session.base_predictions();
+  const Metrics& baseline = session.baseline();
+  if (!o.save_activations().empty()) SaveActivations(x, model, labels, o.save_activations(), &session.split());
 
   json report;
   report["schema_version"] = kReportSchemaVersion;
@@ -547,23 +728,10 @@ nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& example
 
   // 2. Probes and rankings, every layer.
   const auto probes_start = Clock::now();
-  std::map<int, NeuronRanking> rankings;
-  std::map<int, NeuronStats> stats;
-  std::map<int, json> layer_json;
   const int64_t layer_count = static_cast<int64_t>(model.layers().size());
   for (const LayerInfo& info : model.layers()) {
-    const Eigen::MatrixXf& acts = x.activations.at(info.index);
-    const auto start = Clock::now();
-    ProbeFit fit = FitProbe(acts, labels, num_classes, split, o.probe());
-    const double seconds = Since(start);
-    rankings[info.index] = RankNeurons(fit);
-    stats[info.index] = ComputeNeuronStats(acts);
-    json lj;
-    lj["index"] = info.index;
-    lj["name"] = info.name;
-    lj["hidden"] = acts.cols();
-    lj.update(ProbeJson(fit, rankings[info.index], names, o.mass(), o.confidence(), seconds));
-    layer_json[info.index] = lj;
+    session.Probe(info.index);
+    session.Stats(info.index);
     if (progress) progress("probes", info.index + 1, layer_count);
   }
   const double probes_seconds = Since(probes_start);
@@ -579,231 +747,26 @@ nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& example
     const size_t index = static_cast<size_t>(o.shard_index());
     if (i >= n * index / count && i < n * (index + 1) / count) sweep_layers.push_back(valid.layers[i]);
   }
-  std::vector<Planned> planned;
-  std::vector<Plan> plans;
-  for (int layer : sweep_layers) {
-    const NeuronRanking& r = rankings.at(layer);
-    const NeuronStats& st = stats.at(layer);
-    const int64_t width = static_cast<int64_t>(r.global.size());
-    for (const KValue& kv : ResolveK(o.k(), width)) {
-      auto add = [&](Planned p) {
-        p.layer = layer;
-        p.k = kv.k;
-        p.k_spec = kv.spec;
-        plans.push_back(AblationPlan(layer, p.neurons, o, st));
-        planned.push_back(std::move(p));
-      };
-      Planned top;
-      top.selection = "top";
-      top.neurons = r.Top(kv.k);
-      add(top);
-      for (int s = 0; s < o.random_seeds(); ++s) {
-        Planned rnd;
-        rnd.selection = "random";
-        rnd.seed_index = s;
-        rnd.seed = DeriveSeed(o.seed(), {kSeedRandomNeurons, static_cast<uint64_t>(layer), static_cast<uint64_t>(kv.k),
-                                         static_cast<uint64_t>(s)});
-        rnd.neurons = RandomNeurons(width, kv.k, rnd.seed);
-        add(rnd);
-      }
-      Planned bottom;
-      bottom.selection = "bottom";
-      bottom.neurons = r.Bottom(kv.k);
-      add(bottom);
-      for (int64_t c = 0; c < num_classes; ++c) {
-        Planned ct;
-        ct.selection = "class_top";
-        ct.cls = c;
-        ct.neurons = r.TopOfClass(c, kv.k);
-        add(ct);
-      }
-    }
-    for (double sigma : o.noise()) {
-      Planned p;
-      p.layer = layer;
-      p.selection = "noise";
-      p.sigma = sigma;
-      p.k = width;
-      std::vector<float> sigmas(st.stddev.size());
-      for (size_t j = 0; j < sigmas.size(); ++j) sigmas[j] = static_cast<float>(sigma) * st.stddev[j];
-      Intervention iv = Intervention::Noise(Site::Layer(layer), sigmas);
-      iv.positions(o.positions());
-      plans.push_back({iv});
-      planned.push_back(std::move(p));
-    }
-  }
+  const std::vector<Experiment> grid = SweepGrid(session, sweep_layers, o);
   const auto sweep_start = Clock::now();
-  const std::vector<Eigen::MatrixXf> sweep_logits =
-      RunPlans(model, examples, plans, batching, report_progress("sweep"));
+  const std::vector<ExperimentResult> results = session.Run(grid, report_progress("sweep"));
   const double sweep_seconds = Since(sweep_start);
+  int64_t sweep_configurations = 0;
+  for (const Experiment& e : grid) sweep_configurations += e.draws;
 
-  std::vector<Metrics> results;
-  for (const Eigen::MatrixXf& l : sweep_logits) {
-    results.push_back(Score(ArgMaxRows(l), labels, base, num_classes, o.confidence()));
-  }
-  const char* op_name = o.ablate_value() == "mean" ? "mean" : "zero";
-  const char* positions_name = o.positions() == Positions::kAll ? "all" : "pooled";
   json layers = json::array();
-  json most_fragile_layer, most_fragile_class;
-  double worst_layer_excess = -std::numeric_limits<double>::infinity();
-  double worst_class_drop = -std::numeric_limits<double>::infinity();
+  Fragile fragile;
   for (const LayerInfo& info : model.layers()) {
-    json lj = layer_json.at(info.index);
-    const bool selected = std::find(sweep_layers.begin(), sweep_layers.end(), info.index) != sweep_layers.end();
+    const LayerProbe& probe = session.Probe(info.index);
+    json lj;
+    lj["index"] = info.index;
+    lj["name"] = info.name;
+    lj["hidden"] = x.activations.at(info.index).cols();
+    lj.update(ProbeJson(probe.fit, probe.ranking, names, o.mass(), o.confidence(), probe.seconds));
     lj["experiments"] = json::array();
-    if (!selected) {
-      layers.push_back(lj);
-      continue;
+    if (std::find(sweep_layers.begin(), sweep_layers.end(), info.index) != sweep_layers.end()) {
+      LayerSweepJson(info, grid, results, names, baseline, o.seed(), &lj, &fragile);
     }
-    // Random rows are merged per k: the mean and range over seeds, and each seed.
-    std::map<int64_t, std::vector<size_t>> random_rows;
-    std::map<int64_t, std::vector<size_t>> class_rows;
-    std::map<int64_t, size_t> top_rows;
-    for (size_t i = 0; i < planned.size(); ++i) {
-      const Planned& p = planned[i];
-      if (p.layer != info.index) continue;
-      if (p.selection == "random") {
-        random_rows[p.k].push_back(i);
-        continue;
-      }
-      if (p.selection == "class_top") class_rows[p.k].push_back(i);
-      if (p.selection == "top") top_rows[p.k] = i;
-      json row;
-      row["layer"] = info.index;
-      row["selection"] = p.selection;
-      if (p.selection == "class_top") row["class"] = names[static_cast<size_t>(p.cls)];
-      row["k"] = p.k;
-      if (p.selection == "noise") {
-        row["op"] = "noise";
-        row["sigma"] = p.sigma;
-        row["seed"] = o.seed();
-      } else {
-        row["k_spec"] = p.k_spec;
-        row["op"] = op_name;
-        row["neurons"] = p.neurons;
-      }
-      row["positions"] = positions_name;
-      row["metrics"] = MetricsJson(results[i], names, &baseline);
-      lj["experiments"].push_back(row);
-    }
-    json random_json = json::array();
-    std::map<int64_t, double> random_mean_drop;
-    for (const auto& [k, idx] : random_rows) {
-      json row;
-      row["layer"] = info.index;
-      row["selection"] = "random";
-      row["k"] = k;
-      row["k_spec"] = planned[idx.front()].k_spec;
-      row["op"] = op_name;
-      row["positions"] = positions_name;
-      // Pooled over seeds: the counts add up (n = seeds × examples), the point estimates
-      // are the mean over seeds.
-      double acc_min = 1, acc_max = 0, flip_min = 1, flip_max = 0;
-      json per_seed = json::array();
-      std::vector<Metrics> runs;
-      for (size_t i : idx) {
-        const Metrics& m = results[i];
-        runs.push_back(m);
-        acc_min = std::min(acc_min, m.accuracy);
-        acc_max = std::max(acc_max, m.accuracy);
-        flip_min = std::min(flip_min, m.flip_rate);
-        flip_max = std::max(flip_max, m.flip_rate);
-        per_seed.push_back({{"seed", planned[i].seed},
-                            {"neurons", planned[i].neurons},
-                            {"accuracy", m.accuracy},
-                            {"flip_rate", m.flip_rate},
-                            {"mcnemar_p", m.mcnemar_p}});
-      }
-      const Metrics pooled = PoolMetrics(runs, static_cast<int64_t>(examples.size()), o.confidence());
-      row["metrics"] = MetricsJson(pooled, names, &baseline);
-      row["range"] = {{"accuracy", json::array({acc_min, acc_max})}, {"flip_rate", json::array({flip_min, flip_max})}};
-      row["per_seed"] = per_seed;
-      random_mean_drop[k] = baseline.accuracy - pooled.accuracy;
-      random_json.push_back(row);
-    }
-    for (json& row : random_json) lj["experiments"].push_back(row);
-    // A readable order: per selection (top, random, bottom, class_top, noise), by k.
-    std::vector<json> rows(lj["experiments"].begin(), lj["experiments"].end());
-    auto rank = [](const json& row) {
-      static const std::map<std::string, int> order = {
-          {"top", 0}, {"random", 1}, {"bottom", 2}, {"class_top", 3}, {"noise", 4}};
-      return order.at(row["selection"].get<std::string>());
-    };
-    std::stable_sort(rows.begin(), rows.end(), [&](const json& a, const json& b) {
-      if (rank(a) != rank(b)) return rank(a) < rank(b);
-      return a["k"].get<int64_t>() < b["k"].get<int64_t>();
-    });
-    lj["experiments"] = rows;
-
-    // Fragility: where ablating the top-k hurts most beyond the random control.
-    json fragility;
-    double best_excess = -std::numeric_limits<double>::infinity();
-    for (const auto& [k, i] : top_rows) {
-      const double top_drop = baseline.accuracy - results[i].accuracy;
-      const double random_drop = random_mean_drop.count(k) ? random_mean_drop[k] : 0.0;
-      const double excess = top_drop - random_drop;
-      if (excess > best_excess) {
-        best_excess = excess;
-        fragility = {{"k", k},
-                     {"top_drop", top_drop},
-                     {"random_drop", random_drop},
-                     {"excess", excess},
-                     {"mcnemar_p", results[i].mcnemar_p}};
-      }
-    }
-    lj["fragility"] = fragility;
-    if (!fragility.is_null() && best_excess > worst_layer_excess) {
-      worst_layer_excess = best_excess;
-      most_fragile_layer = fragility;
-      most_fragile_layer["layer"] = info.index;
-      most_fragile_layer["name"] = info.name;
-    }
-
-    // Class asymmetry: row i = ablate class i's top-k, column j = recall of class j.
-    json asym = json::array();
-    for (const auto& [k, idx] : class_rows) {
-      json matrix = json::array(), drops = json::array();
-      double worst = -std::numeric_limits<double>::infinity();
-      std::string worst_class;
-      for (size_t i : idx) {
-        const Metrics& m = results[i];
-        const size_t own = static_cast<size_t>(planned[i].cls);
-        json recall_row = json::array(), drop_row = json::array();
-        double others = 0;
-        for (size_t c = 0; c < names.size(); ++c) {
-          recall_row.push_back(m.recall[c]);
-          const double drop = baseline.recall[c] - m.recall[c];
-          drop_row.push_back(drop);
-          if (c != own) others += drop;
-        }
-        matrix.push_back(recall_row);
-        drops.push_back(drop_row);
-        const double own_drop = baseline.recall[own] - m.recall[own];
-        const double index = own_drop - others / static_cast<double>(names.size() - 1);
-        if (index > worst) {
-          worst = index;
-          worst_class = names[own];
-        }
-        if (own_drop > worst_class_drop) {
-          worst_class_drop = own_drop;
-          most_fragile_class = {{"class", names[own]},
-                                {"layer", info.index},
-                                {"name", info.name},
-                                {"k", k},
-                                {"recall", m.recall[own]},
-                                {"recall_ci", IntervalJson(m.recall_ci[own])},
-                                {"baseline_recall", baseline.recall[own]},
-                                {"drop", own_drop}};
-        }
-      }
-      asym.push_back({{"k", k},
-                      {"ablated", names},
-                      {"recall", matrix},
-                      {"recall_drop", drops},
-                      {"asymmetry", worst},
-                      {"most_affected_class", worst_class}});
-    }
-    lj["class_asymmetry"] = asym;
     layers.push_back(lj);
   }
   report["layers"] = layers;
@@ -822,48 +785,19 @@ nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& example
   report["weight_space"] = weight;
   const double weight_seconds = Since(weight_start);
 
-  // Summary: what a person reads first.
-  json summary;
-  summary["baseline_accuracy"] = baseline.accuracy;
-  summary["baseline_accuracy_ci"] = IntervalJson(baseline.accuracy_ci);
-  summary["baseline_recall"] = report["baseline"]["recall"];
-  summary["most_fragile_layer"] = most_fragile_layer;
-  summary["most_fragile_class"] = most_fragile_class;
-  summary["flip_budget_1pct"] = report["logit_space"]["budget_flipping"]["0.01"];
-  json best_probe;
-  for (const json& l : report["layers"]) {
-    if (best_probe.is_null() || l["probe"]["test_accuracy"].get<double>() > best_probe["test_accuracy"].get<double>()) {
-      best_probe = {{"layer", l["index"]}, {"name", l["name"]}, {"test_accuracy", l["probe"]["test_accuracy"]}};
-    }
-  }
-  summary["best_probe"] = best_probe;
-
   report["environment"] = EnvironmentJson();
   const double total_seconds = Since(analysis_start);
-  const double pass = std::max(x.seconds, 1e-9);
-  json timing;
-  timing["extraction_s"] = cache.seconds;
-  timing["probes_s"] = probes_seconds;
-  timing["sweep_s"] = sweep_seconds;
-  timing["sweep_configurations"] = plans.size();
-  timing["logit_space_s"] = logit_seconds;
-  timing["weight_space_s"] = weight_seconds;
-  timing["weight_space_passes"] = weight_passes;
-  timing["total_s"] = total_seconds;
-  timing["forward_pass_s"] = x.seconds;
-  timing["forward_pass_equivalents"] = {{"extraction", cache.seconds / pass},
-                                        {"probes", probes_seconds / pass},
-                                        {"sweep", sweep_seconds / pass},
-                                        {"weight_space", weight_seconds / pass},
-                                        {"total", total_seconds / pass}};
-  const SuffixExecution cut = model.suffix_execution();
-  timing["activation_cache"] = {{"status", cache.status}, {"path", cache.path}, {"reason", cache.reason}};
-  timing["suffix_execution"] = {{"enabled", o.suffix_execution() && !cut.layers.empty()},
-                                {"layers", cut.layers},
-                                {"fallback", o.suffix_execution() ? cut.fallback_reason : "turned off"},
-                                {"pooled_rows", {{"layer", cut.pooled_rows_layer}, {"summary", cut.pooled_rows}}}};
+  Seconds took;
+  took.extraction = cache.seconds;
+  took.probes = probes_seconds;
+  took.sweep = sweep_seconds;
+  took.logit_space = logit_seconds;
+  took.weight_space = weight_seconds;
+  took.total = total_seconds;
+  took.forward_pass = x.seconds;
+  json timing = TimingJson(took, sweep_configurations, weight_passes, cache, model.suffix_execution(), o);
   report["timing"] = timing;
-  report["summary"] = summary;
+  report["summary"] = SummaryJson(report, baseline, fragile);
   if (o.shard_count() > 1) report["shard"] = {{"index", o.shard_index()}, {"total", o.shard_count()}};
   return report;
 }

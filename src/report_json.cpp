@@ -270,3 +270,71 @@ json BaselineJson(const Metrics& baseline, const std::vector<int64_t>& predictio
 }
 
 }  // namespace synapse
+
+namespace synapse {
+
+json ExperimentJson(const Experiment& e, const ExperimentResult& r, const std::vector<std::string>& names,
+                    const Metrics& baseline, uint64_t seed) {
+  using Kind = Experiment::Kind;
+  using Selection = Experiment::Selection;
+  const bool named = !e.name.empty();
+  json row;
+  if (named) row["query"] = e.name;
+  if (e.kind == Kind::kLogitShift) {
+    row["budget"] = e.budget;
+    row["flips"] = r.pooled.flips;
+    row["accuracy"] = r.pooled.accuracy;
+    return row;
+  }
+  const std::string class_name =
+      e.class_index >= 0 && e.class_index < static_cast<int64_t>(names.size()) ? names[e.class_index] : "";
+  if (e.kind == Kind::kHeadWeightScale) {
+    row["class"] = class_name;
+    row["parameter"] = r.parameter;
+    row["columns"] = r.neurons.front();
+    row["factor"] = e.factor;
+    row["metrics"] = MetricsJson(r.pooled, names, &baseline);
+    return row;
+  }
+  static const char* kSelections[] = {"top", "bottom", "random", "class_top", "explicit"};
+  const bool noise = e.kind == Kind::kNoise;
+  const bool random = !noise && e.selection == Selection::kRandom;
+  row["layer"] = e.layer;
+  row["selection"] = noise ? "noise" : kSelections[static_cast<int>(e.selection)];
+  if (!noise && e.selection == Selection::kClassTop) row["class"] = class_name;
+  row["k"] = noise ? r.width : e.k;
+  if (noise) {
+    row["op"] = "noise";
+    row["sigma"] = e.sigma;
+    row["seed"] = seed;
+    if (named && e.draws > 1) row["draws"] = e.draws;
+  } else {
+    if (!e.k_spec.empty()) row["k_spec"] = e.k_spec;
+    row["op"] = e.to_mean ? "mean" : "zero";
+    if (r.neurons.size() == 1 && (named || !random)) row["neurons"] = r.neurons.front();
+    if (named && random) row["draws"] = r.neurons.size();
+  }
+  row["positions"] = e.positions == Positions::kPooled ? "pooled" : "all";
+  row["metrics"] = MetricsJson(r.pooled, names, &baseline);
+  if (named || !random) return row;
+  // The grid's random rows: the pooled metrics above, each draw's range and results.
+  double acc_min = 1, acc_max = 0, flip_min = 1, flip_max = 0;
+  json per_seed = json::array();
+  for (size_t d = 0; d < r.draws.size(); ++d) {
+    const Metrics& m = r.draws[d];
+    acc_min = std::min(acc_min, m.accuracy);
+    acc_max = std::max(acc_max, m.accuracy);
+    flip_min = std::min(flip_min, m.flip_rate);
+    flip_max = std::max(flip_max, m.flip_rate);
+    per_seed.push_back({{"seed", r.seeds[d]},
+                        {"neurons", r.neurons[d]},
+                        {"accuracy", m.accuracy},
+                        {"flip_rate", m.flip_rate},
+                        {"mcnemar_p", m.mcnemar_p}});
+  }
+  row["range"] = {{"accuracy", json::array({acc_min, acc_max})}, {"flip_rate", json::array({flip_min, flip_max})}};
+  row["per_seed"] = per_seed;
+  return row;
+}
+
+}  // namespace synapse

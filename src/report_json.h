@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "synapse/example.h"
+#include "synapse/experiment.h"
 #include "synapse/experiments.h"
 #include "synapse/probe.h"
 #include "synapse/stats.h"
@@ -59,6 +60,14 @@ nlohmann::ordered_json ProbeJson(const ProbeFit& probe, const NeuronRanking& ran
 /// curve against the budget.
 nlohmann::ordered_json LogitSpaceJson(const Eigen::MatrixXf& logits, const std::vector<int64_t>& labels,
                                       const std::vector<std::string>& names, double confidence);
+
+/// One experiment's row in a layer's "experiments" (or the report's "other_queries"): what
+/// it did (layer, selection, class, k, op, neurons, sigma, positions; for a named experiment,
+/// the query it came from and its draws) and its pooled metrics against `baseline`. An
+/// unnamed random experiment (the analysis's grid) also gets its draws' range and per-seed
+/// results. `seed` is the session's seed, recorded with noise rows.
+nlohmann::ordered_json ExperimentJson(const Experiment& e, const ExperimentResult& r,
+                                      const std::vector<std::string>& names, const Metrics& baseline, uint64_t seed);
 
 /// The report's "environment" section: versions, threads, BLAS, compiler.
 nlohmann::ordered_json EnvironmentJson();

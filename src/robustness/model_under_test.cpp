@@ -8,7 +8,6 @@
 #include <optional>
 #include <sstream>
 
-#include "describe.h"
 #include "number_text.h"
 #include "report_json.h"
 #include "seeds.h"
@@ -16,6 +15,8 @@
 #include "synapse/analysis.h"
 #include "synapse/dataset.h"
 #include "synapse/error.h"
+#include "synapse/evaluation_session.h"
+#include "synapse/experiment.h"
 #include "synapse/experiments.h"
 #include "synapse/extraction.h"
 #include "synapse/memory_budget.h"
@@ -53,38 +54,20 @@ class ModelUnderTest::Impl {
 
   Config config;
   Model model;
-  std::vector<Example> examples;
-  std::vector<int64_t> labels;
   std::vector<std::string> names;
-  BatchOptions batching;
-  std::unique_ptr<HeadReplay> head_replay;  // the head's input, captured on first use
-  std::string head_replay_weight;
   std::vector<int> layers;  // captured, resolved
   int64_t rows_read = 0;
-
-  // Filled on first use.
-  bool extracted = false;
-  Extraction extraction;
-  CacheLookup cache;
-  std::vector<int64_t> base;
-  Metrics baseline;
-  std::optional<Split> split;
-  struct LayerState {
-    bool probed = false;
-    ProbeFit fit;
-    NeuronRanking ranking;
-    double probe_seconds = 0;
-    std::optional<NeuronStats> stats;
-  };
-  std::map<int, LayerState> layer_state;
+  // The experiments' engine: extraction, baseline, split, probes, statistics, head input.
+  std::unique_ptr<EvaluationSession> session;
+  bool checked = false;  // the extraction's logits against the class names
   std::map<std::string, Outcome> outcomes;
   std::map<std::string, ProbeOutcome> probes;
   std::vector<std::pair<int, json>> rows;  // (layer or −1, report row) per query run
   std::recursive_mutex mutex;
-  double passes = 0;                     // example-passes spent
-  std::map<int64_t, int64_t> base_part;  // baseline predictions of examples run before the extraction
 
   int64_t num_classes() const { return static_cast<int64_t>(names.size()); }
+  const std::vector<int64_t>& labels() const { return session->labels(); }
+  size_t num_examples() const { return session->examples().size(); }
 
   void LoadRows() {
     const std::string& data = config.data();
@@ -106,12 +89,11 @@ class ModelUnderTest::Impl {
       for (const DataRow& r : set.rows) classes = std::max(classes, r.label_index + 1);
       for (int64_t c = 0; c < classes; ++c) names.push_back(std::to_string(c));
     }
-    labels = set.labels();
-    examples = set.examples();
     if (model.num_classes() >= 0 && model.num_classes() != num_classes()) {
       throw DataError(209, config.labels() + ": " + std::to_string(names.size()) + " class names for a model with " +
                                std::to_string(model.num_classes()) + " classes");
     }
+    BatchOptions batching;
     batching.pool(config.pool()).batch_size(config.batch_size()).pad_id(pad).seed(config.seed());
     // Queries run one configuration at a time: each batch's cut values are kept across them
     // (a quarter of the memory budget), so that a query runs only the layers after its own.
@@ -129,37 +111,25 @@ class ModelUnderTest::Impl {
       for (int i = 0; i < count; ++i) layers.push_back(i);
     }
     std::sort(layers.begin(), layers.end());
+    session = std::make_unique<EvaluationSession>(model, set.examples(), set.labels(), names,
+                                                  SessionOptions()
+                                                      .batching(batching)
+                                                      .seed(config.seed())
+                                                      .layers(layers)
+                                                      .probe(config.probe())
+                                                      .test_fraction(config.test_fraction())
+                                                      .confidence(config.confidence())
+                                                      .cache_dir(config.cache_dir()));
   }
 
-  void EnsureExtracted() {
-    if (extracted) return;
-    extraction = ExtractCached(model, examples, batching, layers, config.cache_dir(), &cache);
-    if (extraction.logits.cols() != num_classes()) {
-      throw DataError(209, config.data() + ": the model gives " + std::to_string(extraction.logits.cols()) +
+  const Extraction& Extracted() {
+    const Extraction& x = session->Extract();
+    if (!checked && x.logits.cols() != num_classes()) {
+      throw DataError(209, config.data() + ": the model gives " + std::to_string(x.logits.cols()) +
                                " logits but there are " + std::to_string(names.size()) + " classes");
     }
-    passes += static_cast<double>(examples.size());
-    base = extraction.Predictions();
-    baseline = Score(base, labels, base, num_classes(), config.confidence());
-    extracted = true;
-  }
-
-  // The cost model of docs/gate.md, after Model::RunEach: one plan runs one whole forward;
-  // several share one unperturbed forward and each runs only the layers after its
-  // intervened one (a plan that intervenes on no layer, none).
-  double PlanShare(size_t plans, int layer) const {
-    if (plans <= 1) return plans == 1 ? 1.0 : 0.0;
-    const double count = static_cast<double>(model.layers().size());
-    const double suffix = layer < 0 ? 0.0 : (count - 1 - layer) / count;
-    return 1 + static_cast<double>(plans) * suffix;
-  }
-
-  // RunPlans over every example, or over `subset`, counting what it costs.
-  std::vector<Eigen::MatrixXf> Runs(const std::vector<Plan>& plans, const BatchOptions& b, int layer,
-                                    const std::vector<int64_t>* subset = nullptr) {
-    const double n = static_cast<double>(subset ? subset->size() : examples.size());
-    passes += n * PlanShare(plans.size(), layer);
-    return subset ? RunPlansOn(model, examples, *subset, plans, b) : RunPlans(model, examples, plans, b);
+    checked = true;
+    return x;
   }
 
   int ResolveLayer(const std::string& query, int layer) {
@@ -187,32 +157,54 @@ class ModelUnderTest::Impl {
     return it - names.begin();
   }
 
-  LayerState& Probed(int layer) {
-    EnsureExtracted();
-    LayerState& s = layer_state[layer];
-    if (s.probed) return s;
-    if (!split) split = StratifiedSplit(labels, config.test_fraction(), DeriveSeed(config.seed(), {kSeedSplit}));
-    const auto start = std::chrono::steady_clock::now();
-    s.fit = FitProbe(extraction.activations.at(layer), labels, num_classes(), *split, config.probe());
-    s.probe_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    s.ranking = RankNeurons(s.fit);
-    s.probed = true;
-    return s;
-  }
-
-  const NeuronStats& Stats(int layer) {
-    EnsureExtracted();
-    LayerState& s = layer_state[layer];
-    if (!s.stats) s.stats = ComputeNeuronStats(extraction.activations.at(layer));
-    return *s.stats;
-  }
-
-  int64_t Width(int layer) {
-    EnsureExtracted();
-    return extraction.activations.at(layer).cols();
-  }
-
   const std::string& LayerName(int layer) const { return model.layers()[static_cast<size_t>(layer)].name; }
+
+  // The query as the typed experiment the session runs, named by the query.
+  Experiment ToExperiment(const Query& q, const std::string& key) {
+    Experiment e;
+    e.name = key;
+    const Selection& s = q.selection();
+    auto select = [&](Experiment::Selection top) {
+      static const Experiment::Selection kBy[] = {Experiment::Selection::kTop, Experiment::Selection::kBottom,
+                                                  Experiment::Selection::kRandom, Experiment::Selection::kExplicit};
+      e.selection = s.kind() == Selection::Kind::kTop ? top : kBy[static_cast<int>(s.kind())];
+      e.k = s.kind() == Selection::Kind::kExplicit ? static_cast<int64_t>(s.neurons().size()) : s.k();
+      e.neurons = s.neurons();
+      if (s.kind() == Selection::Kind::kRandom) e.draws = s.draws();
+    };
+    switch (q.kind()) {
+      case Query::Kind::kBaseline:
+        break;
+      case Query::Kind::kAblate:
+        e.kind = Experiment::Kind::kAblate;
+        e.layer = ResolveLayer(key, q.layer());
+        select(s.class_name().empty() ? Experiment::Selection::kTop : Experiment::Selection::kClassTop);
+        if (!s.class_name().empty()) e.class_index = ClassIndex(key, s.class_name());
+        e.to_mean = q.to_mean();
+        e.positions = q.pooled_only() ? Positions::kPooled : Positions::kAll;
+        break;
+      case Query::Kind::kNoise:
+        e.kind = Experiment::Kind::kNoise;
+        e.layer = ResolveLayer(key, q.layer());
+        e.sigma = q.amount();
+        e.draws = q.draws();
+        e.positions = q.pooled_only() ? Positions::kPooled : Positions::kAll;
+        break;
+      case Query::Kind::kLogitShift:
+        e.kind = Experiment::Kind::kLogitShift;
+        e.budget = q.amount();
+        break;
+      case Query::Kind::kHeadWeightScale:
+        e.kind = Experiment::Kind::kHeadWeightScale;
+        if (!s.class_name().empty())
+          BadQuery(key, "HeadWeightScale takes the class as its first argument, not OfClass()");
+        e.class_index = ClassIndex(key, q.class_name());
+        select(Experiment::Selection::kTop);
+        e.factor = q.amount();
+        break;
+    }
+    return e;
+  }
 
   // Rates of class c from metrics whose recall came from integer counts.
   static Rate RecallOf(const Metrics& m, size_t c) {
@@ -220,422 +212,69 @@ class ModelUnderTest::Impl {
     return Rate{n > 0 ? std::llround(m.recall[c] * static_cast<double>(n)) : 0, n};
   }
 
-  // What several runs of one configuration measured: their pooled metrics (for the report
-  // row) and the outcome the matchers read, derived from them.
-  struct Measurement {
-    Outcome outcome;
-    Metrics metrics;
-  };
-  Measurement Measure(const std::string& query, const std::vector<Eigen::MatrixXf>& runs) {
-    std::vector<Metrics> each;
-    for (const Eigen::MatrixXf& l : runs) {
-      each.push_back(Score(ArgMaxRows(l), labels, base, num_classes(), config.confidence()));
-    }
-    const size_t n = labels.size();
-    Measurement m;
-    m.metrics = PoolMetrics(each, static_cast<int64_t>(n), config.confidence());
-    Outcome& o = m.outcome;
-    o.query = query;
+  // What the matchers read of a result.
+  Outcome OutcomeOf(const Experiment& e, const ExperimentResult& r) {
+    const Metrics& baseline = session->baseline();
+    Outcome o;
+    o.query = e.name;
     o.confidence = config.confidence();
-    o.accuracy = Rate{m.metrics.correct, m.metrics.n};
+    o.accuracy = Rate{r.pooled.correct, r.pooled.n};
     o.baseline_accuracy = Rate{baseline.correct, baseline.n};
-    o.flips = Rate{m.metrics.flips, static_cast<int64_t>(n * runs.size())};
+    o.flips = Rate{r.pooled.flips, static_cast<int64_t>(num_examples() * r.draws.size())};
     for (size_t c = 0; c < names.size(); ++c) {
-      o.recall[names[c]] = RecallOf(m.metrics, c);
+      o.recall[names[c]] = RecallOf(r.pooled, c);
       o.baseline_recall[names[c]] = RecallOf(baseline, c);
     }
-    // Per example, the share of runs that got it right (runs are concatenated).
-    o.correct.assign(n, 0.0);
-    for (size_t i = 0; i < m.metrics.correct_each.size(); ++i) {
-      o.correct[i % n] += m.metrics.correct_each[i] / static_cast<double>(runs.size());
+    o.correct = r.correct;
+    o.flip_budget = r.flip_budget;
+    o.what = Describe(e, e.layer >= 0 ? LayerName(e.layer) : "", names, r.parameter);
+    if (e.kind == Experiment::Kind::kAblate && e.selection == Experiment::Selection::kClassTop) {
+      o.target_class = names[static_cast<size_t>(e.class_index)];
     }
-    if (runs.size() == 1) {
-      const FlipBudgets b = ComputeFlipBudgets(runs.front());
-      o.flip_budget.assign(b.min_flip.data(), b.min_flip.data() + b.min_flip.size());
-    }
-    return m;
+    if (e.kind == Experiment::Kind::kHeadWeightScale) o.target_class = names[static_cast<size_t>(e.class_index)];
+    return o;
   }
 
-  std::vector<int64_t> CheckedK(const std::string& query, const Selection& s, int64_t width) {
-    if (s.kind() == Selection::Kind::kExplicit) {
-      if (s.neurons().empty()) BadQuery(query, "NeuronSet() is empty");
-      for (int64_t j : s.neurons()) {
-        if (j < 0 || j >= width) {
-          BadQuery(query,
-                   "neuron " + std::to_string(j) + " is out of range (the width is " + std::to_string(width) + ")");
-        }
-      }
-      return s.neurons();
-    }
-    if (s.k() < 1 || s.k() > width) {
-      BadQuery(query, "k = " + std::to_string(s.k()) + " is outside 1.." + std::to_string(width) +
-                          " (the number of neurons there)");
-    }
-    return {};
-  }
-
-  // The neuron sets of an ablation, one per draw.
-  std::vector<std::vector<int64_t>> AblationSets(const Query& q, const std::string& key, int layer) {
-    const Selection& s = q.selection();
-    const int64_t width = Width(layer);
-    std::vector<int64_t> given = CheckedK(key, s, width);
-    switch (s.kind()) {
-      case Selection::Kind::kTop: {
-        const LayerState& st = Probed(layer);
-        if (s.class_name().empty()) return {st.ranking.Top(s.k())};
-        return {st.ranking.TopOfClass(ClassIndex(key, s.class_name()), s.k())};
-      }
-      case Selection::Kind::kBottom:
-        return {Probed(layer).ranking.Bottom(s.k())};
-      case Selection::Kind::kRandom: {
-        std::vector<std::vector<int64_t>> sets;
-        for (int d = 0; d < s.draws(); ++d) sets.push_back(RandomControlNeurons(config.seed(), layer, width, s.k(), d));
-        return sets;
-      }
-      case Selection::Kind::kExplicit:
-        return {given};
-    }
-    return {};
-  }
-
-  std::vector<Plan> AblationPlans(const Query& q, int layer, const std::vector<std::vector<int64_t>>& sets) {
-    std::vector<Plan> plans;
-    for (const std::vector<int64_t>& set : sets) {
-      Intervention iv = q.to_mean() ? Intervention::Mean(Site::Layer(layer), Stats(layer).mean, Neurons::Of(set))
-                                    : Intervention::Zero(Site::Layer(layer), Neurons::Of(set));
-      iv.positions(q.pooled_only() ? Positions::kPooled : Positions::kAll);
-      plans.push_back({iv});
-    }
-    return plans;
-  }
-
-  Intervention NoiseIntervention(const Query& q, const std::string& key, int layer) {
-    if (!(q.amount() >= 0) || !std::isfinite(q.amount())) BadQuery(key, "σ must be a non-negative number");
-    const NeuronStats& st = Stats(layer);
-    std::vector<float> sigmas(st.stddev.size());
-    for (size_t j = 0; j < sigmas.size(); ++j) sigmas[j] = static_cast<float>(q.amount()) * st.stddev[j];
-    Intervention iv = Intervention::Noise(Site::Layer(layer), sigmas);
-    iv.positions(q.pooled_only() ? Positions::kPooled : Positions::kAll);
-    return iv;
-  }
-
-  // Noise draw d's batching: the first draw is the analysis's own (seeded by the config's seed).
-  BatchOptions NoiseBatching(int d) const {
-    BatchOptions b = batching;
-    if (d > 0) b.seed(DeriveSeed(config.seed(), {kSeedNoiseDraw, static_cast<uint64_t>(d)}));
-    return b;
-  }
-
-  Outcome RunAblation(const Query& q, const std::string& key, std::weak_ptr<ModelUnderTest> self) {
-    const int layer = ResolveLayer(key, q.layer());
-    const std::vector<std::vector<int64_t>> sets = AblationSets(q, key, layer);
-    const std::vector<Eigen::MatrixXf> logits = Runs(AblationPlans(q, layer, sets), batching, layer);
-    const int64_t k = static_cast<int64_t>(sets.front().size());
-    Measurement m = Measure(key, logits);
-    json row;
-    row["query"] = key;
-    row["layer"] = layer;
-    static const char* kSelections[] = {"top", "bottom", "random", "explicit"};
-    const Selection& s = q.selection();
-    row["selection"] = s.kind() == Selection::Kind::kTop && !s.class_name().empty()
-                           ? "class_top"
-                           : kSelections[static_cast<int>(s.kind())];
-    if (!s.class_name().empty()) row["class"] = s.class_name();
-    row["k"] = k;
-    row["op"] = q.to_mean() ? "mean" : "zero";
-    if (sets.size() == 1) row["neurons"] = sets.front();
-    if (s.kind() == Selection::Kind::kRandom) row["draws"] = sets.size();
-    row["positions"] = q.pooled_only() ? "pooled" : "all";
-    row["metrics"] = MetricsJson(m.metrics, names, &baseline);
-    Outcome& o = m.outcome;
-    o.what = internal::DescribeExperiment(row, layer, LayerName(layer));
-    o.target_class = s.class_name();
-    if (s.kind() != Selection::Kind::kRandom) {
+  Outcome Run(const Query& q, const std::string& key, std::weak_ptr<ModelUnderTest> self) {
+    const Experiment e = ToExperiment(q, key);
+    Extracted();
+    const ExperimentResult r = std::move(session->Run({e}).front());
+    Outcome o = OutcomeOf(e, r);
+    if (e.kind == Experiment::Kind::kAblate && e.selection != Experiment::Selection::kRandom) {
       // The control: the same number of random neurons, same layer, positions and value.
       Query control = q;
-      control.selection_ = RandomK(k).Seeds(config.random_seeds());
+      control.selection_ = RandomK(e.k).Seeds(config.random_seeds());
       o.random_control = [self, control]() -> Outcome {
         std::shared_ptr<ModelUnderTest> model = self.lock();
         if (!model) throw SpecError(311, control.ToString() + ": the model under test is gone");
         return model->Run(control);
       };
     }
-    rows.emplace_back(layer, row);
-    return std::move(m.outcome);
-  }
-
-  Outcome RunNoise(const Query& q, const std::string& key) {
-    const int layer = ResolveLayer(key, q.layer());
-    const Intervention iv = NoiseIntervention(q, key, layer);
-    std::vector<Eigen::MatrixXf> logits;
-    for (int d = 0; d < q.draws(); ++d) logits.push_back(Runs({Plan{iv}}, NoiseBatching(d), layer)[0]);
-    Measurement m = Measure(key, logits);
-    json row;
-    row["query"] = key;
-    row["layer"] = layer;
-    row["selection"] = "noise";
-    row["k"] = Width(layer);
-    row["op"] = "noise";
-    row["sigma"] = q.amount();
-    row["seed"] = config.seed();
-    if (q.draws() > 1) row["draws"] = q.draws();
-    row["positions"] = q.pooled_only() ? "pooled" : "all";
-    row["metrics"] = MetricsJson(m.metrics, names, &baseline);
-    Outcome& o = m.outcome;
-    o.what = internal::DescribeExperiment(row, layer, LayerName(layer));
-    rows.emplace_back(layer, row);
-    return std::move(m.outcome);
-  }
-
-  Outcome RunLogitShift(const std::string& key, double budget) {
-    if (!(budget >= 0) || !std::isfinite(budget)) BadQuery(key, "the budget must be a non-negative number");
-    EnsureExtracted();
-    const FlipBudgets b = ComputeFlipBudgets(extraction.logits);
-    Outcome o = Measure(key, {extraction.logits}).outcome;
-    // Every example whose label a shift of `budget` can change counts as flipped, and as
-    // wrong: the worst case for each metric.
-    int64_t flips = 0, correct = 0;
-    std::map<std::string, int64_t> hits;
-    for (size_t i = 0; i < labels.size(); ++i) {
-      const double need = b.min_flip(static_cast<Eigen::Index>(i));
-      const bool flippable = need <= budget;
-      flips += flippable;
-      const bool right = base[i] == labels[i] && !flippable;
-      o.correct[i] = right ? 1.0 : 0.0;
-      correct += right;
-      hits[names[static_cast<size_t>(labels[i])]] += right;
-      o.flip_budget[i] = std::max(0.0, need - budget);
+    if (e.kind != Experiment::Kind::kBaseline) {
+      const bool at_layer = e.kind == Experiment::Kind::kAblate || e.kind == Experiment::Kind::kNoise;
+      rows.emplace_back(at_layer ? e.layer : -1,
+                        ExperimentJson(e, r, names, session->baseline(), session->options().seed()));
     }
-    o.accuracy.successes = correct;
-    o.flips.successes = flips;
-    for (auto& [name, rate] : o.recall) rate.successes = hits[name];
-    o.what = "the worst change of at most " + Shortest(budget) + " to each logit (L∞)";
-    json row;
-    row["query"] = key;
-    row["budget"] = budget;
-    row["flips"] = flips;
-    row["accuracy"] = o.accuracy.value();
-    rows.emplace_back(-1, row);
     return o;
-  }
-
-  // The head columns each draw of a HeadWeightScale query scales.
-  std::vector<std::vector<int64_t>> HeadSets(const Query& q, const std::string& key, const ClassificationHead& head,
-                                             int64_t c) {
-    const Eigen::MatrixXf w = model.ParameterValues(head.weight);
-    const Selection& s = q.selection();
-    std::vector<int64_t> given = CheckedK(key, s, head.inputs);
-    if (!s.class_name().empty()) BadQuery(key, "HeadWeightScale takes the class as its first argument, not OfClass()");
-    std::vector<std::vector<int64_t>> sets;
-    std::vector<int64_t> order(static_cast<size_t>(head.inputs));
-    for (int64_t j = 0; j < head.inputs; ++j) order[static_cast<size_t>(j)] = j;
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return w(c, a) > w(c, b); });
-    switch (s.kind()) {
-      case Selection::Kind::kTop:
-        sets.emplace_back(order.begin(), order.begin() + s.k());
-        break;
-      case Selection::Kind::kBottom:
-        sets.emplace_back(order.rbegin(), order.rbegin() + s.k());
-        break;
-      case Selection::Kind::kRandom:
-        for (int d = 0; d < s.draws(); ++d) {
-          sets.push_back(
-              RandomNeurons(head.inputs, s.k(),
-                            DeriveSeed(config.seed(), {kSeedHeadColumns, static_cast<uint64_t>(c),
-                                                       static_cast<uint64_t>(s.k()), static_cast<uint64_t>(d)})));
-        }
-        break;
-      case Selection::Kind::kExplicit:
-        sets.push_back(given);
-        break;
-    }
-    return sets;
-  }
-
-  // The head's input, captured on first use (one pass up to the head), for a head weight.
-  const HeadReplay& HeadReplayFor(const ClassificationHead& head) {
-    if (!head_replay || head_replay_weight != head.weight) {
-      head_replay = std::make_unique<HeadReplay>(model, examples, batching, head);
-      head_replay_weight = head.weight;
-    }
-    return *head_replay;
-  }
-
-  // From the head's captured input when the logits are its output (no forward pass, and the
-  // model is not changed); else a forward pass under the change. With `subset`, the rows of
-  // those examples, in its order.
-  std::vector<Eigen::MatrixXf> HeadScaleLogits(const Query& q, const ClassificationHead& head, int64_t c,
-                                               const std::vector<std::vector<int64_t>>& sets,
-                                               const std::vector<int64_t>* subset = nullptr) {
-    const HeadReplay& replay = HeadReplayFor(head);
-    std::vector<Eigen::MatrixXf> logits;
-    for (const std::vector<int64_t>& cols : sets) {
-      if (replay.available()) {
-        WeightPerturbation perturb = WeightPerturbation::Copies(model);
-        perturb.ScaleEntries(head.weight, c, cols, q.amount());
-        Eigen::MatrixXf all = replay.Logits(perturb);
-        if (subset) {
-          Eigen::MatrixXf rows(static_cast<Eigen::Index>(subset->size()), all.cols());
-          for (size_t r = 0; r < subset->size(); ++r) rows.row(static_cast<Eigen::Index>(r)) = all.row((*subset)[r]);
-          all = std::move(rows);
-        }
-        logits.push_back(std::move(all));
-        continue;
-      }
-      WeightPerturbation perturb(model);
-      perturb.ScaleEntries(head.weight, c, cols, q.amount());
-      logits.push_back(Runs({Plan{}}, batching, -1, subset)[0]);
-    }
-    return logits;
-  }
-
-  Outcome RunHeadScale(const Query& q, const std::string& key) {
-    EnsureExtracted();
-    if (!std::isfinite(q.amount())) BadQuery(key, "the factor must be a finite number");
-    const ClassificationHead head = FindClassificationHead(model);
-    const int64_t c = ClassIndex(key, q.class_name());
-    const Selection& s = q.selection();
-    const std::vector<std::vector<int64_t>> sets = HeadSets(q, key, head, c);
-    const std::vector<Eigen::MatrixXf> logits = HeadScaleLogits(q, head, c, sets);
-    Measurement m = Measure(key, logits);
-    Outcome& o = m.outcome;
-    const int64_t k = static_cast<int64_t>(sets.front().size());
-    const char* which = s.kind() == Selection::Kind::kTop      ? "largest "
-                        : s.kind() == Selection::Kind::kBottom ? "smallest "
-                        : s.kind() == Selection::Kind::kRandom ? "random "
-                                                               : "chosen ";
-    o.what = "scaling class " + q.class_name() + "'s " + std::to_string(k) + " " + which + "head weights (" +
-             head.weight + ") by " + Shortest(q.amount());
-    o.target_class = q.class_name();
-    json row;
-    row["query"] = key;
-    row["class"] = q.class_name();
-    row["parameter"] = head.weight;
-    row["columns"] = sets.front();
-    row["factor"] = q.amount();
-    row["metrics"] = MetricsJson(m.metrics, names, &baseline);
-    rows.emplace_back(-1, row);
-    return std::move(m.outcome);
-  }
-
-  Outcome RunBaseline(const std::string& key) {
-    EnsureExtracted();
-    return Measure(key, {extraction.logits}).outcome;
-  }
-
-  // The unperturbed predictions of `idx`: the extraction's, or, before it has run, a
-  // forward over those examples alone.
-  std::vector<int64_t> BaseOf(const std::vector<int64_t>& idx) {
-    std::vector<int64_t> out(idx.size());
-    if (extracted) {
-      for (size_t k = 0; k < idx.size(); ++k) out[k] = base[static_cast<size_t>(idx[k])];
-      return out;
-    }
-    std::vector<int64_t> missing;
-    for (int64_t i : idx) {
-      if (!base_part.count(i)) missing.push_back(i);
-    }
-    if (!missing.empty()) {
-      std::vector<Example> subset;
-      for (int64_t i : missing) subset.push_back(examples[static_cast<size_t>(i)]);
-      const Extraction part = Extract(model, subset, batching, {layers.back()});
-      passes += static_cast<double>(missing.size());
-      const std::vector<int64_t> predicted = part.Predictions();
-      for (size_t k = 0; k < missing.size(); ++k) base_part[missing[k]] = predicted[k];
-    }
-    for (size_t k = 0; k < idx.size(); ++k) out[k] = base_part.at(idx[k]);
-    return out;
   }
 
   ExampleOutcomes RunOn(const Query& q, const std::vector<int64_t>& idx) {
     const std::string key = q.ToString();
     for (int64_t i : idx) {
-      if (i < 0 || i >= static_cast<int64_t>(examples.size())) {
+      if (i < 0 || i >= static_cast<int64_t>(num_examples())) {
         BadQuery(key, "example " + std::to_string(i) + " is not in the evaluation set");
       }
     }
-    const double before = passes;
+    const double before = session->passes_spent();
+    const Experiment e = ToExperiment(q, key);
+    if (e.kind != Experiment::Kind::kBaseline) Extracted();
+    ExperimentResult r = std::move(session->RunOn({e}, idx).front());
     ExampleOutcomes out;
-    const size_t n = idx.size();
-    out.correct.assign(n, 0.0);
-    out.flipped.assign(n, 0.0);
-    for (int64_t i : idx) out.labels.push_back(labels[static_cast<size_t>(i)]);
-    std::vector<Eigen::MatrixXf> logits;
-    switch (q.kind()) {
-      case Query::Kind::kBaseline: {
-        const std::vector<int64_t> predicted = BaseOf(idx);
-        for (size_t k = 0; k < n; ++k) out.correct[k] = predicted[k] == out.labels[k];
-        out.passes = passes - before;
-        return out;
-      }
-      case Query::Kind::kLogitShift: {
-        EnsureExtracted();
-        const double budget = q.amount();
-        if (!(budget >= 0) || !std::isfinite(budget)) BadQuery(key, "the budget must be a non-negative number");
-        const FlipBudgets b = ComputeFlipBudgets(extraction.logits);
-        for (size_t k = 0; k < n; ++k) {
-          const size_t i = static_cast<size_t>(idx[k]);
-          const bool flippable = b.min_flip(static_cast<Eigen::Index>(i)) <= budget;
-          out.flipped[k] = flippable;
-          out.correct[k] = base[i] == labels[i] && !flippable;
-        }
-        out.passes = passes - before;
-        return out;
-      }
-      case Query::Kind::kAblate: {
-        const int layer = ResolveLayer(key, q.layer());
-        logits = Runs(AblationPlans(q, layer, AblationSets(q, key, layer)), batching, layer, &idx);
-        break;
-      }
-      case Query::Kind::kNoise: {
-        const int layer = ResolveLayer(key, q.layer());
-        const Intervention iv = NoiseIntervention(q, key, layer);
-        for (int d = 0; d < q.draws(); ++d) logits.push_back(Runs({Plan{iv}}, NoiseBatching(d), layer, &idx)[0]);
-        break;
-      }
-      case Query::Kind::kHeadWeightScale: {
-        EnsureExtracted();
-        if (!std::isfinite(q.amount())) BadQuery(key, "the factor must be a finite number");
-        const ClassificationHead head = FindClassificationHead(model);
-        const int64_t c = ClassIndex(key, q.class_name());
-        logits = HeadScaleLogits(q, head, c, HeadSets(q, key, head, c), &idx);
-        break;
-      }
-    }
-    const std::vector<int64_t> predicted_base = BaseOf(idx);
-    const double draws = static_cast<double>(logits.size());
-    for (const Eigen::MatrixXf& l : logits) {
-      const std::vector<int64_t> predicted = ArgMaxRows(l);
-      for (size_t k = 0; k < n; ++k) {
-        out.correct[k] += (predicted[k] == out.labels[k]) / draws;
-        out.flipped[k] += (predicted[k] != predicted_base[k]) / draws;
-      }
-    }
-    out.passes = passes - before;
+    out.correct = std::move(r.correct);
+    out.flipped = std::move(r.flipped);
+    for (int64_t i : idx) out.labels.push_back(labels()[static_cast<size_t>(i)]);
+    out.passes = session->passes_spent() - before;
     return out;
-  }
-
-  double PassShare(const Query& q) {
-    const std::string key = q.ToString();
-    switch (q.kind()) {
-      case Query::Kind::kBaseline:
-      case Query::Kind::kLogitShift:
-        return 0;
-      case Query::Kind::kAblate: {
-        const Selection& s = q.selection();
-        const size_t draws = s.kind() == Selection::Kind::kRandom ? static_cast<size_t>(s.draws()) : 1;
-        return PlanShare(draws, ResolveLayer(key, q.layer()));
-      }
-      case Query::Kind::kNoise:
-        return q.draws() * PlanShare(1, ResolveLayer(key, q.layer()));
-      case Query::Kind::kHeadWeightScale: {
-        // Scored from the head's captured input where it can be: no pass per example.
-        if (HeadReplayFor(FindClassificationHead(model)).available()) return 0;
-        const Selection& s = q.selection();
-        return (s.kind() == Selection::Kind::kRandom ? s.draws() : 1) * PlanShare(1, -1);
-      }
-    }
-    return 0;
   }
 };
 
@@ -675,8 +314,8 @@ std::vector<std::shared_ptr<ModelUnderTest>> ModelUnderTest::Loaded() {
 
 const Config& ModelUnderTest::config() const { return impl_->config; }
 const std::vector<std::string>& ModelUnderTest::class_names() const { return impl_->names; }
-int64_t ModelUnderTest::num_examples() const { return static_cast<int64_t>(impl_->examples.size()); }
-const std::vector<int64_t>& ModelUnderTest::labels() const { return impl_->labels; }
+int64_t ModelUnderTest::num_examples() const { return static_cast<int64_t>(impl_->num_examples()); }
+const std::vector<int64_t>& ModelUnderTest::labels() const { return impl_->labels(); }
 int ModelUnderTest::num_layers() const { return static_cast<int>(impl_->model.layers().size()); }
 
 Query ModelUnderTest::Baseline() { return Query(shared_from_this(), Query::Kind::kBaseline, TopK(1)); }
@@ -707,24 +346,7 @@ Outcome ModelUnderTest::Run(const Query& q) {
   const std::string key = q.ToString();
   auto it = m.outcomes.find(key);
   if (it != m.outcomes.end()) return it->second;
-  Outcome o;
-  switch (q.kind()) {
-    case Query::Kind::kBaseline:
-      o = m.RunBaseline(key);
-      break;
-    case Query::Kind::kAblate:
-      o = m.RunAblation(q, key, weak_from_this());
-      break;
-    case Query::Kind::kNoise:
-      o = m.RunNoise(q, key);
-      break;
-    case Query::Kind::kLogitShift:
-      o = m.RunLogitShift(key, q.amount());
-      break;
-    case Query::Kind::kHeadWeightScale:
-      o = m.RunHeadScale(q, key);
-      break;
-  }
+  Outcome o = m.Run(q, key, weak_from_this());
   return m.outcomes[key] = o;
 }
 
@@ -740,20 +362,18 @@ Query ModelUnderTest::RandomControlOf(const Query& q) {
   if (q.kind() != Query::Kind::kAblate || q.selection().kind() == Selection::Kind::kRandom) {
     throw SpecError(311, key + ": a random control applies to Ablate(TopK / BottomK / NeuronSet) queries");
   }
-  const int layer = m.ResolveLayer(key, q.layer());
   Query control = q;
-  control.selection_ =
-      RandomK(static_cast<int64_t>(m.AblationSets(q, key, layer).front().size())).Seeds(m.config.random_seeds());
+  control.selection_ = RandomK(m.ToExperiment(q, key).k).Seeds(m.config.random_seeds());
   return control;
 }
 
 double ModelUnderTest::PassShare(const Query& q) {
   std::lock_guard<std::recursive_mutex> lock(impl_->mutex);
-  return impl_->PassShare(q);
+  return impl_->session->PassShare(impl_->ToExperiment(q, q.ToString()));
 }
 
-double ModelUnderTest::passes_spent() const { return impl_->passes; }
-bool ModelUnderTest::extracted() const { return impl_->extracted; }
+double ModelUnderTest::passes_spent() const { return impl_->session->passes_spent(); }
+bool ModelUnderTest::extracted() const { return impl_->session->extracted(); }
 
 ProbeOutcome ModelUnderTest::Run(const ProbeQuery& q) {
   Impl& m = *impl_;
@@ -762,7 +382,8 @@ ProbeOutcome ModelUnderTest::Run(const ProbeQuery& q) {
   auto it = m.probes.find(key);
   if (it != m.probes.end()) return it->second;
   const int layer = m.ResolveLayer(key, q.layer());
-  const Impl::LayerState& s = m.Probed(layer);
+  m.Extracted();
+  const LayerProbe& s = m.session->Probe(layer);
   ProbeOutcome o;
   o.layer = layer;
   o.layer_name = m.LayerName(layer);
@@ -786,12 +407,13 @@ json ModelUnderTest::Report() const {
   data["tokenizer"] = m.config.tokenizer();
   data["labels"] = m.config.labels();
   data["rows_read"] = m.rows_read;
-  data["examples"] = m.examples.size();
-  data["examples_hash"] = ExamplesHash(m.examples, m.labels);
+  EvaluationSession& session = *m.session;
+  data["examples"] = m.num_examples();
+  data["examples_hash"] = ExamplesHash(session.examples(), m.labels());
   data["classes"] = m.names;
   data["support"] = json::object();
   std::vector<int64_t> support(m.names.size(), 0);
-  for (int64_t l : m.labels) ++support[static_cast<size_t>(l)];
+  for (int64_t l : m.labels()) ++support[static_cast<size_t>(l)];
   for (size_t c = 0; c < m.names.size(); ++c) data["support"][m.names[c]] = support[c];
   report["data"] = data;
   report["options"] = {{"pool", m.config.pool() == Pooling::kFirst  ? "first"
@@ -808,21 +430,20 @@ json ModelUnderTest::Report() const {
                          {"tolerance", m.config.probe().tolerance()},
                          {"test_fraction", m.config.test_fraction()}}},
                        {"confidence", m.config.confidence()}};
-  if (!m.extracted) {
+  if (!session.extracted()) {
     report["baseline"] = nullptr;
     return report;
   }
-  report["baseline"] = BaselineJson(m.baseline, m.base, m.labels, m.names, m.extraction.seconds);
+  const Extraction& x = session.Extract();
+  report["baseline"] = BaselineJson(session.baseline(), session.base_predictions(), m.labels(), m.names, x.seconds);
   json layers = json::array();
   for (int layer : m.layers) {
     json lj;
     lj["index"] = layer;
     lj["name"] = m.LayerName(layer);
-    lj["hidden"] = m.extraction.activations.at(layer).cols();
-    auto st = m.layer_state.find(layer);
-    if (st != m.layer_state.end() && st->second.probed) {
-      lj.update(ProbeJson(st->second.fit, st->second.ranking, m.names, {0.5, 0.9}, m.config.confidence(),
-                          st->second.probe_seconds));
+    lj["hidden"] = x.activations.at(layer).cols();
+    if (const LayerProbe* p = session.probed(layer)) {
+      lj.update(ProbeJson(p->fit, p->ranking, m.names, {0.5, 0.9}, m.config.confidence(), p->seconds));
     }
     lj["experiments"] = json::array();
     for (const auto& [at, row] : m.rows) {
@@ -831,7 +452,7 @@ json ModelUnderTest::Report() const {
     layers.push_back(lj);
   }
   report["layers"] = layers;
-  report["logit_space"] = LogitSpaceJson(m.extraction.logits, m.labels, m.names, m.config.confidence());
+  report["logit_space"] = LogitSpaceJson(x.logits, m.labels(), m.names, m.config.confidence());
   json other = json::array();
   for (const auto& [at, row] : m.rows) {
     if (at < 0) other.push_back(row);

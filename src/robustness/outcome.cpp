@@ -4,8 +4,8 @@
 #include <limits>
 #include <sstream>
 
-#include "describe.h"
 #include "synapse/error.h"
+#include "synapse/experiment.h"
 
 namespace synapse::robustness {
 namespace {
@@ -17,6 +17,30 @@ using nlohmann::json;
 const json& Field(const json& object, const char* key, const std::string& where) {
   if (!object.is_object() || !object.contains(key)) Missing(where + " has no \"" + key + "\"");
   return object[key];
+}
+
+// The experiment a layer's report row describes (rows read back from report.json are
+// described as live ones are: synapse::Describe).
+std::string DescribeRow(const json& row, int layer, const std::string& layer_name) {
+  static const std::map<std::string, Experiment::Selection> kSelections = {
+      {"top", Experiment::Selection::kTop},
+      {"bottom", Experiment::Selection::kBottom},
+      {"random", Experiment::Selection::kRandom},
+      {"class_top", Experiment::Selection::kClassTop},
+      {"explicit", Experiment::Selection::kExplicit}};
+  const std::string selection = row.value("selection", "");
+  Experiment e = selection == "noise" ? Experiment::Noise(layer, row.value("sigma", 0.0))
+                                      : Experiment::Ablate(layer, Experiment::Selection::kTop, 0);
+  auto it = kSelections.find(selection);
+  if (it != kSelections.end()) e.selection = it->second;
+  e.k = row.value("k", int64_t{0});
+  e.to_mean = row.value("op", "zero") == "mean";
+  e.positions = row.value("positions", "all") == "pooled" ? Positions::kPooled : Positions::kAll;
+  e.draws = static_cast<int>(row.contains("draws")      ? row["draws"].get<size_t>()
+                             : row.contains("per_seed") ? row["per_seed"].size()
+                                                        : 1);
+  e.class_index = 0;
+  return Describe(e, layer_name, {row.value("class", "?")});
 }
 
 // Examples per class (data.support), times `draws` for rows that pool several draws.
@@ -83,7 +107,7 @@ Outcome ExperimentOutcome(const json& report, int layer, const std::string& sele
     if (selection == "class_top" && row.value("class", "") != class_name) continue;
     Outcome o = BaselineOutcome(report);
     const json& metrics = Field(row, "metrics", "experiment");
-    o.what = internal::DescribeExperiment(row, index, l.value("name", "?"));
+    o.what = DescribeRow(row, index, l.value("name", "?"));
     o.accuracy = Accuracy(metrics, "metrics");
     // Random rows pool their draws: n is draws × examples.
     const int64_t draws = o.baseline_accuracy.n > 0 ? o.accuracy.n / o.baseline_accuracy.n : 1;
