@@ -116,9 +116,11 @@ int CompareCommand(int argc, char** argv) {
     std::cerr << "synapse compare: warning: " << why;
     if (!c.only_in_baseline.empty() || !c.only_in_current.empty()) {
       std::cerr << "; " << c.only_in_baseline.size() << " of the baseline's "
-                << c.metrics.size() + c.only_in_baseline.size() << " metrics have no match in the current report, "
-                << c.only_in_current.size() << " of the current report's none in the baseline (" << c.metrics.size()
-                << " matched" << (all ? "" : "; --all lists them") << ")";
+                << c.metrics.size() + c.only_in_baseline.size() << " metrics have no match in the current report";
+      if (!c.only_in_current.empty()) {
+        std::cerr << ", " << c.only_in_current.size() << " of the current report's none in the baseline";
+      }
+      std::cerr << " (" << c.metrics.size() << " matched" << (all ? "" : "; --all lists them") << ")";
     }
     std::cerr << "."
               << (c.mismatch && !allow_mismatch ? " Compare reports of the same classes, examples and experiments, "
