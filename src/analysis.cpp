@@ -827,8 +827,10 @@ nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& example
   summary["baseline_accuracy"] = baseline.accuracy;
   summary["baseline_accuracy_ci"] = IntervalJson(baseline.accuracy_ci);
   summary["baseline_recall"] = report["baseline"]["recall"];
-  summary["most_fragile_layer"] = most_fragile_layer;
-  summary["most_fragile_class"] = most_fragile_class;
+  // Only what moved is singled out: null when no top-k cost more than its random control,
+  // or no class lost recall to its own top-k (each layer's `fragility` still has its best).
+  summary["most_fragile_layer"] = worst_layer_excess > 0 ? most_fragile_layer : json();
+  summary["most_fragile_class"] = worst_class_drop > 0 ? most_fragile_class : json();
   summary["flip_budget_1pct"] = report["logit_space"]["budget_flipping"]["0.01"];
   json best_probe;
   for (const json& l : report["layers"]) {
