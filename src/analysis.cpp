@@ -594,8 +594,10 @@ json SummaryJson(const json& report, const Metrics& baseline, const Fragile& fra
   summary["baseline_accuracy"] = baseline.accuracy;
   summary["baseline_accuracy_ci"] = IntervalJson(baseline.accuracy_ci);
   summary["baseline_recall"] = report["baseline"]["recall"];
-  summary["most_fragile_layer"] = fragile.layer;
-  summary["most_fragile_class"] = fragile.cls;
+  // Only what moved is singled out: null when no top-k cost more than its random control,
+  // or no class lost recall to its own top-k (each layer's `fragility` still has its best).
+  summary["most_fragile_layer"] = fragile.layer_excess > 0 ? fragile.layer : json();
+  summary["most_fragile_class"] = fragile.class_drop > 0 ? fragile.cls : json();
   summary["flip_budget_1pct"] = report["logit_space"]["budget_flipping"]["0.01"];
   json best_probe;
   for (const json& l : report["layers"]) {

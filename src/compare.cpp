@@ -139,17 +139,68 @@ std::vector<std::string> LayerNames(const json& r) {
   return names;
 }
 
-// Why the two reports' metrics cannot be matched, when names differ.
-std::vector<std::string> Mismatches(const json& a, const json& b, bool same_examples) {
+std::string Text(const json& j) { return j.is_string() ? j.get<std::string>() : j.is_null() ? "" : j.dump(); }
+
+const json& Section(const json& r, const char* key) {
+  static const json empty = json::object();
+  return r.contains(key) && r[key].is_object() ? r[key] : empty;
+}
+
+// How the examples differ, or "" when they are the same (or a report does not say).
+std::string ExamplesDifference(const json& a, const json& b) {
+  const json &da = Section(a, "data"), &db = Section(b, "data");
+  const std::string hash_a = Text(da.value("examples_hash", json())), hash_b = Text(db.value("examples_hash", json()));
+  const json &na = da.value("examples", json()), &nb = db.value("examples", json());
+  const bool counts = na.is_number_integer() && nb.is_number_integer();
+  const bool hashes = !hash_a.empty() && !hash_b.empty();
+  if (!(hashes && hash_a != hash_b) && !(counts && na != nb)) return "";
+  std::string why = "the examples differ (";
+  if (counts) {
+    why += na == nb ? na.dump() + " each, other rows or labels" : na.dump() + " / " + nb.dump() + " examples";
+  } else {
+    why += "other rows or labels";
+  }
+  const std::string path_a = Text(da.value("path", json())), path_b = Text(db.value("path", json()));
+  if (!path_a.empty() && !path_b.empty() && path_a != path_b) why += "; " + path_a + " / " + path_b;
+  return why + "; data.examples_hash)";
+}
+
+// The option names whose values differ (what makes the experiments, hence the metrics, differ).
+std::vector<std::string> DifferentOptions(const json& a, const json& b) {
+  const json &oa = Section(a, "options"), &ob = Section(b, "options");
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : oa.items()) {
+    if (!ob.contains(key) || ob[key] != value) keys.push_back(key);
+  }
+  for (const auto& [key, value] : ob.items()) {
+    if (!oa.contains(key)) keys.push_back(key);
+  }
+  return keys;
+}
+
+// What differs between the two reports that decides how far their metrics can be matched
+// and tested: the class names, the examples and the layers always; with unmatched metrics
+// also the options and the models, as their likely cause.
+std::vector<std::string> Differences(const json& a, const json& b, bool unmatched) {
   std::vector<std::string> why;
   const std::vector<std::string> ca = ClassNames(a), cb = ClassNames(b);
   if (ca != cb) why.push_back("the class names differ (" + Joined(ca) + " / " + Joined(cb) + ")");
+  const std::string examples = ExamplesDifference(a, b);
+  if (!examples.empty()) why.push_back(examples);
   const std::vector<std::string> la = LayerNames(a), lb = LayerNames(b);
   if (la != lb) {
     why.push_back("the models' layers differ (" + std::to_string(la.size()) + ": " + Joined(la) + " / " +
                   std::to_string(lb.size()) + ": " + Joined(lb) + ")");
   }
-  if (!why.empty() && !same_examples) why.push_back("the examples differ too (data.examples_hash)");
+  if (!unmatched) return why;
+  const std::vector<std::string> options = DifferentOptions(a, b);
+  if (!options.empty()) why.push_back("the options differ (" + Joined(options) + ")");
+  const std::string hash_a = Text(Section(a, "model").value("parameter_hash", json()));
+  const std::string hash_b = Text(Section(b, "model").value("parameter_hash", json()));
+  if (!why.empty() && !hash_a.empty() && !hash_b.empty() && hash_a != hash_b) {
+    why.push_back("the model weights differ too (model.parameter_hash " + hash_a + " / " + hash_b + ")");
+  }
+  if (why.empty()) why.push_back("the reports ran different experiments");
   return why;
 }
 
@@ -202,12 +253,11 @@ Comparison CompareReports(const json& baseline, const json& current, const Compa
   for (const auto& [key, m] : b) {
     if (!a.count(key)) c.only_in_current.push_back(key);
   }
-  if (!c.only_in_baseline.empty() || !c.only_in_current.empty()) {
-    c.mismatches = Mismatches(baseline, current, c.same_examples);
-  }
+  const bool unmatched = !c.only_in_baseline.empty() || !c.only_in_current.empty();
+  c.differences = Differences(baseline, current, unmatched);
+  c.mismatch = ClassNames(baseline) != ClassNames(current) || 2 * c.only_in_baseline.size() > a.size();
   if (c.metrics.empty()) {
-    std::string why = c.mismatches.empty() ? "different classes, layers or experiments?" : Joined(c.mismatches);
-    throw DataError(211, "compare: the two reports have no metric in common (" + why + ")");
+    throw DataError(211, "compare: the two reports have no metric in common (" + Joined(c.differences) + ")");
   }
   return c;
 }
@@ -220,6 +270,11 @@ std::string ComparisonMarkdown(const Comparison& c, const CompareOptions& o, boo
     << c.metrics.size() << " metrics compared"
     << (c.same_examples ? " on the same examples (McNemar's exact test)" : " (two-proportion tests)") << "; "
     << c.improvements << " improved; tolerance " << Shortest(o.tolerance()) << ", α " << Shortest(o.alpha()) << ".\n\n";
+  if (!c.differences.empty()) {
+    s << "**Warning:** ";
+    for (size_t i = 0; i < c.differences.size(); ++i) s << (i ? "; " : "") << c.differences[i];
+    s << (c.mismatch ? ": most metrics cannot be matched" : "") << ".\n\n";
+  }
   s << "| metric | baseline | current | Δ | p | verdict |\n|---|---:|---:|---:|---:|---|\n";
   int shown = 0;
   for (int pass = 0; pass < 3; ++pass) {

@@ -19,6 +19,7 @@ namespace {
 
 using json = nlohmann::ordered_json;
 using report_markup::At;
+using report_markup::ClassDisplayName;
 using report_markup::Escape;
 using report_markup::Items;
 using report_markup::Num;
@@ -139,7 +140,8 @@ std::string BaselineSection(const json& report) {
   int row = 1;
   for (const auto& [name, v] : recall.items()) {
     const json& c = At(ci, name.c_str());
-    bar(row++, "recall " + name, Num(v), c.is_array() ? Num(c[0]) : NAN, c.is_array() ? Num(c[1]) : NAN, "bar");
+    bar(row++, "recall " + ClassDisplayName(name), Num(v), c.is_array() ? Num(c[0]) : NAN,
+        c.is_array() ? Num(c[1]) : NAN, "bar");
   }
   for (int i = 0; i <= 4; ++i) {
     const double x = p.left + bar_w * i / 4.0;
@@ -281,7 +283,8 @@ std::string HeatmapSection(const json& layers, const json& report) {
       if (Str(At(e, "selection")) != "class_top") continue;
       const json& recall = At(At(e, "metrics"), "recall");
       rows << "<tr><th>layer " << Num(At(l, "index"), 0) << ", top-" << Num(At(e, "k"), 0) << " of "
-           << Escape(Str(At(e, "class"))) << (Str(At(e, "positions")) == "pooled" ? " (pooled)" : "") << "</th>";
+           << Escape(ClassDisplayName(Str(At(e, "class")))) << (Str(At(e, "positions")) == "pooled" ? " (pooled)" : "")
+           << "</th>";
       for (const std::string& c : classes) {
         const double drop = Num(At(base_recall, c.c_str())) - Num(At(recall, c.c_str()));
         rows << "<td style='background:" << (std::isfinite(drop) ? Color(drop) : "#eee") << "'"
@@ -294,7 +297,7 @@ std::string HeatmapSection(const json& layers, const json& report) {
   if (count == 0) return "";
   std::ostringstream s;
   s << "<table class='heatmap'><thead><tr><th>ablated</th>";
-  for (const std::string& c : classes) s << "<th>drop of " << Escape(c) << "</th>";
+  for (const std::string& c : classes) s << "<th>drop of " << Escape(ClassDisplayName(c)) << "</th>";
   s << "</tr></thead><tbody>" << rows.str() << "</tbody></table>";
   return Section("heatmap", "Per-class ablation", s.str(),
                  "Recall drop of every class (columns) after zeroing one class's top-k neurons (rows); the outlined "
@@ -375,8 +378,9 @@ std::string WeightSection(const json& report) {
       if (!At(search, "reached").get<bool>()) return std::string("not reached");
       return Fixed(Num(At(search, key))) + " (moves " + Fixed(Num(At(search, "rate"))) + ")";
     };
-    s << "<tr><td>" << Escape(Str(At(c, "class"))) << "</td><td>" << value(At(c, "head_scale"), "factor") << "</td><td>"
-      << value(At(c, "bias_shift"), "shift") << "</td><td>" << Fixed(Num(At(w, "target_rate")), 2) << "</td></tr>";
+    s << "<tr><td>" << Escape(ClassDisplayName(Str(At(c, "class")))) << "</td><td>"
+      << value(At(c, "head_scale"), "factor") << "</td><td>" << value(At(c, "bias_shift"), "shift") << "</td><td>"
+      << Fixed(Num(At(w, "target_rate")), 2) << "</td></tr>";
   }
   s << "</tbody></table>";
   return Section("weights", "Weight space", s.str(),

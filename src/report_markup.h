@@ -1,6 +1,6 @@
 // Reading report JSON leniently (a missing or mistyped field reads as empty, so a partial
-// report still renders) and escaping text for HTML and XML: shared by report.html and
-// junit.xml (private).
+// report still renders), escaping text for HTML and XML, and the display name of a class:
+// shared by report.html, junit.xml and the CLI's summary (private).
 #ifndef SYNAPSE_SRC_REPORT_MARKUP_H_
 #define SYNAPSE_SRC_REPORT_MARKUP_H_
 
@@ -58,6 +58,13 @@ inline const json& Items(const json& j) {
 }
 
 inline std::string Str(const json& j) { return j.is_string() ? j.get<std::string>() : j.is_null() ? "" : j.dump(); }
+
+// A class as a reader sees it. Without a labels file a report names the classes by their
+// indices ("0", "1", ...), which read as numbers in a table or a sentence: "class 0".
+inline std::string ClassDisplayName(const std::string& name) {
+  const bool index = !name.empty() && name.find_first_not_of("0123456789") == std::string::npos;
+  return index ? "class " + name : name;
+}
 
 }  // namespace synapse::report_markup
 

@@ -175,7 +175,13 @@ TEST_F(AnalysisTest, FragilityIsTheLargestExcessOfTopOverRandomRecomputedFromThe
       best_layer = layer;
     }
   }
-  EXPECT_EQ((*report_)["summary"]["most_fragile_layer"]["layer"], best_layer);
+  // The summary singles a layer out only when its top-k cost more than its random control.
+  const json& summary_layer = (*report_)["summary"]["most_fragile_layer"];
+  if (best_excess > 0) {
+    EXPECT_EQ(summary_layer["layer"], best_layer);
+  } else {
+    EXPECT_TRUE(summary_layer.is_null()) << summary_layer;
+  }
 }
 
 TEST_F(AnalysisTest, ZeroNoiseChangesNothingAndNoiseIsRelativeToEachNeuronsSpread) {

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "oracle_util.h"
+#include "synapse/robustness/config.h"
+#include "synapse/robustness/model_under_test.h"
 #include "synapse/synapse.h"
 #include "test_util.h"
 
@@ -145,6 +147,31 @@ TEST(DryRun, TheCliDryRunsOnTheFirstRowOfItsData) {
                                                  dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 6);
+}
+
+// Robustness tests and synapse gate load the model through ModelUnderTest: it dry-runs on
+// the first eval row too, so the same model loads there (it failed on ids 5..9 before).
+TEST(DryRun, TheRobustnessConfigDryRunsOnTheFirstEvalRow) {
+  using robustness::Config;
+  using robustness::ModelUnderTest;
+  const std::shared_ptr<ModelUnderTest> m =
+      ModelUnderTest::Shared(Config()
+                                 .model(kFixtures + "/small_vocab_shared_scripted.pt")
+                                 .data(kFixtures + "/small_vocab_rows.jsonl")
+                                 .cache_dir("off"));
+  EXPECT_EQ(m->num_layers(), 3);
+  EXPECT_EQ(m->num_examples(), 6);
+  EXPECT_EQ(m->Run(m->Baseline()).accuracy.n, 6);
+
+  const std::string dir = test::TempDir("gate_small_vocab");
+  const std::string spec = dir + "/gate.json";
+  test::WriteFile(spec, json{{"model", kFixtures + "/small_vocab_shared_scripted.pt"},
+                             {"data", kFixtures + "/small_vocab_rows.jsonl"},
+                             {"assertions", {{{"metric", "accuracy"}, {"threshold", 0.0}}}}}
+                            .dump());
+  const test::CommandResult r =
+      test::RunCommand(std::string(SYNAPSE_CLI) + " gate --spec " + spec + " --out " + dir + "/out --no-cache", dir);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 
 TEST(InspectCli, ListsEveryCallOfAWeightSharedModule) {

@@ -554,6 +554,23 @@ TEST(ReportFiles, WeightSpaceTableNamesTheHeadParameters) {
   EXPECT_THAT(html, HasSubstr("<th>bias shift (<code>classifier.bias</code>)</th>"));
 }
 
+// Without a labels file the classes are "0", "1": the page calls them "class 0", as the
+// analyze summary does, in the baseline bars, the heatmap and the weight-space table.
+TEST(ReportFiles, UnnamedClassesShowAsClassIndex) {
+  const json report = json::parse(R"({"data": {"classes": ["0", "1"]},
+    "baseline": {"accuracy": 0.9, "recall": {"0": 0.8, "1": 1.0}},
+    "layers": [{"index": 0, "experiments": [{"selection": "class_top", "k": 2, "class": "1",
+                                             "metrics": {"recall": {"0": 0.8, "1": 0.5}}}]}],
+    "weight_space": {"target_rate": 0.1, "classes": [{"class": "0", "head_scale": {"reached": false},
+                                                      "bias_shift": {"reached": false}}]}})");
+  const std::string html = RenderHtmlReport(nlohmann::ordered_json(report));
+  EXPECT_THAT(html, HasSubstr(">recall class 0<"));
+  EXPECT_THAT(html, HasSubstr("top-2 of class 1</th>"));
+  EXPECT_THAT(html, HasSubstr("<th>drop of class 0</th>"));
+  EXPECT_THAT(html, HasSubstr("<tr><td>class 0</td>"));
+  EXPECT_THAT(html, Not(HasSubstr(">recall 0<")));
+}
+
 // Joining parts: the latest run of a test wins, a part whose tests all ran again later is
 // dropped with its measurements, a model's measurements are united across parts, and
 // another model's go under more_models.

@@ -55,18 +55,26 @@ struct Comparison {
   std::vector<std::string> only_in_current;
   /// Both reports scored the same examples (paired tests were possible).
   bool same_examples = false;
-  /// Why metrics could not be matched, when the reports differ in what names them: "the
-  /// class names differ (ham, spam / 0, 1)", "the layers differ (4: encoder.layer.0, ... /
-  /// 6: ...)", with "the examples differ too (data.examples_hash)" when they also do.
-  /// Empty when the class names and layers agree (unmatched metrics then come from other
-  /// experiments, not from an unmatchable pair of reports).
-  std::vector<std::string> mismatches;
+  /// What differs between the reports, one phrase each, for a warning: "the class names
+  /// differ (ham, spam / 0, 1)", "the examples differ (400 / 887 examples;
+  /// data.examples_hash)", "the models' layers differ (4: encoder.layer.0, ... / 6: ...)"
+  /// whenever they do; and when some metric is unmatched, also "the options differ (k,
+  /// noise)" and "the model weights differ too (model.parameter_hash ...)", or "the reports
+  /// ran different experiments" when nothing else does. Empty when the class names,
+  /// examples and layers agree and every metric is matched: two versions of a model
+  /// (other weights, the same layers) analysed alike on the same data.
+  std::vector<std::string> differences;
+  /// The reports cannot be compared as versions of one model on one task: the class names
+  /// differ, or more than half of the baseline's metrics have no match in the current
+  /// report (`synapse compare` exits 2 then, unless --allow-mismatch).
+  bool mismatch = false;
   int regressions = 0;
   int improvements = 0;
 };
 
 /// Throws DataError 210 when a report lacks what a metric needs, and 211 when the two
-/// reports have no metric in common (different classes, or not reports of this kind).
+/// reports have no metric in common (different classes, or not reports of this kind):
+/// its message says what differs.
 Comparison CompareReports(const nlohmann::ordered_json& baseline, const nlohmann::ordered_json& current,
                           const CompareOptions& options = CompareOptions());
 

@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "default_model.h"
 #include "number_text.h"
+#include "report_markup.h"
 #include "rows.h"
 #include "shard.h"
 #include "synapse/activation_cache.h"
@@ -88,18 +89,15 @@ const json* FindRow(const json& layer, const std::string& selection, int64_t k) 
   return nullptr;
 }
 
-// A class as a reader sees it: without a labels file the names are indices, "class 0".
-std::string ClassLabel(const std::string& name) {
-  const bool index = !name.empty() && name.find_first_not_of("0123456789") == std::string::npos;
-  return index ? "class " + name : name;
-}
+// A class as a reader sees it: "class 0" without a labels file (as report.html shows it).
+using report_markup::ClassDisplayName;
 
 void PrintSummary(const json& r, const std::string& report_path, std::ostream& out) {
   const json& base = r["baseline"];
   out << "baseline     accuracy " << Fixed(base["accuracy"].get<double>()) << " " << Ci(base["accuracy_ci"]) << " on "
       << base["n"].get<int64_t>() << " examples; recall";
   for (const auto& [name, value] : base["recall"].items()) {
-    out << " " << ClassLabel(name) << " " << (value.is_null() ? "n/a" : Fixed(value.get<double>()));
+    out << " " << ClassDisplayName(name) << " " << (value.is_null() ? "n/a" : Fixed(value.get<double>()));
   }
   out << "\n\n";
 
@@ -142,9 +140,17 @@ void PrintSummary(const json& r, const std::string& report_path, std::ostream& o
   out << "\n";
 
   const json& s = r["summary"];
+  // null: nothing to single out (no layer's top-k ablation cost more than its random
+  // control; no class lost recall to its own top-k), or no such experiment ran.
+  bool has_top_rows = false, has_class_rows = false;
+  for (const json& layer : r["layers"]) {
+    for (const json& row : layer["experiments"]) {
+      has_top_rows |= row["selection"] == "top";
+      has_class_rows |= row["selection"] == "class_top";
+    }
+  }
   const json& fragile = s["most_fragile_layer"];
-  if (!fragile.is_null() && !(fragile["excess"].get<double>() > 0)) {
-    // Nothing to single out: no layer's top-k ablation cost more than its random control.
+  if (fragile.is_null() && has_top_rows) {
     out << "most fragile layer  none: no top-k ablation cost more accuracy than as many random neurons\n";
   } else if (!fragile.is_null()) {
     const json& f = fragile;
@@ -153,12 +159,11 @@ void PrintSummary(const json& r, const std::string& report_path, std::ostream& o
         << f["k"].get<int64_t>() << " cost " << Fixed(f["random_drop"].get<double>()) << "\n";
   }
   const json& fragile_class = s["most_fragile_class"];
-  if (!fragile_class.is_null() &&
-      !(fragile_class["baseline_recall"].get<double>() > fragile_class["recall"].get<double>())) {
+  if (fragile_class.is_null() && has_class_rows) {
     out << "most fragile class  none: no class lost recall when its top-k neurons were ablated\n";
   } else if (!fragile_class.is_null()) {
     const json& c = fragile_class;
-    out << "most fragile class  " << ClassLabel(c["class"].get<std::string>()) << ": recall "
+    out << "most fragile class  " << ClassDisplayName(c["class"].get<std::string>()) << ": recall "
         << Fixed(c["baseline_recall"].get<double>()) << " -> " << Fixed(c["recall"].get<double>()) << " "
         << Ci(c["recall_ci"]) << " with its top-" << c["k"].get<int64_t>() << " neurons of layer "
         << c["layer"].get<int>() << " ablated\n";
@@ -172,7 +177,7 @@ void PrintSummary(const json& r, const std::string& report_path, std::ostream& o
     out << "weight space        to move " << Fixed(w["target_rate"].get<double>() * 100, 0)
         << "% of the other classes' examples:";
     for (const json& c : w["classes"]) {
-      out << " " << c["class"].get<std::string>() << " ";
+      out << " " << ClassDisplayName(c["class"].get<std::string>()) << " ";
       const json& hs = c["head_scale"];
       out << (hs["reached"].get<bool>() ? "x" + Fixed(hs["factor"].get<double>(), 2) : std::string("not reached"));
       if (c.contains("bias_shift")) {
@@ -233,7 +238,8 @@ bool ParseAnalyzeFlags(int argc, char** argv, AnalyzeParams* a) {
   p.Option("--labels", "L", "class names: [\"ham\", ...] or a config with id2label (default: labels.json beside M)",
            &a->source.labels);
   p.Option("--out", "DIR", "where report.json goes (default synapse-report)", &a->out_dir);
-  p.Option("--max-length", "N", "truncate text to N tokens (default: the tokenizer's, else 512)", &a->source.max_length);
+  p.Option("--max-length", "N", "truncate text to N tokens (default: the tokenizer's, else 512)",
+           &a->source.max_length);
   p.Flag("--no-lowercase", "vocab.txt only: keep case and accents", &a->cased);
   p.Option("--pool", "first|last|mean", "the pooled vector: [CLS] (default), last real token, or token mean", &a->pool);
   p.Option("--layers", "LIST", "layers to run experiments on, e.g. 0,2,-1 (default: all)", &a->layers);
@@ -373,8 +379,8 @@ int AnalyzeCommand(int argc, char** argv) {
 
   for (const DataRow& row : loaded.rows) {
     if (row.label_index < 0) {
-      throw UsageError(
-          401, a.source.data + ":" + std::to_string(row.line) + ": no label; synapse analyze needs a label on every row");
+      throw UsageError(401, a.source.data + ":" + std::to_string(row.line) +
+                                ": no label; synapse analyze needs a label on every row");
     }
   }
   std::vector<std::string> names = loaded.class_names;

@@ -24,8 +24,11 @@ constexpr const char* kEpilog =
     "accuracy, probe accuracy per layer, logit budgets) and flags a regression when one falls by\n"
     "more than --tolerance and the change is significant at --alpha: McNemar's exact test when\n"
     "both reports scored the same examples (same data.examples_hash), a two-proportion test\n"
-    "otherwise. Reports whose class names or layers differ (one run with --labels, one without)\n"
-    "leave metrics unmatched: a warning, and exit 2 unless --allow-mismatch.\n"
+    "otherwise. A warning on stderr names what differs when the class names, the examples or\n"
+    "the layers differ, or some metric has no match; it is a mismatch, exit 2 unless\n"
+    "--allow-mismatch, when the class names differ (one run with --labels, one without) or\n"
+    "more than half of the baseline's metrics have no match. Other weights alone (a new version\n"
+    "of the model on the same data) are the normal case: no warning.\n"
     "Exit 0 with no regression, 1 with one, 2 on bad input.\n";
 
 // The table stdout shows: regressions and improvements (every metric with `all`), the
@@ -81,7 +84,9 @@ int CompareCommand(int argc, char** argv) {
   p.Option("--junit", "FILE", "write JUnit XML, one test case per compared metric", &junit);
   p.Flag("--all", "list every compared metric, not only the regressions and improvements, and the unmatched ones",
          &all);
-  p.Flag("--allow-mismatch", "compare reports whose class names or layers differ (else exit 2)", &allow_mismatch);
+  p.Flag("--allow-mismatch",
+         "compare reports whose class names differ or most of whose metrics have no match (else exit 2)",
+         &allow_mismatch);
   p.Flag("--quiet", "print nothing but errors", &quiet);
   p.Positional("BASELINE.json", "the report of the model version to compare against", &baseline_path);
   p.Positional("CURRENT.json", "the report of the new version", &current_path);
@@ -103,15 +108,25 @@ int CompareCommand(int argc, char** argv) {
     if (e.id() != 210) throw;
     throw DataError(210, files[0] + " / " + files[1] + ": " + e.detail());
   }
-  if (!c.mismatches.empty()) {
+  // One warning line whenever the reports differ in classes, examples or layers, or some
+  // metric is unmatched; exit 2 on a mismatch (Comparison::mismatch) unless allowed.
+  if (!c.differences.empty()) {
     std::string why;
-    for (const std::string& m : c.mismatches) why += (why.empty() ? "" : "; ") + m;
-    std::cerr << "synapse compare: warning: " << c.only_in_baseline.size() << " metrics only in the baseline and "
-              << c.only_in_current.size() << " only in the current report (" << c.metrics.size() << " matched): " << why
-              << "."
-              << (allow_mismatch ? "\n"
-                                 : " Compare reports of the same classes and layers, or pass --allow-mismatch.\n");
-    if (!allow_mismatch) return 2;
+    for (const std::string& d : c.differences) why += (why.empty() ? "" : "; ") + d;
+    std::cerr << "synapse compare: warning: " << why;
+    if (!c.only_in_baseline.empty() || !c.only_in_current.empty()) {
+      std::cerr << "; " << c.only_in_baseline.size() << " of the baseline's "
+                << c.metrics.size() + c.only_in_baseline.size() << " metrics have no match in the current report";
+      if (!c.only_in_current.empty()) {
+        std::cerr << ", " << c.only_in_current.size() << " of the current report's none in the baseline";
+      }
+      std::cerr << " (" << c.metrics.size() << " matched" << (all ? "" : "; --all lists them") << ")";
+    }
+    std::cerr << "."
+              << (c.mismatch && !allow_mismatch ? " Compare reports of the same classes, examples and experiments, "
+                                                  "or pass --allow-mismatch.\n"
+                                                : "\n");
+    if (c.mismatch && !allow_mismatch) return 2;
   }
   auto make_parent = [](const std::string& file) {
     const size_t slash = file.rfind('/');

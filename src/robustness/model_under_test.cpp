@@ -50,7 +50,14 @@ std::string ConfigKey(const Config& c) {
 
 class ModelUnderTest::Impl {
  public:
-  explicit Impl(Config c) : config(std::move(c)), model(Model::Load(config.model())) { LoadRows(); }
+  // The rows are read before the model is loaded: the load-time dry run feeds the first
+  // row's ids, valid in the model's vocabulary (the fixed ids 5..9 are not, in a model
+  // with a vocabulary of five), as synapse analyze and predict do.
+  explicit Impl(const Config& c) : Impl(c, ReadRows(c)) {}
+
+  Impl(Config c, Dataset set) : config(std::move(c)), model(Model::Load(config.model(), DryRunOn(set))) {
+    TakeRows(std::move(set));
+  }
 
   Config config;
   Model model;
@@ -69,18 +76,26 @@ class ModelUnderTest::Impl {
   const std::vector<int64_t>& labels() const { return session->labels(); }
   size_t num_examples() const { return session->examples().size(); }
 
-  void LoadRows() {
-    const std::string& data = config.data();
-    Dataset set = LoadDataset(DatasetSpec()
-                                  .data(data)
-                                  .tokenizer(config.tokenizer())
-                                  .max_length(config.max_length())
-                                  .labels(config.labels())
-                                  .label_use(LabelUse::kRequired)
-                                  .max_examples(config.max_examples())
-                                  .seed(config.seed())
-                                  .tokenizer_hint("Config().tokenizer(PATH), SYNAPSE_TOKENIZER or --synapse_tokenizer")
-                                  .labels_hint("Config().labels(PATH), SYNAPSE_LABELS or --synapse_labels"));
+  static Dataset ReadRows(const Config& config) {
+    return LoadDataset(DatasetSpec()
+                           .data(config.data())
+                           .tokenizer(config.tokenizer())
+                           .max_length(config.max_length())
+                           .labels(config.labels())
+                           .label_use(LabelUse::kRequired)
+                           .max_examples(config.max_examples())
+                           .seed(config.seed())
+                           .tokenizer_hint("Config().tokenizer(PATH), SYNAPSE_TOKENIZER or --synapse_tokenizer")
+                           .labels_hint("Config().labels(PATH), SYNAPSE_LABELS or --synapse_labels"));
+  }
+
+  static ModelOptions DryRunOn(const Dataset& set) {
+    ModelOptions options;
+    if (!set.rows.empty()) options.dry_run_ids(set.rows.front().example.input_ids);
+    return options;
+  }
+
+  void TakeRows(Dataset set) {
     rows_read = set.total;
     const int64_t pad = config.pad_id() >= 0 ? config.pad_id() : set.pad_id;
     names = set.class_names;
@@ -420,6 +435,7 @@ json ModelUnderTest::Report() const {
                                 : m.config.pool() == Pooling::kLast ? "last"
                                                                     : "mean"},
                        {"batch_size", m.config.batch_size()},
+                       {"pad_id", m.session->options().batching().pad_id()},  // the Config's, else the tokenizer's
                        {"seed", m.config.seed()},
                        {"layers", m.layers},
                        {"random_seeds", m.config.random_seeds()},

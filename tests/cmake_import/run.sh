@@ -47,8 +47,9 @@ cmake --build "$scratch/example" > /dev/null
 LD_LIBRARY_PATH="$scratch/prefix/lib:${LD_LIBRARY_PATH:-}" "$scratch/example/spam_filter_robustness" --gtest_brief=1 \
   --gtest_filter='SpamFilter.*'
 
-# One process per test, two at a time: plain gtest_discover_tests and synapse_discover_tests
-# both leave a junit.xml with every test. The helper's reset fixture also drops a stale
+# One process per test, two at a time: plain gtest_discover_tests (with an absolute and a
+# relative --synapse_report_dir) and synapse_discover_tests all leave a junit.xml with
+# every test. The helper's reset fixture also drops a stale
 # part of an earlier run, which plain discovery keeps.
 stale='{"part": {"format": 1, "finished_at": 1}, "tests": [{"suite": "Gone", "name": "Test", "status": "passed"}]}'
 for way in plain helper; do
@@ -56,11 +57,11 @@ for way in plain helper; do
   echo "$stale" > "$scratch/build/$way-reports/parts/old-1-1.json"
 done
 (cd "$scratch/build" && LD_LIBRARY_PATH="$scratch/prefix/lib:${LD_LIBRARY_PATH:-}" \
-  ctest -j2 -R '^(plain|helper)\.' --output-on-failure > "$scratch/discover.log") || { cat "$scratch/discover.log"; exit 1; }
+  ctest -j2 -R '^(plain|helper|relative)\.' --output-on-failure > "$scratch/discover.log") || { cat "$scratch/discover.log"; exit 1; }
 /usr/bin/python3 - "$scratch/build" <<'PY'
 import os, sys, xml.etree.ElementTree as ET
 want = {"Discovered." + t for t in ("Baseline", "TopFiveAblation", "Noise", "LogitShift")}
-for way, extra in (("plain", {"Gone.Test"}), ("helper", set())):
+for way, extra in (("plain", {"Gone.Test"}), ("helper", set()), ("relative", set())):
     root = ET.parse(os.path.join(sys.argv[1], f"{way}-reports", "junit.xml")).getroot()
     got = {f"{c.get('classname')}.{c.get('name')}" for c in root.iter("testcase")}
     assert got == want | extra, f"{way}: junit.xml holds {sorted(got)}, not {sorted(want | extra)}"

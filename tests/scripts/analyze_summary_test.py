@@ -5,7 +5,8 @@
 
 Without class names, classes print as "class 0", not bare indices; and on 60 messages
 with the top-1 neuron of the last layer, nothing moves: no "most fragile" layer or class
-is named.
+is named, in the summary printed and in report.json's (null). report.html names the
+classes as the summary does.
 """
 import json
 import os
@@ -41,6 +42,19 @@ for what in ("layer", "class"):
     if " none: " not in line:
         sys.exit(f"nothing moved, yet: {line!r}")
 report = json.load(open(os.path.join(work, "report", "report.json")))
-if report["summary"]["most_fragile_layer"]["excess"] > 0:
+if any(layer["fragility"]["excess"] > 0 for layer in report["layers"] if layer.get("fragility")):
     sys.exit("the fixture moved: this test needs an analysis where nothing moves")
+# report.json says what the summary prints: nothing moved, nothing singled out.
+for key in ("most_fragile_layer", "most_fragile_class"):
+    if report["summary"][key] is not None:
+        sys.exit(f"nothing moved, yet summary.{key} is {report['summary'][key]}")
+v = subprocess.run([sys.executable, os.path.join(source, "tests/scripts/validate_report.py"),
+                    os.path.join(source, "docs/report.schema.json"), os.path.join(work, "report", "report.json")],
+                   capture_output=True, text=True)
+if v.returncode != 0:
+    sys.exit(f"the report does not match the schema: {v.stdout}{v.stderr}")
+html = open(os.path.join(work, "report", "report.html")).read()
+for want in (">recall class 0<", ">drop of class 2<", "top-1 of class 1"):
+    if want not in html:
+        sys.exit(f"report.html should name classes as the summary does: no {want!r}")
 print("analyze_summary_test: ok")

@@ -9,8 +9,10 @@ so more mail goes to hard_ham. Both versions are analysed on the same 887 messag
 - v1 against v2: robustness regressions found by McNemar's exact test (exit 1), written as
   Markdown and JUnit XML;
 - a generous --tolerance hides them (exit 0);
-- reports on different examples fall back to the two-proportion test;
-- reports whose class names differ warn and exit 2 unless --allow-mismatch;
+- v1 against v2 warns of nothing: other weights on the same data are the normal case;
+- reports on different examples fall back to the two-proportion test, with a warning;
+- reports whose class names differ, or most of whose metrics have no match, warn and exit 2
+  unless --allow-mismatch;
 - bad input exits 2 with one line.
 """
 import json
@@ -66,7 +68,7 @@ if r.returncode != 0 or "0 regression(s), 0 improvement(s)" not in r.stdout or "
 md, xml = os.path.join(work, "summary.md"), os.path.join(work, "compare.xml")
 r = run("compare", a, b, "--markdown", md, "--junit", xml)
 print(r.stdout)
-if r.returncode != 1 or "REGRESSION" not in r.stdout:
+if r.returncode != 1 or "REGRESSION" not in r.stdout or r.stderr:
     fail(f"v1 against v2: exit {r.returncode}\n{r.stdout}{r.stderr}")
 regressed = [line.split("  ")[0] for line in r.stdout.splitlines() if line.endswith("REGRESSION")]
 summary = open(md).read()
@@ -89,8 +91,29 @@ if r.returncode != 0:
     fail(f"--tolerance 0.5 should hide every regression: exit {r.returncode}")
 
 r = run("compare", small, a, "--all")
-if r.returncode not in (0, 1) or "two-proportion" not in r.stdout or "same examples" in r.stdout:
+if r.returncode not in (0, 1) or "two-proportion" not in r.stdout or "same examples" in r.stdout \
+        or "warning: the examples differ (400 / 887 examples; data.examples_hash)." not in r.stderr \
+        or "--allow-mismatch" in r.stderr:
     fail(f"different examples: exit {r.returncode}\n{r.stdout}{r.stderr}")
+print("other examples:", r.stderr.strip())
+
+# Other examples, and most of the baseline's metrics missing from the current report (a
+# report of other experiments): a mismatch though the class names agree.
+sparse = json.load(open(small))
+for layer in sparse["layers"]:
+    layer["experiments"] = []
+    layer.pop("probe", None)
+sparse["logit_space"] = {}
+c = os.path.join(work, "sparse.json")
+json.dump(sparse, open(c, "w"))
+r = run("compare", a, c)
+if r.returncode != 2 or "warning: the examples differ (887 / 400 examples" not in r.stderr \
+        or " metrics have no match in the current report" not in r.stderr or "--allow-mismatch" not in r.stderr:
+    fail(f"most metrics unmatched: exit {r.returncode}\n{r.stdout}{r.stderr}")
+print("most unmatched:", r.stderr.strip())
+r = run("compare", a, c, "--allow-mismatch")
+if r.returncode not in (0, 1) or "warning:" not in r.stderr or "--allow-mismatch" in r.stderr:
+    fail(f"most metrics unmatched, --allow-mismatch: exit {r.returncode}\n{r.stdout}{r.stderr}")
 
 # The same run without class names (what an analysis without --labels writes): most
 # metrics cannot be matched; a warning and exit 2, unless --allow-mismatch; --all lists them.

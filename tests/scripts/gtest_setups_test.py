@@ -5,8 +5,8 @@
 
 OWN_MAIN and GTEST_MAIN are the same tests linked with synapse::gtest and a main() of their
 own or GoogleTest's gtest_main. For both: --synapse_model and SYNAPSE_REPORT_DIR are
-honoured, --synapse_report_dir writes the reports, an unknown --synapse_ flag exits 2 with
-one line. Then one process per test, two at a time (what gtest_discover_tests and ctest -j2
+honoured, --synapse_report_dir writes the reports, --synapse_pad_id sets the pad id, an
+unknown --synapse_ flag exits 2 with one line. Then one process per test, two at a time (what gtest_discover_tests and ctest -j2
 do), into one report directory: junit.xml and report.json hold every test, and a rerun of
 one test replaces it. junit.xml is read back by junit2json (npm, NODE_MODULES): a failed
 assertion's <failure message> is its explanation, not GoogleMock's first line, for the
@@ -101,6 +101,21 @@ def check_binary(binary, work, node_modules, cache):
     expect("Value of: Baseline()" in recall["inner"], f"{name}: the body lost GoogleMock's text: {recall['inner']!r}")
     plain = cases["Setup.FailingPlainAssertion"]
     expect(plain is not None and "Expected equality of these values" in plain["message"], f"{name}: {plain}")
+
+    # --synapse_pad_id on the command line: the pad id the batches use (report.json's
+    # options.pad_id; without it the tokenizer's, 0 for the default model), and a
+    # negative one fails the test with the flag named.
+    pad_dir = os.path.join(work, name + "-pad")
+    r = run(binary, "--gtest_filter=Setup.BaselineAccuracy", "--synapse_pad_id=3", f"--synapse_report_dir={pad_dir}",
+            *common)
+    expect(r.returncode == 0, f"{name} --synapse_pad_id=3: exit {r.returncode}\n{r.stdout}{r.stderr}")
+    pad = json.load(open(os.path.join(pad_dir, "report.json")))["options"]["pad_id"]
+    expect(pad == 3, f"{name} --synapse_pad_id=3: options.pad_id is {pad}")
+    default_pad = json.load(open(os.path.join(flag_dir, "report.json")))["options"]["pad_id"]
+    expect(default_pad == 0, f"{name}: without --synapse_pad_id, options.pad_id is {default_pad}, not the tokenizer's 0")
+    r = run(binary, "--gtest_filter=Setup.BaselineAccuracy", "--synapse_pad_id=-1", *common)
+    expect(r.returncode == 1 and '--synapse_pad_id: expected a non-negative integer, got "-1"' in r.stdout,
+           f"{name} --synapse_pad_id=-1: exit {r.returncode}\n{r.stdout}{r.stderr}")
     print(f"{name}: flags, environment and reports work; message: {message}")
 
 
