@@ -90,12 +90,12 @@ async function main() {
     for (const maxLength of [512, 64]) {
       reloaded.setTruncation(maxLength);
       const base = { tokenizer: name + '.json', max_length: maxLength };
-            // Every uncased text at 512 in full: tests/fixtures/make_trained_fixture.py trains on them.
+      const singles = await referenceRows.encodeAll(reloaded, all, true);
+      // Every uncased text at 512 in full: tests/fixtures/make_trained_fixture.py trains on them.
       const full = name === 'uncased' && maxLength === 512;
-      await referenceRows.encodeAll(reloaded, all, true,
-                                    (i, e) => rows.push(referenceRows.row({ ...base, text: i }, e, full || detailed(i))));
-      await referenceRows.encodeAll(reloaded, pairs, false,
-                                    (p, e) => rows.push(referenceRows.row({ ...base, pair: p }, e, detailed(p))));
+      singles.forEach((e, i) => rows.push(referenceRows.row({ ...base, text: i }, e, full || detailed(i))));
+      const paired = await referenceRows.encodeAll(reloaded, pairs, false);
+      paired.forEach((e, p) => rows.push(referenceRows.row({ ...base, pair: p }, e, detailed(p))));
       console.log(`${name} at ${maxLength}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
     if (lowercase) {

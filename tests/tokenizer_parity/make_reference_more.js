@@ -285,10 +285,10 @@ function main() {
         // A batch pads to its longest member: files that pad so encode one text at a time.
         const batchable = !j.padding || typeof j.padding.strategy === 'object';
         const base = { tokenizer: name + '.json', max_length: maxLength };
-        await referenceRows.encodeAll(t, texts, batchable,
-                                      (i, e) => rows.push(referenceRows.row({ ...base, text: i }, e, detailed(i))));
-        await referenceRows.encodeAll(t, pairs, false,
-                                      (p, e) => rows.push(referenceRows.row({ ...base, pair: p }, e, detailed(p))));
+        const singles = await referenceRows.encodeAll(t, texts, batchable);
+        singles.forEach((e, i) => rows.push(referenceRows.row({ ...base, text: i }, e, detailed(i))));
+        const paired = await referenceRows.encodeAll(t, pairs, false);
+        paired.forEach((e, p) => rows.push(referenceRows.row({ ...base, pair: p }, e, detailed(p))));
         log(`encoded ${name} at ${maxLength}`);
       }
     }

@@ -3,8 +3,8 @@
 //
 //   const rows = require('./reference_rows');
 //   const pairs = rows.pairsOf(messages, edge);             // every message, in two pairs
-//   await rows.encodeAll(tokenizer, inputs, batchable,
-//                        (i, e) => out.push(rows.row({ tokenizer: 'x.json', max_length: 512, text: i }, e, detailed)));
+//   const encoded = await rows.encodeAll(tokenizer, inputs, batchable);
+//   out.push(rows.row({ tokenizer: 'x.json', max_length: 512, text: 7 }, encoded[7], detailed));
 //
 // A detailed row carries ids, type_ids and attention_mask; the others their length `n` and
 // `h`, two 32-bit FNV-1a-style lanes over ids, -1, type_ids, -1, attention_mask as 16 hex
@@ -42,12 +42,11 @@ function pairsOf(messages, edge) {
   return pairs;
 }
 
-// Encodes every input (a text or a [text, pair]) with `t` and calls take(index, encoded) with
-// {e} or, where the library refuses (OnlyFirst/OnlySecond truncation), {error}, 256 at a
-// time. `batchable`: a batch encodes each input as encode would (false when the file pads to
-// the batch's longest). The binding's encodings hold native memory the JavaScript heap does
-// not count: each chunk's are dropped, and collected (node --expose-gc), before the next.
-async function encodeAll(t, inputs, batchable, take) {
+// Encodes every input (a text or a [text, pair]) with `t`: {e} or, where the library
+// refuses (OnlyFirst/OnlySecond truncation), {error}. `batchable`: a batch encodes each input
+// as encode would (false when the file pads to the batch's longest).
+async function encodeAll(t, inputs, batchable) {
+  const out = [];
   const chunk = 256;
   for (let s = 0; s < inputs.length; s += chunk) {
     const part = inputs.slice(s, s + chunk);
@@ -55,21 +54,16 @@ async function encodeAll(t, inputs, batchable, take) {
     if (batchable && part.every((x) => !Array.isArray(x))) {
       try { encoded = await t.encodeBatch(part); } catch (err) { encoded = null; }  // one refusal fails the batch
     }
-    if (encoded) {
-      encoded.forEach((e, k) => take(s + k, { e }));
-    } else {
-      for (let k = 0; k < part.length; ++k) {
-        const x = part[k];
-        try {
-          take(s + k, { e: Array.isArray(x) ? await t.encode(x[0], x[1]) : await t.encode(x) });
-        } catch (err) {
-          take(s + k, { error: String(err.message || err) });
-        }
+    if (encoded) { encoded.forEach((e) => out.push({ e })); continue; }
+    for (const x of part) {
+      try {
+        out.push({ e: Array.isArray(x) ? await t.encode(x[0], x[1]) : await t.encode(x) });
+      } catch (err) {
+        out.push({ error: String(err.message || err) });
       }
     }
-    encoded = null;
-    if (global.gc) global.gc();
   }
+  return out;
 }
 
 function row(base, encoded, detailed) {
