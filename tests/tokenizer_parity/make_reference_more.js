@@ -1,23 +1,21 @@
 #!/usr/bin/env node
-// Builds Hugging Face tokenizer.json files of every kind Synapse reads (besides the plain
-// WordPiece files of make_reference.js), trained by Hugging Face tokenizers (Rust, Node
-// binding) on 400 SpamAssassin messages (the binding offers only the default trainers, which
-// take minutes on more), and their reference encodings for Synapse's parity test: every
-// message and edge case, single and paired (reference_rows.js), at max length 512 and 48.
+// Builds Hugging Face tokenizer.json files of every kind Synapse reads besides WordPiece,
+// trained by Hugging Face tokenizers (Rust, Node binding) on 400 SpamAssassin messages (the
+// binding offers only the default trainers, which take minutes on more), and
+// their reference encodings, for Synapse's parity test.
 //
 //   NODE_PATH=.../node_modules node make_reference_more.js OUT_DIR PRECOMPILED_BIN
 //
 // PRECOMPILED_BIN: a SentencePiece precompiled charsmap (make_precompiled.py). Writes
 // OUT_DIR/<name>.json for each tokenizer below, OUT_DIR/texts.json {texts, pairs} and
-// OUT_DIR/reference.jsonl rows {tokenizer, max_length, text: index | pair: index, and ids,
-// type_ids, attention_mask | n, h | error} (reference_rows.js). Trained files are then edited as JSON (special tokens,
+// OUT_DIR/reference.jsonl rows {tokenizer, max_length, text: index | pair: index, ids,
+// type_ids, attention_mask}. Trained files are then edited as JSON (special tokens,
 // byte-fallback pieces, post-processors, older spellings) and loaded back with
 // Tokenizer.fromString: the library itself decides what each file means.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const tk = require('@anush008/tokenizers');
-const referenceRows = require('./reference_rows');
 
 const [out, precompiledPath] = process.argv.slice(2);
 if (!precompiledPath) { console.error('usage: make_reference_more.js OUT_DIR PRECOMPILED_BIN'); process.exit(2); }
@@ -243,37 +241,14 @@ function main() {
     log('trained wordlevel_whitespace');
   }
 
-  // 5. WordPiece as BERT files have it, with what a plain BERT file lacks: padding (Fixed,
-  // to a multiple of 8, from the left), Left truncation, a single_word added token that is
-  // not special, an lstrip [MASK].
-  {
-    const t = new tk.Tokenizer(tk.WordPiece.empty());
-    t.setNormalizer(tk.bertNormalizer({ cleanText: true, handleChineseChars: true, lowercase: true }));
-    t.setPreTokenizer(tk.bertPreTokenizer());
-    const j = trained(t, [small]);
-    const specials = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
-    j.model.vocab = withFirst(specials, j.model.vocab);
-    j.model.unk_token = '[UNK]';
-    j.added_tokens = specials.map((s, i) => addedToken(i, s, true, { lstrip: s === '[MASK]' }))
-      .concat([addedToken(Object.keys(j.model.vocab).length, 'free', false, { single_word: true })]);
-    j.normalizer = { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true };
-    j.pre_tokenizer = { type: 'BertPreTokenizer' };
-    j.post_processor = { type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
-      pair: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } },
-             { Sequence: { id: 'B', type_id: 1 } }, { SpecialToken: { id: '[SEP]', type_id: 1 } }],
-      special_tokens: { '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] }, '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] } } };
-    j.truncation = { direction: 'Left', max_length: 512, strategy: 'LongestFirst', stride: 0 };
-    j.padding = { strategy: { Fixed: 60 }, direction: 'Left', pad_to_multiple_of: 8, pad_id: 0, pad_type_id: 1, pad_token: '[PAD]' };
-    files.wordpiece_padded = j;
-    log('trained wordpiece_padded');
+  // Each file through the library: encode every text (the first four kinds) or the edge cases
+  // and 600 messages (variants) at 512, and the edge cases and 300 messages at 48; pairs.
+  const primary = ['roberta_bpe', 'metaspace_bpe', 'unigram_precompiled', 'wordlevel'];
+  const pairs = [];
+  for (let i = 0; i + 1 < 300; i += 2) {
+    pairs.push([messages[i].slice(0, 200 + (i * 37) % 900), messages[i + 1].slice(0, 50 + (i * 53) % 2000)]);
   }
-
-  // Each file through the library, at each length: every text and every pair (all messages,
-  // all edge cases). Detailed rows (full ids) for the edge cases, their pairs and the first
-  // 100 messages and pairs; the rest as length and digest.
-  const pairs = referenceRows.pairsOf(messages, edge);
-  const detailed = (i) => i < 100 || i >= messages.length;
+  edge.forEach((e, i) => pairs.push([e, edge[(i + 3) % edge.length]]));
   const rows = [];
   const encodeAll = async () => {
     for (const [name, j] of Object.entries(files)) {
@@ -282,23 +257,47 @@ function main() {
       for (const maxLength of [512, 48]) {
         // The file's own truncation section, at each length.
         const t = tk.Tokenizer.fromString(JSON.stringify({ ...j, truncation: { ...j.truncation, max_length: maxLength } }));
-        // A batch pads to its longest member: files that pad so encode one text at a time.
-        const batchable = !j.padding || typeof j.padding.strategy === 'object';
-        const base = { tokenizer: name + '.json', max_length: maxLength };
-        const singles = await referenceRows.encodeAll(t, texts, batchable);
-        singles.forEach((e, i) => rows.push(referenceRows.row({ ...base, text: i }, e, detailed(i))));
-        const paired = await referenceRows.encodeAll(t, pairs, false);
-        paired.forEach((e, p) => rows.push(referenceRows.row({ ...base, pair: p }, e, detailed(p))));
-        log(`encoded ${name} at ${maxLength}`);
+        const full = maxLength === 512 && primary.includes(name);
+        const limit = maxLength === 512 ? 600 : 300;
+        const chosen = texts.map((_, i) => i).filter((i) => full || i < limit || i >= messages.length);
+        const row = (ti, e) => ({ tokenizer: name + '.json', max_length: maxLength, text: ti,
+          ids: e.getIds(), type_ids: e.getTypeIds(), attention_mask: e.getAttentionMask() });
+        if (j.truncation.strategy === 'LongestFirst' && !j.padding) {
+          const enc = await t.encodeBatch(chosen.map((i) => texts[i]));
+          chosen.forEach((ti, k) => rows.push(row(ti, enc[k])));
+        } else {
+          // One at a time: padding pads each text alone (a batch would pad to its longest), and
+          // OnlySecond refuses a single text that is too long (the row records the refusal).
+          for (const ti of chosen) {
+            try {
+              rows.push(row(ti, await t.encode(texts[ti])));
+            } catch (err) {
+              rows.push({ tokenizer: name + '.json', max_length: maxLength, text: ti, error: String(err.message || err) });
+            }
+          }
+        }
+        for (let p = 0; p < pairs.length; ++p) {
+          let e;
+          try {
+            e = await t.encode(pairs[p][0], pairs[p][1]);
+          } catch (err) {
+            // OnlyFirst/OnlySecond refuse when the chosen sequence cannot absorb the excess.
+            rows.push({ tokenizer: name + '.json', max_length: maxLength, pair: p, error: String(err.message || err) });
+            continue;
+          }
+          rows.push({ tokenizer: name + '.json', max_length: maxLength, pair: p,
+                      ids: e.getIds(), type_ids: e.getTypeIds(), attention_mask: e.getAttentionMask() });
+        }
       }
     }
   };
   return encodeAll().then(() => {
+    log('encoded');
     fs.writeFileSync(path.join(out, 'texts.json'), JSON.stringify({ texts, pairs }));
     fs.writeFileSync(path.join(out, 'reference.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
     fs.unlinkSync(small);
     console.log(`wrote ${rows.length} reference encodings for ${Object.keys(files).length} tokenizers from ` +
-                `${messages.length} messages + ${edge.length} edge cases and ${pairs.length} pairs`);
+                `${messages.length} messages + ${edge.length} edge cases`);
   });
 }
 
