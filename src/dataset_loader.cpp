@@ -1,11 +1,11 @@
 // LoadDataset: the one composition of reading, tokenizing, labelling and sampling rows.
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "model_files.h"
 #include "synapse/dataset.h"
 #include "synapse/error.h"
 #include "synapse/tokenizer.h"
@@ -14,15 +14,6 @@ namespace synapse {
 namespace {
 
 std::string Where(const std::string& path, const DataRow& row) { return path + ":" + std::to_string(row.line); }
-
-// labels.json in the directory of `model`, when there is one.
-std::string LabelsBeside(const std::string& model) {
-  if (model.empty()) return "";
-  const size_t slash = model.rfind('/');
-  const std::string beside = (slash == std::string::npos ? std::string() : model.substr(0, slash + 1)) + "labels.json";
-  struct stat st {};
-  return stat(beside.c_str(), &st) == 0 ? beside : "";
-}
 
 // The sorted distinct name labels; a row labelled by an integer among them is an error.
 std::vector<std::string> NamesFromRows(const Dataset& d, const std::string& hint) {
@@ -108,7 +99,7 @@ Dataset LoadDataset(const DatasetSpec& spec) {
   }
   d.class_names = spec.class_names();
   if (d.class_names.empty()) {
-    d.labels_path = spec.labels().empty() ? LabelsBeside(spec.model()) : spec.labels();
+    d.labels_path = spec.labels().empty() ? FileBesideModel(spec.model(), "labels.json") : spec.labels();
     if (!d.labels_path.empty()) {
       d.class_names = LoadLabelNames(d.labels_path);
     } else if (spec.class_names_from_rows()) {

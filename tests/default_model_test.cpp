@@ -160,6 +160,52 @@ TEST(DefaultModelTest, PyTorchComputesTheSameLogits) {
   EXPECT_EQ(n, 12);
 }
 
+// --model DIR/model.pt (a file) and text rows with name labels, no --tokenizer, no
+// --labels: predict, analyze and gate read the tokenizer.json and labels.json beside it.
+TEST(DefaultModelTest, ModelFileReadsTheTokenizerAndLabelsBesideIt) {
+  const std::string dir = test::TempDir("default_model_file");
+  const std::string model_dir = test::TempDir("default_model_file_model");
+  const std::string model = model_dir + "/model.pt";
+  for (const char* f : {"model.pt", "tokenizer.json", "labels.json"}) {
+    test::WriteFile(model_dir + "/" + f, ReadFile(kModelDir + "/" + f));
+  }
+  std::string rows;
+  int n = 0;
+  for (const DataRow& r : ReadRows(kModelDir + "/eval.jsonl").rows) {
+    if (n++ == 24) break;
+    rows += json({{"text", r.text.value()}, {"label", json::parse(r.label_json)}}).dump() + "\n";
+  }
+  test::WriteFile(dir + "/rows.jsonl", rows);
+  const std::string data = " --model " + model + " --data " + dir + "/rows.jsonl --threads 1";
+
+  test::CommandResult p = RunCommand(kCli + " predict" + data + " --out " + dir + "/predictions.jsonl", dir);
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_THAT(ReadFile(dir + "/predictions.jsonl"), HasSubstr("\"ham\""));
+
+  test::CommandResult a = RunCommand(kCli + " analyze" + data +
+                                         " --layers -1 --k 10% --random-seeds 1 --noise none --weight-noise none "
+                                         "--out " +
+                                         dir + "/analysis",
+                                     dir);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  const json report = json::parse(ReadFile(dir + "/analysis/report.json"));
+  EXPECT_EQ(report["model"]["path"], model);
+  EXPECT_EQ(report["baseline"]["n"], 24);
+
+  // The gate resolves its model through the robustness Config: the same files beside it.
+  test::WriteFile(dir + "/gate.json",
+                  R"({"assertions": [{"name": "accuracy", "metric": "accuracy", "threshold": 0.5}]})");
+  test::CommandResult g =
+      RunCommand(kCli + " gate --spec " + dir + "/gate.json" + data + " --no-cache --out " + dir + "/gate", dir);
+  EXPECT_EQ(g.exit_code, 0) << g.out << g.err;
+
+  // Without the tokenizer beside it, text rows cannot be read: the error says what to pass.
+  std::remove((model_dir + "/tokenizer.json").c_str());
+  test::CommandResult none = RunCommand(kCli + " predict" + data, dir);
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_THAT(none.err, HasSubstr("--tokenizer"));
+}
+
 TEST(DefaultModelTest, NamedModelDirectoryWithoutModelFileIsAUsageError) {
   const std::string dir = test::TempDir("default_model_empty_dir");
   test::CommandResult r = RunCommand(kCli + " predict --model " + dir, dir);

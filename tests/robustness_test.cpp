@@ -372,6 +372,30 @@ TEST(RobustnessConfig, MissingFilesAreNamedWithTheirOrigin) {
   EXPECT_THAT(c.data(), ::testing::EndsWith("eval.jsonl"));
 }
 
+// A model file, not a directory: the tokenizer.json and labels.json beside it are found,
+// as the CLI finds them (one helper, FileBesideModel); eval.jsonl only for a directory.
+TEST(RobustnessConfig, AModelFileFindsTheTokenizerAndLabelsBesideIt) {
+  const std::string dir = test::TempDir("config_model_file");
+  for (const char* f : {"model.pt", "tokenizer.json", "labels.json", "eval.jsonl"}) {
+    test::WriteFile(dir + "/" + f, test::ReadFile(kModelDir + "/" + f));
+  }
+  const std::string rows = test::TempDir("config_model_file_rows") + "/rows.jsonl";
+  test::WriteFile(rows, "{\"text\": \"Win a FREE cruise now!!!\", \"label\": \"spam\"}\n");
+  setenv("SYNAPSE_DATA", rows.c_str(), 1);
+  const Config c = ResolveConfig(Config().model(dir + "/model.pt"));
+  unsetenv("SYNAPSE_DATA");
+  EXPECT_THAT(c.model(), ::testing::EndsWith("config_model_file/model.pt"));
+  EXPECT_THAT(c.tokenizer(), ::testing::EndsWith("config_model_file/tokenizer.json"));
+  EXPECT_THAT(c.labels(), ::testing::EndsWith("config_model_file/labels.json"));
+  EXPECT_THAT(c.data(), ::testing::EndsWith("config_model_file_rows/rows.jsonl"));
+  // Without SYNAPSE_DATA, a model file does not bring its directory's eval.jsonl.
+  test::ExpectError<Error>([&] { ResolveConfig(Config().model(dir + "/model.pt")); }, 403, "no evaluation data");
+  // A setting still wins over the file beside the model.
+  EXPECT_THAT(
+      ResolveConfig(Config().model(dir + "/model.pt").data(rows).tokenizer(kModelDir + "/tokenizer.json")).tokenizer(),
+      ::testing::EndsWith("models/spam-tiny/tokenizer.json"));
+}
+
 TEST(RobustnessConfig, FlagsOverrideTheEnvironment) {
   setenv("SYNAPSE_SEED", "5", 1);
   EXPECT_EQ(ResolveConfig(Config().model(kModelDir)).seed(), 5u);

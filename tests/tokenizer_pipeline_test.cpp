@@ -2,7 +2,8 @@
 // tokenizers 0.22 (Node binding @anush008/tokenizers 0.6.0) gives for them, recorded by
 // hand from the binding: BPE prefixes/suffixes, fuse_unk, byte fallback and no unk; added
 // tokens' lstrip/rstrip/single_word/normalized and the ids the library assigns; Split
-// behaviours; Metaspace prepend_scheme "first"; truncation and padding from the file.
+// behaviours; Metaspace prepend_scheme "first"; truncation and padding from the file;
+// WordPiece files with padding and single_word; repeated Unigram pieces; untyped models.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -170,6 +171,134 @@ TEST(PipelineTokenizer, TruncationOnlySecondAndFixedPaddingFromTheLeft) {
                                     "OnlySecond strategy truncates only a second");
   EXPECT_EQ(t->max_length(), 4);
   EXPECT_EQ(t->pad_id(), 3);
+}
+
+// A BERT-family file with what the WordPiece path once ignored: padding (Fixed, to a
+// multiple, from the left, a pad type id), Left and OnlyFirst truncation, a single_word
+// normalized added token (not in the vocabulary: the library gives it id 12) and an lstrip
+// [MASK]. Every id below is what the Node binding gives for the same file.
+json BertFile() {
+  json vocab = json::object();
+  for (const char* t : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "win", "##s", "a", "cruise", "fr", "##ee", "!"})
+    vocab[t] = static_cast<int64_t>(vocab.size());
+  auto special = [](const char* name, int64_t id) { return json{{"SpecialToken", {{"id", name}, {"type_id", id}}}}; };
+  auto sequence = [](const char* name, int64_t id) { return json{{"Sequence", {{"id", name}, {"type_id", id}}}}; };
+  return {
+      {"model",
+       {{"type", "WordPiece"},
+        {"unk_token", "[UNK]"},
+        {"continuing_subword_prefix", "##"},
+        {"max_input_chars_per_word", 100},
+        {"vocab", vocab}}},
+      {"normalizer",
+       {{"type", "BertNormalizer"},
+        {"clean_text", true},
+        {"handle_chinese_chars", true},
+        {"strip_accents", nullptr},
+        {"lowercase", true}}},
+      {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
+      {"post_processor",
+       {{"type", "TemplateProcessing"},
+        {"single", {special("[CLS]", 0), sequence("A", 0), special("[SEP]", 0)}},
+        {"pair", {special("[CLS]", 0), sequence("A", 0), special("[SEP]", 0), sequence("B", 1), special("[SEP]", 1)}},
+        {"special_tokens",
+         {{"[CLS]", {{"id", "[CLS]"}, {"ids", {2}}, {"tokens", {"[CLS]"}}}},
+          {"[SEP]", {{"id", "[SEP]"}, {"ids", {3}}, {"tokens", {"[SEP]"}}}}}}}},
+      {"added_tokens",
+       {AddedToken("[PAD]", true, false, false, false, false), AddedToken("[UNK]", true, false, false, false, false),
+        AddedToken("[CLS]", true, false, false, false, false), AddedToken("[SEP]", true, false, false, false, false),
+        AddedToken("[MASK]", true, true, false, false, false), AddedToken("free", false, false, false, true, true)}}};
+}
+
+TEST(PipelineTokenizer, WordPieceSingleWordAddedTokenAsHuggingFace) {
+  auto t = Load("wordpiece_plain", BertFile());
+  EXPECT_THAT(Ids(*t, "Win a FREE cruise!"), ElementsAre(2, 5, 7, 12, 8, 11, 3));
+  // "freely" is no single word "free": WordPiece finds fr + nothing for "eely", so [UNK].
+  EXPECT_THAT(Ids(*t, "wins freely [MASK] free!"), ElementsAre(2, 5, 6, 1, 4, 12, 11, 3));
+  Example p = t->Encode("free cruise", std::string("a  [MASK]"));
+  EXPECT_THAT(p.input_ids, ElementsAre(2, 12, 8, 3, 7, 4, 3));
+  EXPECT_THAT(p.token_type_ids, ElementsAre(0, 0, 0, 0, 1, 1, 1));
+  EXPECT_EQ(t->Describe(), "WordPiece (tokenizer.json)");
+  EXPECT_EQ(t->vocab_size(), 13);
+  EXPECT_EQ(t->pad_id(), 0);
+}
+
+TEST(PipelineTokenizer, WordPiecePaddingFixedToAMultipleFromTheLeftAsHuggingFace) {
+  json j = BertFile();
+  j["padding"] = {{"strategy", {{"Fixed", 12}}},
+                  {"direction", "Left"},
+                  {"pad_to_multiple_of", 8},
+                  {"pad_id", 0},
+                  {"pad_type_id", 1},
+                  {"pad_token", "[PAD]"}};
+  j["truncation"] = {{"direction", "Left"}, {"max_length", 9}, {"strategy", "LongestFirst"}, {"stride", 0}};
+  auto t = Load("wordpiece_padded", j);
+  Example e = t->Encode("Win a FREE cruise!");
+  EXPECT_THAT(e.input_ids, ElementsAre(0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 5, 7, 12, 8, 11, 3));
+  EXPECT_THAT(e.token_type_ids, ElementsAre(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0));
+  EXPECT_THAT(e.attention_mask, ElementsAre(0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1));
+  // Ten tokens, nine allowed: Left truncation drops a leading "win".
+  EXPECT_THAT(Ids(*t, "win win win win win win win win"), ElementsAre(0, 0, 0, 0, 0, 0, 0, 2, 5, 5, 5, 5, 5, 5, 5, 3));
+  EXPECT_EQ(t->max_length(), 9);
+}
+
+TEST(PipelineTokenizer, WordPieceOnlyFirstTruncationAndBatchLongestPaddingAsHuggingFace) {
+  json j = BertFile();
+  j["padding"] = {{"strategy", "BatchLongest"}, {"direction", "Right"}, {"pad_to_multiple_of", 4}, {"pad_id", 0},
+                  {"pad_type_id", 0},           {"pad_token", "[PAD]"}};
+  j["truncation"] = {{"direction", "Right"}, {"max_length", 8}, {"strategy", "OnlyFirst"}, {"stride", 0}};
+  auto t = Load("wordpiece_only_first", j);
+  Example e = t->Encode("Win a FREE cruise!");
+  EXPECT_THAT(e.input_ids, ElementsAre(2, 5, 7, 12, 8, 11, 3, 0));
+  EXPECT_THAT(e.attention_mask, ElementsAre(1, 1, 1, 1, 1, 1, 1, 0));
+  EXPECT_THAT(Ids(*t, "win win win win win win win win"), ElementsAre(2, 5, 5, 5, 5, 5, 5, 3));
+  EXPECT_THAT(t->Encode("free cruise", std::string("a  [MASK]")).input_ids, ElementsAre(2, 12, 8, 3, 7, 4, 3, 0));
+}
+
+TEST(PipelineTokenizer, UnigramRepeatedPieceTheLastOccurrenceWins) {
+  // "a" at 1 (-1) and 5 (-3), "ab" at 3 (-5) and 4 (-0.5): as the Node binding, the last of
+  // each, with its score, so "ab" is one piece (4) and "a" is 5.
+  auto t = Load(
+      "unigram_repeated",
+      {{"model",
+        {{"type", "Unigram"},
+         {"unk_id", 0},
+         {"vocab",
+          json::parse(R"([["<unk>", 0.0], ["a", -1.0], ["b", -1.0], ["ab", -5.0], ["ab", -0.5], ["a", -3.0]])")}}}});
+  EXPECT_THAT(Ids(*t, "ab"), ElementsAre(4));
+  EXPECT_THAT(Ids(*t, "aab"), ElementsAre(5, 4));
+  EXPECT_THAT(Ids(*t, "ba"), ElementsAre(2, 5));
+  EXPECT_THAT(Ids(*t, "abc"), ElementsAre(4, 0));
+  EXPECT_EQ(t->vocab_size(), 6);
+}
+
+TEST(PipelineTokenizer, UntypedModelIsTheFirstVariantWhoseFieldsAreAllThere) {
+  // As ModelWrapper's untagged deserialization: BPE, WordPiece, WordLevel, Unigram, each
+  // needing all its required fields. Ids from the Node binding.
+  const json vocab = {{"[UNK]", 0}, {"ab", 1}, {"a", 2}, {"##b", 3}};
+  auto untyped = [&](const std::string& name, json model) {
+    model["vocab"] = vocab;
+    return Load(name, {{"model", model}, {"pre_tokenizer", {{"type", "WhitespaceSplit"}}}});
+  };
+  // No max_input_chars_per_word: not a WordPiece, so a WordLevel.
+  auto wl = untyped("untyped_wordlevel", {{"unk_token", "[UNK]"}, {"continuing_subword_prefix", "##"}});
+  EXPECT_EQ(wl->Describe(), "WordLevel (tokenizer.json)");
+  EXPECT_THAT(Ids(*wl, "ab a abb"), ElementsAre(1, 2, 0));
+  auto wp = untyped("untyped_wordpiece",
+                    {{"unk_token", "[UNK]"}, {"continuing_subword_prefix", "##"}, {"max_input_chars_per_word", 100}});
+  EXPECT_EQ(wp->Describe(), "WordPiece (tokenizer.json)");
+  EXPECT_THAT(Ids(*wp, "ab a abb"), ElementsAre(1, 2, 1, 3));
+  auto bpe = untyped("untyped_bpe", {{"merges", json::array()},
+                                     {"unk_token", "[UNK]"},
+                                     {"continuing_subword_prefix", "##"},
+                                     {"max_input_chars_per_word", 100}});
+  EXPECT_EQ(bpe->Describe(), "BPE (tokenizer.json)");
+  EXPECT_THAT(Ids(*bpe, "ab a abb"), ElementsAre(2, 3, 2, 2, 3, 3));
+  // The library refuses these ("data did not match any variant of untagged enum"): so does Synapse.
+  for (const json& model : {json{{"continuing_subword_prefix", "##"}}, json::object()}) {
+    test::ExpectError<TokenizerError>([&] { untyped("untyped_none", model); }, 506,
+                                      "model.type: is missing, and the fields match no model");
+  }
 }
 
 TEST(PipelineTokenizer, InvalidUtf8IsRefused) {

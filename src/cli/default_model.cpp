@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "model_files.h"
 #include "synapse/error.h"
 
 namespace synapse::cli {
@@ -48,23 +49,20 @@ std::string DefaultModelDirectory() {
 
 std::string ResolveModelDirectory(std::string* model, std::string* tokenizer, std::string* data) {
   if (model->empty()) *model = DefaultModelDirectory();
-  if (!IsDirectory(*model)) {
-    // A model file: the tokenizer.json beside it, as labels.json beside it is read.
-    const size_t slash = model->rfind('/');
-    const std::string beside =
-        (slash == std::string::npos ? std::string() : model->substr(0, slash + 1)) + "tokenizer.json";
-    if (tokenizer->empty() && IsFile(*model) && IsFile(beside)) *tokenizer = beside;
-    return "";
+  std::string dir;
+  if (IsDirectory(*model)) {
+    dir = *model;
+    *model = dir + "/model.pt";
+    if (!IsFile(*model)) {
+      throw UsageError(401, "--model " + dir +
+                                ": a directory without model.pt (a model directory holds model.pt, "
+                                "tokenizer.json, labels.json, eval.jsonl)");
+    }
+    if (data && data->empty() && IsFile(dir + "/eval.jsonl")) *data = dir + "/eval.jsonl";
   }
-  const std::string dir = *model;
-  *model = dir + "/model.pt";
-  if (!IsFile(*model)) {
-    throw UsageError(401, "--model " + dir +
-                              ": a directory without model.pt (a model directory holds model.pt, "
-                              "tokenizer.json, labels.json, eval.jsonl)");
-  }
-  if (tokenizer->empty() && IsFile(dir + "/tokenizer.json")) *tokenizer = dir + "/tokenizer.json";
-  if (data && data->empty() && IsFile(dir + "/eval.jsonl")) *data = dir + "/eval.jsonl";
+  // A directory or a model file: the tokenizer.json beside the model, as labels.json beside
+  // it is read (LoadDataset).
+  if (tokenizer->empty() && IsFile(*model)) *tokenizer = FileBesideModel(*model, "tokenizer.json");
   return dir;
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "model_files.h"
 #include "synapse/activation_cache.h"
 #include "synapse/error.h"
 
@@ -156,17 +157,19 @@ Config ResolveConfig(const Config& in) {
   if (!Exists(model.value, &directory)) BadSetting(model.origin + ": " + model.value + " does not exist");
   std::string model_file = model.value;
   if (directory) {
-    const std::string dir = model.value + (model.value.back() == '/' ? "" : "/");
-    model_file = dir + "model.pt";
+    model_file = model.value + (model.value.back() == '/' ? "" : "/") + "model.pt";
     if (!Exists(model_file)) BadSetting(model.origin + ": the model directory " + model.value + " has no model.pt");
-    // What the directory holds fills what no setting named.
-    auto fill = [&](Setting* s, const char* file) {
-      if (s->value.empty() && Exists(dir + file)) *s = {dir + file, model.origin + " (its " + file + ")"};
-    };
-    fill(&tokenizer, "tokenizer.json");
-    fill(&labels, "labels.json");
-    fill(&data, "eval.jsonl");
   }
+  // What the model's directory holds fills what no setting named, for a directory or a
+  // model file alike; the evaluation set only when a directory was named.
+  auto fill = [&](Setting* s, const char* file) {
+    if (!s->value.empty()) return;
+    const std::string beside = FileBesideModel(model_file, file);
+    if (!beside.empty()) *s = {beside, model.origin + (directory ? " (its " : " (the ") + file + ")"};
+  };
+  fill(&tokenizer, "tokenizer.json");
+  fill(&labels, "labels.json");
+  if (directory) fill(&data, "eval.jsonl");
   if (data.value.empty()) {
     BadSetting(
         "no evaluation data: name a labelled JSONL or CSV file with Config().data(PATH), SYNAPSE_DATA or "

@@ -2,6 +2,7 @@
 #include "tokenizer/components.h"
 
 #include <algorithm>
+#include <initializer_list>
 
 #include "synapse/error.h"
 
@@ -19,13 +20,24 @@ std::string ComponentType(const nlohmann::json& j, const std::string& path) {
     if (!j["type"].is_string()) RefuseSetting(path + ".type", "must be a string");
     return j["type"].get<std::string>();
   }
-  if (path == "model" && j.contains("vocab")) {
-    // tokenizers reads an untyped model as the first of BPE, WordPiece, WordLevel, Unigram
-    // whose fields it has.
-    if (j["vocab"].is_array()) return "Unigram";
-    if (j.contains("merges")) return "BPE";
-    if (j.contains("max_input_chars_per_word") || j.contains("continuing_subword_prefix")) return "WordPiece";
-    return "WordLevel";
+  if (path == "model") {
+    // tokenizers deserializes an untyped model as the first of BPE, WordPiece, WordLevel,
+    // Unigram (ModelWrapper's untagged variants, in order) that deserializes: each needs all
+    // of its required fields, with a vocabulary of its shape.
+    const bool map_vocab = j.contains("vocab") && j["vocab"].is_object();
+    auto has = [&](std::initializer_list<const char*> keys) {
+      for (const char* key : keys)
+        if (!j.contains(key)) return false;
+      return true;
+    };
+    if (map_vocab && has({"merges"})) return "BPE";
+    if (map_vocab && has({"unk_token", "continuing_subword_prefix", "max_input_chars_per_word"})) return "WordPiece";
+    if (map_vocab && has({"unk_token"})) return "WordLevel";
+    if (j.contains("vocab") && j["vocab"].is_array()) return "Unigram";
+    RefuseSetting(path + ".type",
+                  "is missing, and the fields match no model (BPE needs vocab and merges; WordPiece vocab, "
+                  "unk_token, continuing_subword_prefix and max_input_chars_per_word; WordLevel vocab and unk_token; "
+                  "Unigram a vocab list)");
   }
   RefuseSetting(path + ".type", "is missing");
 }

@@ -53,12 +53,13 @@ class Model {
   /// The id of a vocabulary entry, if there is one.
   virtual std::optional<int64_t> TokenToId(const std::string& token) const = 0;
   virtual int64_t vocab_size() const = 0;
-  /// "BPE", "Unigram", "WordLevel".
+  /// "BPE", "Unigram", "WordPiece", "WordLevel".
   virtual std::string Name() const = 0;
 };
 
 /// The component's JSON `type`, or for a model without one, the type Hugging Face infers
-/// from its fields. Throws 502 when absent and not inferable.
+/// from its fields: the first of BPE, WordPiece, WordLevel, Unigram whose required fields
+/// are all there. Throws 506 when absent and not inferable.
 std::string ComponentType(const nlohmann::json& j, const std::string& path);
 
 /// Throws TokenizerError 502: "PATH.type \"TYPE\" is not supported (supported: ...)"; the loader
@@ -72,8 +73,8 @@ std::string ComponentType(const nlohmann::json& j, const std::string& path);
 std::unique_ptr<Normalizer> MakeNormalizer(const nlohmann::json& j, const std::string& path);
 /// Null JSON means no pre-tokenizer: returns nullptr.
 std::unique_ptr<PreTokenizer> MakePreTokenizer(const nlohmann::json& j, const std::string& path);
-/// BPE, Unigram or WordLevel (WordPiece files keep their own tokenizer). `file_text`: the
-/// whole tokenizer.json, whose score literals Unigram reads as serde_json does.
+/// BPE, Unigram, WordPiece or WordLevel. `file_text`: the whole tokenizer.json, whose score
+/// literals Unigram reads as serde_json does.
 std::unique_ptr<Model> MakeModel(const nlohmann::json& j, const std::string& path, const std::string& file_text);
 
 /// How many tokens of a pair Hugging Face's LongestFirst truncation keeps when the pair

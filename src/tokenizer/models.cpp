@@ -1,5 +1,6 @@
 // tokenizer.json models: BPE (models/bpe/{model,word}.rs), Unigram (models/unigram/model.rs,
-// the optimized Viterbi) and WordLevel, each giving the ids tokenizers gives.
+// the optimized Viterbi), WordPiece (models/wordpiece/mod.rs) and WordLevel, each giving the
+// ids tokenizers gives.
 #include <unicode/utf8.h>
 
 #include <algorithm>
@@ -282,7 +283,7 @@ class PieceTrie {
       }
       node = child;
     }
-    if (nodes_[static_cast<size_t>(node)].id < 0) nodes_[static_cast<size_t>(node)].id = id;
+    nodes_[static_cast<size_t>(node)].id = id;  // the last of a repeated piece, as ids_
   }
   void Finish() {
     for (Node& n : nodes_) std::sort(n.children.begin(), n.children.end());
@@ -329,7 +330,9 @@ class UnigramModel : public Model {
       std::optional<double> exact;
       if (score_texts.size() == vocab.size()) exact = SerdeJsonFloat(score_texts[i]);
       const double score = exact ? *exact : e[1].get<double>();
-      ids_.emplace(piece, static_cast<int64_t>(i));  // the first of a repeated piece wins
+      // A repeated piece: the last occurrence wins, its id and its score, as in tokenizers'
+      // Unigram::from (token_to_ids.insert in order; the lattice reads scores through it).
+      ids_[piece] = static_cast<int64_t>(i);
       scores_.push_back(score);
       trie_.Insert(piece, static_cast<int64_t>(i));
       min_score_ = std::min(min_score_, score);
@@ -439,6 +442,76 @@ class UnigramModel : public Model {
   WordCache cache_;
 };
 
+// Greedy longest-match-first, as tokenizers' WordPiece::tokenize: a word longer than
+// max_input_chars_per_word, or one with a stretch no piece matches, is one unknown token.
+class WordPieceModel : public Model {
+ public:
+  WordPieceModel(const json& j, const std::string& path) : vocab_(VocabMap(j, path)) {
+    const std::string unk = OptionalString(j, "unk_token", path).value_or("[UNK]");
+    // tokenizers fails only when an unknown word occurs; refusing the file at load is
+    // stricter and never gives a wrong id.
+    auto it = vocab_.find(unk);
+    if (it == vocab_.end()) {
+      throw TokenizerError(501, "the unknown token \"" + unk + "\" is not in the vocabulary");
+    }
+    unk_id_ = it->second;
+    prefix_ = OptionalString(j, "continuing_subword_prefix", path).value_or("##");
+    if (j.contains("max_input_chars_per_word") && !j["max_input_chars_per_word"].is_null()) {
+      if (!j["max_input_chars_per_word"].is_number_integer() || j["max_input_chars_per_word"].get<int64_t>() < 0) {
+        RefuseSetting(path + ".max_input_chars_per_word", "must be a non-negative integer");
+      }
+      max_chars_ = j["max_input_chars_per_word"].get<uint64_t>();
+    }
+  }
+
+  void Tokenize(const std::string& word, std::vector<int64_t>* ids) const override {
+    std::vector<size_t> bounds;  // byte offsets of char starts, plus the end
+    const auto* s = reinterpret_cast<const uint8_t*>(word.data());
+    const int32_t n = static_cast<int32_t>(word.size());
+    for (int32_t i = 0; i < n;) {
+      bounds.push_back(static_cast<size_t>(i));
+      U8_FWD_1(s, i, n);
+    }
+    bounds.push_back(word.size());
+    if (bounds.size() - 1 > max_chars_) {
+      ids->push_back(unk_id_);
+      return;
+    }
+    const size_t first = ids->size();
+    std::string candidate;
+    for (size_t start = 0; start + 1 < bounds.size();) {
+      size_t end = bounds.size() - 1;
+      int64_t found = -1;
+      for (; end > start; --end) {
+        candidate.assign(start > 0 ? prefix_ : std::string());
+        candidate.append(word, bounds[start], bounds[end] - bounds[start]);
+        auto it = vocab_.find(candidate);
+        if (it != vocab_.end()) {
+          found = it->second;
+          break;
+        }
+      }
+      if (found < 0) {
+        ids->resize(first);
+        ids->push_back(unk_id_);
+        return;
+      }
+      ids->push_back(found);
+      start = end;
+    }
+  }
+
+  std::optional<int64_t> TokenToId(const std::string& token) const override { return Find(vocab_, token); }
+  int64_t vocab_size() const override { return static_cast<int64_t>(vocab_.size()); }
+  std::string Name() const override { return "WordPiece"; }
+
+ private:
+  std::unordered_map<std::string, int64_t> vocab_;
+  std::string prefix_;
+  uint64_t max_chars_ = 100;
+  int64_t unk_id_ = 0;
+};
+
 class WordLevelModel : public Model {
  public:
   WordLevelModel(const json& j, const std::string& path) : vocab_(VocabMap(j, path)) {
@@ -473,6 +546,7 @@ std::unique_ptr<Model> MakeModel(const json& j, const std::string& path, const s
   if (type == "BPE") return std::make_unique<BpeModel>(j, path);
   if (type == "Unigram") return std::make_unique<UnigramModel>(j, path, UnigramScoreTexts(file_text));
   if (type == "WordLevel") return std::make_unique<WordLevelModel>(j, path);
+  if (type == "WordPiece") return std::make_unique<WordPieceModel>(j, path);
   RefuseComponent(path, type, "BPE, Unigram, WordLevel, WordPiece");
 }
 

@@ -21,7 +21,7 @@ class PipelineTokenizer : public Tokenizer {
  public:
   PipelineTokenizer(std::unique_ptr<Normalizer> normalizer, std::unique_ptr<PreTokenizer> pre_tokenizer,
                     std::unique_ptr<Model> model, std::vector<AddedTokenSpec> added, PostProcessor post,
-                    Truncation truncation, Padding padding, int64_t pad_id, int64_t vocab_size)
+                    Truncation truncation, Padding padding, int64_t pad_id, int64_t vocab_size, std::string source)
       : normalizer_(std::move(normalizer)),
         pre_tokenizer_(std::move(pre_tokenizer)),
         model_(std::move(model)),
@@ -30,7 +30,8 @@ class PipelineTokenizer : public Tokenizer {
         truncation_(truncation),
         padding_(padding),
         pad_id_(pad_id),
-        vocab_size_(vocab_size) {}
+        vocab_size_(vocab_size),
+        source_(std::move(source)) {}
 
   Example Encode(const std::string& text, const std::optional<std::string>& pair) const override {
     std::vector<int64_t> a = Tokenize(text), b;
@@ -44,7 +45,7 @@ class PipelineTokenizer : public Tokenizer {
   int64_t pad_id() const override { return pad_id_; }
   int64_t vocab_size() const override { return vocab_size_; }
   int64_t max_length() const override { return truncation_.max_length; }
-  std::string Describe() const override { return model_->Name() + " (tokenizer.json)"; }
+  std::string Describe() const override { return model_->Name() + " (" + source_ + ")"; }
 
  private:
   std::vector<int64_t> Tokenize(const std::string& text) const {
@@ -73,6 +74,7 @@ class PipelineTokenizer : public Tokenizer {
   Padding padding_;
   int64_t pad_id_;
   int64_t vocab_size_;
+  std::string source_;
 };
 
 // The file's added tokens with the ids tokenizers gives them when it loads the file
@@ -127,8 +129,9 @@ std::vector<AddedTokenSpec> AddedTokens(const json& j, const Model& model) {
 }  // namespace
 
 std::unique_ptr<Tokenizer> LoadPipelineTokenizer(const json& j, const std::string& file_text,
-                                                 const TokenizerOptions& options) {
-  if (!j.contains("model")) RefuseSetting("model", "is missing");
+                                                 const TokenizerOptions& options, const std::string& source) {
+  if (!j.is_object() || !j.contains("model"))
+    throw TokenizerError(501, "not a tokenizer.json this version understands: it has no \"model\"");
   std::unique_ptr<Model> model = MakeModel(j["model"], "model", file_text);
   std::unique_ptr<Normalizer> normalizer = MakeNormalizer(j.value("normalizer", json()), "normalizer");
   std::unique_ptr<PreTokenizer> pre_tokenizer = MakePreTokenizer(j.value("pre_tokenizer", json()), "pre_tokenizer");
@@ -148,7 +151,11 @@ std::unique_ptr<Tokenizer> LoadPipelineTokenizer(const json& j, const std::strin
   if (padding.enabled) {
     pad_id = padding.pad_id;
   } else {
-    for (const char* name : {"<pad>", "[PAD]", "<|endoftext|>"}) {
+    // BERT-family files name theirs [PAD]; one without pads with 0.
+    const std::vector<std::string> names = model->Name() == "WordPiece"
+                                               ? std::vector<std::string>{"[PAD]"}
+                                               : std::vector<std::string>{"<pad>", "[PAD]", "<|endoftext|>"};
+    for (const std::string& name : names) {
       if (std::optional<int64_t> id = model->TokenToId(name)) {
         pad_id = *id;
         break;
@@ -156,8 +163,8 @@ std::unique_ptr<Tokenizer> LoadPipelineTokenizer(const json& j, const std::strin
     }
   }
   return std::make_unique<PipelineTokenizer>(std::move(normalizer), std::move(pre_tokenizer), std::move(model),
-                                             std::move(added), std::move(post), truncation, padding, pad_id,
-                                             vocab_size);
+                                             std::move(added), std::move(post), truncation, padding, pad_id, vocab_size,
+                                             source);
 }
 
 }  // namespace synapse

@@ -1,7 +1,7 @@
-// The tokenizer.json pipeline for BPE, Unigram and WordLevel models (private):
+// The tokenizer.json pipeline for BPE, Unigram, WordPiece and WordLevel models (private):
 // added tokens → normalizer → pre-tokenizer → model → truncation → post-processor → padding.
 //
-//   std::unique_ptr<Tokenizer> t = LoadPipelineTokenizer(json, options);  // 502/506 at load
+//   std::unique_ptr<Tokenizer> t = LoadPipelineTokenizer(j, text, options, "tokenizer.json");  // 502/506 at load
 #ifndef SYNAPSE_SRC_TOKENIZER_PIPELINE_TOKENIZER_H_
 #define SYNAPSE_SRC_TOKENIZER_PIPELINE_TOKENIZER_H_
 
@@ -12,10 +12,10 @@
 
 namespace synapse {
 
-/// Builds every component of a parsed tokenizer.json (`file_text`, parsed as `j`) whose
-/// model is not WordPiece.
+/// Builds every component of a parsed tokenizer.json (`file_text`, parsed as `j`). `source`
+/// names the file kind for Describe(): "tokenizer.json" or "vocab.txt". Errors name no file.
 std::unique_ptr<Tokenizer> LoadPipelineTokenizer(const nlohmann::json& j, const std::string& file_text,
-                                                 const TokenizerOptions& options);
+                                                 const TokenizerOptions& options, const std::string& source);
 
 }  // namespace synapse
 
