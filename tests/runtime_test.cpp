@@ -32,3 +32,20 @@ TEST(KeepFreedMemoryTest, LargeBlocksAreHeapMemoryThatFreeKeeps) {
 
 }  // namespace
 }  // namespace synapse
+
+namespace synapse {
+namespace {
+
+// A loaded machine slows OpenBLAS below the speed threshold (8 GFLOP/s measured with a CI
+// run beside it); it must not be told to install what it already has.
+TEST(FastBlasTest, AKnownOptimizedBlasIsFastHoweverBusyTheMachine) {
+  EXPECT_TRUE(IsFastBlas("openblas", 8.0));
+  EXPECT_TRUE(IsFastBlas("mkl", 0.5));
+  EXPECT_TRUE(IsFastBlas("blis", 3.0));
+  EXPECT_FALSE(IsFastBlas("reference", 500.0));
+  EXPECT_FALSE(IsFastBlas("unknown", 6.0));
+  EXPECT_TRUE(IsFastBlas("unknown", 40.0));
+}
+
+}  // namespace
+}  // namespace synapse

@@ -24,11 +24,16 @@ struct RuntimeInfo {
   std::string blas_vendor;
   /// Measured single-precision GEMM rate (a 512³ product).
   double gemm_gflops = 0;
-  /// False when the reference BLAS is in use or the GEMM rate is far too low.
+  /// False when the reference BLAS is in use, or an unknown BLAS whose GEMM rate is far
+  /// too low (OpenBLAS, MKL and BLIS count as fast however busy the machine is).
   bool fast_blas = true;
   /// The one-line warning to print when !fast_blas; empty otherwise.
   std::string Warning() const;
 };
+
+/// Whether a BLAS is fast enough not to warn about: OpenBLAS, MKL and BLIS always; the
+/// reference BLAS never; an unknown one when its measured GEMM rate is at least 10 GFLOP/s.
+bool IsFastBlas(const std::string& vendor, double gemm_gflops);
 
 /// Uses `threads` cores (≥ 1) without oversubscribing them: with OpenBLAS, it runs
 /// `threads` BLAS threads and LibTorch's intra-op pool on one thread (two pools of N

@@ -92,7 +92,9 @@ const json* FindRow(const json& layer, const std::string& selection, int64_t k) 
 // A class as a reader sees it: "class 0" without a labels file (as report.html shows it).
 using report_markup::ClassDisplayName;
 
-void PrintSummary(const json& r, const std::string& report_path, std::ostream& out) {
+// The baseline and a row per layer: probe accuracy, and the k nearest 10% of the width
+// ablated as top-k, random and bottom-k.
+void PrintLayers(const json& r, std::ostream& out) {
   const json& base = r["baseline"];
   out << "baseline     accuracy " << Fixed(base["accuracy"].get<double>()) << " " << Ci(base["accuracy_ci"]) << " on "
       << base["n"].get<int64_t>() << " examples; recall";
@@ -138,7 +140,11 @@ void PrintSummary(const json& r, const std::string& report_path, std::ostream& o
         << acc("bottom") << p << "\n";
   }
   out << "\n";
+}
 
+// What stands out: the most fragile layer and class (or none), the logit budget, the
+// weight-space searches.
+void PrintFindings(const json& r, std::ostream& out) {
   const json& s = r["summary"];
   // null: nothing to single out (no layer's top-k ablation cost more than its random
   // control; no class lost recall to its own top-k), or no such experiment ran.
@@ -190,6 +196,10 @@ void PrintSummary(const json& r, const std::string& report_path, std::ostream& o
   } else if (w.contains("skipped")) {
     out << "weight space        skipped: " << w["skipped"].get<std::string>() << "\n";
   }
+}
+
+// What it cost and where the reports are.
+void PrintCost(const json& r, const std::string& report_path, std::ostream& out) {
   const json& t = r["timing"];
   out << "time                " << Fixed(t["total_s"].get<double>(), 1)
       << " s = " << Fixed(t["forward_pass_equivalents"]["total"].get<double>(), 1) << " forward passes ("
@@ -208,6 +218,12 @@ void PrintSummary(const json& r, const std::string& report_path, std::ostream& o
   const std::string html =
       report_path.substr(0, report_path.size() - std::string("report.json").size()) + "report.html";
   out << "charts              " << html << "\n";
+}
+
+void PrintSummary(const json& r, const std::string& report_path, std::ostream& out) {
+  PrintLayers(r, out);
+  PrintFindings(r, out);
+  PrintCost(r, report_path, out);
 }
 
 // The command line of `synapse analyze`.
