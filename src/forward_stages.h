@@ -47,6 +47,7 @@
 #include <torch/script.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -96,6 +97,14 @@ class ForwardStages {
   void RunPooledTail(std::vector<c10::IValue>* values) const;
 
  private:
+  struct CutGraph;  // the inlined forward and its cuts, while the constructor builds (forward_stages.cpp)
+  /// One executor per segment, and each cut's layer and calls before it.
+  void BuildSegments(const CutGraph& cut);
+  /// The pooled tail when `probe` gives token batches and the last two layers have cuts.
+  void TryPooledTail(const CutGraph& cut, const std::function<std::vector<c10::IValue>(int64_t tokens)>& probe);
+  /// Appends to reason_ why each layer without a cut has none.
+  void ExplainUncutLayers(const std::map<int, std::string>& refused);
+  /// Rewrites `tail` to run on the selected row (pooled_tail.cpp).
   void BuildPooledTail(const std::shared_ptr<torch::jit::Graph>& tail, int hook_position_in_tail,
                        const std::vector<c10::IValue>& probe_a, const std::vector<c10::IValue>& probe_b,
                        int64_t tokens_a, int64_t tokens_b);

@@ -1,4 +1,8 @@
-// Model::Impl, shared by the sources that need the TorchScript module (private).
+// Model::Impl, shared by the sources that need the TorchScript module (private): model.cpp
+// (the object, shared helpers), model_load.cpp, model_inputs.cpp and model_run.cpp.
+//
+//   const PreparedInputs prepared = PrepareInputs(impl, batch, RunOptions());
+//   c10::IValue output = impl.module.forward(prepared.arguments);
 #ifndef SYNAPSE_SRC_MODEL_IMPL_H_
 #define SYNAPSE_SRC_MODEL_IMPL_H_
 
@@ -62,6 +66,33 @@ class Model::Impl {
 /// The first line of a LibTorch error that says what went wrong, without the C++ or
 /// TorchScript traceback.
 std::string SummarizeTorchError(const std::string& what);
+
+/// The handler every run installs: drops LibTorch's nested-tensor prototype notice and
+/// prints other warnings on one line each.
+c10::WarningHandler* QuietTorchWarnings();
+
+/// "[2, 3]".
+std::string DescribeShape(const std::vector<int64_t>& shape);
+
+/// The logits in forward's output (a tensor, the first of a tuple, or a dict's "logits");
+/// *kind says which. ModelError 105 when there are none.
+at::Tensor ExtractLogits(const c10::IValue& output, const std::string& path, std::string* kind);
+
+/// A 2-d tensor as a float matrix.
+Eigen::MatrixXf ToEigen(const at::Tensor& t);
+
+/// The dry run's token ids (model_load.cpp says why these).
+extern const std::vector<int64_t> kDryRunIds;
+
+/// A batch as forward's arguments, and the geometry the kernels need.
+struct PreparedInputs {
+  std::vector<c10::IValue> arguments;
+  BatchGeometry geometry;
+};
+
+/// Pads or stacks `batch` into forward's arguments (after `self`). DataError 203, 206 or
+/// 207 when an example does not fit the model or the options.
+PreparedInputs PrepareInputs(const Model::Impl& m, const std::vector<Example>& batch, const RunOptions& options);
 
 }  // namespace synapse
 
