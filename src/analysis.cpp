@@ -190,6 +190,58 @@ struct Fragile {
   double class_drop = -std::numeric_limits<double>::infinity();
 };
 
+// Layer `info`'s class asymmetry: per k, row i = ablate class i's top-k, column j = recall
+// of class j; and the summary's most fragile class so far.
+json ClassAsymmetryJson(const LayerInfo& info, const std::vector<Experiment>& grid,
+                        const std::vector<ExperimentResult>& results,
+                        const std::map<int64_t, std::vector<size_t>>& class_rows, const std::vector<std::string>& names,
+                        const Metrics& baseline, Fragile* fragile) {
+  json asym = json::array();
+  for (const auto& [k, idx] : class_rows) {
+    json matrix = json::array(), drops = json::array();
+    double worst = -std::numeric_limits<double>::infinity();
+    std::string worst_class;
+    for (size_t i : idx) {
+      const Metrics& m = results[i].pooled;
+      const size_t own = static_cast<size_t>(grid[i].class_index);
+      json recall_row = json::array(), drop_row = json::array();
+      double others = 0;
+      for (size_t c = 0; c < names.size(); ++c) {
+        recall_row.push_back(m.recall[c]);
+        const double drop = baseline.recall[c] - m.recall[c];
+        drop_row.push_back(drop);
+        if (c != own) others += drop;
+      }
+      matrix.push_back(recall_row);
+      drops.push_back(drop_row);
+      const double own_drop = baseline.recall[own] - m.recall[own];
+      const double index = own_drop - others / static_cast<double>(names.size() - 1);
+      if (index > worst) {
+        worst = index;
+        worst_class = names[own];
+      }
+      if (own_drop > fragile->class_drop) {
+        fragile->class_drop = own_drop;
+        fragile->cls = {{"class", names[own]},
+                        {"layer", info.index},
+                        {"name", info.name},
+                        {"k", k},
+                        {"recall", m.recall[own]},
+                        {"recall_ci", IntervalJson(m.recall_ci[own])},
+                        {"baseline_recall", baseline.recall[own]},
+                        {"drop", own_drop}};
+      }
+    }
+    asym.push_back({{"k", k},
+                    {"ablated", names},
+                    {"recall", matrix},
+                    {"recall_drop", drops},
+                    {"asymmetry", worst},
+                    {"most_affected_class", worst_class}});
+  }
+  return asym;
+}
+
 // Layer `info`'s experiments (in a readable order: per selection, by k), its fragility and
 // its class asymmetry, from the grid's results.
 void LayerSweepJson(const LayerInfo& info, const std::vector<Experiment>& grid,
@@ -243,51 +295,7 @@ void LayerSweepJson(const LayerInfo& info, const std::vector<Experiment>& grid,
     fragile->layer["name"] = info.name;
   }
 
-  // Class asymmetry: row i = ablate class i's top-k, column j = recall of class j.
-  json asym = json::array();
-  for (const auto& [k, idx] : class_rows) {
-    json matrix = json::array(), drops = json::array();
-    double worst = -std::numeric_limits<double>::infinity();
-    std::string worst_class;
-    for (size_t i : idx) {
-      const Metrics& m = results[i].pooled;
-      const size_t own = static_cast<size_t>(grid[i].class_index);
-      json recall_row = json::array(), drop_row = json::array();
-      double others = 0;
-      for (size_t c = 0; c < names.size(); ++c) {
-        recall_row.push_back(m.recall[c]);
-        const double drop = baseline.recall[c] - m.recall[c];
-        drop_row.push_back(drop);
-        if (c != own) others += drop;
-      }
-      matrix.push_back(recall_row);
-      drops.push_back(drop_row);
-      const double own_drop = baseline.recall[own] - m.recall[own];
-      const double index = own_drop - others / static_cast<double>(names.size() - 1);
-      if (index > worst) {
-        worst = index;
-        worst_class = names[own];
-      }
-      if (own_drop > fragile->class_drop) {
-        fragile->class_drop = own_drop;
-        fragile->cls = {{"class", names[own]},
-                        {"layer", info.index},
-                        {"name", info.name},
-                        {"k", k},
-                        {"recall", m.recall[own]},
-                        {"recall_ci", IntervalJson(m.recall_ci[own])},
-                        {"baseline_recall", baseline.recall[own]},
-                        {"drop", own_drop}};
-      }
-    }
-    asym.push_back({{"k", k},
-                    {"ablated", names},
-                    {"recall", matrix},
-                    {"recall_drop", drops},
-                    {"asymmetry", worst},
-                    {"most_affected_class", worst_class}});
-  }
-  (*lj)["class_asymmetry"] = asym;
+  (*lj)["class_asymmetry"] = ClassAsymmetryJson(info, grid, results, class_rows, names, baseline, fragile);
 }
 
 // The summary: what a person reads first.
