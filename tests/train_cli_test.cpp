@@ -4,7 +4,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "synapse/dataset.h"
 #include "test_util.h"
@@ -86,26 +93,39 @@ TEST_F(TrainCliTest, TrainingRecordAndCardAgreeWithWhatPredictMeasures) {
   EXPECT_EQ(test["n"], 150);
 
   // predict reads the directory (model, tokenizer, eval.jsonl, labels) and must measure
-  // exactly the accuracy and per-class recall the record claims.
+  // the accuracy and per-class recall the record claims: exactly, but for examples whose
+  // top two logits tie to float rounding (train scores in batches of its own, and which way
+  // such an example goes depends on the batch; whether there is one, on what the run learned).
   test::CommandResult p = RunCommand(kCli + " predict --model " + *dir_ + "/model --threads 1", *dir_);
   ASSERT_EQ(p.exit_code, 0) << p.err;
-  std::map<std::string, std::pair<int, int>> per_class;  // label → (correct, total)
-  int correct = 0, total = 0;
+  struct Counts {
+    int correct = 0, total = 0, near_ties = 0;
+  };
+  std::map<std::string, Counts> per_class;
+  Counts all;
   std::istringstream lines(p.out);
   for (std::string line; std::getline(lines, line);) {
     const json row = json::parse(line);
     const std::string label = row["label"];
     const bool hit = row["pred_label"] == label;
-    correct += hit;
-    ++total;
-    per_class[label].first += hit;
-    ++per_class[label].second;
+    std::vector<double> logits = row["logits"];
+    ASSERT_GE(logits.size(), 2u);
+    std::sort(logits.rbegin(), logits.rend());
+    const bool tie = logits[0] - logits[1] < 1e-4 * (1 + std::abs(logits[0]));
+    for (Counts* c : {&all, &per_class[label]}) {
+      c->correct += hit;
+      ++c->total;
+      c->near_ties += tie;
+    }
   }
-  ASSERT_EQ(total, 150);
-  EXPECT_DOUBLE_EQ(test["accuracy"].get<double>(), static_cast<double>(correct) / total);
+  ASSERT_EQ(all.total, 150);
+  // The count behind a recorded rate of `n` examples.
+  auto count_of = [](const json& rate, int n) { return static_cast<int>(std::lround(rate.get<double>() * n)); };
+  EXPECT_LE(std::abs(count_of(test["accuracy"], all.total) - all.correct), all.near_ties)
+      << "predict: " << all.correct << " correct, " << all.near_ties << " on a tie";
   for (const auto& [label, counts] : per_class) {
-    EXPECT_EQ(test["classes"][label]["support"], counts.second) << label;
-    EXPECT_DOUBLE_EQ(test["classes"][label]["recall"].get<double>(), static_cast<double>(counts.first) / counts.second)
+    EXPECT_EQ(test["classes"][label]["support"], counts.total) << label;
+    EXPECT_LE(std::abs(count_of(test["classes"][label]["recall"], counts.total) - counts.correct), counts.near_ties)
         << label;
   }
 
@@ -117,7 +137,7 @@ TEST_F(TrainCliTest, TrainingRecordAndCardAgreeWithWhatPredictMeasures) {
   char accuracy[16];
   std::snprintf(accuracy, sizeof accuracy, "%.3f", test["accuracy"].get<double>());
   EXPECT_THAT(card, HasSubstr(std::string("accuracy **") + accuracy + "**"));
-  EXPECT_THAT(card, HasSubstr("| spam | " + std::to_string(per_class["spam"].second) + " | "));
+  EXPECT_THAT(card, HasSubstr("| spam | " + std::to_string(per_class["spam"].total) + " | "));
 }
 
 TEST_F(TrainCliTest, AnalyzeReadsTheModelDirectory) {
