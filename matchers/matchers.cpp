@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "gtest/recorder.h"
-#include "number_text.h"
+#include "util/number_text.h"
 #include "synapse/robustness/adaptive.h"
 #include "synapse/robustness/model_under_test.h"
 #include "synapse/robustness/queries.h"

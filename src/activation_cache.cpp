@@ -13,7 +13,7 @@
 #include <optional>
 #include <sstream>
 
-#include "hashing.h"
+#include "util/hashing.h"
 #include "model_impl.h"
 #include "synapse/atomic_file.h"
 #include "synapse/error.h"

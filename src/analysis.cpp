@@ -11,9 +11,9 @@
 #include <sstream>
 #include <utility>
 
-#include "number_text.h"
+#include "util/number_text.h"
 #include "report_json.h"
-#include "seeds.h"
+#include "util/seeds.h"
 #include "synapse/activation_cache.h"
 #include "synapse/error.h"
 #include "synapse/evaluation_session.h"

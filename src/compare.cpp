@@ -5,7 +5,7 @@
 #include <map>
 #include <sstream>
 
-#include "number_text.h"
+#include "util/number_text.h"
 #include "report_json.h"
 #include "synapse/error.h"
 #include "synapse/stats.h"

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "json_error_text.h"
+#include "util/json_error_text.h"
 #include "synapse/error.h"
 #include "synapse/tokenizer.h"
 

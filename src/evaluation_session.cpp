@@ -6,7 +6,7 @@
 #include <map>
 #include <optional>
 
-#include "seeds.h"
+#include "util/seeds.h"
 #include "synapse/error.h"
 #include "synapse/model.h"
 #include "synapse/stats.h"

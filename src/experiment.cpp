@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "number_text.h"
+#include "util/number_text.h"
 
 namespace synapse {
 

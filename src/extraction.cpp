@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "batching.h"
-#include "npy.h"
+#include "util/npy.h"
 #include "synapse/atomic_file.h"
 #include "synapse/error.h"
 #include "synapse/memory_budget.h"

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "number_text.h"
+#include "util/number_text.h"
 #include "synapse/error.h"
 
 namespace synapse {

@@ -5,7 +5,7 @@
 
 #include <stdexcept>
 
-#include "hashing.h"
+#include "util/hashing.h"
 
 namespace synapse {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "number_text.h"
+#include "util/number_text.h"
 #include "report_markup.h"
 #include "synapse/report_files.h"
 

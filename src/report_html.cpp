@@ -9,7 +9,7 @@
 #include <sstream>
 #include <vector>
 
-#include "number_text.h"
+#include "util/number_text.h"
 #include "report_markup.h"
 #include "svg_plot.h"
 #include "synapse/report_files.h"

@@ -6,8 +6,8 @@
 #include <iomanip>
 #include <sstream>
 
-#include "hashing.h"
-#include "number_text.h"
+#include "util/hashing.h"
+#include "util/number_text.h"
 #include "synapse/error.h"
 #include "synapse/model.h"
 #include "synapse/runtime.h"

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "number_text.h"
+#include "util/number_text.h"
 #include "report_markup.h"
 
 namespace synapse::svg {

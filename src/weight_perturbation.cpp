@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "batching.h"
-#include "hashing.h"
+#include "util/hashing.h"
 #include "model_impl.h"
 #include "synapse/error.h"
 #include "synapse/experiments.h"

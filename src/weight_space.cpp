@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "report_json.h"
-#include "seeds.h"
+#include "util/seeds.h"
 #include "synapse/error.h"
 #include "synapse/model.h"
 #include "synapse/weight_perturbation.h"

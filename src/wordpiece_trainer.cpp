@@ -10,7 +10,7 @@
 #include <unordered_set>
 
 #include "bert_text.h"
-#include "json_error_text.h"
+#include "util/json_error_text.h"
 #include "synapse/atomic_file.h"
 #include "synapse/error.h"
 

@@ -12,7 +12,7 @@
 #include "args.h"
 #include "commands.h"
 #include "default_model.h"
-#include "number_text.h"
+#include "util/number_text.h"
 #include "report_markup.h"
 #include "rows.h"
 #include "shard.h"

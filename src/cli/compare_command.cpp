@@ -7,7 +7,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "number_text.h"
+#include "util/number_text.h"
 #include "report_file.h"
 #include "synapse/atomic_file.h"
 #include "synapse/compare.h"

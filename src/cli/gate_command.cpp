@@ -8,7 +8,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "number_text.h"
+#include "util/number_text.h"
 #include "shard.h"
 #include "synapse/error.h"
 #include "synapse/report_files.h"

@@ -2,7 +2,7 @@
 
 #include <fstream>
 
-#include "json_error_text.h"
+#include "util/json_error_text.h"
 #include "synapse/error.h"
 
 namespace synapse::cli {

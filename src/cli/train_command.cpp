@@ -15,7 +15,7 @@
 #include "args.h"
 #include "batching.h"
 #include "commands.h"
-#include "number_text.h"
+#include "util/number_text.h"
 #include "synapse/atomic_file.h"
 #include "synapse/classification_metrics.h"
 #include "synapse/dataset.h"

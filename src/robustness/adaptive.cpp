@@ -7,9 +7,9 @@
 #include <set>
 #include <sstream>
 
-#include "number_text.h"
+#include "util/number_text.h"
 #include "report_json.h"
-#include "seeds.h"
+#include "util/seeds.h"
 #include "synapse/robustness/model_under_test.h"
 #include "synapse/sequential.h"
 

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <vector>
 
-#include "number_text.h"
+#include "util/number_text.h"
 #include "synapse/experiments.h"
 #include "synapse/stats.h"
 

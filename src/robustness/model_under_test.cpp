@@ -8,9 +8,9 @@
 #include <optional>
 #include <sstream>
 
-#include "number_text.h"
+#include "util/number_text.h"
 #include "report_json.h"
-#include "seeds.h"
+#include "util/seeds.h"
 #include "synapse/activation_cache.h"
 #include "synapse/analysis.h"
 #include "synapse/dataset.h"

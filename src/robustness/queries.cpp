@@ -2,7 +2,7 @@
 // their checks, and ToString, which is also each query's cache key.
 #include "synapse/robustness/queries.h"
 
-#include "number_text.h"
+#include "util/number_text.h"
 #include "synapse/error.h"
 #include "synapse/robustness/model_under_test.h"
 

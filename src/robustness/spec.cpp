@@ -5,7 +5,7 @@
 #include <set>
 #include <sstream>
 
-#include "json_error_text.h"
+#include "util/json_error_text.h"
 #include "json_reader.h"
 #include "synapse/error.h"
 

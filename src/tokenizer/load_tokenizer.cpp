@@ -5,7 +5,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
-#include "json_error_text.h"
+#include "util/json_error_text.h"
 #include "synapse/error.h"
 #include "synapse/tokenizer.h"
 #include "tokenizer/pipeline_tokenizer.h"

@@ -1,7 +1,7 @@
 // Numbers as report and message text (private to Synapse: the library, the CLI and
 // synapse::gtest).
-#ifndef SYNAPSE_SRC_NUMBER_TEXT_H_
-#define SYNAPSE_SRC_NUMBER_TEXT_H_
+#ifndef SYNAPSE_SRC_UTIL_NUMBER_TEXT_H_
+#define SYNAPSE_SRC_UTIL_NUMBER_TEXT_H_
 
 #include <string>
 
@@ -18,4 +18,4 @@ std::string Percent(double fraction);
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_SRC_NUMBER_TEXT_H_
+#endif  // SYNAPSE_SRC_UTIL_NUMBER_TEXT_H_

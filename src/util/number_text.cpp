@@ -1,4 +1,4 @@
-#include "number_text.h"
+#include "util/number_text.h"
 
 #include <cmath>
 #include <iomanip>

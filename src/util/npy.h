@@ -1,6 +1,6 @@
 // NumPy .npy files (format 1.0), written atomically (private).
-#ifndef SYNAPSE_SRC_NPY_H_
-#define SYNAPSE_SRC_NPY_H_
+#ifndef SYNAPSE_SRC_UTIL_NPY_H_
+#define SYNAPSE_SRC_UTIL_NPY_H_
 
 #include <Eigen/Core>
 #include <cstdint>
@@ -16,4 +16,4 @@ void WriteNpy(const std::string& path, const std::vector<int64_t>& values);
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_SRC_NPY_H_
+#endif  // SYNAPSE_SRC_UTIL_NPY_H_

@@ -1,9 +1,9 @@
-#include "seeds.h"
+#include "util/seeds.h"
 
 #include <algorithm>
 #include <random>
 
-#include "hashing.h"
+#include "util/hashing.h"
 
 namespace synapse {
 

@@ -1,8 +1,8 @@
 // Seeds and random draws (private): every seed Synapse uses is derived here from the
 // user's seed and what it seeds, so that adding a layer, a k or a query changes no other
 // experiment's draws, and the analysis and the robustness tests draw alike.
-#ifndef SYNAPSE_SRC_SEEDS_H_
-#define SYNAPSE_SRC_SEEDS_H_
+#ifndef SYNAPSE_SRC_UTIL_SEEDS_H_
+#define SYNAPSE_SRC_UTIL_SEEDS_H_
 
 #include <cstdint>
 #include <initializer_list>
@@ -41,4 +41,4 @@ inline std::vector<int64_t> RandomControlNeurons(uint64_t seed, int layer, int64
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_SRC_SEEDS_H_
+#endif  // SYNAPSE_SRC_UTIL_SEEDS_H_

@@ -6,7 +6,7 @@
 #include <cctype>
 #include <cmath>
 
-#include "number_text.h"
+#include "util/number_text.h"
 #include "synapse/error.h"
 #include "synapse/extraction.h"
 #include "synapse/model.h"

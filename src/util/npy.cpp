@@ -1,4 +1,4 @@
-#include "npy.h"
+#include "util/npy.h"
 
 #include <cstring>
 

@@ -2,8 +2,8 @@
 // noise streams, FNV-1a for the fingerprints reports carry (parameter_hash, examples_hash:
 // they pair reports across Synapse versions, so their values never change), and a 128-bit
 // hash for extraction-cache keys (whole model files, 8 bytes at a time).
-#ifndef SYNAPSE_SRC_HASHING_H_
-#define SYNAPSE_SRC_HASHING_H_
+#ifndef SYNAPSE_SRC_UTIL_HASHING_H_
+#define SYNAPSE_SRC_UTIL_HASHING_H_
 
 #include <cstdint>
 #include <cstdio>
@@ -91,4 +91,4 @@ class Hash128 {
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_SRC_HASHING_H_
+#endif  // SYNAPSE_SRC_UTIL_HASHING_H_

@@ -1,6 +1,6 @@
 // One-line text of a nlohmann::json exception, for our own error messages (private).
-#ifndef SYNAPSE_SRC_JSON_ERROR_TEXT_H_
-#define SYNAPSE_SRC_JSON_ERROR_TEXT_H_
+#ifndef SYNAPSE_SRC_UTIL_JSON_ERROR_TEXT_H_
+#define SYNAPSE_SRC_UTIL_JSON_ERROR_TEXT_H_
 
 #include <string>
 
@@ -18,4 +18,4 @@ inline std::string JsonErrorText(const std::exception& e) {
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_SRC_JSON_ERROR_TEXT_H_
+#endif  // SYNAPSE_SRC_UTIL_JSON_ERROR_TEXT_H_
