@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "util/number_text.h"
-#include "report_json.h"
+#include "report/report_json.h"
 #include "util/seeds.h"
 #include "synapse/activation_cache.h"
 #include "synapse/error.h"

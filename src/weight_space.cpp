@@ -7,7 +7,7 @@
 #include <optional>
 #include <utility>
 
-#include "report_json.h"
+#include "report/report_json.h"
 #include "util/seeds.h"
 #include "synapse/error.h"
 #include "synapse/model.h"

@@ -13,7 +13,7 @@
 #include "commands.h"
 #include "default_model.h"
 #include "util/number_text.h"
-#include "report_markup.h"
+#include "report/report_markup.h"
 #include "rows.h"
 #include "shard.h"
 #include "synapse/activation_cache.h"

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "util/number_text.h"
-#include "report_json.h"
+#include "report/report_json.h"
 #include "util/seeds.h"
 #include "synapse/robustness/model_under_test.h"
 #include "synapse/sequential.h"

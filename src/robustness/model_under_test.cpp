@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "util/number_text.h"
-#include "report_json.h"
+#include "report/report_json.h"
 #include "util/seeds.h"
 #include "synapse/activation_cache.h"
 #include "synapse/analysis.h"

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "util/number_text.h"
-#include "report_json.h"
+#include "report/report_json.h"
 #include "synapse/error.h"
 #include "synapse/stats.h"
 

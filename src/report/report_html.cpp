@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "util/number_text.h"
-#include "report_markup.h"
-#include "svg_plot.h"
+#include "report/report_markup.h"
+#include "report/svg_plot.h"
 #include "synapse/report_files.h"
 
 namespace synapse {

@@ -1,7 +1,7 @@
 // The SVG primitives report.html draws its charts with: a plot area with linear or
 // logarithmic x and linear y, legends, thinned tick values (private).
-#ifndef SYNAPSE_SRC_SVG_PLOT_H_
-#define SYNAPSE_SRC_SVG_PLOT_H_
+#ifndef SYNAPSE_SRC_REPORT_SVG_PLOT_H_
+#define SYNAPSE_SRC_REPORT_SVG_PLOT_H_
 
 #include <algorithm>
 #include <cmath>
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "util/number_text.h"
-#include "report_markup.h"
+#include "report/report_markup.h"
 
 namespace synapse::svg {
 
@@ -121,4 +121,4 @@ inline std::vector<double> Thin(std::vector<double> v, size_t keep = 8) {
 
 }  // namespace synapse::svg
 
-#endif  // SYNAPSE_SRC_SVG_PLOT_H_
+#endif  // SYNAPSE_SRC_REPORT_SVG_PLOT_H_

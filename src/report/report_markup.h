@@ -1,8 +1,8 @@
 // Reading report JSON leniently (a missing or mistyped field reads as empty, so a partial
 // report still renders), escaping text for HTML and XML, and the display name of a class:
 // shared by report.html, junit.xml and the CLI's summary (private).
-#ifndef SYNAPSE_SRC_REPORT_MARKUP_H_
-#define SYNAPSE_SRC_REPORT_MARKUP_H_
+#ifndef SYNAPSE_SRC_REPORT_REPORT_MARKUP_H_
+#define SYNAPSE_SRC_REPORT_REPORT_MARKUP_H_
 
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -68,4 +68,4 @@ inline std::string ClassDisplayName(const std::string& name) {
 
 }  // namespace synapse::report_markup
 
-#endif  // SYNAPSE_SRC_REPORT_MARKUP_H_
+#endif  // SYNAPSE_SRC_REPORT_REPORT_MARKUP_H_

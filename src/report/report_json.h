@@ -3,8 +3,8 @@
 //
 //   nlohmann::ordered_json base = synapse::BaselineJson(logits, labels, names, 0.95);
 //   report["logit_space"] = synapse::LogitSpaceJson(logits, labels, names, 0.95);
-#ifndef SYNAPSE_SRC_REPORT_JSON_H_
-#define SYNAPSE_SRC_REPORT_JSON_H_
+#ifndef SYNAPSE_SRC_REPORT_REPORT_JSON_H_
+#define SYNAPSE_SRC_REPORT_REPORT_JSON_H_
 
 #include <Eigen/Core>
 #include <cstdint>
@@ -74,4 +74,4 @@ nlohmann::ordered_json EnvironmentJson();
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_SRC_REPORT_JSON_H_
+#endif  // SYNAPSE_SRC_REPORT_REPORT_JSON_H_

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "util/number_text.h"
-#include "report_markup.h"
+#include "report/report_markup.h"
 #include "synapse/report_files.h"
 
 namespace synapse {
