@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "batching.h"
+#include "data/batching.h"
 #include "synapse/error.h"
 #include "synapse/memory_budget.h"
 #include "synapse/model.h"

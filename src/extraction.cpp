@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "batching.h"
+#include "data/batching.h"
 #include "util/npy.h"
 #include "synapse/atomic_file.h"
 #include "synapse/error.h"

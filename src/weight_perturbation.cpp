@@ -5,7 +5,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "batching.h"
+#include "data/batching.h"
 #include "util/hashing.h"
 #include "model_impl.h"
 #include "synapse/error.h"

@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "model_files.h"
+#include "data/model_files.h"
 #include "synapse/error.h"
 
 namespace synapse::cli {

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "args.h"
-#include "batching.h"
+#include "data/batching.h"
 #include "commands.h"
 #include "default_model.h"
 #include "rows.h"

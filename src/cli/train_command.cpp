@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "args.h"
-#include "batching.h"
+#include "data/batching.h"
 #include "commands.h"
 #include "util/number_text.h"
 #include "synapse/atomic_file.h"

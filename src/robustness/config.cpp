@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "model_files.h"
+#include "data/model_files.h"
 #include "synapse/activation_cache.h"
 #include "synapse/error.h"
 

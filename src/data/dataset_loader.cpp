@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "model_files.h"
+#include "data/model_files.h"
 #include "synapse/dataset.h"
 #include "synapse/error.h"
 #include "synapse/tokenizer.h"

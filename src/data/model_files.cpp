@@ -1,4 +1,4 @@
-#include "model_files.h"
+#include "data/model_files.h"
 
 #include <sys/stat.h>
 

@@ -1,4 +1,4 @@
-#include "batching.h"
+#include "data/batching.h"
 
 #include <algorithm>
 #include <numeric>

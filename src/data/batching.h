@@ -1,6 +1,6 @@
 // Grouping examples into batches of similar length (private).
-#ifndef SYNAPSE_SRC_BATCHING_H_
-#define SYNAPSE_SRC_BATCHING_H_
+#ifndef SYNAPSE_SRC_DATA_BATCHING_H_
+#define SYNAPSE_SRC_DATA_BATCHING_H_
 
 #include <cstdint>
 #include <vector>
@@ -18,4 +18,4 @@ std::vector<Example> Gather(const std::vector<Example>& examples, const std::vec
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_SRC_BATCHING_H_
+#endif  // SYNAPSE_SRC_DATA_BATCHING_H_

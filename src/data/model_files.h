@@ -3,8 +3,8 @@
 // The CLI, the robustness-test Config and LoadDataset all look here, through this one helper.
 //
 //   std::string tokenizer = FileBesideModel("runs/m/model.pt", "tokenizer.json");  // or ""
-#ifndef SYNAPSE_SRC_MODEL_FILES_H_
-#define SYNAPSE_SRC_MODEL_FILES_H_
+#ifndef SYNAPSE_SRC_DATA_MODEL_FILES_H_
+#define SYNAPSE_SRC_DATA_MODEL_FILES_H_
 
 #include <string>
 
@@ -16,4 +16,4 @@ std::string FileBesideModel(const std::string& model, const std::string& name);
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_SRC_MODEL_FILES_H_
+#endif  // SYNAPSE_SRC_DATA_MODEL_FILES_H_
