@@ -4,7 +4,7 @@
 
 #include <array>
 
-#include "bert_text.h"
+#include "tokenizer/bert_text.h"
 
 namespace synapse {
 namespace {

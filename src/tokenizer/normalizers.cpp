@@ -7,7 +7,7 @@
 #include <unicode/utf16.h>
 #include <unicode/utf8.h>
 
-#include "bert_text.h"
+#include "tokenizer/bert_text.h"
 #include "synapse/error.h"
 #include "tokenizer/components.h"
 #include "tokenizer/precompiled_charsmap.h"

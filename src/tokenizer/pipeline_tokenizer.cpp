@@ -4,7 +4,7 @@
 
 #include <unordered_map>
 
-#include "bert_text.h"
+#include "tokenizer/bert_text.h"
 #include "synapse/error.h"
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/components.h"

@@ -7,7 +7,7 @@
 #include <array>
 #include <cctype>
 
-#include "bert_text.h"
+#include "tokenizer/bert_text.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/components.h"
 #include "tokenizer/text_pattern.h"

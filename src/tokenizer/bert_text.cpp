@@ -1,6 +1,6 @@
 // BertNormalizer and BertPreTokenizer as Hugging Face's `tokenizers` (Rust) implements them;
 // Unicode properties come from ICU.
-#include "bert_text.h"
+#include "tokenizer/bert_text.h"
 
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>

@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "bert_text.h"
+#include "tokenizer/bert_text.h"
 #include "util/json_error_text.h"
 #include "synapse/atomic_file.h"
 #include "synapse/error.h"

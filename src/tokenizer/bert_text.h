@@ -7,8 +7,8 @@
 //
 // Shared by the WordPiece tokenizer (encoding) and the WordPiece trainer (counting words),
 // so that a trained vocabulary sees exactly the words encoding will look up.
-#ifndef SYNAPSE_SRC_BERT_TEXT_H_
-#define SYNAPSE_SRC_BERT_TEXT_H_
+#ifndef SYNAPSE_SRC_TOKENIZER_BERT_TEXT_H_
+#define SYNAPSE_SRC_TOKENIZER_BERT_TEXT_H_
 
 #include <unicode/umachine.h>
 
@@ -45,4 +45,4 @@ void BertPreTokenize(const std::vector<UChar32>& chars, const std::function<void
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_SRC_BERT_TEXT_H_
+#endif  // SYNAPSE_SRC_TOKENIZER_BERT_TEXT_H_
