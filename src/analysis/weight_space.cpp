@@ -1,4 +1,4 @@
-#include "weight_space.h"
+#include "analysis/weight_space.h"
 
 #include <algorithm>
 #include <cmath>

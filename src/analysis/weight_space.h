@@ -1,8 +1,8 @@
 // The analysis's weight-space stage (private): per class, the smallest scaling of its
 // largest head weights and the smallest shift of its bias that move a target share of the
 // other classes' examples to it, and accuracy under relative noise on a parameter.
-#ifndef SYNAPSE_SRC_WEIGHT_SPACE_H_
-#define SYNAPSE_SRC_WEIGHT_SPACE_H_
+#ifndef SYNAPSE_SRC_ANALYSIS_WEIGHT_SPACE_H_
+#define SYNAPSE_SRC_ANALYSIS_WEIGHT_SPACE_H_
 
 #include <Eigen/Core>
 #include <cstdint>
@@ -29,4 +29,4 @@ nlohmann::ordered_json WeightSpaceJson(Model& model, const std::vector<Example>&
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_SRC_WEIGHT_SPACE_H_
+#endif  // SYNAPSE_SRC_ANALYSIS_WEIGHT_SPACE_H_

@@ -23,7 +23,7 @@
 #include "synapse/model.h"
 #include "synapse/stats.h"
 #include "synapse/weight_perturbation.h"
-#include "weight_space.h"
+#include "analysis/weight_space.h"
 
 namespace synapse {
 namespace {
