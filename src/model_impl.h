@@ -16,8 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "forward_stages.h"
-#include "hook.h"
+#include "engine/torchscript/forward_stages.h"
+#include "engine/torchscript/hook.h"
 #include "intervention_kernels.h"
 #include "synapse/model.h"
 

@@ -9,8 +9,8 @@
 #include <set>
 #include <unordered_set>
 
-#include "hook.h"
-#include "layer_discovery.h"
+#include "engine/torchscript/hook.h"
+#include "engine/torchscript/layer_discovery.h"
 #include "model_impl.h"
 #include "run_context.h"
 #include "synapse/error.h"

@@ -5,8 +5,8 @@
 #include <functional>
 #include <set>
 
-#include "forward_stages.h"
-#include "hook.h"
+#include "engine/torchscript/forward_stages.h"
+#include "engine/torchscript/hook.h"
 #include "model_impl.h"
 #include "run_context.h"
 #include "synapse/error.h"

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "hook.h"
+#include "engine/torchscript/hook.h"
 #include "intervention_kernels.h"
 #include "model_impl.h"
 

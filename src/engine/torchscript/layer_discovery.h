@@ -3,8 +3,8 @@
 //   std::vector<std::pair<std::string, torch::jit::Module>> layers = DiscoverLayers(module);
 //   if (layers.empty()) layers = DiscoverSharedLayer(module);  // one block called N times
 //   // or, named by the user: GlobLayers(module, "encoder.layer.*")
-#ifndef SYNAPSE_SRC_LAYER_DISCOVERY_H_
-#define SYNAPSE_SRC_LAYER_DISCOVERY_H_
+#ifndef SYNAPSE_SRC_ENGINE_TORCHSCRIPT_LAYER_DISCOVERY_H_
+#define SYNAPSE_SRC_ENGINE_TORCHSCRIPT_LAYER_DISCOVERY_H_
 
 #include <torch/script.h>
 
@@ -31,4 +31,4 @@ std::vector<std::pair<std::string, torch::jit::Module>> DiscoverSharedLayer(cons
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_SRC_LAYER_DISCOVERY_H_
+#endif  // SYNAPSE_SRC_ENGINE_TORCHSCRIPT_LAYER_DISCOVERY_H_

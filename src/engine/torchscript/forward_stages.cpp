@@ -1,6 +1,6 @@
 // ForwardStages: the inlined forward cut just before each layer's hook into segments.
 // The pooled tail is in pooled_tail.cpp, the forward up to the head in head_input_graph.cpp.
-#include "forward_stages.h"
+#include "engine/torchscript/forward_stages.h"
 
 #include <torch/csrc/jit/ir/alias_analysis.h>
 #include <torch/csrc/jit/ir/ir.h>
@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <map>
 
-#include "forward_graph.h"
+#include "engine/torchscript/forward_graph.h"
 
 namespace synapse {
 namespace {

@@ -1,4 +1,4 @@
-#include "layer_discovery.h"
+#include "engine/torchscript/layer_discovery.h"
 
 #include <fnmatch.h>
 
@@ -7,7 +7,7 @@
 #include <map>
 #include <regex>
 
-#include "hook.h"
+#include "engine/torchscript/hook.h"
 
 namespace synapse {
 namespace {

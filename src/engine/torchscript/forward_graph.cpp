@@ -1,4 +1,4 @@
-#include "forward_graph.h"
+#include "engine/torchscript/forward_graph.h"
 
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/passes/inliner.h>

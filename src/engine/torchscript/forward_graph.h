@@ -4,8 +4,8 @@
 //   std::string reason;
 //   std::shared_ptr<torch::jit::Graph> graph = InlinedForward(module, &reason);
 //   if (graph) ForEachNode(graph->block(), [](torch::jit::Node* n) { /* every node */ });
-#ifndef SYNAPSE_SRC_FORWARD_GRAPH_H_
-#define SYNAPSE_SRC_FORWARD_GRAPH_H_
+#ifndef SYNAPSE_SRC_ENGINE_TORCHSCRIPT_FORWARD_GRAPH_H_
+#define SYNAPSE_SRC_ENGINE_TORCHSCRIPT_FORWARD_GRAPH_H_
 
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/script.h>
@@ -28,4 +28,4 @@ std::shared_ptr<torch::jit::Graph> InlinedForward(const torch::jit::Module& modu
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_SRC_FORWARD_GRAPH_H_
+#endif  // SYNAPSE_SRC_ENGINE_TORCHSCRIPT_FORWARD_GRAPH_H_

@@ -40,8 +40,8 @@
 // dimension of each value is the token dimension comes from two probe runs with different
 // token counts; the rewrite is then checked against the untouched tail on both probes and
 // refused if the logits differ by more than float rounding.
-#ifndef SYNAPSE_SRC_FORWARD_STAGES_H_
-#define SYNAPSE_SRC_FORWARD_STAGES_H_
+#ifndef SYNAPSE_SRC_ENGINE_TORCHSCRIPT_FORWARD_STAGES_H_
+#define SYNAPSE_SRC_ENGINE_TORCHSCRIPT_FORWARD_STAGES_H_
 
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
@@ -53,7 +53,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "hook.h"
+#include "engine/torchscript/hook.h"
 
 namespace synapse {
 
@@ -149,4 +149,4 @@ class HeadInputGraph {
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_SRC_FORWARD_STAGES_H_
+#endif  // SYNAPSE_SRC_ENGINE_TORCHSCRIPT_FORWARD_STAGES_H_

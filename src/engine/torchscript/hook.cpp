@@ -1,4 +1,4 @@
-#include "hook.h"
+#include "engine/torchscript/hook.h"
 
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>

@@ -3,8 +3,8 @@
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 
-#include "forward_graph.h"
-#include "forward_stages.h"
+#include "engine/torchscript/forward_graph.h"
+#include "engine/torchscript/forward_stages.h"
 
 namespace synapse {
 namespace {

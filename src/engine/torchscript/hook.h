@@ -4,8 +4,8 @@
 // At run time the operator asks the thread's HookContext what to do with the output of
 // this module *instance* (the context counts its calls: SiteMap); with no context
 // installed it returns its input as is.
-#ifndef SYNAPSE_SRC_HOOK_H_
-#define SYNAPSE_SRC_HOOK_H_
+#ifndef SYNAPSE_SRC_ENGINE_TORCHSCRIPT_HOOK_H_
+#define SYNAPSE_SRC_ENGINE_TORCHSCRIPT_HOOK_H_
 
 #include <torch/script.h>
 
@@ -67,4 +67,4 @@ void ClearOptimizedGraphs(const torch::jit::Module& module);
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_SRC_HOOK_H_
+#endif  // SYNAPSE_SRC_ENGINE_TORCHSCRIPT_HOOK_H_

@@ -7,8 +7,8 @@
 #include <set>
 #include <unordered_set>
 
-#include "forward_graph.h"
-#include "forward_stages.h"
+#include "engine/torchscript/forward_graph.h"
+#include "engine/torchscript/forward_stages.h"
 
 namespace synapse {
 namespace {
