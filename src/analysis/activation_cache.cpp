@@ -14,7 +14,7 @@
 #include <sstream>
 
 #include "util/hashing.h"
-#include "model_impl.h"
+#include "engine/model_impl.h"
 #include "synapse/atomic_file.h"
 #include "synapse/error.h"
 #include "synapse/memory_budget.h"

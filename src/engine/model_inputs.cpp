@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "model_impl.h"
+#include "engine/model_impl.h"
 #include "synapse/error.h"
 
 namespace synapse {

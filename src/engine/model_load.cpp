@@ -11,11 +11,11 @@
 
 #include "engine/torchscript/hook.h"
 #include "engine/torchscript/layer_discovery.h"
-#include "model_impl.h"
-#include "run_context.h"
+#include "engine/model_impl.h"
+#include "engine/run_context.h"
 #include "synapse/error.h"
 #include "synapse/model.h"
-#include "untrusted_model.h"
+#include "engine/torchscript/untrusted_model.h"
 
 namespace synapse {
 

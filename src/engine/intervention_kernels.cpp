@@ -1,4 +1,4 @@
-#include "intervention_kernels.h"
+#include "engine/intervention_kernels.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/DistributionsHelper.h>

@@ -7,7 +7,7 @@
 
 #include "data/batching.h"
 #include "util/hashing.h"
-#include "model_impl.h"
+#include "engine/model_impl.h"
 #include "synapse/error.h"
 #include "synapse/experiments.h"
 #include "synapse/extraction.h"

@@ -1,4 +1,4 @@
-#include "untrusted_model.h"
+#include "engine/torchscript/untrusted_model.h"
 
 #include <c10/core/CPUAllocator.h>
 #include <malloc.h>

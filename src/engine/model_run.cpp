@@ -7,8 +7,8 @@
 
 #include "engine/torchscript/forward_stages.h"
 #include "engine/torchscript/hook.h"
-#include "model_impl.h"
-#include "run_context.h"
+#include "engine/model_impl.h"
+#include "engine/run_context.h"
 #include "synapse/error.h"
 #include "synapse/model.h"
 

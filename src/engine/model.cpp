@@ -6,7 +6,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "model_impl.h"
+#include "engine/model_impl.h"
 #include "synapse/error.h"
 
 namespace synapse {

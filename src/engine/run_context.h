@@ -4,16 +4,16 @@
 //   ScopedHookContext scope(&context);
 //   c10::IValue output = model.module.forward(prepared.arguments);
 //   context.RethrowIfFailed();
-#ifndef SYNAPSE_SRC_RUN_CONTEXT_H_
-#define SYNAPSE_SRC_RUN_CONTEXT_H_
+#ifndef SYNAPSE_SRC_ENGINE_RUN_CONTEXT_H_
+#define SYNAPSE_SRC_ENGINE_RUN_CONTEXT_H_
 
 #include <exception>
 #include <utility>
 #include <vector>
 
 #include "engine/torchscript/hook.h"
-#include "intervention_kernels.h"
-#include "model_impl.h"
+#include "engine/intervention_kernels.h"
+#include "engine/model_impl.h"
 
 namespace synapse {
 
@@ -61,4 +61,4 @@ class RunContext : public HookContext {
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_SRC_RUN_CONTEXT_H_
+#endif  // SYNAPSE_SRC_ENGINE_RUN_CONTEXT_H_

@@ -3,8 +3,8 @@
 //
 //   const PreparedInputs prepared = PrepareInputs(impl, batch, RunOptions());
 //   c10::IValue output = impl.module.forward(prepared.arguments);
-#ifndef SYNAPSE_SRC_MODEL_IMPL_H_
-#define SYNAPSE_SRC_MODEL_IMPL_H_
+#ifndef SYNAPSE_SRC_ENGINE_MODEL_IMPL_H_
+#define SYNAPSE_SRC_ENGINE_MODEL_IMPL_H_
 
 #include <torch/script.h>
 
@@ -18,7 +18,7 @@
 
 #include "engine/torchscript/forward_stages.h"
 #include "engine/torchscript/hook.h"
-#include "intervention_kernels.h"
+#include "engine/intervention_kernels.h"
 #include "synapse/model.h"
 
 namespace synapse {
@@ -96,4 +96,4 @@ PreparedInputs PrepareInputs(const Model::Impl& m, const std::vector<Example>& b
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_SRC_MODEL_IMPL_H_
+#endif  // SYNAPSE_SRC_ENGINE_MODEL_IMPL_H_

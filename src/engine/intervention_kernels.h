@@ -1,6 +1,6 @@
 // Applying resolved interventions to one site's output tensor (private).
-#ifndef SYNAPSE_SRC_INTERVENTION_KERNELS_H_
-#define SYNAPSE_SRC_INTERVENTION_KERNELS_H_
+#ifndef SYNAPSE_SRC_ENGINE_INTERVENTION_KERNELS_H_
+#define SYNAPSE_SRC_ENGINE_INTERVENTION_KERNELS_H_
 
 #include <torch/script.h>
 
@@ -56,4 +56,4 @@ at::Tensor Pool(const at::Tensor& x, const at::Tensor& real, Pooling pool);
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_SRC_INTERVENTION_KERNELS_H_
+#endif  // SYNAPSE_SRC_ENGINE_INTERVENTION_KERNELS_H_
