@@ -2,8 +2,8 @@
 // that take reports as input (`synapse compare`, `synapse merge`).
 //
 //   nlohmann::ordered_json report = synapse::cli::ReadReportFile("baseline/report.json");
-#ifndef SYNAPSE_CLI_REPORT_FILE_H_
-#define SYNAPSE_CLI_REPORT_FILE_H_
+#ifndef SYNAPSE_SRC_CLI_REPORT_FILE_H_
+#define SYNAPSE_SRC_CLI_REPORT_FILE_H_
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -16,4 +16,4 @@ nlohmann::ordered_json ReadReportFile(const std::string& path);
 
 }  // namespace synapse::cli
 
-#endif  // SYNAPSE_CLI_REPORT_FILE_H_
+#endif  // SYNAPSE_SRC_CLI_REPORT_FILE_H_

@@ -3,8 +3,8 @@
 //
 //   Shard s = ResolveShard(shard_flag);            // "1/4", or "" for the environment
 //   for (size_t i = 0; i < items; ++i) if (s.Owns(i, items)) Run(i);
-#ifndef SYNAPSE_CLI_SHARD_H_
-#define SYNAPSE_CLI_SHARD_H_
+#ifndef SYNAPSE_SRC_CLI_SHARD_H_
+#define SYNAPSE_SRC_CLI_SHARD_H_
 
 #include <cstddef>
 #include <nlohmann/json.hpp>
@@ -30,4 +30,4 @@ Shard ResolveShard(const std::string& flag);
 
 }  // namespace synapse::cli
 
-#endif  // SYNAPSE_CLI_SHARD_H_
+#endif  // SYNAPSE_SRC_CLI_SHARD_H_

@@ -1,7 +1,7 @@
 // What every assertion found, kept per test for the reporters and recorded as test
 // properties (private to synapse::gtest).
-#ifndef SYNAPSE_MATCHERS_RECORDER_H_
-#define SYNAPSE_MATCHERS_RECORDER_H_
+#ifndef SYNAPSE_SRC_GTEST_RECORDER_H_
+#define SYNAPSE_SRC_GTEST_RECORDER_H_
 
 #include <string>
 #include <vector>
@@ -26,4 +26,4 @@ std::vector<Verdict> VerdictsOf(const std::string& suite, const std::string& tes
 
 }  // namespace synapse::robustness::internal
 
-#endif  // SYNAPSE_MATCHERS_RECORDER_H_
+#endif  // SYNAPSE_SRC_GTEST_RECORDER_H_

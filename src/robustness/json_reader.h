@@ -1,7 +1,7 @@
 // Strict reading of JSON specs: unknown keys and wrong types are errors naming the file and
 // the JSON path (private to the library).
-#ifndef SYNAPSE_SRC_TESTING_JSON_READER_H_
-#define SYNAPSE_SRC_TESTING_JSON_READER_H_
+#ifndef SYNAPSE_SRC_ROBUSTNESS_JSON_READER_H_
+#define SYNAPSE_SRC_ROBUSTNESS_JSON_READER_H_
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -47,4 +47,4 @@ class JsonReader {
 
 }  // namespace synapse::robustness::internal
 
-#endif  // SYNAPSE_SRC_TESTING_JSON_READER_H_
+#endif  // SYNAPSE_SRC_ROBUSTNESS_JSON_READER_H_

@@ -5,7 +5,8 @@
 // sizes, strides and offset are taken from data.pkl unchecked, so a forged file yields
 // tensors that read (or write) far past the bytes that were read for them. And TorchScript
 // code may call operators that open files (aten::from_file) or the network (RPC).
-#pragma once
+#ifndef SYNAPSE_SRC_ENGINE_TORCHSCRIPT_UNTRUSTED_MODEL_H_
+#define SYNAPSE_SRC_ENGINE_TORCHSCRIPT_UNTRUSTED_MODEL_H_
 
 #include <torch/script.h>
 
@@ -24,3 +25,5 @@ void CheckStorageBounds(const torch::jit::Module& module, const std::string& pat
 void CheckOperatorPolicy(const torch::jit::Module& module, const std::string& path);
 
 }  // namespace synapse
+
+#endif  // SYNAPSE_SRC_ENGINE_TORCHSCRIPT_UNTRUSTED_MODEL_H_
