@@ -164,7 +164,7 @@ TEST_F(MatchersTest, AMissingRowIsAClearError) {
     ExperimentOutcome(report(), 9, "top", 10);
     FAIL() << "no error";
   } catch (const DataError& e) {
-    EXPECT_THAT(std::string(e.what()), HasSubstr("no layer 9 (4 layers)"));
+    EXPECT_THAT(std::string(e.what()), HasSubstr("no layer 9: the report has 4 layers"));
   }
 }
 

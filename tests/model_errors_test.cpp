@@ -129,7 +129,7 @@ TEST_F(RunErrors, NeuronOutOfRange) {
 
 TEST_F(RunErrors, LayerOutOfRange) {
   ExpectError<SpecError>([&] { bert_->Run(batch_, {ParseIntervention("7:zero:1")}); }, 304,
-                         "layer 7 does not exist: the model has 3 layers");
+                         "no layer 7: the model has 3 layers");
   ExpectError<SpecError>([&] { bert_->Run(batch_, {ParseIntervention("encoder.x:zero:1")}); }, 304,
                          "no layer is named \"encoder.x\"");
 }

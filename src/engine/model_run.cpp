@@ -7,6 +7,7 @@
 
 #include "engine/torchscript/forward_stages.h"
 #include "engine/torchscript/hook.h"
+#include "engine/layer_index.h"
 #include "engine/model_impl.h"
 #include "engine/run_context.h"
 #include "synapse/error.h"
@@ -45,12 +46,8 @@ at::Tensor RunContext::OnModuleOutput(const c10::ivalue::Object* module, const a
 int Model::ResolveLayer(const Site& site) const {
   const int n = static_cast<int>(impl_->layers.size());
   if (site.is_layer_index()) {
-    int i = site.layer_index();
-    int r = i < 0 ? i + n : i;
-    if (r < 0 || r >= n) {
-      throw SpecError(304, "layer " + std::to_string(i) + " does not exist: the model has " + std::to_string(n) +
-                               " layers (0.." + std::to_string(n - 1) + ", or -1..-" + std::to_string(n) + ")");
-    }
+    const int r = LayerIndex(site.layer_index(), n);
+    if (r < 0) throw SpecError(304, NoSuchLayerText(site.layer_index(), n, "the model"));
     return r;
   }
   for (const LayerInfo& l : impl_->layers) {

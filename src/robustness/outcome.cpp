@@ -4,6 +4,7 @@
 #include <limits>
 #include <sstream>
 
+#include "engine/layer_index.h"
 #include "synapse/error.h"
 #include "synapse/experiment.h"
 
@@ -90,12 +91,11 @@ Outcome ExperimentOutcome(const json& report, int layer, const std::string& sele
                           const std::string& class_name, double sigma) {
   const json& layers = Field(report, "layers", "the report");
   const int count = static_cast<int>(layers.size());
-  const int index = layer < 0 ? count + layer : layer;
+  const int index = LayerIndex(layer, count);
   std::ostringstream asked;
   asked << selection << (selection == "noise" ? "" : " k=" + std::to_string(k))
         << (class_name.empty() ? "" : " class " + class_name) << " at layer " << layer;
-  if (index < 0 || index >= count)
-    Missing("no layer " + std::to_string(layer) + " (" + std::to_string(count) + " layers)");
+  if (index < 0) Missing(NoSuchLayerText(layer, count, "the report"));
   const json& l = layers[static_cast<size_t>(index)];
   for (const json& row : Field(l, "experiments", "layer")) {
     if (row.value("selection", "") != selection) continue;
@@ -133,10 +133,8 @@ Outcome ExperimentOutcome(const json& report, int layer, const std::string& sele
 ProbeOutcome ProbeOutcomeOf(const json& report, int layer) {
   const json& layers = Field(report, "layers", "the report");
   const int count = static_cast<int>(layers.size());
-  const int index = layer < 0 ? count + layer : layer;
-  if (index < 0 || index >= count) {
-    Missing("no layer " + std::to_string(layer) + " (" + std::to_string(count) + " layers)");
-  }
+  const int index = LayerIndex(layer, count);
+  if (index < 0) Missing(NoSuchLayerText(layer, count, "the report"));
   const json& l = layers[static_cast<size_t>(index)];
   const json& probe = Field(l, "probe", "layer " + std::to_string(index));
   ProbeOutcome o;
