@@ -51,9 +51,7 @@ AnalysisOptions TestOptions() {
       .k("2,10,100%")
       .random_seeds(3)
       .noise({0.0, 1.0})
-      .bisect_steps(8)
-      .weight_noise({0.0, 0.5})
-      .weight_noise_seeds(2)
+      .weight_space_options(WeightSpaceOptions().bisect_steps(8).weight_noise({0.0, 0.5}).weight_noise_seeds(2))
       .seed(11);
 }
 
@@ -430,7 +428,8 @@ TEST_F(AnalysisTest, HeadScaleFactorReallyMovesHalfTheOthers) {
 TEST_F(AnalysisTest, LinearHeadSearchesGiveTheForwardPassAnswers) {
   const json forward =
       Analyze(*model_, data_->examples, data_->labels, data_->names,
-              TestOptions().layers({-1}).k("2").random_seeds(0).noise({}).weight_noise({}).linear_head(false));
+              TestOptions().layers({-1}).k("2").random_seeds(0).noise({}).weight_space_options(
+                  WeightSpaceOptions(TestOptions().weight_space_options()).weight_noise({}).linear_head(false)));
   const json& fast = (*report_)["weight_space"]["classes"];
   const json& slow = forward["weight_space"]["classes"];
   ASSERT_EQ(fast.size(), slow.size());
@@ -459,7 +458,8 @@ TEST_F(AnalysisTest, HeadInputGivesTheForwardPassAnswers) {
   const AnalysisOptions o = TestOptions().layers({-1}).k("2").random_seeds(0).noise({});
   const json fast = Analyze(*model_, data_->examples, data_->labels, data_->names, o)["weight_space"];
   const json slow = Analyze(*model_, data_->examples, data_->labels, data_->names,
-                            AnalysisOptions(o).head_input(false))["weight_space"];
+                            AnalysisOptions(o).weight_space_options(
+                                WeightSpaceOptions(o.weight_space_options()).head_input(false)))["weight_space"];
   EXPECT_EQ(fast["head_input"]["captured"], true);
   EXPECT_EQ(slow["head_input"]["captured"], false);
   ASSERT_EQ(fast["classes"].size(), slow["classes"].size());
@@ -511,7 +511,8 @@ TEST(AnalysisFallback, LogitsThatAreNotTheHeadsOutputAreSearchedWithForwardPasse
   std::vector<std::string> names;
   for (int64_t c = 0; c < model.num_classes(); ++c) names.push_back("c" + std::to_string(c));
   const json report = Analyze(model, examples, labels, names,
-                              AnalysisOptions().k("2").random_seeds(0).noise({}).weight_noise({}).bisect_steps(6));
+                              AnalysisOptions().k("2").random_seeds(0).noise({}).weight_space_options(
+                                  WeightSpaceOptions().weight_noise({}).bisect_steps(6)));
   const json& classes = report["weight_space"]["classes"];
   ASSERT_FALSE(classes.empty()) << report["weight_space"].dump();
   EXPECT_EQ(report["weight_space"]["head_input"]["captured"], false);

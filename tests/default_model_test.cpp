@@ -241,7 +241,7 @@ TEST(DefaultModelTest, NamedModelDirectoryWithoutModelFileIsAUsageError) {
   const std::string dir = test::TempDir("default_model_empty_dir");
   test::CommandResult r = RunCommand(kCli + " predict --model " + dir, dir);
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("a directory without model.pt"));
+  EXPECT_THAT(r.err, HasSubstr("--model: the model directory"));
 }
 
 }  // namespace

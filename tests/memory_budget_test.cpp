@@ -1,5 +1,6 @@
 // The memory budget's arithmetic: sizes as users write them, the refusal and its message.
 #include "synapse/memory_budget.h"
+#include "util/byte_size.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -27,6 +27,11 @@ namespace synapse {
 /// (no cache) when none of them is set.
 std::string DefaultCacheDir();
 
+/// The cache directory a setting names: "off" is no cache (""), "" is DefaultCacheDir(),
+/// anything else is itself. `synapse analyze --cache-dir` and the robustness tests'
+/// cache_dir setting read it alike.
+std::string CacheDirFromSetting(const std::string& setting);
+
 /// What the cache did for one extraction.
 struct CacheLookup {
   /// "hit" (read from the entry), "miss" (no entry: computed and stored), "rebuilt" (an

@@ -29,10 +29,12 @@
 #include <string>
 #include <vector>
 
+#include "synapse/batch_options.h"
 #include "synapse/example.h"
 #include "synapse/intervention.h"
 #include "synapse/options.h"
 #include "synapse/probe.h"
+#include "synapse/weight_space_options.h"
 
 namespace synapse {
 
@@ -43,18 +45,13 @@ inline constexpr int kReportSchemaVersion = 1;
 
 /// How an analysis is run. The defaults are the paper's protocol plus the controls.
 struct AnalysisOptions {
-  /// The pooled position: first token ([CLS]), last real token, or the token mean.
-  SYNAPSE_ARG(Pooling, pool) = Pooling::kFirst;
-  SYNAPSE_ARG(int64_t, batch_size) = 32;
-  SYNAPSE_ARG(int64_t, pad_id) = 0;
-  /// Bytes extraction may hold; see BatchOptions::memory_budget (0: 80% of physical memory).
-  SYNAPSE_ARG(int64_t, memory_budget) = 0;
+  /// Batching, padding, pooling, the memory budget and suffix execution of every pass
+  /// (report["timing"]["suffix_execution"] says where suffix execution ran). Its seed is
+  /// replaced by seed() below.
+  SYNAPSE_ARG(BatchOptions, batching);
   /// Directory of the extraction cache (synapse/activation_cache.h); empty: no cache. The
   /// CLI passes DefaultCacheDir(); report["timing"]["activation_cache"] says what happened.
   SYNAPSE_ARG(std::string, cache_dir);
-  /// Run each sweep configuration only from its first intervened layer on (see
-  /// BatchOptions::suffix_execution); report["timing"]["suffix_execution"] says where.
-  SYNAPSE_ARG(bool, suffix_execution) = true;
   /// Seeds the split, the random neuron sets, activation noise and weight noise.
   SYNAPSE_ARG(uint64_t, seed) = 0;
   /// Layers to run experiments on (negative counts from the end); empty: every layer.
@@ -81,33 +78,8 @@ struct AnalysisOptions {
   SYNAPSE_ARG(double, confidence) = 0.95;
   /// Run the weight-space experiments (they need a linear classification head).
   SYNAPSE_ARG(bool, weight_space) = true;
-  /// The head's weight parameter; empty: found (FindClassificationHead).
-  SYNAPSE_ARG(std::string, head);
-  /// Head columns scaled per class: the k with the largest weight for that class.
-  SYNAPSE_ARG(int64_t, head_k) = 10;
-  /// Largest head-weight factor tried.
-  SYNAPSE_ARG(double, head_max_factor) = 100;
-  /// Share of the other classes' examples that must move to the class.
-  SYNAPSE_ARG(double, target_rate) = 0.5;
-  /// Use the head's linearity in the weight-space searches: one pass measures how the
-  /// logits move, the bisection runs on predicted logits, and one pass confirms the answer
-  /// (about 2 passes per search instead of bisect_steps + 1). Checked on every search;
-  /// where the logits are not the head's output the search falls back to forward passes.
-  SYNAPSE_ARG(bool, linear_head) = true;
-  /// Weight space scores changes to the classification head alone from the head's input,
-  /// captured in one pass of the forward graph up to the head (report: weight_space.
-  /// head_input), instead of a forward pass per evaluation; the numbers are the same. Where
-  /// the logits are not the head's output, or for a weight-noise parameter elsewhere, the
-  /// forward passes run anyway.
-  SYNAPSE_ARG(bool, head_input) = true;
-  /// Bisection steps per search.
-  SYNAPSE_ARG(int, bisect_steps) = 10;
-  /// Relative noise levels ε on `weight_noise_parameter` (× the parameter's std).
-  SYNAPSE_ARG(std::vector<double>, weight_noise) = std::vector<double>{0.01, 0.05, 0.1, 0.25, 0.5};
-  /// Draws per weight-noise level.
-  SYNAPSE_ARG(int, weight_noise_seeds) = 3;
-  /// The parameter weight noise goes to; empty: the head's weight.
-  SYNAPSE_ARG(std::string, weight_noise_parameter);
+  /// How the weight-space stage searches and perturbs (synapse/weight_space_options.h).
+  SYNAPSE_ARG(WeightSpaceOptions, weight_space_options);
   /// When set, extraction results are written here as NumPy files (SaveActivations).
   SYNAPSE_ARG(std::string, save_activations);
   /// Shard `shard_index` of `shard_count` sweeps only its contiguous block of the

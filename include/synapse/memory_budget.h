@@ -63,13 +63,6 @@ int64_t DefaultMemoryBudget();
 /// `what` names the stage in the message ("extraction", "the sweep").
 void CheckMemoryBudget(const MemoryEstimate& estimate, int64_t budget_bytes, const std::string& what = "extraction");
 
-/// "512M", "4G", "1.5GiB", "2TB", "1000000" (bytes) → bytes; K/M/G/T are powers of 1024.
-/// Throws UsageError 401 naming `what` on anything else.
-int64_t ParseByteSize(const std::string& text, const std::string& what = "--memory-budget");
-
-/// "1.5 GiB", "300.0 MiB", "12 B".
-std::string FormatBytes(int64_t bytes);
-
 }  // namespace synapse
 
 #endif  // SYNAPSE_MEMORY_BUDGET_H_

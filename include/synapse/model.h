@@ -139,6 +139,10 @@ class SuffixCache {
   std::unique_ptr<State> state_;
 };
 
+namespace internal {
+struct ModelAccess;
+}  // namespace internal
+
 class Model {
  public:
   /// Loads a TorchScript file in eval and inference mode and installs hook sites.
@@ -190,12 +194,10 @@ class Model {
   Eigen::MatrixXf ParameterValues(const std::string& name) const;
 
   class Impl;
-  /// The implementation, for the engine's own sources. Through a const Model it is const:
-  /// whatever changes the model (WeightPerturbation on the live parameters) needs a Model&.
-  const Impl& impl() const { return *impl_; }
-  Impl& impl() { return *impl_; }
 
  private:
+  // The engine's own sources reach the implementation through it (src/engine/model_impl.h).
+  friend struct internal::ModelAccess;
   explicit Model(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -7,6 +7,7 @@
 
 #include "synapse/activation_cache.h"
 #include "synapse/analysis.h"
+#include "synapse/batch_options.h"
 #include "synapse/classification_metrics.h"
 #include "synapse/dataset.h"
 #include "synapse/error.h"
@@ -23,6 +24,7 @@
 #include "synapse/stats.h"
 #include "synapse/training.h"
 #include "synapse/weight_perturbation.h"
+#include "synapse/weight_space_options.h"
 #include "synapse/wordpiece_trainer.h"
 
 #endif  // SYNAPSE_SYNAPSE_H_

@@ -15,7 +15,7 @@
 
 #include "util/hashing.h"
 #include "engine/model_impl.h"
-#include "synapse/atomic_file.h"
+#include "util/atomic_file.h"
 #include "synapse/error.h"
 #include "synapse/memory_budget.h"
 #include "synapse/model.h"
@@ -178,6 +178,11 @@ std::string DefaultCacheDir() {
   if (!env("XDG_CACHE_HOME").empty()) return env("XDG_CACHE_HOME") + "/synapse";
   if (!env("HOME").empty()) return env("HOME") + "/.cache/synapse";
   return "";
+}
+
+std::string CacheDirFromSetting(const std::string& setting) {
+  if (setting == "off") return "";
+  return setting.empty() ? DefaultCacheDir() : setting;
 }
 
 Extraction ExtractCached(const Model& model, const std::vector<Example>& examples, const BatchOptions& options,

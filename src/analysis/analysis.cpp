@@ -64,10 +64,12 @@ Validated Validate(const Model& model, const std::vector<Example>& examples, con
   if (o.ablate_value() != "zero" && o.ablate_value() != "mean") {
     BadOption("ablate_value must be zero or mean, got \"" + o.ablate_value() + "\"");
   }
-  if (o.positions() == Positions::kPooled && o.pool() == Pooling::kMean) {
+  const BatchOptions& b = o.batching();
+  const WeightSpaceOptions& w = o.weight_space_options();
+  if (o.positions() == Positions::kPooled && b.pool() == Pooling::kMean) {
     BadOption("pooled-only ablation needs pooling first or last, not mean");
   }
-  if (o.batch_size() < 1) BadOption("batch_size must be at least 1");
+  if (b.batch_size() < 1) BadOption("batch_size must be at least 1");
   if (o.random_seeds() < 0) BadOption("random_seeds must be ≥ 0");
   for (double s : o.noise()) {
     if (!(s >= 0) || !std::isfinite(s)) BadOption("noise levels must be finite and ≥ 0, got " + Shortest(s));
@@ -81,26 +83,26 @@ Validated Validate(const Model& model, const std::vector<Example>& examples, con
   if (!(o.confidence() > 0 && o.confidence() < 1)) {
     BadOption("confidence must be in (0, 1), got " + Shortest(o.confidence()));
   }
-  if (o.head_k() < 1) BadOption("head_k must be at least 1");
-  if (!(o.head_max_factor() > 1) || !std::isfinite(o.head_max_factor())) {
+  if (w.head_k() < 1) BadOption("head_k must be at least 1");
+  if (!(w.head_max_factor() > 1) || !std::isfinite(w.head_max_factor())) {
     BadOption("head_max_factor must be a finite number above 1");
   }
-  if (!(o.target_rate() > 0 && o.target_rate() <= 1)) {
-    BadOption("target_rate must be in (0, 1], got " + Shortest(o.target_rate()));
+  if (!(w.target_rate() > 0 && w.target_rate() <= 1)) {
+    BadOption("target_rate must be in (0, 1], got " + Shortest(w.target_rate()));
   }
-  if (o.bisect_steps() < 1) BadOption("bisect_steps must be at least 1");
-  for (double e : o.weight_noise()) {
+  if (w.bisect_steps() < 1) BadOption("bisect_steps must be at least 1");
+  for (double e : w.weight_noise()) {
     if (!(e >= 0) || !std::isfinite(e)) BadOption("weight noise levels must be finite and ≥ 0, got " + Shortest(e));
   }
-  if (o.weight_noise_seeds() < 1 && !o.weight_noise().empty()) BadOption("weight_noise_seeds must be at least 1");
+  if (w.weight_noise_seeds() < 1 && !w.weight_noise().empty()) BadOption("weight_noise_seeds must be at least 1");
   // Named parameters are checked now, not after the sweep has run for minutes.
-  if (o.weight_space() && !o.head().empty()) FindClassificationHead(model, o.head());
-  if (o.weight_space() && !o.weight_noise_parameter().empty()) {
+  if (o.weight_space() && !w.head().empty()) FindClassificationHead(model, w.head());
+  if (o.weight_space() && !w.weight_noise_parameter().empty()) {
     bool found = false;
-    for (const auto& p : model.parameters()) found = found || p.first == o.weight_noise_parameter();
+    for (const auto& p : model.parameters()) found = found || p.first == w.weight_noise_parameter();
     if (!found) {
       throw ModelError(
-          107, model.path() + ": no parameter named \"" + o.weight_noise_parameter() + "\" (weight_noise_parameter)");
+          107, model.path() + ": no parameter named \"" + w.weight_noise_parameter() + "\" (weight_noise_parameter)");
     }
   }
   Validated v;
@@ -119,10 +121,12 @@ Validated Validate(const Model& model, const std::vector<Example>& examples, con
 }
 
 json OptionsJson(const AnalysisOptions& o, const std::vector<int>& layers) {
+  const BatchOptions& b = o.batching();
+  const WeightSpaceOptions& w = o.weight_space_options();
   json j;
-  j["pool"] = PoolingName(o.pool());
-  j["batch_size"] = o.batch_size();
-  j["pad_id"] = o.pad_id();
+  j["pool"] = PoolingName(b.pool());
+  j["batch_size"] = b.batch_size();
+  j["pad_id"] = b.pad_id();
   j["seed"] = o.seed();
   j["layers"] = layers;
   j["k"] = o.k();
@@ -138,14 +142,14 @@ json OptionsJson(const AnalysisOptions& o, const std::vector<int>& layers) {
                 {"test_fraction", o.test_fraction()}};
   j["confidence"] = o.confidence();
   j["weight_space"] = o.weight_space();
-  j["head_k"] = o.head_k();
-  j["head_max_factor"] = o.head_max_factor();
-  j["linear_head"] = o.linear_head();
-  j["head_input"] = o.head_input();
-  j["target_rate"] = o.target_rate();
-  j["bisect_steps"] = o.bisect_steps();
-  j["weight_noise"] = o.weight_noise();
-  j["weight_noise_seeds"] = o.weight_noise_seeds();
+  j["head_k"] = w.head_k();
+  j["head_max_factor"] = w.head_max_factor();
+  j["linear_head"] = w.linear_head();
+  j["head_input"] = w.head_input();
+  j["target_rate"] = w.target_rate();
+  j["bisect_steps"] = w.bisect_steps();
+  j["weight_noise"] = w.weight_noise();
+  j["weight_noise_seeds"] = w.weight_noise_seeds();
   return j;
 }
 
@@ -345,9 +349,9 @@ json TimingJson(const Seconds& took, int64_t sweep_configurations, int weight_pa
                                         {"weight_space", took.weight_space / pass},
                                         {"total", took.total / pass}};
   timing["activation_cache"] = {{"status", cache.status}, {"path", cache.path}, {"reason", cache.reason}};
-  timing["suffix_execution"] = {{"enabled", o.suffix_execution() && !cut.layers.empty()},
+  timing["suffix_execution"] = {{"enabled", o.batching().suffix_execution() && !cut.layers.empty()},
                                 {"layers", cut.layers},
-                                {"fallback", o.suffix_execution() ? cut.fallback_reason : "turned off"},
+                                {"fallback", o.batching().suffix_execution() ? cut.fallback_reason : "turned off"},
                                 {"pooled_rows", {{"layer", cut.pooled_rows_layer}, {"summary", cut.pooled_rows}}}};
   return timing;
 }
@@ -397,13 +401,8 @@ nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& example
     if (!progress) return {};
     return [&progress, stage](int64_t done, int64_t total) { progress(stage, done, total); };
   };
-  BatchOptions batching;
-  batching.pool(o.pool())
-      .batch_size(o.batch_size())
-      .pad_id(o.pad_id())
-      .seed(o.seed())
-      .memory_budget(o.memory_budget())
-      .suffix_execution(o.suffix_execution());
+  BatchOptions batching = o.batching();
+  batching.seed(o.seed());
   EvaluationSession session(model, examples, labels, names,
                             SessionOptions()
                                 .batching(batching)
@@ -491,9 +490,11 @@ nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& example
   // 5. Weight space.
   const auto weight_start = Clock::now();
   int weight_passes = 0;
-  json weight = o.shard_index() == 0 ? WeightSpaceJson(model, examples, labels, names, x.logits, baseline, batching, o,
-                                                       progress, &weight_passes)
-                                     : json{{"skipped", "another shard"}};
+  json weight = o.shard_index() != 0 ? json{{"skipped", "another shard"}}
+                 : !o.weight_space()  ? json{{"skipped", "disabled"}}
+                                      : WeightSpaceJson(model, examples, labels, names, x.logits, baseline, batching,
+                                                        o.weight_space_options(), o.seed(), o.confidence(), progress,
+                                                        &weight_passes);
   report["weight_space"] = weight;
   const double weight_seconds = Since(weight_start);
 

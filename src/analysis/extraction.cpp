@@ -6,7 +6,7 @@
 
 #include "data/batching.h"
 #include "util/npy.h"
-#include "synapse/atomic_file.h"
+#include "util/atomic_file.h"
 #include "synapse/error.h"
 #include "synapse/memory_budget.h"
 #include "synapse/model.h"

@@ -76,8 +76,8 @@ json SearchJson(const Search& s, const char* name) {
 class WeightSpace {
  public:
   WeightSpace(Model& model, const std::vector<Example>& examples, const std::vector<int64_t>& labels,
-              const Eigen::MatrixXf& base_logits, const BatchOptions& batching, const AnalysisOptions& o,
-              const ClassificationHead& head, int* passes)
+              const Eigen::MatrixXf& base_logits, const BatchOptions& batching, const WeightSpaceOptions& o,
+              uint64_t seed, double confidence, const ClassificationHead& head, int* passes)
       : model_(model),
         examples_(examples),
         labels_(labels),
@@ -85,6 +85,8 @@ class WeightSpace {
         base_(ArgMaxRows(base_logits)),
         batching_(batching),
         o_(o),
+        seed_(seed),
+        confidence_(confidence),
         head_(head),
         head_weight_(model.ParameterValues(head.weight)),
         passes_(*passes),
@@ -226,11 +228,11 @@ class WeightSpace {
       double acc_sum = 0, acc_min = 1, acc_max = 0;
       json per_seed = json::array();
       for (int s = 0; s < o_.weight_noise_seeds(); ++s) {
-        const uint64_t seed = DeriveSeed(o_.seed(), {kSeedWeightNoise, static_cast<uint64_t>(s)});
+        const uint64_t seed = DeriveSeed(seed_, {kSeedWeightNoise, static_cast<uint64_t>(s)});
         const Metrics m = Score(ArgMaxRows(LogitsUnder([&](WeightPerturbation& w) {
                                   w.AddNoise(parameter, eps, seed, /*relative=*/true);
                                 })),
-                                labels_, base_, num_classes, o_.confidence());
+                                labels_, base_, num_classes, confidence_);
         acc_sum += m.accuracy;
         acc_min = std::min(acc_min, m.accuracy);
         acc_max = std::max(acc_max, m.accuracy);
@@ -301,7 +303,9 @@ class WeightSpace {
   const Eigen::MatrixXf& base_logits_;
   const std::vector<int64_t> base_;
   const BatchOptions& batching_;
-  const AnalysisOptions& o_;
+  const WeightSpaceOptions& o_;
+  const uint64_t seed_;
+  const double confidence_;
   const ClassificationHead& head_;
   const Eigen::MatrixXf head_weight_;
   int& passes_;
@@ -314,13 +318,9 @@ class WeightSpace {
 
 json WeightSpaceJson(Model& model, const std::vector<Example>& examples, const std::vector<int64_t>& labels,
                      const std::vector<std::string>& names, const Eigen::MatrixXf& base_logits, const Metrics& baseline,
-                     const BatchOptions& batching, const AnalysisOptions& o, const AnalysisProgress& progress,
-                     int* passes) {
+                     const BatchOptions& batching, const WeightSpaceOptions& o, uint64_t seed, double confidence,
+                     const AnalysisProgress& progress, int* passes) {
   json weight;
-  if (!o.weight_space()) {
-    weight["skipped"] = "disabled";
-    return weight;
-  }
   ClassificationHead head;
   try {
     head = FindClassificationHead(model, o.head());
@@ -332,7 +332,7 @@ json WeightSpaceJson(Model& model, const std::vector<Example>& examples, const s
   const uint64_t hash_before = ParameterHash(model);
   weight["head"] = {{"weight", head.weight}, {"bias", head.bias}, {"inputs", head.inputs}};
   weight["target_rate"] = o.target_rate();
-  WeightSpace space(model, examples, labels, base_logits, batching, o, head, passes);
+  WeightSpace space(model, examples, labels, base_logits, batching, o, seed, confidence, head, passes);
   weight["head_input"] = space.HeadInputJson();
   const int64_t num_classes = static_cast<int64_t>(names.size());
   const std::vector<int64_t> base = ArgMaxRows(base_logits);

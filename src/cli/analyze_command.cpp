@@ -18,9 +18,10 @@
 #include "shard.h"
 #include "synapse/activation_cache.h"
 #include "synapse/analysis.h"
-#include "synapse/atomic_file.h"
+#include "util/atomic_file.h"
 #include "synapse/error.h"
 #include "synapse/memory_budget.h"
+#include "util/byte_size.h"
 #include "synapse/model.h"
 #include "synapse/report_files.h"
 
@@ -38,13 +39,6 @@ constexpr const char* kEpilog =
     "\n"
     "Writes DIR/report.json (schema: docs/report-schema.md) and DIR/report.html (charts, no\n"
     "network), and prints a summary. Exit 0 on success, 2 on bad input, 3 on an internal error.\n";
-
-Pooling ParsePool(const std::string& text) {
-  if (text == "first") return Pooling::kFirst;
-  if (text == "last") return Pooling::kLast;
-  if (text == "mean") return Pooling::kMean;
-  throw UsageError(401, "--pool: expected first, last or mean, got \"" + text + "\"");
-}
 
 // A one-line progress bar on stderr, redrawn at most ten times a second.
 class ProgressBar {
@@ -324,9 +318,11 @@ bool ParseAnalyzeFlags(int argc, char** argv, AnalyzeParams* a) {
 // The analysis options the flags ask for (pad_id is the data's, set once it is loaded).
 AnalysisOptions OptionsFrom(const AnalyzeParams& a, const Shard& shard) {
   AnalysisOptions options;
+  BatchOptions batching;
   options.shard_index(shard.index).shard_count(shard.total);
-  options.pool(ParsePool(a.pool)).batch_size(a.batch_size).seed(static_cast<uint64_t>(a.seed)).k(a.k);
-  if (!a.memory_budget.empty()) options.memory_budget(ParseByteSize(a.memory_budget));
+  batching.pool(ParsePooling(a.pool, /*allow_mean=*/true)).batch_size(a.batch_size);
+  options.seed(static_cast<uint64_t>(a.seed)).k(a.k);
+  if (!a.memory_budget.empty()) batching.memory_budget(ParseByteSize(a.memory_budget));
   if (!a.layers.empty()) {
     std::vector<int> selected;
     for (int64_t l : ParseIntList(a.layers, "--layers")) selected.push_back(static_cast<int>(l));
@@ -343,20 +339,20 @@ AnalysisOptions OptionsFrom(const AnalyzeParams& a, const Shard& shard) {
                     .max_iter(static_cast<int>(a.probe_max_iter)));
   options.test_fraction(ParseNumber(a.test_fraction, "--test-fraction"))
       .confidence(ParseNumber(a.confidence, "--confidence"));
-  options.suffix_execution(!a.no_suffix_execution);
-  options.cache_dir(a.no_cache ? "" : a.cache_dir.empty() ? DefaultCacheDir() : a.cache_dir);
-  options.weight_space(!a.no_weight_space)
-      .linear_head(!a.no_linear_head)
-      .head_input(!a.no_head_input)
-      .head(a.head)
-      .head_k(a.head_k);
-  options.head_max_factor(ParseNumber(a.head_max_factor, "--head-max-factor"))
+  batching.suffix_execution(!a.no_suffix_execution);
+  options.batching(batching);
+  options.cache_dir(a.no_cache ? "" : CacheDirFromSetting(a.cache_dir));
+  WeightSpaceOptions weight_space;
+  options.weight_space(!a.no_weight_space);
+  weight_space.linear_head(!a.no_linear_head).head_input(!a.no_head_input).head(a.head).head_k(a.head_k);
+  weight_space.head_max_factor(ParseNumber(a.head_max_factor, "--head-max-factor"))
       .target_rate(ParseNumber(a.target_rate, "--target-rate"));
   if (a.bisect_steps < 1 || a.bisect_steps > 60) throw UsageError(401, "--bisect-steps must be in 1..60");
-  options.bisect_steps(static_cast<int>(a.bisect_steps));
-  options.weight_noise(ParseNumberList(a.weight_noise, "--weight-noise"));
+  weight_space.bisect_steps(static_cast<int>(a.bisect_steps));
+  weight_space.weight_noise(ParseNumberList(a.weight_noise, "--weight-noise"));
   if (a.weight_noise_seeds < 1) throw UsageError(401, "--weight-noise-seeds must be at least 1");
-  options.weight_noise_seeds(static_cast<int>(a.weight_noise_seeds)).weight_noise_parameter(a.weight_noise_param);
+  weight_space.weight_noise_seeds(static_cast<int>(a.weight_noise_seeds)).weight_noise_parameter(a.weight_noise_param);
+  options.weight_space_options(weight_space);
   options.save_activations(a.save_activations);
   return options;
 }
@@ -384,14 +380,13 @@ int AnalyzeCommand(int argc, char** argv) {
   const Shard shard = ResolveShard(a.shard_flag);
   AnalysisOptions options = OptionsFrom(a, shard);
   const RuntimeInfo runtime = SetUpRuntime(a.threads);
-  const Dataset loaded = LoadRows(a.source);
   ModelOptions model_options;
   model_options.layers_glob(a.layers_glob);
-  // The data's own ids for the load-time dry run: valid in the model's vocabulary.
-  if (!loaded.rows.empty()) model_options.dry_run_ids(loaded.rows.front().example.input_ids);
   if (!a.input_shape.empty()) model_options.input_shape(ParseShape(a.input_shape, "--input-shape"));
-  Model model = Model::Load(a.source.model, model_options);
-  options.pad_id(a.pad_id >= 0 ? a.pad_id : loaded.pad_id);
+  OpenedModel opened = OpenModelAndRows(a.source, model_options, a.pad_id);
+  const Dataset& loaded = opened.data;
+  Model& model = opened.model;
+  options.batching(BatchOptions(options.batching()).pad_id(opened.pad_id));
 
   for (const DataRow& row : loaded.rows) {
     if (row.label_index < 0) {
@@ -399,10 +394,7 @@ int AnalyzeCommand(int argc, char** argv) {
                                 ": no label; synapse analyze needs a label on every row");
     }
   }
-  std::vector<std::string> names = loaded.class_names;
-  if (names.empty()) {
-    for (int64_t c = 0; c < model.num_classes(); ++c) names.push_back(std::to_string(c));
-  }
+  const std::vector<std::string>& names = opened.class_names;
 
   ProgressBar bar(!a.quiet && isatty(2));
   json report;

@@ -174,4 +174,12 @@ std::vector<double> ParseNumberList(const std::string& text, const std::string& 
   return out;
 }
 
+Pooling ParsePooling(const std::string& text, bool allow_mean) {
+  if (text == "first") return Pooling::kFirst;
+  if (text == "last") return Pooling::kLast;
+  if (text == "mean" && allow_mean) return Pooling::kMean;
+  throw UsageError(401, std::string("--pool: expected ") + (allow_mean ? "first, last or mean" : "first or last") +
+                            ", got \"" + text + "\"");
+}
+
 }  // namespace synapse::cli

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "synapse/intervention.h"
+
 namespace synapse::cli {
 
 class ArgParser {
@@ -57,6 +59,8 @@ std::vector<int64_t> ParseIntList(const std::string& text, const std::string& op
 std::vector<double> ParseNumberList(const std::string& text, const std::string& option);
 /// Parses one finite number; throws UsageError 401 naming `option`.
 double ParseNumber(const std::string& text, const std::string& option);
+/// --pool's value: first, last, or (where the command can pool by mean) mean.
+Pooling ParsePooling(const std::string& text, bool allow_mean);
 
 }  // namespace synapse::cli
 

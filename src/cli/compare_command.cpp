@@ -9,7 +9,7 @@
 #include "commands.h"
 #include "util/number_text.h"
 #include "report_file.h"
-#include "synapse/atomic_file.h"
+#include "util/atomic_file.h"
 #include "synapse/compare.h"
 #include "synapse/error.h"
 #include "synapse/report_files.h"

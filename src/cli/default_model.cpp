@@ -5,16 +5,11 @@
 
 #include <vector>
 
-#include "data/model_files.h"
 #include "synapse/error.h"
+#include "synapse/model_directory.h"
 
 namespace synapse::cli {
 namespace {
-
-bool IsDirectory(const std::string& path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 bool IsFile(const std::string& path) {
   struct stat st {};
@@ -49,21 +44,17 @@ std::string DefaultModelDirectory() {
 
 std::string ResolveModelDirectory(std::string* model, std::string* tokenizer, std::string* data) {
   if (model->empty()) *model = DefaultModelDirectory();
-  std::string dir;
-  if (IsDirectory(*model)) {
-    dir = *model;
-    *model = dir + "/model.pt";
-    if (!IsFile(*model)) {
-      throw UsageError(401, "--model " + dir +
-                                ": a directory without model.pt (a model directory holds model.pt, "
-                                "tokenizer.json, labels.json, eval.jsonl)");
-    }
-    if (data && data->empty() && IsFile(dir + "/eval.jsonl")) *data = dir + "/eval.jsonl";
-  }
+  ModelFiles files;
+  const std::string why = FindModelFiles(*model, &files);
+  // A path that names nothing goes on to Model::Load, whose error says so.
+  if (!why.empty() && files.directory.empty()) return "";
+  if (!why.empty()) throw UsageError(401, "--model: " + why);
+  *model = files.model;
+  if (data && data->empty()) *data = files.data;
   // A directory or a model file: the tokenizer.json beside the model, as labels.json beside
   // it is read (LoadDataset).
-  if (tokenizer->empty() && IsFile(*model)) *tokenizer = FileBesideModel(*model, "tokenizer.json");
-  return dir;
+  if (tokenizer->empty()) *tokenizer = files.tokenizer;
+  return files.directory;
 }
 
 }  // namespace synapse::cli

@@ -10,7 +10,7 @@
 #include "commands.h"
 #include "default_model.h"
 #include "rows.h"
-#include "synapse/atomic_file.h"
+#include "util/atomic_file.h"
 #include "synapse/dataset.h"
 #include "synapse/error.h"
 #include "synapse/model.h"
@@ -35,12 +35,6 @@ constexpr const char* kSpecHelp =
     "(labels.json next to the model is used when present). Batches are sorted by length; output\n"
     "rows come in input order: {\"index\": i, \"pred\": p, \"pred_label\": name?, \"logits\": [...],\n"
     "\"label\": ...?}.\n";
-
-Pooling ParsePooling(const std::string& text) {
-  if (text == "first") return Pooling::kFirst;
-  if (text == "last") return Pooling::kLast;
-  throw UsageError(401, "--pool: expected first or last, got \"" + text + "\"");
-}
 
 // The command line of `synapse predict`.
 struct PredictParams {
@@ -143,15 +137,14 @@ int PredictCommand(int argc, char** argv) {
   std::vector<Intervention> interventions;
   for (const std::string& s : t.specs) interventions.push_back(ParseIntervention(s));
   const RuntimeInfo runtime = SetUpRuntime(t.threads);
-  const Dataset loaded = LoadRows(t.source);
   ModelOptions model_options;
   model_options.layers_glob(t.layers_glob);
-  // The data's own ids for the load-time dry run: valid in the model's vocabulary.
-  if (!loaded.rows.empty()) model_options.dry_run_ids(loaded.rows.front().example.input_ids);
   if (!t.input_shape.empty()) model_options.input_shape(ParseShape(t.input_shape, "--input-shape"));
-  const Model model = Model::Load(t.source.model, model_options);
+  const OpenedModel opened = OpenModelAndRows(t.source, model_options, t.pad_id);
+  const Dataset& loaded = opened.data;
+  const Model& model = opened.model;
   RunOptions run;
-  run.pool(ParsePooling(t.pool)).seed(static_cast<uint64_t>(t.seed)).pad_id(t.pad_id >= 0 ? t.pad_id : loaded.pad_id);
+  run.pool(ParsePooling(t.pool, /*allow_mean=*/false)).seed(static_cast<uint64_t>(t.seed)).pad_id(opened.pad_id);
 
   const auto start = std::chrono::steady_clock::now();
   const Predictions predictions = Predict(model, loaded, interventions, run, t.batch_size);

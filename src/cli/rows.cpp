@@ -8,22 +8,25 @@
 
 namespace synapse::cli {
 
-Dataset LoadRows(const RowSource& source) {
-  Dataset d = LoadDataset(DatasetSpec()
-                              .data(source.data)
-                              .read(ReadOptions()
-                                        .text_column(source.text_column)
-                                        .text_pair_column(source.pair_column)
-                                        .label_column(source.label_column)
-                                        .skip_bad_rows(source.skip_bad_rows))
-                              .tokenizer(source.tokenizer)
-                              .max_length(source.max_length)
-                              .lowercase(source.lowercase)
-                              .labels(source.labels)
-                              .model(source.model)
-                              .label_use(source.needs_labels ? LabelUse::kResolved : LabelUse::kOptional)
-                              .max_examples(source.max_examples)
-                              .seed(source.seed));
+DatasetSpec SpecFor(const RowSource& source) {
+  return DatasetSpec()
+      .data(source.data)
+      .read(ReadOptions()
+                .text_column(source.text_column)
+                .text_pair_column(source.pair_column)
+                .label_column(source.label_column)
+                .skip_bad_rows(source.skip_bad_rows))
+      .tokenizer(source.tokenizer)
+      .max_length(source.max_length)
+      .lowercase(source.lowercase)
+      .labels(source.labels)
+      .model(source.model)
+      .label_use(source.needs_labels ? LabelUse::kResolved : LabelUse::kOptional)
+      .max_examples(source.max_examples)
+      .seed(source.seed);
+}
+
+void ReportSkipped(const Dataset& d, const RowSource& source) {
   if (d.skipped_malformed > 0) {
     std::cerr << "synapse: skipped " << d.skipped_malformed << " malformed row(s) of " << source.data
               << " (--skip-bad-rows); first: " << d.first_skipped << "\n";
@@ -32,7 +35,18 @@ Dataset LoadRows(const RowSource& source) {
     std::cerr << "synapse: skipped " << d.skipped - d.skipped_malformed
               << " more row(s) with unknown labels or untokenizable text (--skip-bad-rows)\n";
   }
+}
+
+Dataset LoadRows(const RowSource& source) {
+  Dataset d = LoadDataset(SpecFor(source));
+  ReportSkipped(d, source);
   return d;
+}
+
+OpenedModel OpenModelAndRows(const RowSource& source, const ModelOptions& model_options, int64_t pad_id) {
+  OpenedModel opened = OpenModelAndData(source.model, SpecFor(source), model_options, pad_id);
+  ReportSkipped(opened.data, source);
+  return opened;
 }
 
 void RethrowWithLine(const DataError& e, const std::string& data_path, const std::vector<DataRow>& rows) {

@@ -7,6 +7,7 @@
 
 #include "synapse/dataset.h"
 #include "synapse/error.h"
+#include "synapse/model_directory.h"
 
 namespace synapse::cli {
 
@@ -30,6 +31,10 @@ void AddDataOptions(ArgParser* parser, RowSource* source);
 
 /// LoadDataset with the command's flags, printing what --skip-bad-rows skipped.
 Dataset LoadRows(const RowSource& source);
+
+/// OpenModelAndData (synapse/model_directory.h) on the command's model and rows, printing
+/// what --skip-bad-rows skipped. `pad_id` ≥ 0 (--pad-id) overrides the tokenizer's.
+OpenedModel OpenModelAndRows(const RowSource& source, const ModelOptions& model_options, int64_t pad_id);
 
 /// Re-throws a DataError that names an example by its index in `rows` with the example's
 /// file line instead ("FILE:LINE: ..."), or unchanged when it names none.

@@ -6,7 +6,7 @@
 #include "args.h"
 #include "commands.h"
 #include "rows.h"
-#include "synapse/atomic_file.h"
+#include "util/atomic_file.h"
 
 namespace synapse::cli {
 

@@ -16,7 +16,7 @@
 #include "data/batching.h"
 #include "commands.h"
 #include "util/number_text.h"
-#include "synapse/atomic_file.h"
+#include "util/atomic_file.h"
 #include "synapse/classification_metrics.h"
 #include "synapse/dataset.h"
 #include "synapse/error.h"

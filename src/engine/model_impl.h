@@ -94,6 +94,18 @@ struct PreparedInputs {
 /// 207 when an example does not fit the model or the options.
 PreparedInputs PrepareInputs(const Model::Impl& m, const std::vector<Example>& batch, const RunOptions& options);
 
+namespace internal {
+
+// The implementation behind a Model, for the engine's own sources. Through a const Model it
+// is const: whatever changes the model (WeightPerturbation on the live parameters) needs a
+// Model&.
+struct ModelAccess {
+  static const Model::Impl& Of(const Model& model) { return *model.impl_; }
+  static Model::Impl& Of(Model& model) { return *model.impl_; }
+};
+
+}  // namespace internal
+
 }  // namespace synapse
 
 #endif  // SYNAPSE_SRC_ENGINE_MODEL_IMPL_H_

@@ -89,10 +89,10 @@ at::Tensor IndexTensor(const std::vector<int64_t>& indices, int64_t size, const 
 
 }  // namespace
 
-WeightPerturbation::WeightPerturbation(Model& model) : impl_(std::make_unique<Impl>(model.impl(), &model.impl())) {}
+WeightPerturbation::WeightPerturbation(Model& model) : impl_(std::make_unique<Impl>(internal::ModelAccess::Of(model), &internal::ModelAccess::Of(model))) {}
 WeightPerturbation::WeightPerturbation(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WeightPerturbation WeightPerturbation::Copies(const Model& model) {
-  return WeightPerturbation(std::make_unique<Impl>(model.impl(), nullptr));
+  return WeightPerturbation(std::make_unique<Impl>(internal::ModelAccess::Of(model), nullptr));
 }
 WeightPerturbation::WeightPerturbation(WeightPerturbation&&) noexcept = default;
 WeightPerturbation::~WeightPerturbation() {
@@ -188,7 +188,7 @@ HeadReplay::HeadReplay(const Model& model, const std::vector<Example>& examples,
                        const ClassificationHead& head)
     : impl_(std::make_unique<Impl>()) {
   Impl& r = *impl_;
-  r.model = &model.impl();
+  r.model = &internal::ModelAccess::Of(model);
   r.head = head;
   r.examples = static_cast<int64_t>(examples.size());
   const HeadInputGraph& graph = r.model->HeadInput(head.weight, head.bias);
@@ -256,7 +256,7 @@ Eigen::MatrixXf HeadReplay::Logits(const WeightPerturbation& w) const {
 uint64_t ParameterHash(const Model& model) {
   Fnv1a64 h(Fnv1a64::kParameterHashBasis);
   auto mix = [&h](const void* data, size_t n) { h.Add(data, n); };
-  for (const auto& p : model.impl().module.named_parameters(true)) {
+  for (const auto& p : internal::ModelAccess::Of(model).module.named_parameters(true)) {
     mix(p.name.data(), p.name.size());
     at::Tensor c = p.value.detach().contiguous();
     mix(c.data_ptr(), c.numel() * c.element_size());

@@ -1,6 +1,6 @@
 #include "synapse/report_files.h"
 
-#include "synapse/atomic_file.h"
+#include "util/atomic_file.h"
 
 namespace synapse {
 

@@ -16,7 +16,7 @@
 #include <set>
 #include <sstream>
 
-#include "synapse/atomic_file.h"
+#include "util/atomic_file.h"
 #include "synapse/error.h"
 #include "synapse/report_files.h"
 

@@ -45,7 +45,7 @@ Verdict Undefined(Verdict v, const std::string& why) {
 }
 
 // Accuracy, its drop, a class's recall or the flip rate against a threshold.
-Verdict Threshold(const Check& c, const Outcome& o) {
+Verdict ThresholdVerdict(const Check& c, const Outcome& o) {
   Verdict v = Start(c, o);
   const double level = c.confidence > 0 ? c.confidence : o.confidence;
   const bool at_least = c.metric == Metric::kAccuracy || c.metric == Metric::kRecall;
@@ -405,7 +405,7 @@ Verdict Evaluate(const Check& c, const Outcome& o) {
     case Metric::kAccuracyDrop:
     case Metric::kRecall:
     case Metric::kFlipRate:
-      return Threshold(c, o);
+      return ThresholdVerdict(c, o);
     case Metric::kNoLabelFlipsUnderShift:
     case Metric::kMinFlipBudget:
       return FlipBudget(c, o);

@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "data/model_files.h"
+#include "synapse/model_directory.h"
 #include "synapse/activation_cache.h"
 #include "synapse/error.h"
 
@@ -146,30 +146,26 @@ Config ResolveConfig(const Config& in) {
   const Setting pad_id = Pick("pad_id", "");
   if (!pad_id.value.empty()) c.pad_id(ParseInteger(pad_id));
   const Setting cache_dir = Pick("cache_dir", in.cache_dir());
-  c.cache_dir(cache_dir.value == "off" ? "" : cache_dir.value.empty() ? DefaultCacheDir() : cache_dir.value);
+  c.cache_dir(CacheDirFromSetting(cache_dir.value));
 
   if (model.value.empty()) {
     BadSetting(
         "no model: name a model directory or .pt file with Config().model(PATH), SYNAPSE_MODEL or "
         "--synapse_model");
   }
-  bool directory = false;
-  if (!Exists(model.value, &directory)) BadSetting(model.origin + ": " + model.value + " does not exist");
-  std::string model_file = model.value;
-  if (directory) {
-    model_file = model.value + (model.value.back() == '/' ? "" : "/") + "model.pt";
-    if (!Exists(model_file)) BadSetting(model.origin + ": the model directory " + model.value + " has no model.pt");
-  }
+  ModelFiles files;
+  const std::string why = FindModelFiles(model.value, &files);
+  if (!why.empty()) BadSetting(model.origin + ": " + why);
+  const bool directory = !files.directory.empty();
+  const std::string& model_file = files.model;
   // What the model's directory holds fills what no setting named, for a directory or a
   // model file alike; the evaluation set only when a directory was named.
-  auto fill = [&](Setting* s, const char* file) {
-    if (!s->value.empty()) return;
-    const std::string beside = FileBesideModel(model_file, file);
-    if (!beside.empty()) *s = {beside, model.origin + (directory ? " (its " : " (the ") + file + ")"};
+  auto fill = [&](Setting* s, const std::string& found, const char* file) {
+    if (s->value.empty() && !found.empty()) *s = {found, model.origin + (directory ? " (its " : " (the ") + file + ")"};
   };
-  fill(&tokenizer, "tokenizer.json");
-  fill(&labels, "labels.json");
-  if (directory) fill(&data, "eval.jsonl");
+  fill(&tokenizer, files.tokenizer, "tokenizer.json");
+  fill(&labels, files.labels, "labels.json");
+  fill(&data, files.data, "eval.jsonl");
   if (data.value.empty()) {
     BadSetting(
         "no evaluation data: name a labelled JSONL or CSV file with Config().data(PATH), SYNAPSE_DATA or "

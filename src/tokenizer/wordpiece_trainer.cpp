@@ -11,7 +11,7 @@
 
 #include "tokenizer/bert_text.h"
 #include "util/json_error_text.h"
-#include "synapse/atomic_file.h"
+#include "util/atomic_file.h"
 #include "synapse/error.h"
 
 namespace synapse {

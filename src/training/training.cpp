@@ -14,7 +14,7 @@
 #include <random>
 #include <sstream>
 
-#include "synapse/atomic_file.h"
+#include "util/atomic_file.h"
 #include "synapse/error.h"
 
 namespace synapse {

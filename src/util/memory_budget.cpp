@@ -1,5 +1,7 @@
 #include "synapse/memory_budget.h"
 
+#include "util/byte_size.h"
+
 #include <unistd.h>
 
 #include <algorithm>

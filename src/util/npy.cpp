@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "synapse/atomic_file.h"
+#include "util/atomic_file.h"
 
 namespace synapse {
 namespace {

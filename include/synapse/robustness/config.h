@@ -68,14 +68,15 @@ struct Config {
 };
 
 /// The config with the environment's and InitSynapse's flags applied, a model directory
-/// expanded into its files, and every path checked. Throws UsageError 401 naming the field
-/// and where its value came from when a path does not exist or no model is named.
+/// expanded into its files (synapse/model_directory.h), and every path checked. Throws
+/// UsageError 403 naming the field and where its value came from when a path does not
+/// exist or no model is named.
 Config ResolveConfig(const Config& config);
 
 /// Reads and removes the --synapse_* flags from argv, like InitGoogleTest does for
 /// --gtest_*: --synapse_model, --synapse_data, --synapse_tokenizer, --synapse_labels,
 /// --synapse_seed, --synapse_max_examples, --synapse_report_dir, --synapse_threads,
-/// --synapse_cache_dir, --synapse_adaptive (a switch; =0 turns it off).
+/// --synapse_cache_dir, --synapse_pad_id, --synapse_adaptive (a switch; =0 turns it off).
 /// Throws UsageError 403 for an unknown --synapse_ flag or a flag without a value. Optional
 /// where synapse::gtest is linked (it reads the flags itself when RUN_ALL_TESTS starts);
 /// call it to fail before anything else runs, or to keep --synapse_* out of argv.

@@ -8,6 +8,7 @@
 #include <optional>
 #include <sstream>
 
+#include "engine/layer_index.h"
 #include "util/number_text.h"
 #include "report/report_json.h"
 #include "util/seeds.h"
@@ -21,6 +22,7 @@
 #include "synapse/extraction.h"
 #include "synapse/memory_budget.h"
 #include "synapse/model.h"
+#include "synapse/model_directory.h"
 #include "synapse/probe.h"
 #include "synapse/tokenizer.h"
 #include "synapse/weight_perturbation.h"
@@ -53,10 +55,11 @@ class ModelUnderTest::Impl {
   // The rows are read before the model is loaded: the load-time dry run feeds the first
   // row's ids, valid in the model's vocabulary (the fixed ids 5..9 are not, in a model
   // with a vocabulary of five), as synapse analyze and predict do.
-  explicit Impl(const Config& c) : Impl(c, ReadRows(c)) {}
+  explicit Impl(const Config& c) : Impl(c, OpenModelAndData(c.model(), RowsOf(c), ModelOptions(), c.pad_id())) {}
 
-  Impl(Config c, Dataset set) : config(std::move(c)), model(Model::Load(config.model(), DryRunOn(set))) {
-    TakeRows(std::move(set));
+  Impl(Config c, OpenedModel opened) : config(std::move(c)), model(std::move(opened.model)) {
+    names = std::move(opened.class_names);
+    TakeRows(std::move(opened.data), opened.pad_id);
   }
 
   Config config;
@@ -76,34 +79,21 @@ class ModelUnderTest::Impl {
   const std::vector<int64_t>& labels() const { return session->labels(); }
   size_t num_examples() const { return session->examples().size(); }
 
-  static Dataset ReadRows(const Config& config) {
-    return LoadDataset(DatasetSpec()
-                           .data(config.data())
-                           .tokenizer(config.tokenizer())
-                           .max_length(config.max_length())
-                           .labels(config.labels())
-                           .label_use(LabelUse::kRequired)
-                           .max_examples(config.max_examples())
-                           .seed(config.seed())
-                           .tokenizer_hint("Config().tokenizer(PATH), SYNAPSE_TOKENIZER or --synapse_tokenizer")
-                           .labels_hint("Config().labels(PATH), SYNAPSE_LABELS or --synapse_labels"));
+  static DatasetSpec RowsOf(const Config& config) {
+    return DatasetSpec()
+        .data(config.data())
+        .tokenizer(config.tokenizer())
+        .max_length(config.max_length())
+        .labels(config.labels())
+        .label_use(LabelUse::kRequired)
+        .max_examples(config.max_examples())
+        .seed(config.seed())
+        .tokenizer_hint("Config().tokenizer(PATH), SYNAPSE_TOKENIZER or --synapse_tokenizer")
+        .labels_hint("Config().labels(PATH), SYNAPSE_LABELS or --synapse_labels");
   }
 
-  static ModelOptions DryRunOn(const Dataset& set) {
-    ModelOptions options;
-    if (!set.rows.empty()) options.dry_run_ids(set.rows.front().example.input_ids);
-    return options;
-  }
-
-  void TakeRows(Dataset set) {
+  void TakeRows(Dataset set, int64_t pad) {
     rows_read = set.total;
-    const int64_t pad = config.pad_id() >= 0 ? config.pad_id() : set.pad_id;
-    names = set.class_names;
-    if (names.empty()) {
-      int64_t classes = model.num_classes();
-      for (const DataRow& r : set.rows) classes = std::max(classes, r.label_index + 1);
-      for (int64_t c = 0; c < classes; ++c) names.push_back(std::to_string(c));
-    }
     if (model.num_classes() >= 0 && model.num_classes() != num_classes()) {
       throw DataError(209, config.labels() + ": " + std::to_string(names.size()) + " class names for a model with " +
                                std::to_string(model.num_classes()) + " classes");
@@ -115,11 +105,8 @@ class ModelUnderTest::Impl {
     batching.suffix_cache(std::make_shared<SuffixCache>(DefaultMemoryBudget() / 4));
     const int count = static_cast<int>(model.layers().size());
     for (int l : config.layers()) {
-      const int index = l < 0 ? count + l : l;
-      if (index < 0 || index >= count) {
-        throw UsageError(403, "Config().layers(): no layer " + std::to_string(l) + " in a model of " +
-                                  std::to_string(count) + " layers");
-      }
+      const int index = LayerIndex(l, count);
+      if (index < 0) throw UsageError(403, "Config().layers(): " + NoSuchLayerText(l, count, "the model"));
       if (std::find(layers.begin(), layers.end(), index) == layers.end()) layers.push_back(index);
     }
     if (config.layers().empty()) {
@@ -149,11 +136,8 @@ class ModelUnderTest::Impl {
 
   int ResolveLayer(const std::string& query, int layer) {
     const int count = static_cast<int>(model.layers().size());
-    const int index = layer < 0 ? count + layer : layer;
-    if (index < 0 || index >= count) {
-      BadQuery(query, "no layer " + std::to_string(layer) + ": the model has " + std::to_string(count) +
-                          " layers (0.." + std::to_string(count - 1) + ", or −1 for the last)");
-    }
+    const int index = LayerIndex(layer, count);
+    if (index < 0) BadQuery(query, NoSuchLayerText(layer, count, "the model"));
     if (std::find(layers.begin(), layers.end(), index) == layers.end()) {
       std::string captured;
       for (int l : layers) captured += (captured.empty() ? "" : ", ") + std::to_string(l);

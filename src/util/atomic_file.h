@@ -1,9 +1,9 @@
-// Writing output files so that a reader sees the old file or the whole new one.
+// Writing output files so that a reader sees the old file or the whole new one (private).
 //
 //   synapse::MakeDirectories("reports/run-7");
 //   synapse::WriteFileAtomically("reports/run-7/report.json", text);
-#ifndef SYNAPSE_ATOMIC_FILE_H_
-#define SYNAPSE_ATOMIC_FILE_H_
+#ifndef SYNAPSE_SRC_UTIL_ATOMIC_FILE_H_
+#define SYNAPSE_SRC_UTIL_ATOMIC_FILE_H_
 
 #include <string>
 
@@ -19,4 +19,4 @@ void MakeDirectories(const std::string& dir);
 
 }  // namespace synapse
 
-#endif  // SYNAPSE_ATOMIC_FILE_H_
+#endif  // SYNAPSE_SRC_UTIL_ATOMIC_FILE_H_
