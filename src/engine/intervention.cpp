@@ -210,6 +210,8 @@ std::string Intervention::ToString() const {
   return out;
 }
 
+// One pass over the SITE:OP[=ARG]:NEURONS[:POSITIONS] grammar, each part's errors where it
+// is read (about 80 lines: the grammar is short, its error messages are not).
 Intervention ParseIntervention(const std::string& spec) {
   std::vector<std::string> parts = Split(spec, ':');
   if (parts.size() < 3 || parts.size() > 4) {

@@ -280,6 +280,31 @@ class AdaptiveRunner {
     }
   }
 
+  // Every example read and the sequence undecided: the whole set's fixed-sample test (the
+  // full run's, with the half of 1 − c the sequence did not spend) decides.
+  void WholeSetVerdict(Sequential& s) {
+    const AdaptiveItem& item = items_[s.item];
+    const SequentialTest& t = *s.test;
+    AdaptiveVerdict& out = run_.verdicts[s.item];
+    Verdict& v = out.verdict;
+    const Stream& own = streams_.at(s.key);
+    std::optional<Outcome> baseline;
+    if (own.query.kind() != Query::Kind::kBaseline) baseline = model_.Baseline().outcome();
+    Outcome whole = WholeSet(own, model_.class_names(), baseline ? &*baseline : nullptr, model_.config().confidence());
+    if (item.check.metric == Metric::kHurtsMoreThanRandom) {
+      const Outcome control =
+          WholeSet(streams_.at(s.paired_key), model_.class_names(), nullptr, model_.config().confidence());
+      whole.random_control = [control] { return control; };
+    }
+    v = Evaluate(s.final_check, whole);
+    v.known_weakness = item.known_weakness;
+    v.explanation += "; adaptive: the " + Percent(1 - t.options().alpha()) +
+                     " confidence sequence was undecided after every example, so the whole set's test decides";
+    out.guarantee = "population";
+    out.level = v.confidence;
+    out.bound = v.tested;
+  }
+
   // The verdict of a sequential check where it stopped.
   void SequentialVerdict(Sequential& s) {
     const AdaptiveItem& item = items_[s.item];
@@ -291,25 +316,7 @@ class AdaptiveRunner {
     out.stopped = s.stopped;
     out.passes = s.passes;
     if (!s.finite && s.stopped == "whole set" && t.decision() == SequentialDecision::kUndecided) {
-      // Every example read and the sequence undecided: the whole set's fixed-sample test
-      // (the full run's, with the half of 1 − c the sequence did not spend) decides.
-      const Stream& own = streams_.at(s.key);
-      std::optional<Outcome> baseline;
-      if (own.query.kind() != Query::Kind::kBaseline) baseline = model_.Baseline().outcome();
-      Outcome whole =
-          WholeSet(own, model_.class_names(), baseline ? &*baseline : nullptr, model_.config().confidence());
-      if (c.metric == Metric::kHurtsMoreThanRandom) {
-        const Outcome control =
-            WholeSet(streams_.at(s.paired_key), model_.class_names(), nullptr, model_.config().confidence());
-        whole.random_control = [control] { return control; };
-      }
-      v = Evaluate(s.final_check, whole);
-      v.known_weakness = item.known_weakness;
-      v.explanation += "; adaptive: the " + Percent(1 - t.options().alpha()) +
-                       " confidence sequence was undecided after every example, so the whole set's test decides";
-      out.guarantee = "population";
-      out.level = v.confidence;
-      out.bound = v.tested;
+      WholeSetVerdict(s);
       return;
     }
     v.requirement = Describe(c);
