@@ -74,14 +74,14 @@ void BM_DefaultAnalysis(benchmark::State& state) {
   auto model = synapse::Model::Load(std::string(SYNAPSE_FIXTURE_DIR) + "/spam_tiny.pt");
   const Data d = Load();
   for (auto _ : state) {
-    auto report = synapse::Analyze(model, d.examples, d.labels, d.names);
-    const auto& t = report["timing"];
-    state.counters["forward_s"] = t["forward_pass_s"].get<double>();
-    state.counters["sweep_configs"] = t["sweep_configurations"].get<double>();
-    state.counters["sweep_x"] = t["forward_pass_equivalents"]["sweep"].get<double>();
-    state.counters["weight_space_x"] = t["forward_pass_equivalents"]["weight_space"].get<double>();
-    state.counters["total_x"] = t["forward_pass_equivalents"]["total"].get<double>();
-    state.counters["total_s"] = t["total_s"].get<double>();
+    const synapse::AnalysisResult result = synapse::Analyze(model, d.examples, d.labels, d.names);
+    const synapse::AnalysisTiming& t = result.timing;
+    state.counters["forward_s"] = t.forward_pass_s;
+    state.counters["sweep_configs"] = static_cast<double>(t.sweep_configurations);
+    state.counters["sweep_x"] = t.ForwardPasses(t.sweep_s);
+    state.counters["weight_space_x"] = t.ForwardPasses(t.weight_space_s);
+    state.counters["total_x"] = t.ForwardPasses(t.total_s);
+    state.counters["total_s"] = t.total_s;
   }
 }
 BENCHMARK(BM_DefaultAnalysis)->Arg(1)->Arg(2)->ArgName("threads")->Iterations(1)->Unit(benchmark::kSecond);

@@ -91,12 +91,12 @@ void BM_Sweep(benchmark::State& state) {
     synapse::Extract(model, d.examples, kBatching);
     const double extraction = Seconds(t);
     t = Clock::now();
-    const auto report = synapse::Analyze(
+    const synapse::AnalysisResult result = synapse::Analyze(
         model, d.examples, d.labels, d.names,
         synapse::AnalysisOptions().layers({layers - 4, layers - 3, layers - 2, layers - 1}).weight_space(false));
     const double analysis = Seconds(t);
-    const double sweep = report["timing"]["sweep_s"].get<double>();
-    const double configs = report["timing"]["sweep_configurations"].get<double>();
+    const double sweep = result.timing.sweep_s;
+    const double configs = static_cast<double>(result.timing.sweep_configurations);
     t = Clock::now();
     synapse::RunPlans(model, d.examples,
                       {{synapse::Intervention::Zero(synapse::Site::Layer(-4), synapse::Neurons::Of({1, 2, 3}))}},

@@ -63,7 +63,7 @@ class AnalysisTest : public ::testing::Test {
     model_ = new Model(Model::Load(kFixtures + "/spam_tiny.pt"));
     data_ = new SpamData(LoadSpamData());
     hash_before_ = ParameterHash(*model_);
-    report_ = new json(Analyze(*model_, data_->examples, data_->labels, data_->names, TestOptions()));
+    report_ = new json(ReportJson(Analyze(*model_, data_->examples, data_->labels, data_->names, TestOptions())));
   }
   static void TearDownTestSuite() {
     delete report_;
@@ -426,10 +426,10 @@ TEST_F(AnalysisTest, HeadScaleFactorReallyMovesHalfTheOthers) {
 }
 
 TEST_F(AnalysisTest, LinearHeadSearchesGiveTheForwardPassAnswers) {
-  const json forward =
+  const json forward = ReportJson(
       Analyze(*model_, data_->examples, data_->labels, data_->names,
               TestOptions().layers({-1}).k("2").random_seeds(0).noise({}).weight_space_options(
-                  WeightSpaceOptions(TestOptions().weight_space_options()).weight_noise({}).linear_head(false)));
+                  WeightSpaceOptions(TestOptions().weight_space_options()).weight_noise({}).linear_head(false))));
   const json& fast = (*report_)["weight_space"]["classes"];
   const json& slow = forward["weight_space"]["classes"];
   ASSERT_EQ(fast.size(), slow.size());
@@ -456,10 +456,11 @@ TEST_F(AnalysisTest, LinearHeadSearchesGiveTheForwardPassAnswers) {
 // The head's captured input gives the numbers forward passes give, for one pass in all.
 TEST_F(AnalysisTest, HeadInputGivesTheForwardPassAnswers) {
   const AnalysisOptions o = TestOptions().layers({-1}).k("2").random_seeds(0).noise({});
-  const json fast = Analyze(*model_, data_->examples, data_->labels, data_->names, o)["weight_space"];
-  const json slow = Analyze(*model_, data_->examples, data_->labels, data_->names,
-                            AnalysisOptions(o).weight_space_options(
-                                WeightSpaceOptions(o.weight_space_options()).head_input(false)))["weight_space"];
+  const json fast = ReportJson(Analyze(*model_, data_->examples, data_->labels, data_->names, o))["weight_space"];
+  const json slow =
+      ReportJson(Analyze(*model_, data_->examples, data_->labels, data_->names,
+                         AnalysisOptions(o).weight_space_options(
+                             WeightSpaceOptions(o.weight_space_options()).head_input(false))))["weight_space"];
   EXPECT_EQ(fast["head_input"]["captured"], true);
   EXPECT_EQ(slow["head_input"]["captured"], false);
   ASSERT_EQ(fast["classes"].size(), slow["classes"].size());
@@ -510,9 +511,9 @@ TEST(AnalysisFallback, LogitsThatAreNotTheHeadsOutputAreSearchedWithForwardPasse
   }
   std::vector<std::string> names;
   for (int64_t c = 0; c < model.num_classes(); ++c) names.push_back("c" + std::to_string(c));
-  const json report = Analyze(model, examples, labels, names,
-                              AnalysisOptions().k("2").random_seeds(0).noise({}).weight_space_options(
-                                  WeightSpaceOptions().weight_noise({}).bisect_steps(6)));
+  const json report = ReportJson(Analyze(model, examples, labels, names,
+                                         AnalysisOptions().k("2").random_seeds(0).noise({}).weight_space_options(
+                                             WeightSpaceOptions().weight_noise({}).bisect_steps(6))));
   const json& classes = report["weight_space"]["classes"];
   ASSERT_FALSE(classes.empty()) << report["weight_space"].dump();
   EXPECT_EQ(report["weight_space"]["head_input"]["captured"], false);
@@ -543,8 +544,8 @@ TEST_F(AnalysisTest, WeightsAreRestoredBitExactly) {
 
 TEST_F(AnalysisTest, SameSeedSameReport) {
   AnalysisOptions small = TestOptions().layers({-1}).k("3").weight_space(false);
-  json a = Analyze(*model_, data_->examples, data_->labels, data_->names, small);
-  json b = Analyze(*model_, data_->examples, data_->labels, data_->names, small);
+  json a = ReportJson(Analyze(*model_, data_->examples, data_->labels, data_->names, small));
+  json b = ReportJson(Analyze(*model_, data_->examples, data_->labels, data_->names, small));
   for (json* r : {&a, &b}) {
     r->erase("timing");
     r->erase("environment");
@@ -552,7 +553,7 @@ TEST_F(AnalysisTest, SameSeedSameReport) {
     (*r)["baseline"].erase("seconds");
   }
   EXPECT_EQ(a.dump(), b.dump());
-  json c = Analyze(*model_, data_->examples, data_->labels, data_->names, small.seed(12));
+  json c = ReportJson(Analyze(*model_, data_->examples, data_->labels, data_->names, small.seed(12)));
   EXPECT_NE(c["layers"][1]["experiments"][1]["per_seed"][0]["neurons"],
             a["layers"][1]["experiments"][1]["per_seed"][0]["neurons"]);
 }
@@ -561,7 +562,7 @@ TEST_F(AnalysisTest, MeanAblationSetsNeuronsToTheirEvaluationMean) {
   AnalysisOptions o =
       TestOptions().layers({1}).k("4").random_seeds(0).noise({}).weight_space(false).ablate_value("mean").positions(
           Positions::kPooled);
-  json r = Analyze(*model_, data_->examples, data_->labels, data_->names, o);
+  json r = ReportJson(Analyze(*model_, data_->examples, data_->labels, data_->names, o));
   const json& row = r["layers"][1]["experiments"][0];
   ASSERT_EQ(row["selection"], "top");
   EXPECT_EQ(row["op"], "mean");

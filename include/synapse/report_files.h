@@ -1,7 +1,7 @@
 // The files a run leaves for people and CI: report.json, a self-contained report.html with
 // SVG charts, and junit.xml for the test results a report carries.
 //
-//   nlohmann::ordered_json report = synapse::Analyze(...);
+//   nlohmann::ordered_json report = synapse::ReportJson(synapse::Analyze(...));
 //   synapse::WriteReportFiles(report, "reports/run-7");   // report.json, report.html
 //
 // A report with a "tests" array (written by the GoogleTest reporters, synapse/testing) also

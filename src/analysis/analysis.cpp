@@ -11,19 +11,21 @@
 #include <sstream>
 #include <utility>
 
-#include "util/number_text.h"
+#include "analysis/weight_space.h"
 #include "report/report_json.h"
-#include "util/seeds.h"
 #include "synapse/activation_cache.h"
 #include "synapse/error.h"
 #include "synapse/evaluation_session.h"
 #include "synapse/experiment.h"
 #include "synapse/experiments.h"
 #include "synapse/extraction.h"
+#include "synapse/flip_budgets.h"
 #include "synapse/model.h"
+#include "synapse/runtime.h"
 #include "synapse/stats.h"
 #include "synapse/weight_perturbation.h"
-#include "analysis/weight_space.h"
+#include "util/number_text.h"
+#include "util/seeds.h"
 
 namespace synapse {
 namespace {
@@ -120,39 +122,6 @@ Validated Validate(const Model& model, const std::vector<Example>& examples, con
   return v;
 }
 
-json OptionsJson(const AnalysisOptions& o, const std::vector<int>& layers) {
-  const BatchOptions& b = o.batching();
-  const WeightSpaceOptions& w = o.weight_space_options();
-  json j;
-  j["pool"] = PoolingName(b.pool());
-  j["batch_size"] = b.batch_size();
-  j["pad_id"] = b.pad_id();
-  j["seed"] = o.seed();
-  j["layers"] = layers;
-  j["k"] = o.k();
-  j["ablate_value"] = o.ablate_value();
-  j["positions"] = o.positions() == Positions::kAll ? "all" : "pooled";
-  j["random_seeds"] = o.random_seeds();
-  j["noise"] = o.noise();
-  j["mass"] = o.mass();
-  j["probe"] = {{"l1", o.probe().l1()},
-                {"l2", o.probe().l2()},
-                {"max_iter", o.probe().max_iter()},
-                {"tolerance", o.probe().tolerance()},
-                {"test_fraction", o.test_fraction()}};
-  j["confidence"] = o.confidence();
-  j["weight_space"] = o.weight_space();
-  j["head_k"] = w.head_k();
-  j["head_max_factor"] = w.head_max_factor();
-  j["linear_head"] = w.linear_head();
-  j["head_input"] = w.head_input();
-  j["target_rate"] = w.target_rate();
-  j["bisect_steps"] = w.bisect_steps();
-  j["weight_noise"] = w.weight_noise();
-  j["weight_noise_seeds"] = w.weight_noise_seeds();
-  return j;
-}
-
 // The sweep's grid at `layers`: per k, the global top-k, its random control (random_seeds
 // draws, pooled), the bottom-k and each class's top-k; then each noise level.
 std::vector<Experiment> SweepGrid(EvaluationSession& session, const std::vector<int>& layers,
@@ -189,26 +158,28 @@ std::vector<Experiment> SweepGrid(EvaluationSession& session, const std::vector<
 // The summary's candidates: the layer whose top-k hurts most beyond its random control,
 // and the class whose own top-k costs it the most recall.
 struct Fragile {
-  json layer, cls;
+  FragileLayer layer;
+  FragileClass cls;
   double layer_excess = -std::numeric_limits<double>::infinity();
   double class_drop = -std::numeric_limits<double>::infinity();
 };
 
 // Layer `info`'s class asymmetry: per k, row i = ablate class i's top-k, column j = recall
 // of class j; and the summary's most fragile class so far.
-json ClassAsymmetryJson(const LayerInfo& info, const std::vector<Experiment>& grid,
-                        const std::vector<ExperimentResult>& results,
-                        const std::map<int64_t, std::vector<size_t>>& class_rows, const std::vector<std::string>& names,
-                        const Metrics& baseline, Fragile* fragile) {
-  json asym = json::array();
+std::vector<ClassAsymmetry> ClassAsymmetryOf(const LayerInfo& info, const std::vector<Experiment>& grid,
+                                             const std::vector<ExperimentResult>& results,
+                                             const std::map<int64_t, std::vector<size_t>>& class_rows,
+                                             const std::vector<std::string>& names, const Metrics& baseline,
+                                             Fragile* fragile) {
+  std::vector<ClassAsymmetry> asym;
   for (const auto& [k, idx] : class_rows) {
-    json matrix = json::array(), drops = json::array();
+    ClassAsymmetry a;
+    a.k = k;
     double worst = -std::numeric_limits<double>::infinity();
-    std::string worst_class;
     for (size_t i : idx) {
       const Metrics& m = results[i].pooled;
       const size_t own = static_cast<size_t>(grid[i].class_index);
-      json recall_row = json::array(), drop_row = json::array();
+      std::vector<double> recall_row, drop_row;
       double others = 0;
       for (size_t c = 0; c < names.size(); ++c) {
         recall_row.push_back(m.recall[c]);
@@ -216,67 +187,63 @@ json ClassAsymmetryJson(const LayerInfo& info, const std::vector<Experiment>& gr
         drop_row.push_back(drop);
         if (c != own) others += drop;
       }
-      matrix.push_back(recall_row);
-      drops.push_back(drop_row);
+      a.recall.push_back(recall_row);
+      a.recall_drop.push_back(drop_row);
       const double own_drop = baseline.recall[own] - m.recall[own];
       const double index = own_drop - others / static_cast<double>(names.size() - 1);
       if (index > worst) {
         worst = index;
-        worst_class = names[own];
+        a.most_affected_class = names[own];
       }
       if (own_drop > fragile->class_drop) {
         fragile->class_drop = own_drop;
-        fragile->cls = {{"class", names[own]},
-                        {"layer", info.index},
-                        {"name", info.name},
-                        {"k", k},
-                        {"recall", m.recall[own]},
-                        {"recall_ci", IntervalJson(m.recall_ci[own])},
-                        {"baseline_recall", baseline.recall[own]},
-                        {"drop", own_drop}};
+        fragile->cls = FragileClass{names[own],       info.index,           info.name, k, m.recall[own],
+                                    m.recall_ci[own], baseline.recall[own], own_drop};
       }
     }
-    asym.push_back({{"k", k},
-                    {"ablated", names},
-                    {"recall", matrix},
-                    {"recall_drop", drops},
-                    {"asymmetry", worst},
-                    {"most_affected_class", worst_class}});
+    a.asymmetry = worst;
+    asym.push_back(std::move(a));
   }
   return asym;
 }
 
 // Layer `info`'s experiments (in a readable order: per selection, by k), its fragility and
 // its class asymmetry, from the grid's results.
-void LayerSweepJson(const LayerInfo& info, const std::vector<Experiment>& grid,
-                    const std::vector<ExperimentResult>& results, const std::vector<std::string>& names,
-                    const Metrics& baseline, uint64_t seed, json* lj, Fragile* fragile) {
+void LayerSweep(const LayerInfo& info, const std::vector<Experiment>& grid,
+                const std::vector<ExperimentResult>& results, const std::vector<std::string>& names,
+                const Metrics& baseline, LayerResult* layer, Fragile* fragile) {
   using Selection = Experiment::Selection;
   std::map<int64_t, const ExperimentResult*> top, random;
   std::map<int64_t, std::vector<size_t>> class_rows;
-  std::vector<json> rows;
+  std::vector<LayerExperiment> rows;
   for (size_t i = 0; i < grid.size(); ++i) {
     const Experiment& e = grid[i];
     if (e.layer != info.index) continue;
-    rows.push_back(ExperimentJson(e, results[i], names, baseline, seed));
+    rows.push_back({e, results[i]});
     if (e.kind != Experiment::Kind::kAblate) continue;
     if (e.selection == Selection::kTop) top[e.k] = &results[i];
     if (e.selection == Selection::kRandom) random[e.k] = &results[i];
     if (e.selection == Selection::kClassTop) class_rows[e.k].push_back(i);
   }
-  auto rank = [](const json& row) {
-    static const std::map<std::string, int> order = {
-        {"top", 0}, {"random", 1}, {"bottom", 2}, {"class_top", 3}, {"noise", 4}};
-    return order.at(row["selection"].get<std::string>());
+  // The report's order: top, random, bottom, class_top, noise; by k (a noise row's k is the
+  // layer's width).
+  auto rank = [](const LayerExperiment& row) {
+    if (row.experiment.kind == Experiment::Kind::kNoise) return 4;
+    static const std::map<Selection, int> order = {
+        {Selection::kTop, 0}, {Selection::kRandom, 1}, {Selection::kBottom, 2}, {Selection::kClassTop, 3}};
+    return order.at(row.experiment.selection);
   };
-  std::stable_sort(rows.begin(), rows.end(), [&](const json& a, const json& b) {
+  auto k_of = [](const LayerExperiment& row) {
+    return row.experiment.kind == Experiment::Kind::kNoise ? row.result.width : row.experiment.k;
+  };
+  std::stable_sort(rows.begin(), rows.end(), [&](const LayerExperiment& a, const LayerExperiment& b) {
     if (rank(a) != rank(b)) return rank(a) < rank(b);
-    return a["k"].get<int64_t>() < b["k"].get<int64_t>();
+    return k_of(a) < k_of(b);
   });
-  (*lj)["experiments"] = rows;
+  layer->experiments = std::move(rows);
 
   // Fragility: where ablating the top-k hurts most beyond the random control.
-  json fragility;
+  std::optional<LayerFragility> fragility;
   double best_excess = -std::numeric_limits<double>::infinity();
   for (const auto& [k, r] : top) {
     const double top_drop = baseline.accuracy - r->pooled.accuracy;
@@ -284,76 +251,34 @@ void LayerSweepJson(const LayerInfo& info, const std::vector<Experiment>& grid,
     const double excess = top_drop - random_drop;
     if (excess > best_excess) {
       best_excess = excess;
-      fragility = {{"k", k},
-                   {"top_drop", top_drop},
-                   {"random_drop", random_drop},
-                   {"excess", excess},
-                   {"mcnemar_p", r->pooled.mcnemar_p}};
+      fragility = LayerFragility{k, top_drop, random_drop, excess, r->pooled.mcnemar_p};
     }
   }
-  (*lj)["fragility"] = fragility;
-  if (!fragility.is_null() && best_excess > fragile->layer_excess) {
+  layer->fragility = fragility;
+  if (fragility && best_excess > fragile->layer_excess) {
     fragile->layer_excess = best_excess;
-    fragile->layer = fragility;
-    fragile->layer["layer"] = info.index;
-    fragile->layer["name"] = info.name;
+    fragile->layer = FragileLayer{info.index, info.name, *fragility};
   }
 
-  (*lj)["class_asymmetry"] = ClassAsymmetryJson(info, grid, results, class_rows, names, baseline, fragile);
+  layer->class_asymmetry = ClassAsymmetryOf(info, grid, results, class_rows, names, baseline, fragile);
 }
 
 // The summary: what a person reads first.
-json SummaryJson(const json& report, const Metrics& baseline, const Fragile& fragile) {
-  json summary;
-  summary["baseline_accuracy"] = baseline.accuracy;
-  summary["baseline_accuracy_ci"] = IntervalJson(baseline.accuracy_ci);
-  summary["baseline_recall"] = report["baseline"]["recall"];
-  // Only what moved is singled out: null when no top-k cost more than its random control,
+AnalysisSummary SummaryOf(const std::vector<LayerResult>& layers, const FlipBudgets& budgets, const Fragile& fragile) {
+  AnalysisSummary summary;
+  // Only what moved is singled out: empty when no top-k cost more than its random control,
   // or no class lost recall to its own top-k (each layer's `fragility` still has its best).
-  summary["most_fragile_layer"] = fragile.layer_excess > 0 ? fragile.layer : json();
-  summary["most_fragile_class"] = fragile.class_drop > 0 ? fragile.cls : json();
-  summary["flip_budget_1pct"] = report["logit_space"]["budget_flipping"]["0.01"];
-  json best_probe;
-  for (const json& l : report["layers"]) {
-    if (best_probe.is_null() || l["probe"]["test_accuracy"].get<double>() > best_probe["test_accuracy"].get<double>()) {
-      best_probe = {{"layer", l["index"]}, {"name", l["name"]}, {"test_accuracy", l["probe"]["test_accuracy"]}};
+  if (fragile.layer_excess > 0) summary.most_fragile_layer = fragile.layer;
+  if (fragile.class_drop > 0) summary.most_fragile_class = fragile.cls;
+  const std::vector<double> all(budgets.min_flip.data(), budgets.min_flip.data() + budgets.min_flip.size());
+  summary.flip_budget_1pct = BudgetFlipping(all, 0.01);
+  summary.median_min_flip = Quantile(all, 0.5);
+  for (const LayerResult& l : layers) {
+    if (!summary.best_probe || l.probe.fit.test_accuracy > summary.best_probe->test_accuracy) {
+      summary.best_probe = BestProbe{l.index, l.name, l.probe.fit.test_accuracy};
     }
   }
-  summary["best_probe"] = best_probe;
   return summary;
-}
-
-// Wall time of each stage, seconds.
-struct Seconds {
-  double extraction = 0, probes = 0, sweep = 0, logit_space = 0, weight_space = 0, total = 0, forward_pass = 0;
-};
-
-// The report's "timing": each stage in seconds and in forward-pass equivalents, the
-// activation cache's answer and where suffix execution cut the forward.
-json TimingJson(const Seconds& took, int64_t sweep_configurations, int weight_passes, const CacheLookup& cache,
-                const SuffixExecution& cut, const AnalysisOptions& o) {
-  const double pass = std::max(took.forward_pass, 1e-9);
-  json timing;
-  timing["extraction_s"] = took.extraction;
-  timing["probes_s"] = took.probes;
-  timing["sweep_s"] = took.sweep;
-  timing["sweep_configurations"] = sweep_configurations;
-  timing["logit_space_s"] = took.logit_space;
-  timing["weight_space_s"] = took.weight_space;
-  timing["weight_space_passes"] = weight_passes;
-  timing["total_s"] = took.total;
-  timing["forward_pass_s"] = took.forward_pass;
-  timing["forward_pass_equivalents"] = {{"extraction", took.extraction / pass},
-                                        {"probes", took.probes / pass},
-                                        {"sweep", took.sweep / pass},
-                                        {"weight_space", took.weight_space / pass},
-                                        {"total", took.total / pass}};
-  timing["activation_cache"] = {{"status", cache.status}, {"path", cache.path}, {"reason", cache.reason}};
-  timing["suffix_execution"] = {{"enabled", o.batching().suffix_execution() && !cut.layers.empty()},
-                                {"layers", cut.layers},
-                                {"fallback", o.batching().suffix_execution() ? cut.fallback_reason : "turned off"},
-                                {"pooled_rows", {{"layer", cut.pooled_rows_layer}, {"summary", cut.pooled_rows}}}};
-  return timing;
 }
 
 }  // namespace
@@ -393,18 +318,6 @@ std::vector<KValue> ResolveK(const std::string& spec, int64_t width) {
 
 namespace {
 
-// The report's "data" section as the analysis knows it (the CLI adds where the rows came from).
-json DataJson(const std::vector<Example>& examples, const std::vector<int64_t>& labels,
-              const std::vector<std::string>& names, const Metrics& baseline) {
-  json data;
-  data["examples"] = examples.size();
-  data["examples_hash"] = ExamplesHash(examples, labels);
-  data["classes"] = names;
-  data["support"] = json::object();
-  for (size_t c = 0; c < names.size(); ++c) data["support"][names[c]] = baseline.support[c];
-  return data;
-}
-
 // This shard's contiguous block of the experiment layers (every layer when unsharded).
 std::vector<int> ShardBlock(const std::vector<int>& layers, const AnalysisOptions& o) {
   if (o.shard_count() < 1 || o.shard_index() < 0 || o.shard_index() >= o.shard_count()) {
@@ -419,38 +332,34 @@ std::vector<int> ShardBlock(const std::vector<int>& layers, const AnalysisOption
   return block;
 }
 
-// The report's "layers": every layer's probe and ranking, and for the swept ones their
-// experiments, fragility and class asymmetry (noted in *fragile for the summary).
-json LayersJson(const Model& model, EvaluationSession& session, const std::vector<int>& sweep_layers,
-                const std::vector<Experiment>& grid, const std::vector<ExperimentResult>& results,
-                const AnalysisOptions& o, Fragile* fragile) {
+// Every layer's probe and ranking, and for the swept ones their experiments, fragility
+// and class asymmetry (noted in *fragile for the summary).
+std::vector<LayerResult> Layers(const Model& model, EvaluationSession& session, const std::vector<int>& sweep_layers,
+                                const std::vector<Experiment>& grid, const std::vector<ExperimentResult>& results,
+                                Fragile* fragile) {
   const Extraction& x = session.Extract();
-  const std::vector<std::string>& names = session.class_names();
-  json layers = json::array();
+  std::vector<LayerResult> layers;
   for (const LayerInfo& info : model.layers()) {
-    const LayerProbe& probe = session.Probe(info.index);
-    json lj;
-    lj["index"] = info.index;
-    lj["name"] = info.name;
-    lj["hidden"] = x.activations.at(info.index).cols();
-    lj.update(ProbeJson(probe.fit, probe.ranking, names, o.mass(), o.confidence(), probe.seconds));
-    lj["experiments"] = json::array();
-    if (std::find(sweep_layers.begin(), sweep_layers.end(), info.index) != sweep_layers.end()) {
-      LayerSweepJson(info, grid, results, names, session.baseline(), o.seed(), &lj, fragile);
-    }
-    layers.push_back(lj);
+    LayerResult layer;
+    layer.index = info.index;
+    layer.name = info.name;
+    layer.hidden = x.activations.at(info.index).cols();
+    layer.probe = session.Probe(info.index);
+    layer.swept = std::find(sweep_layers.begin(), sweep_layers.end(), info.index) != sweep_layers.end();
+    if (layer.swept) LayerSweep(info, grid, results, session.class_names(), session.baseline(), &layer, fragile);
+    layers.push_back(std::move(layer));
   }
   return layers;
 }
 
 }  // namespace
 
-// The five stages in order, each a call, and the report's top-level keys in the order
-// docs/report-schema.md gives them (about 90 lines: splitting it further would hide that
-// order, which is the point of reading it).
-nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& examples, const std::vector<int64_t>& labels,
-                               const std::vector<std::string>& names, const AnalysisOptions& o,
-                               const AnalysisProgress& progress) {
+// The five stages in order, each a call, filling the result in the order of the report's
+// top-level keys (docs/report-schema.md; about 90 lines: splitting it further would hide
+// that order, which is the point of reading it).
+AnalysisResult Analyze(Model& model, const std::vector<Example>& examples, const std::vector<int64_t>& labels,
+                       const std::vector<std::string>& names, const AnalysisOptions& o,
+                       const AnalysisProgress& progress) {
   const auto analysis_start = Clock::now();
   const Validated valid = Validate(model, examples, labels, names, o);
   const int64_t num_classes = static_cast<int64_t>(names.size());
@@ -475,18 +384,20 @@ nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& example
     throw DataError(209, "analysis: the model has " + std::to_string(x.logits.cols()) + " classes but " +
                              std::to_string(num_classes) + " class names were given");
   }
-  const CacheLookup& cache = session.cache();
-  const std::vector<int64_t>& base = session.base_predictions();
   const Metrics& baseline = session.baseline();
   if (!o.save_activations().empty()) SaveActivations(x, model, labels, o.save_activations(), &session.split());
 
-  json report;
-  report["schema_version"] = kReportSchemaVersion;
-  report["model"] = ModelJson(model);
-  report["data"] = DataJson(examples, labels, names, baseline);
-  report["options"] = OptionsJson(o, valid.layers);
-
-  report["baseline"] = BaselineJson(baseline, base, labels, names, x.seconds);
+  AnalysisResult result;
+  result.options = o;
+  result.experiment_layers = valid.layers;
+  result.model = AnalyzedModelOf(model);
+  result.class_names = names;
+  result.data.examples = static_cast<int64_t>(examples.size());
+  result.data.examples_hash = ExamplesHash(examples, labels);
+  result.data.labels = labels;
+  result.baseline.metrics = baseline;
+  result.baseline.predictions = session.base_predictions();
+  result.baseline.seconds = x.seconds;
 
   // 2. Probes and rankings, every layer.
   const auto probes_start = Clock::now();
@@ -496,7 +407,7 @@ nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& example
     session.Stats(info.index);
     if (progress) progress("probes", info.index + 1, layer_count);
   }
-  const double probes_seconds = Since(probes_start);
+  result.timing.probes_s = Since(probes_start);
 
   // 3. The sweep: every configuration of every selected layer (of this shard's block of
   // them), in one pass over batches.
@@ -504,44 +415,37 @@ nlohmann::ordered_json Analyze(Model& model, const std::vector<Example>& example
   const std::vector<Experiment> grid = SweepGrid(session, sweep_layers, o);
   const auto sweep_start = Clock::now();
   const std::vector<ExperimentResult> results = session.Run(grid, report_progress("sweep"));
-  const double sweep_seconds = Since(sweep_start);
-  int64_t sweep_configurations = 0;
-  for (const Experiment& e : grid) sweep_configurations += e.draws;
+  result.timing.sweep_s = Since(sweep_start);
+  for (const Experiment& e : grid) result.timing.sweep_configurations += e.draws;
 
   Fragile fragile;
-  report["layers"] = LayersJson(model, session, sweep_layers, grid, results, o, &fragile);
+  result.layers = Layers(model, session, sweep_layers, grid, results, &fragile);
 
   // 4. Logit space.
   const auto logit_start = Clock::now();
-  report["logit_space"] = LogitSpaceJson(x.logits, labels, names, o.confidence());
-  const double logit_seconds = Since(logit_start);
+  result.logit_space = LogitSpaceJson(x.logits, labels, names, o.confidence());
+  result.timing.logit_space_s = Since(logit_start);
 
   // 5. Weight space.
   const auto weight_start = Clock::now();
-  int weight_passes = 0;
-  json weight = o.shard_index() != 0 ? json{{"skipped", "another shard"}}
-                 : !o.weight_space()  ? json{{"skipped", "disabled"}}
-                                      : WeightSpaceJson(model, examples, labels, names, x.logits, baseline, batching,
-                                                        o.weight_space_options(), o.seed(), o.confidence(), progress,
-                                                        &weight_passes);
-  report["weight_space"] = weight;
-  const double weight_seconds = Since(weight_start);
+  result.weight_space =
+      o.shard_index() != 0 ? json{{"skipped", "another shard"}}
+      : !o.weight_space()
+          ? json{{"skipped", "disabled"}}
+          : WeightSpaceJson(model, examples, labels, names, x.logits, baseline, batching, o.weight_space_options(),
+                            o.seed(), o.confidence(), progress, &result.timing.weight_space_passes);
+  result.timing.weight_space_s = Since(weight_start);
 
-  report["environment"] = EnvironmentJson();
-  const double total_seconds = Since(analysis_start);
-  Seconds took;
-  took.extraction = cache.seconds;
-  took.probes = probes_seconds;
-  took.sweep = sweep_seconds;
-  took.logit_space = logit_seconds;
-  took.weight_space = weight_seconds;
-  took.total = total_seconds;
-  took.forward_pass = x.seconds;
-  json timing = TimingJson(took, sweep_configurations, weight_passes, cache, model.suffix_execution(), o);
-  report["timing"] = timing;
-  report["summary"] = SummaryJson(report, baseline, fragile);
-  if (o.shard_count() > 1) report["shard"] = {{"index", o.shard_index()}, {"total", o.shard_count()}};
-  return report;
+  result.environment = DescribeRuntime();
+  result.timing.total_s = Since(analysis_start);
+  result.timing.extraction_s = session.cache().seconds;
+  result.timing.forward_pass_s = x.seconds;
+  result.timing.activation_cache = session.cache();
+  result.timing.suffix_execution = model.suffix_execution();
+  result.timing.suffix_execution_enabled = batching.suffix_execution() && !model.suffix_execution().layers.empty();
+  if (!batching.suffix_execution()) result.timing.suffix_execution.fallback_reason = "turned off";
+  result.summary = SummaryOf(result.layers, ComputeFlipBudgets(x.logits), fragile);
+  return result;
 }
 
 }  // namespace synapse

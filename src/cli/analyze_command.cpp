@@ -71,16 +71,25 @@ class ProgressBar {
   std::chrono::steady_clock::time_point last_;
 };
 
-std::string Ci(const json& interval) {
-  return "[" + Fixed(interval[0].get<double>()) + ", " + Fixed(interval[1].get<double>()) + "]";
-}
+std::string Ci(const Interval& interval) { return "[" + Fixed(interval.low) + ", " + Fixed(interval.high) + "]"; }
 
-// The experiment row of `selection` at k, or null.
-const json* FindRow(const json& layer, const std::string& selection, int64_t k) {
-  for (const json& row : layer["experiments"]) {
-    if (row["selection"] == selection && row["k"].get<int64_t>() == k) return &row;
+// The layer's ablation of `selection` at k, or null.
+const LayerExperiment* FindRow(const LayerResult& layer, Experiment::Selection selection, int64_t k) {
+  for (const LayerExperiment& row : layer.experiments) {
+    const Experiment& e = row.experiment;
+    if (e.kind == Experiment::Kind::kAblate && e.selection == selection && e.k == k) return &row;
   }
   return nullptr;
+}
+
+// Whether any layer ran an ablation of `selection`.
+bool HasRows(const AnalysisResult& r, Experiment::Selection selection) {
+  for (const LayerResult& layer : r.layers) {
+    for (const LayerExperiment& row : layer.experiments) {
+      if (row.experiment.kind == Experiment::Kind::kAblate && row.experiment.selection == selection) return true;
+    }
+  }
+  return false;
 }
 
 // A class as a reader sees it: "class 0" without a labels file (as report.html shows it).
@@ -88,12 +97,13 @@ using report_markup::ClassDisplayName;
 
 // The baseline and a row per layer: probe accuracy, and the k nearest 10% of the width
 // ablated as top-k, random and bottom-k.
-void PrintLayers(const json& r, std::ostream& out) {
-  const json& base = r["baseline"];
-  out << "baseline     accuracy " << Fixed(base["accuracy"].get<double>()) << " " << Ci(base["accuracy_ci"]) << " on "
-      << base["n"].get<int64_t>() << " examples; recall";
-  for (const auto& [name, value] : base["recall"].items()) {
-    out << " " << ClassDisplayName(name) << " " << (value.is_null() ? "n/a" : Fixed(value.get<double>()));
+void PrintLayers(const AnalysisResult& r, std::ostream& out) {
+  using Selection = Experiment::Selection;
+  const Metrics& base = r.baseline.metrics;
+  out << "baseline     accuracy " << Fixed(base.accuracy) << " " << Ci(base.accuracy_ci) << " on " << base.n
+      << " examples; recall";
+  for (size_t c = 0; c < r.class_names.size() && c < base.recall.size(); ++c) {
+    out << " " << ClassDisplayName(r.class_names[c]) << " " << Fixed(base.recall[c]);
   }
   out << "\n\n";
 
@@ -101,78 +111,45 @@ void PrintLayers(const json& r, std::ostream& out) {
       << std::setw(5) << "k" << std::setw(14) << "top-k acc" << std::setw(14) << "random acc" << std::setw(14)
       << "bottom-k acc"
       << "p (top vs base)\n";
-  for (const json& layer : r["layers"]) {
-    std::string name = layer["name"].get<std::string>();
+  for (const LayerResult& layer : r.layers) {
+    std::string name = layer.name;
     // setw counts bytes: the ellipsis is one column but three bytes in UTF-8.
     int name_width = 26;
     if (name.size() > 24) {
       name = "…" + name.substr(name.size() - 23);
       name_width += 2;
     }
-    out << std::left << std::setw(6) << layer["index"].get<int>() << std::setw(name_width) << name << std::setw(12)
-        << Fixed(layer["probe"]["test_accuracy"].get<double>());
+    out << std::left << std::setw(6) << layer.index << std::setw(name_width) << name << std::setw(12)
+        << Fixed(layer.probe.fit.test_accuracy);
     // The k nearest 10% of the width: large enough to matter, small enough to be targeted.
     int64_t k = -1;
-    const double want = 0.1 * layer["hidden"].get<double>();
-    for (const json& row : layer["experiments"]) {
-      if (row["selection"] != "top") continue;
-      const int64_t rk = row["k"].get<int64_t>();
+    const double want = 0.1 * static_cast<double>(layer.hidden);
+    for (const LayerExperiment& row : layer.experiments) {
+      if (row.experiment.kind != Experiment::Kind::kAblate || row.experiment.selection != Selection::kTop) continue;
+      const int64_t rk = row.experiment.k;
       if (k < 0 || std::abs(static_cast<double>(rk) - want) < std::abs(static_cast<double>(k) - want)) k = rk;
     }
     if (k < 0) {
       out << "(no experiments)\n";
       continue;
     }
-    auto acc = [&](const char* selection) {
-      const json* row = FindRow(layer, selection, k);
-      return row == nullptr ? std::string("-") : Fixed((*row)["metrics"]["accuracy"].get<double>());
+    auto acc = [&](Selection selection) {
+      const LayerExperiment* row = FindRow(layer, selection, k);
+      return row == nullptr ? std::string("-") : Fixed(row->result.pooled.accuracy);
     };
-    const json* top = FindRow(layer, "top", k);
+    const LayerExperiment* top = FindRow(layer, Selection::kTop, k);
     char p[32];
-    std::snprintf(p, sizeof p, "%.2g", (*top)["metrics"]["mcnemar"]["p"].get<double>());
-    out << std::setw(5) << k << std::setw(14) << acc("top") << std::setw(14) << acc("random") << std::setw(14)
-        << acc("bottom") << p << "\n";
+    std::snprintf(p, sizeof p, "%.2g", top->result.pooled.mcnemar_p);
+    out << std::setw(5) << k << std::setw(14) << acc(Selection::kTop) << std::setw(14) << acc(Selection::kRandom)
+        << std::setw(14) << acc(Selection::kBottom) << p << "\n";
   }
   out << "\n";
 }
 
-// What stands out: the most fragile layer and class (or none), the logit budget, the
-// weight-space searches.
-void PrintFindings(const json& r, std::ostream& out) {
-  const json& s = r["summary"];
-  // null: nothing to single out (no layer's top-k ablation cost more than its random
-  // control; no class lost recall to its own top-k), or no such experiment ran.
-  bool has_top_rows = false, has_class_rows = false;
-  for (const json& layer : r["layers"]) {
-    for (const json& row : layer["experiments"]) {
-      has_top_rows |= row["selection"] == "top";
-      has_class_rows |= row["selection"] == "class_top";
-    }
-  }
-  const json& fragile = s["most_fragile_layer"];
-  if (fragile.is_null() && has_top_rows) {
-    out << "most fragile layer  none: no top-k ablation cost more accuracy than as many random neurons\n";
-  } else if (!fragile.is_null()) {
-    const json& f = fragile;
-    out << "most fragile layer  " << f["layer"].get<int>() << " (" << f["name"].get<std::string>() << "): top-"
-        << f["k"].get<int64_t>() << " ablation costs " << Fixed(f["top_drop"].get<double>()) << " accuracy, random "
-        << f["k"].get<int64_t>() << " cost " << Fixed(f["random_drop"].get<double>()) << "\n";
-  }
-  const json& fragile_class = s["most_fragile_class"];
-  if (fragile_class.is_null() && has_class_rows) {
-    out << "most fragile class  none: no class lost recall when its top-k neurons were ablated\n";
-  } else if (!fragile_class.is_null()) {
-    const json& c = fragile_class;
-    out << "most fragile class  " << ClassDisplayName(c["class"].get<std::string>()) << ": recall "
-        << Fixed(c["baseline_recall"].get<double>()) << " -> " << Fixed(c["recall"].get<double>()) << " "
-        << Ci(c["recall_ci"]) << " with its top-" << c["k"].get<int64_t>() << " neurons of layer "
-        << c["layer"].get<int>() << " ablated\n";
-  }
-  const json& logit = r["logit_space"];
-  out << "logit budget        a shift of " << Fixed(s["flip_budget_1pct"].get<double>(), 4)
-      << " (L-inf) flips 1% of predictions; median example needs "
-      << Fixed(logit["min_flip"]["quantiles"]["0.5"].get<double>(), 4) << "\n";
-  const json& w = r["weight_space"];
+// The weight-space line: per class, the head scaling (and bias shift) that moves the target
+// share, or why the stage was skipped. The stage's section is JSON in the result
+// (AnalysisResult::weight_space), so this reads its keys.
+void PrintWeightSpace(const json& w, std::ostream& out) {
   if (w.contains("classes")) {
     out << "weight space        to move " << Fixed(w["target_rate"].get<double>() * 100, 0)
         << "% of the other classes' examples:";
@@ -192,21 +169,47 @@ void PrintFindings(const json& r, std::ostream& out) {
   }
 }
 
+// What stands out: the most fragile layer and class (or none), the logit budget, the
+// weight-space searches.
+void PrintFindings(const AnalysisResult& r, std::ostream& out) {
+  const AnalysisSummary& s = r.summary;
+  // Empty: nothing to single out (no layer's top-k ablation cost more than its random
+  // control; no class lost recall to its own top-k), or no such experiment ran.
+  if (!s.most_fragile_layer && HasRows(r, Experiment::Selection::kTop)) {
+    out << "most fragile layer  none: no top-k ablation cost more accuracy than as many random neurons\n";
+  } else if (s.most_fragile_layer) {
+    const FragileLayer& f = *s.most_fragile_layer;
+    out << "most fragile layer  " << f.layer << " (" << f.name << "): top-" << f.fragility.k << " ablation costs "
+        << Fixed(f.fragility.top_drop) << " accuracy, random " << f.fragility.k << " cost "
+        << Fixed(f.fragility.random_drop) << "\n";
+  }
+  if (!s.most_fragile_class && HasRows(r, Experiment::Selection::kClassTop)) {
+    out << "most fragile class  none: no class lost recall when its top-k neurons were ablated\n";
+  } else if (s.most_fragile_class) {
+    const FragileClass& c = *s.most_fragile_class;
+    out << "most fragile class  " << ClassDisplayName(c.class_name) << ": recall " << Fixed(c.baseline_recall) << " -> "
+        << Fixed(c.recall) << " " << Ci(c.recall_ci) << " with its top-" << c.k << " neurons of layer " << c.layer
+        << " ablated\n";
+  }
+  out << "logit budget        a shift of " << Fixed(s.flip_budget_1pct, 4)
+      << " (L-inf) flips 1% of predictions; median example needs " << Fixed(s.median_min_flip, 4) << "\n";
+  PrintWeightSpace(r.weight_space, out);
+}
+
 // What it cost and where the reports are.
-void PrintCost(const json& r, const std::string& report_path, std::ostream& out) {
-  const json& t = r["timing"];
-  out << "time                " << Fixed(t["total_s"].get<double>(), 1)
-      << " s = " << Fixed(t["forward_pass_equivalents"]["total"].get<double>(), 1) << " forward passes ("
-      << t["sweep_configurations"].get<int64_t>() << " sweep configurations)\n";
-  const json& cache = t["activation_cache"];
-  const json& cut = t["suffix_execution"];
-  out << "execution           extraction cache " << cache["status"].get<std::string>();
-  if (!cache["reason"].get<std::string>().empty()) out << " (" << cache["reason"].get<std::string>() << ")";
+void PrintCost(const AnalysisResult& r, const std::string& report_path, std::ostream& out) {
+  const AnalysisTiming& t = r.timing;
+  out << "time                " << Fixed(t.total_s, 1) << " s = " << Fixed(t.ForwardPasses(t.total_s), 1)
+      << " forward passes (" << t.sweep_configurations << " sweep configurations)\n";
+  const CacheLookup& cache = t.activation_cache;
+  const SuffixExecution& cut = t.suffix_execution;
+  out << "execution           extraction cache " << cache.status;
+  if (!cache.reason.empty()) out << " (" << cache.reason << ")";
   out << "; suffix execution "
-      << (cut["enabled"].get<bool>() ? "at " + std::to_string(cut["layers"].size()) + " of " +
-                                           std::to_string(r["model"]["layers"].size()) + " layers"
-                                     : std::string("off"));
-  if (!cut["fallback"].get<std::string>().empty()) out << " (" << cut["fallback"].get<std::string>() << ")";
+      << (t.suffix_execution_enabled
+              ? "at " + std::to_string(cut.layers.size()) + " of " + std::to_string(r.model.layers.size()) + " layers"
+              : std::string("off"));
+  if (!cut.fallback_reason.empty()) out << " (" << cut.fallback_reason << ")";
   out << "\n";
   out << "report              " << report_path << "\n";
   const std::string html =
@@ -214,7 +217,7 @@ void PrintCost(const json& r, const std::string& report_path, std::ostream& out)
   out << "charts              " << html << "\n";
 }
 
-void PrintSummary(const json& r, const std::string& report_path, std::ostream& out) {
+void PrintSummary(const AnalysisResult& r, const std::string& report_path, std::ostream& out) {
   PrintLayers(r, out);
   PrintFindings(r, out);
   PrintCost(r, report_path, out);
@@ -397,21 +400,23 @@ int AnalyzeCommand(int argc, char** argv) {
   const std::vector<std::string>& names = opened.class_names;
 
   ProgressBar bar(!a.quiet && isatty(2));
-  json report;
+  AnalysisResult result;
   try {
-    report = Analyze(model, loaded.examples(), loaded.labels(), names, options,
+    result = Analyze(model, loaded.examples(), loaded.labels(), names, options,
                      [&bar](const std::string& stage, int64_t done, int64_t total) { bar.Update(stage, done, total); });
   } catch (const DataError& e) {
     bar.Finish();
     RethrowWithLine(e, a.source.data, loaded.rows);
   }
   bar.Finish();
-  report["data"] = DataJson(a, loaded, report["data"]);
-  report["environment"]["threads"] = runtime.threads;
+  result.environment.threads = runtime.threads;
 
+  // The report's edge: the result as JSON, with where the rows came from.
+  json report = ReportJson(result);
+  report["data"] = DataJson(a, loaded, report["data"]);
   const std::string report_path = a.out_dir + "/report.json";
   WriteReportFiles(report, a.out_dir);
-  if (!a.quiet) PrintSummary(report, report_path, std::cout);
+  if (!a.quiet) PrintSummary(result, report_path, std::cout);
   return 0;
 }
 

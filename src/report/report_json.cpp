@@ -115,26 +115,41 @@ json MetricsJson(const Metrics& m, const std::vector<std::string>& names, const 
   return j;
 }
 
-json ModelJson(const Model& model) {
+AnalyzedModel AnalyzedModelOf(const Model& model) {
+  AnalyzedModel m;
+  m.path = model.path();
+  m.parameters = model.parameter_count();
+  m.parameter_hash = ParameterHash(model);
+  m.inputs = model.inputs().kind == InputInfo::Kind::kTokens ? "tokens" : "float";
+  m.output = model.output_kind();
+  m.classes = model.num_classes();
+  m.layers = model.layers();
+  return m;
+}
+
+json ModelJson(const AnalyzedModel& model) {
   json j;
-  j["path"] = model.path();
-  j["parameters"] = model.parameter_count();
+  j["path"] = model.path;
+  j["parameters"] = model.parameters;
   std::ostringstream hash;
-  hash << std::hex << std::setw(16) << std::setfill('0') << ParameterHash(model);
+  hash << std::hex << std::setw(16) << std::setfill('0') << model.parameter_hash;
   j["parameter_hash"] = hash.str();
-  j["inputs"] = model.inputs().kind == InputInfo::Kind::kTokens ? "tokens" : "float";
-  j["output"] = model.output_kind();
-  j["classes"] = model.num_classes();
+  j["inputs"] = model.inputs;
+  j["output"] = model.output;
+  j["classes"] = model.classes;
   j["layers"] = json::array();
-  for (const LayerInfo& l : model.layers()) {
+  for (const LayerInfo& l : model.layers) {
     j["layers"].push_back(
         {{"index", l.index}, {"name", l.name}, {"type", l.type}, {"hidden", l.hidden_size}, {"layout", l.layout}});
   }
   return j;
 }
 
-json EnvironmentJson() {
-  RuntimeInfo r = DescribeRuntime();
+json ModelJson(const Model& model) { return ModelJson(AnalyzedModelOf(model)); }
+
+json EnvironmentJson() { return EnvironmentJson(DescribeRuntime()); }
+
+json EnvironmentJson(const RuntimeInfo& r) {
   json j;
   j["synapse_version"] = SYNAPSE_VERSION;
   j["libtorch_version"] = r.libtorch_version;

@@ -12,10 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "synapse/analysis_result.h"
 #include "synapse/example.h"
 #include "synapse/experiment.h"
 #include "synapse/experiments.h"
 #include "synapse/probe.h"
+#include "synapse/runtime.h"
 #include "synapse/stats.h"
 
 namespace synapse {
@@ -40,8 +42,12 @@ nlohmann::ordered_json IntervalJson(const Interval& interval);
 /// `base` is given.
 nlohmann::ordered_json MetricsJson(const Metrics& metrics, const std::vector<std::string>& names, const Metrics* base);
 
+/// The model as the report's "model" section describes it.
+AnalyzedModel AnalyzedModelOf(const Model& model);
+
 /// The report's "model" section: path, parameters, parameter_hash, inputs, output, classes,
 /// layers.
+nlohmann::ordered_json ModelJson(const AnalyzedModel& model);
 nlohmann::ordered_json ModelJson(const Model& model);
 
 /// The report's "baseline" section: metrics, precision and F1 per class, the confusion
@@ -69,7 +75,9 @@ nlohmann::ordered_json LogitSpaceJson(const Eigen::MatrixXf& logits, const std::
 nlohmann::ordered_json ExperimentJson(const Experiment& e, const ExperimentResult& r,
                                       const std::vector<std::string>& names, const Metrics& baseline, uint64_t seed);
 
-/// The report's "environment" section: versions, threads, BLAS, compiler.
+/// The report's "environment" section: versions, threads, BLAS, compiler; of `runtime`, or
+/// of DescribeRuntime() now.
+nlohmann::ordered_json EnvironmentJson(const RuntimeInfo& runtime);
 nlohmann::ordered_json EnvironmentJson();
 
 }  // namespace synapse
