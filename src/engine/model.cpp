@@ -21,9 +21,9 @@ std::string Trim(std::string s) {
 
 // Drops LibTorch's "nested tensors are a prototype" notice, which every run of
 // nn.TransformerEncoder's fast path would print; other warnings stay, on one line each.
-class QuietWarnings : public c10::WarningHandler {
+class QuietWarnings : public torch_compat::MessageWarningHandler {
  public:
-  void process(const c10::SourceLocation&, const std::string& msg, const bool) override {
+  void OnWarning(const std::string& msg) override {
     if (msg.find("nested tensors is in prototype") != std::string::npos) return;
     std::cerr << "synapse: LibTorch warning: " << SummarizeTorchError(msg) << "\n";
   }

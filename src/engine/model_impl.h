@@ -19,6 +19,7 @@
 #include "engine/torchscript/forward_stages.h"
 #include "engine/torchscript/hook.h"
 #include "engine/intervention_kernels.h"
+#include "engine/torch_compat.h"
 #include "synapse/model.h"
 
 namespace synapse {

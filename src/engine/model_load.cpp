@@ -44,8 +44,8 @@ void ThrowIfFromNewerPyTorch(const std::string& path, const std::string& what) {
     std::string advice = "export it again without it";
     if (op == "aten::scaled_dot_product_attention") {
       advice =
-          "export it with eager attention (Hugging Face: from_pretrained(..., torchscript=True, "
-          "attn_implementation=\"eager\"), see the README, \"Bringing your own model\")";
+          "export it with eager attention (`synapse-export SAVED_DIR OUT_DIR --attn eager`; by hand: "
+          "from_pretrained(..., attn_implementation=\"eager\"), README \"Bringing your own model\")";
     }
     throw ModelError(110, path + ": calls " + op + ", an operator LibTorch " + kLibTorchVersion +
                               " does not have (the model was exported by a newer PyTorch); " + advice +
@@ -214,7 +214,7 @@ Model Model::Load(const std::string& path, const ModelOptions& options) {
 
 void Model::Impl::DryRun(const std::vector<Example>& batch) {
   c10::InferenceMode inference;
-  c10::Warning::WarningHandlerGuard warnings(QuietTorchWarnings());
+  torch_compat::WarningHandlerGuard warnings(QuietTorchWarnings());
   PreparedInputs prepared = PrepareInputs(*this, batch, RunOptions());
   RunContext context(*this, std::vector<std::vector<ResolvedOp>>(layers.size()), prepared.geometry, true);
   c10::IValue output;

@@ -211,7 +211,7 @@ const HeadInputGraph& Model::Impl::HeadInput(const std::string& weight, const st
 at::Tensor Model::Impl::RunToHeadInput(const HeadInputGraph& graph, const std::vector<Example>& batch,
                                        const RunOptions& options) const {
   c10::InferenceMode inference;
-  c10::Warning::WarningHandlerGuard warnings(QuietTorchWarnings());
+  torch_compat::WarningHandlerGuard warnings(QuietTorchWarnings());
   const PreparedInputs prepared = PrepareInputs(*this, batch, options);
   std::vector<c10::IValue> inputs = {module._ivalue()};
   inputs.insert(inputs.end(), prepared.arguments.begin(), prepared.arguments.end());
@@ -226,7 +226,7 @@ RunResult Model::Run(const std::vector<Example>& batch, const std::vector<Interv
                      const RunOptions& options) const {
   Impl& m = *impl_;
   c10::InferenceMode inference;
-  c10::Warning::WarningHandlerGuard warnings(QuietTorchWarnings());
+  torch_compat::WarningHandlerGuard warnings(QuietTorchWarnings());
   if (m.num_classes < 0) m.DryRun({batch.front()});
   const ResolvedPlan plan = ResolvePlan(*this, m, interventions, options);
   return RunFull(m, PrepareInputs(m, batch, options), plan);
@@ -372,7 +372,7 @@ std::vector<RunResult> Model::RunEach(const std::vector<Example>& batch,
                                       SuffixCache* cache) const {
   Impl& m = *impl_;
   c10::InferenceMode inference;
-  c10::Warning::WarningHandlerGuard warnings(QuietTorchWarnings());
+  torch_compat::WarningHandlerGuard warnings(QuietTorchWarnings());
   if (batch.empty()) throw DataError(207, "a batch needs at least one example");
   if (m.num_classes < 0) m.DryRun({batch.front()});
   std::vector<ResolvedPlan> resolved;
