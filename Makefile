@@ -4,12 +4,14 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all setup configure build test test-reseed test-asan fuzz demo bench clean
+.PHONY: all setup configure build test test-reseed test-libtorch2 test-asan fuzz demo bench clean
 
 all: build
 
+# What installs the packages; the LibTorch 2.x lane's root has them already (SETUP=true).
+SETUP ?= bash ci/setup.sh
 setup:
-	bash ci/setup.sh
+	$(SETUP)
 
 $(BUILD_DIR)/CMakeCache.txt: | setup
 	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
@@ -39,6 +41,17 @@ test-reseed: setup
 	rm -rf $(RESEED_BUILD_DIR)/test-cache
 	SYNAPSE_CACHE_DIR=$(abspath $(RESEED_BUILD_DIR))/test-cache \
 		ctest --test-dir $(RESEED_BUILD_DIR) --output-on-failure -j $(JOBS) -L trained
+
+# The LibTorch 2.x lane: the whole suite against LibTorch 2.14 (libtorch-dev, python3-torch,
+# python3-transformers, python3-tokenizers) in a Debian testing (forky) root that
+# ci/libtorch2_root.sh makes with debootstrap, outside the clone (LIBTORCH2_ROOT), and makes
+# again when it is missing or its package list changed. The build directory is the clone's
+# LIBTORCH2_BUILD_DIR; the root keeps its own compiler cache and generated test data.
+LIBTORCH2_ROOT ?= /var/lib/synapse/forky-root
+LIBTORCH2_BUILD_DIR ?= build-libtorch2
+test-libtorch2:
+	bash ci/libtorch2_root.sh $(LIBTORCH2_ROOT)
+	bash ci/in_libtorch2_root.sh $(LIBTORCH2_ROOT) $(MAKE) test SETUP=true BUILD_DIR=$(LIBTORCH2_BUILD_DIR) JOBS=$(JOBS)
 
 # The whole suite again with AddressSanitizer and UndefinedBehaviorSanitizer (any report
 # fails the test that triggered it). Tests labelled "install" are left out: they configure

@@ -6,6 +6,7 @@
 
 #include "oracle_util.h"
 #include "synapse/synapse.h"
+#include "test_util.h"
 
 namespace synapse {
 namespace {
@@ -51,9 +52,11 @@ TEST_P(HeadReplayTest, HeadChangesGiveTheForwardPassLogits) {
                          w.ScaleEntries(head.weight, 1, {2}, 0.25);
                        }});
   }
-  // The same op on the same rows: the same bits. GPT-2 selects each example's last token
-  // after its head, which replay does before it (a smaller matrix product, other rounding).
-  const float tolerance = GetParam() == "gpt2_traced" ? 1e-6f : 0.0f;
+  // The same op on the same rows: the same bits on LibTorch 1.13. GPT-2 selects each
+  // example's last token after its head, which replay does before it (a smaller matrix
+  // product, other rounding); LibTorch 2.x picks its linear kernel by shape, which rounds
+  // the weight-shared ALBERT head's product on all rows and on the captured input apart.
+  const float tolerance = GetParam() == "gpt2_traced" || test::LibTorchMajor() >= 2 ? 1e-6f : 0.0f;
   const Eigen::MatrixXf base = RunPlans(model, examples, {Plan{}}, batching)[0];
   for (const auto& [name, change] : changes) {
     SCOPED_TRACE(name);

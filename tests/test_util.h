@@ -12,9 +12,19 @@
 #include <fstream>
 #include <string>
 
+#include "synapse/runtime.h"
+
 namespace synapse::test {
 
 /// A fresh scratch directory for one test.
+// The LibTorch this build runs on ("1.13.0", "2.14.1"), and its major version: where a
+// behaviour is LibTorch's own, tests expect what that version does.
+inline const std::string& LibTorchVersion() {
+  static const std::string version = DescribeRuntime().libtorch_version;
+  return version;
+}
+inline int LibTorchMajor() { return std::stoi(LibTorchVersion()); }
+
 inline std::string TempDir(const std::string& name) {
   std::string base = SYNAPSE_TEST_TMP;
   mkdir(base.c_str(), 0755);
