@@ -47,8 +47,8 @@ void SetThreads(int threads);
 /// analysis (bench/README.md). The process then holds on to its peak heap. Process-wide, so
 /// the library never calls it on its own: the CLI does, at start-up; call it once in a
 /// program that runs many passes. Returns false (and changes nothing) where the C library
-/// is not glibc, and false where glibc takes the settings but still gives a freed block at
-/// the top of the heap back to the kernel (glibc 2.43 does), checked with one 4 MiB block.
+/// is not glibc, and false where glibc takes the settings but still serves or returns large
+/// blocks outside the heap (glibc 2.43 does), checked with one 8 MiB block.
 bool KeepFreedMemory();
 /// Number of hardware threads, the default for SetThreads.
 int DefaultThreads();

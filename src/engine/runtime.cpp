@@ -49,15 +49,17 @@ bool KeepFreedMemory() {
   const bool mmap_ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1;
   const bool trim_ok = mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1;
   if (!mmap_ok || !trim_ok) return false;
-  // glibc 2.43 (Debian testing) accepts both settings and still trims the heap when a large
-  // block at its top is freed: say so rather than promise what does not hold.
-  const size_t probe = size_t{4} << 20;
+  // glibc 2.43 (Debian testing) accepts both settings and still serves and returns large
+  // blocks outside the heap: check with one block that it comes from the heap and stays
+  // there once freed, and say so rather than promise what does not hold.
+  const size_t probe = size_t{8} << 20;
+  const size_t before = mallinfo2().arena;
   void* block = std::malloc(probe);
   if (block == nullptr) return false;
   static_cast<volatile char*>(block)[probe - 1] = 0;
-  const size_t arena = mallinfo2().arena;
+  const size_t held = mallinfo2().arena;
   std::free(block);
-  return mallinfo2().arena >= arena;
+  return held >= before + probe && mallinfo2().arena >= held;
 #else
   return false;
 #endif
