@@ -1,6 +1,5 @@
 #include "default_model.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <vector>
@@ -10,11 +9,6 @@
 
 namespace synapse::cli {
 namespace {
-
-bool IsFile(const std::string& path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
 
 std::string ExecutableDirectory() {
   std::vector<char> buffer(4096);
@@ -35,7 +29,8 @@ std::string DefaultModelDirectory() {
 #endif
   std::string looked;
   for (const std::string& dir : candidates) {
-    if (IsFile(dir + "/model.pt")) return dir;
+    ModelFiles files;
+    if (FindModelFiles(dir, &files).empty()) return dir;
     looked += (looked.empty() ? "" : ", ") + dir;
   }
   throw UsageError(401, "no --model given and the embedded default model is not installed (looked in " + looked +

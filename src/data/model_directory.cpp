@@ -31,8 +31,7 @@ std::string FindModelFiles(const std::string& path, ModelFiles* files) {
       return "the model directory " + path +
              " has no model.pt (a model directory holds model.pt, tokenizer.json, labels.json, eval.jsonl)";
     }
-    const std::string eval = FileBesideModel(files->model, "eval.jsonl");
-    files->data = eval;
+    files->data = FileBesideModel(files->model, "eval.jsonl");
   } else if (IsFile(path)) {
     files->model = path;
   } else {
@@ -47,7 +46,7 @@ OpenedModel OpenModelAndData(const std::string& model_file, const DatasetSpec& d
                              int64_t pad_id) {
   Dataset rows = LoadDataset(data);
   if (!rows.rows.empty()) model_options.dry_run_ids(rows.rows.front().example.input_ids);
-  OpenedModel opened{Model::Load(model_file, model_options), std::move(rows)};
+  OpenedModel opened{Model::Load(model_file, model_options), std::move(rows), 0, {}};
   opened.pad_id = pad_id >= 0 ? pad_id : opened.data.pad_id;
   opened.class_names = opened.data.class_names;
   if (opened.class_names.empty()) {

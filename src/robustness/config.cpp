@@ -34,11 +34,9 @@ std::map<std::string, Setting>& Flags() {
 
 [[noreturn]] void BadSetting(const std::string& message) { throw UsageError(403, message); }
 
-bool Exists(const std::string& path, bool* is_directory = nullptr) {
+bool Exists(const std::string& path) {
   struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return false;
-  if (is_directory != nullptr) *is_directory = S_ISDIR(st.st_mode);
-  return true;
+  return stat(path.c_str(), &st) == 0;
 }
 
 // The absolute path without "..", so that two spellings of one file share a model under test.
