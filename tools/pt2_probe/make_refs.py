@@ -87,30 +87,38 @@ def main():
     pad, cls, sep = tok.token_to_id("[PAD]"), tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     messages = [r["text"] for r in rows[400:460]][:4]
     timings = {}
-    for name, (config_cls, model_cls, kwargs, layer_path, pool) in fam.family_models(tok.get_vocab_size(), pad, cls,
-                                                                                      sep).items():
-        for attn in (["eager"] if name == "deberta_v2" else ["eager", "sdpa"]):
+    families = fam.family_models(tok.get_vocab_size(), pad, cls, sep)
+    todo = [(name, attn) for name in families for attn in (["eager"] if name == "deberta_v2" else ["eager", "sdpa"])]
+    if only:  # in the order given
+        todo = [(n, a) for o in only for n, a in todo if o in (n, f"{n}/{a}")]
+    for name, attn in todo:
+        config_cls, model_cls, kwargs, layer_path, pool = families[name]
+        if True:
             label = f"{name}_{attn}"
-            if only and name not in only and f"{name}/{attn}" not in only:
-                continue
             torch.manual_seed(1234)
             model = model_cls(config_cls(**kwargs)).eval()
             saved = os.path.join(work, label + "_saved")
             out = os.path.join(work, label + "_model")
-            shutil.rmtree(saved, ignore_errors=True)
-            shutil.rmtree(out, ignore_errors=True)
-            model.save_pretrained(saved)
-            shutil.copyfile(tok_path, os.path.join(saved, "tokenizer.json"))
+            reuse = "--reuse" in sys.argv and os.path.exists(os.path.join(out, "export.json"))
+            if not reuse:
+                shutil.rmtree(saved, ignore_errors=True)
+                shutil.rmtree(out, ignore_errors=True)
+                model.save_pretrained(saved)
+                shutil.copyfile(tok_path, os.path.join(saved, "tokenizer.json"))
             t = time.time()
-            r = subprocess.run([sys.executable, EXPORTER, saved, out, "--attn", attn, "--format", "pt2"],
+            r = subprocess.run(["true"] if reuse else
+                               [sys.executable, EXPORTER, saved, out, "--attn", attn, "--format", "pt2"],
                                capture_output=True, text=True)
             took = time.time() - t
-            if r.returncode != 0:
+            if reuse:
+                print(f"ok   {label}: reusing {out}", flush=True)
+            elif r.returncode != 0:
                 print(f"FAIL {label}: synapse-export --format pt2 exit {r.returncode}: {r.stderr.strip()[-600:]}",
                       flush=True)
                 continue
-            print(f"ok   {label}: {r.stdout.strip()} [{took:.1f} s wall]", flush=True)
-            timings[label] = took
+            else:
+                print(f"ok   {label}: {r.stdout.strip()} [{took:.1f} s wall]", flush=True)
+                timings[label] = took
             if want_ts:
                 r = subprocess.run([sys.executable, EXPORTER, saved, out + "_ts", "--attn", attn, "--force"],
                                    capture_output=True, text=True)
@@ -148,7 +156,10 @@ def main():
                 def forward(self):
                     return self.logits
             torch.jit.script(Refs()).save(os.path.join(work, label + "_refs.pt"))
-    with open(os.path.join(work, "export_seconds.json"), "w") as f:
+    path = os.path.join(work, "export_seconds.json")
+    if os.path.exists(path):
+        timings = dict(json.load(open(path)), **timings)
+    with open(path, "w") as f:
         json.dump(timings, f, indent=1)
     print(f"refs: torch {torch.__version__}, transformers {transformers.__version__}")
 
