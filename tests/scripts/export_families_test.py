@@ -139,6 +139,32 @@ def eager_logits(model, layer_path, ids, types, spec, pool):
     return logits
 
 
+def eager_captures(model, layer_path, ids, types, pool):
+    """Each layer's output at the pooled token of one unpadded message, by forward hooks."""
+    block = module_at(model, layer_path)
+    layers = list(block) if isinstance(block, torch.nn.ModuleList) else [block] * LAYERS
+    seen = []
+
+    def hook(module, inputs, output):
+        hidden = output[0] if isinstance(output, tuple) else output
+        row = 0 if pool == "first" else hidden.shape[1] - 1
+        seen.append(hidden[0, row].tolist())
+
+    handles = [m.register_forward_hook(hook) for m in dict.fromkeys(layers)]
+    try:
+        kwargs = {"input_ids": torch.tensor([ids]), "attention_mask": torch.ones(1, len(ids), dtype=torch.long)}
+        if "token_type_ids" in model.forward.__code__.co_varnames and (getattr(model.config, "type_vocab_size", 0) or 0) > 0:
+            kwargs["token_type_ids"] = torch.tensor([types])
+        if "use_cache" in model.forward.__code__.co_varnames:
+            kwargs["use_cache"] = False
+        with torch.no_grad():
+            model(**kwargs)
+    finally:
+        for h in handles:
+            h.remove()
+    return seen
+
+
 def spec_text(spec):
     site, op, neurons, positions = spec
     if site == "logits":
@@ -193,6 +219,7 @@ def main():
             worst = 0.0
             base = [eager_logits(model, layer_path, e.ids, e.type_ids, ("logits", "shift", [0.0] * CLASSES, "all"),
                                  pool) for e in encoded]
+            expected = {}  # spec → eager logits per message, for cross_lane_test.py
             for spec in specs:
                 cmd = [cli, "predict", "--model", out, "--data", data, "--pool", pool, "-i", spec_text(spec)]
                 p = subprocess.run(cmd, capture_output=True, text=True)
@@ -206,14 +233,21 @@ def main():
                 if not moved > 1e-3:
                     print(f"FAIL {label} {spec_text(spec)}: the logits moved by only {moved:.3g}")
                     failures += 1
+                expected[spec_text(spec)] = []
                 for i, e in enumerate(encoded):
                     ref = eager_logits(model, layer_path, e.ids, e.type_ids, spec, pool)
+                    expected[spec_text(spec)].append(ref.tolist())
                     d = float((torch.tensor(got[i]) - ref).abs().max())
                     worst = max(worst, d)
                     if not d <= TOL:
                         print(f"FAIL {label} {spec_text(spec)} row {i}: {d:.3g} from eager hooks")
                         failures += 1
                         break
+            # For transformers_families_test (C++): each message's layer outputs at the pooled
+            # token by eager hooks, to check Synapse's captures against.
+            with open(os.path.join(work, label.replace("/", "_") + "_eager.json"), "w") as f:
+                json.dump({"pool": pool, "captures": [eager_captures(model, layer_path, e.ids, e.type_ids, pool)
+                                                      for e in encoded], "predict": expected}, f)
             print(f"{'ok  ' if worst <= TOL else 'FAIL'} {label}: {len(specs)} interventions x {len(encoded)} "
                   f"messages, largest difference from eager hooks {worst:.2g}")
             report_dir = os.path.join(work, label.replace("/", "_") + "_analyze")

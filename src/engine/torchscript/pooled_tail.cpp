@@ -151,6 +151,9 @@ class RowWise {
       reads->push_back({0, t});
       return true;
     }
+    // By name: LibTorch 1.13 has no such operator (nor the interned symbol).
+    static const c10::Symbol sdpa = c10::Symbol::fromQualString("aten::scaled_dot_product_attention");
+    if (kind == sdpa) return Attention(n, t, r, reads);
     if (kind == c10::aten::transpose || kind == c10::aten::permute) return Permuted(n, t, r, reads);
     if (kind == c10::aten::view || kind == c10::aten::reshape) return Reshaped(n, t, r, reads);
     if (ElementwiseRowWise().count(kind)) return Elementwise(n, t, r, reads);
@@ -196,6 +199,35 @@ class RowWise {
       if (*dim == t) return false;
     }
     reads->push_back({0, t});
+    return true;
+  }
+
+  // Fused attention (LibTorch 2.x, Hugging Face's default "sdpa"): each query row's output
+  // reads that query row, every key and value, and that row of the mask, so rows of the
+  // query (its token dimension is the one before the head size) are rows of the output.
+  // Only without dropout and without the causal flag, whose mask depends on where the row
+  // sits; an explicit mask is sliced with the query, or read whole where it broadcasts.
+  bool Attention(Node* n, int64_t t, int64_t r, RowReads* reads) const {
+    if (r < 2 || t != r - 2 || n->inputs().size() < 6 || dims_.Rank(n->input(0)) != r ||
+        !dims_.TokenAt(n->input(0), t)) {
+      return false;
+    }
+    const c10::optional<c10::IValue> dropout = torch::jit::toIValue(n->input(4));
+    const c10::optional<c10::IValue> causal = torch::jit::toIValue(n->input(5));
+    if (!dropout || !dropout->isDouble() || dropout->toDouble() != 0.0) return false;
+    if (!causal || !causal->isBool() || causal->toBool()) return false;
+    reads->push_back({0, t});
+    Value* mask = n->input(3);
+    if (mask->type()->kind() == c10::TypeKind::NoneType) return true;
+    const int64_t rm = dims_.Rank(mask);
+    if (rm < 0) return mask->node()->kind() == c10::prim::Constant;
+    const int64_t aligned = t - (r - rm);
+    if (aligned >= 0 && dims_.TokenAt(mask, aligned)) {
+      reads->push_back({3, aligned});
+    } else if (aligned >= 0 && (dims_.ShapeA(mask)[static_cast<size_t>(aligned)] != 1 ||
+                                dims_.ShapeB(mask)[static_cast<size_t>(aligned)] != 1)) {
+      return false;
+    }
     return true;
   }
 
