@@ -92,6 +92,16 @@ def module_at(model, path):
     return m
 
 
+def eager_inputs(model, ids, types):
+    """The keyword inputs of one unpadded message for the original transformers class."""
+    kwargs = {"input_ids": torch.tensor([ids]), "attention_mask": torch.ones(1, len(ids), dtype=torch.long)}
+    if "token_type_ids" in model.forward.__code__.co_varnames and (getattr(model.config, "type_vocab_size", 0) or 0) > 0:
+        kwargs["token_type_ids"] = torch.tensor([types])
+    if "use_cache" in model.forward.__code__.co_varnames:
+        kwargs["use_cache"] = False
+    return kwargs
+
+
 def eager_logits(model, layer_path, ids, types, spec, pool):
     """Logits of one unpadded message with `spec` applied by forward hooks."""
     handles = []
@@ -124,13 +134,8 @@ def eager_logits(model, layer_path, ids, types, spec, pool):
         target = layers[int(site) % LAYERS] if layers is not None else block
         handles.append(target.register_forward_hook(hook))
     try:
-        kwargs = {"input_ids": torch.tensor([ids]), "attention_mask": torch.ones(1, len(ids), dtype=torch.long)}
-        if "token_type_ids" in model.forward.__code__.co_varnames and (getattr(model.config, "type_vocab_size", 0) or 0) > 0:
-            kwargs["token_type_ids"] = torch.tensor([types])
-        if "use_cache" in model.forward.__code__.co_varnames:
-            kwargs["use_cache"] = False
         with torch.no_grad():
-            logits = model(**kwargs).logits[0]
+            logits = model(**eager_inputs(model, ids, types)).logits[0]
     finally:
         for h in handles:
             h.remove()
@@ -152,13 +157,8 @@ def eager_captures(model, layer_path, ids, types, pool):
 
     handles = [m.register_forward_hook(hook) for m in dict.fromkeys(layers)]
     try:
-        kwargs = {"input_ids": torch.tensor([ids]), "attention_mask": torch.ones(1, len(ids), dtype=torch.long)}
-        if "token_type_ids" in model.forward.__code__.co_varnames and (getattr(model.config, "type_vocab_size", 0) or 0) > 0:
-            kwargs["token_type_ids"] = torch.tensor([types])
-        if "use_cache" in model.forward.__code__.co_varnames:
-            kwargs["use_cache"] = False
         with torch.no_grad():
-            model(**kwargs)
+            model(**eager_inputs(model, ids, types))
     finally:
         for h in handles:
             h.remove()
