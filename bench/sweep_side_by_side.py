@@ -2,7 +2,7 @@
 """Synapse next to two ways of doing the same in eager PyTorch, in one run, on one model.
 
     /usr/bin/python3 bench/sweep_side_by_side.py build [--examples 128] [--tokens 64]
-        [--layers 6] [--hidden 256] [--threads 2] [--work DIR]
+        [--layers 6] [--hidden 256] [--threads 2] [--work DIR] [--skip-a]
 
 The protocol: extraction of [CLS] at every layer, a linear probe per layer, and a sweep on
 the last 2 layers: k in 1, 5, 20 and, for each k, the top-k and bottom-k neurons of the
@@ -23,7 +23,8 @@ output (2 classes: 7 configurations per k, 42 in all). Weight space is off.
    configuration at layer L runs only layers L+1.. and the head on the changed output.
 
 Each side is timed by its own clock around extraction + probes + sweep; both use the
-same threads and batch 32.
+same threads and batch 32. --skip-a leaves out (a), which takes minutes (over 6 on
+LibTorch 2.14 on a busy 2-core machine), when only Synapse against (b) is wanted.
 """
 import argparse
 import json
@@ -164,6 +165,7 @@ def main():
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default=None)
+    ap.add_argument("--skip-a", action="store_true", help="leave out Python (a), the whole forward per configuration")
     a = ap.parse_args()
     work = a.work or os.path.join(a.build, "bench_models")
     os.makedirs(work, exist_ok=True)
@@ -199,27 +201,35 @@ def main():
 
     print("Python (b), prefix reuse ...", flush=True)
     py_b, acc_b = python_way(model, ids, labels, swept, prefix_reuse=True)
-    print("Python (a), one forward per configuration ...", flush=True)
-    py_a, acc_a = python_way(model, ids, labels, swept, prefix_reuse=False)
-    # The two Python sweeps compute the same configurations: the same accuracies.
-    same = max(abs(x - y) for x, y in zip(acc_a, acc_b))
+    py_a = None
+    if not a.skip_a:
+        print("Python (a), one forward per configuration ...", flush=True)
+        py_a, acc_a = python_way(model, ids, labels, swept, prefix_reuse=False)
+        # The two Python sweeps compute the same configurations: the same accuracies.
+        same = max(abs(x - y) for x, y in zip(acc_a, acc_b))
 
     syn_total = timing["total_s"]
     print()
     print(f"model: BERT-shaped, {a.layers} layers, hidden {a.hidden}; {a.examples} examples x {a.tokens} tokens; "
           f"{a.threads} threads; sweep on layers {swept[0]}-{swept[1]}: Synapse {syn_configs}, Python "
-          f"{py_a['configs']} configurations")
+          f"{py_b['configs']} configurations")
     print(f"pooled rows: {timing['suffix_execution'].get('pooled_rows', {}).get('summary', '-')}")
     print("| | extraction s | probes s | sweep s | total s |")
     print("|---|---|---|---|---|")
     print(f"| Synapse (report timing) | {timing['extraction_s']:.2f} | {timing['probes_s']:.2f} | "
           f"{timing['sweep_s']:.2f} | {syn_total:.2f} (process wall {wall:.2f}) |")
-    for label, p in [("Python (a), hooks, whole forward per configuration", py_a),
-                     ("Python (b), prefix reuse (start_at_layer style)", py_b)]:
-        print(f"| {label} | {p['extraction']:.2f} | {p['probes']:.2f} | {p['sweep']:.2f} | {p['total']:.2f} |")
-    print(f"Synapse vs (a): {py_a['total'] / syn_total:.2f}x; vs (b): {py_b['total'] / syn_total:.2f}x "
-          f"(sweep alone: {py_a['sweep'] / timing['sweep_s']:.2f}x, {py_b['sweep'] / timing['sweep_s']:.2f}x); "
-          f"Python (a) and (b) accuracies differ by at most {same:.3g}")
+    ways = [("Python (a), hooks, whole forward per configuration", py_a),
+            ("Python (b), prefix reuse (start_at_layer style)", py_b)]
+    for label, p in ways:
+        if p is not None:
+            print(f"| {label} | {p['extraction']:.2f} | {p['probes']:.2f} | {p['sweep']:.2f} | {p['total']:.2f} |")
+    vs_b = f"vs (b): {py_b['total'] / syn_total:.2f}x (sweep alone {py_b['sweep'] / timing['sweep_s']:.2f}x)"
+    if py_a is None:
+        print(f"torch {torch.__version__}; Synapse {vs_b}; (a) skipped")
+    else:
+        print(f"torch {torch.__version__}; Synapse vs (a): {py_a['total'] / syn_total:.2f}x "
+              f"(sweep alone {py_a['sweep'] / timing['sweep_s']:.2f}x); {vs_b}; "
+              f"Python (a) and (b) accuracies differ by at most {same:.3g}")
 
 
 if __name__ == "__main__":

@@ -2,11 +2,15 @@
 """Synapse's sweep next to the straightforward Python way, in one run, on one model.
 
     /usr/bin/python3 bench/sweep_vs_python.py build [--examples 256] [--tokens 128]
-        [--python-configs N] [--threads 2] [--work DIR]
+        [--python-configs N] [--threads 2] [--work DIR] [--transformers eager|sdpa]
 
 1. Makes a BERT-base-shaped classifier with random weights (12 layers, hidden 768, 12
    heads, feed-forward 3072, vocabulary 30522, 2 classes) with the fixture script's
-   modules, and traces it to WORK/bert_base_traced.pt.
+   modules, and traces it to WORK/bert_base_traced.pt. With --transformers ATTN (torch 2.x
+   with `transformers`: the LibTorch 2.x lane) it is the real
+   `transformers.BertForSequenceClassification` of BERT-base's default config instead,
+   with that attention implementation, traced the way synapse-export traces it (the
+   build's BUILD/synapse-export), to WORK/bert_base_ATTN.pt.
 2. Runs build/bench/sweep_bench (Google Benchmark) on it: a plain forward pass over the
    data, extraction with every layer captured, and the default protocol on the last 4
    layers (extraction, probes, sweep; weight space off), with suffix execution.
@@ -49,6 +53,39 @@ def build_model(path):
     ids = torch.randint(5, 8000, (2, 16))
     torch.jit.trace(model, (ids, torch.ones_like(ids))).save(path)
     return model
+
+
+def build_transformers_model(path, build, attention):
+    """The real BertForSequenceClassification (BERT-base config, random weights), traced
+    through synapse-export's own wrapper; returns a module called as model(ids, mask)."""
+    import importlib.machinery
+    import importlib.util
+    import transformers
+    loader = importlib.machinery.SourceFileLoader("synapse_export", os.path.join(build, "synapse-export"))
+    spec = importlib.util.spec_from_loader("synapse_export", loader)
+    exporter = importlib.util.module_from_spec(spec)
+    loader.exec_module(exporter)
+    torch.manual_seed(20261126)
+    config = transformers.BertConfig(num_labels=2)
+    model = transformers.BertForSequenceClassification._from_config(config, attn_implementation=attention).eval()
+    names = exporter.input_names(model)
+    wrapper = exporter.make_wrapper(model, names)
+    ids = torch.randint(5, 8000, (2, 16))
+    example = (ids, torch.ones_like(ids)) + ((torch.zeros_like(ids),) if len(names) == 3 else ())
+    with torch.no_grad():
+        torch.jit.trace(wrapper, example, strict=False, check_trace=False).save(path)
+
+    class Pair(torch.nn.Module):  # model(ids, mask) -> (logits,), as the fixture modules answer
+        def __init__(self):
+            super().__init__()
+            self.bert = model.bert
+            self.inner = wrapper
+
+        def forward(self, input_ids, attention_mask):
+            extra = (torch.zeros_like(input_ids),) if len(names) == 3 else ()
+            return (self.inner(input_ids, attention_mask, *extra),)
+
+    return Pair().eval()
 
 
 def resolve_k(width):
@@ -95,7 +132,7 @@ def python_way(model, ids, labels, layers_to_sweep, configs_to_time):
     t = time.perf_counter()
     captured = {i: [] for i in range(len(layers))}
     handles = [layer.register_forward_hook(
-        lambda mod, inp, out, i=i: captured[i].append(out[0][:, 0].detach().clone()))
+        lambda mod, inp, out, i=i: captured[i].append((out[0] if isinstance(out, tuple) else out)[:, 0].detach().clone()))
         for i, layer in enumerate(layers)]
     base = forward_all(model, ids)
     for h in handles:
@@ -128,12 +165,12 @@ def python_way(model, ids, labels, layers_to_sweep, configs_to_time):
 
     def hook_for(kind, arg):
         def hook(module, inputs, output):
-            h = output[0].clone()
+            h = (output[0] if isinstance(output, tuple) else output).clone()
             if kind == "zero":
                 h[:, :, torch.as_tensor(arg)] = 0
             else:
                 h = h + torch.randn_like(h) * arg
-            return (h,) + tuple(output[1:])
+            return (h,) + tuple(output[1:]) if isinstance(output, tuple) else h
         return hook
 
     t = time.perf_counter()
@@ -158,13 +195,20 @@ def main():
     ap.add_argument("--python-configs", type=int, default=0, help="time this many configurations (0: all)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default=None)
+    ap.add_argument("--transformers", choices=["eager", "sdpa"], default=None,
+                    help="the real transformers BertForSequenceClassification with this attention")
     a = ap.parse_args()
     work = a.work or os.path.join(a.build, "bench_models")
     os.makedirs(work, exist_ok=True)
     torch.set_num_threads(a.threads)
-    path = os.path.join(work, "bert_base_traced.pt")
-    print(f"building {path} ...", flush=True)
-    model = build_model(path)
+    if a.transformers:
+        path = os.path.join(work, f"bert_base_{a.transformers}.pt")
+        print(f"building {path} (transformers, attention {a.transformers}) ...", flush=True)
+        model = build_transformers_model(path, a.build, a.transformers)
+    else:
+        path = os.path.join(work, "bert_base_traced.pt")
+        print(f"building {path} ...", flush=True)
+        model = build_model(path)
 
     env = dict(os.environ, SYNAPSE_SWEEP_MODEL=path, SYNAPSE_SWEEP_EXAMPLES=str(a.examples),
                SYNAPSE_SWEEP_TOKENS=str(a.tokens), OMP_NUM_THREADS=str(a.threads))
@@ -185,7 +229,9 @@ def main():
     syn_sweep = syn["sweep_x"] * f
     py_total = py["extraction"] + py["probes"] + py["sweep"]
     print()
-    print(f"model: BERT-base-shaped, 12 layers, hidden 768; {a.examples} examples x {a.tokens} tokens; "
+    kind = f"transformers BertForSequenceClassification, {a.transformers} attention" if a.transformers else \
+        "the fixture script's modules"
+    print(f"model: BERT-base-shaped ({kind}), 12 layers, hidden 768; {a.examples} examples x {a.tokens} tokens; "
           f"{a.threads} threads; {int(syn['configs'])} configurations on layers 8-11")
     print(f"Synapse  plain forward (LibTorch, no hooks) {f:9.2f} s")
     print(f"Synapse  extraction, every layer            {syn['extraction_x'] * f:9.2f} s = {syn['extraction_x']:.3f} x forward")

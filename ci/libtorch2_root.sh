@@ -2,19 +2,27 @@
 # Makes the Debian testing ("forky") root in which the second CI lane builds Synapse against
 # LibTorch 2.14 (libtorch-dev, python3-torch), and keeps it up to date. Idempotent.
 #
-#   bash ci/libtorch2_root.sh [ROOT]     ROOT: ${SYNAPSE_LIBTORCH2_ROOT:-/var/lib/synapse/forky-root}
+#   bash ci/libtorch2_root.sh [ROOT]     ROOT: ${SYNAPSE_LIBTORCH2_ROOT:-/var/lib/synapse/SUITE-root}
 #   bash ci/in_libtorch2_root.sh ROOT COMMAND...   then runs COMMAND in it
+#
+# SYNAPSE_ROOT_SUITE picks the Debian suite (default forky); e.g. SYNAPSE_ROOT_SUITE=trixie
+# makes the Debian 13 root (LibTorch 2.6) that `make test-libtorch26` uses.
 #
 # A fresh root is built in ROOT.tmp and renamed to ROOT once complete; ROOT/.synapse-root-ready,
 # written last, holds the hash of the suite and package list. A root whose hash matches is left
 # as it is (only resolv.conf and the host's local CA certificates are brought in line); one
 # whose package list changed is updated in place (packages dropped from the list stay
-# installed). Packages that forky lacks are reported and left out (ROOT/.synapse-root-skipped).
+# installed). Packages that the suite lacks are reported and left out (ROOT/.synapse-root-skipped;
+# trixie has no python3-transformers or python3-tokenizers, so the tests that need them are
+# not registered there). A root made for another suite is refused, not converted.
 # The host gets debootstrap and nothing else; apt settings change only inside the root.
 # SYNAPSE_DEBIAN_MIRROR overrides the mirror taken from the host's apt sources.
 set -euo pipefail
 
-suite=forky
+suite=${SYNAPSE_ROOT_SUITE:-forky}
+case "$suite" in
+  "" | *[!a-z0-9-]*) echo "libtorch2_root: bad SYNAPSE_ROOT_SUITE=$suite" >&2; exit 2 ;;
+esac
 packages=(
   build-essential cmake make pkg-config git ccache
   libtorch-dev libopenblas0-pthread
@@ -33,7 +41,7 @@ self=$here/$(basename "${BASH_SOURCE[0]}")
 if [ "$(id -u)" -ne 0 ]; then
   exec sudo --preserve-env bash "$self" "$@"
 fi
-root=$(realpath -m -- "${1:-${SYNAPSE_LIBTORCH2_ROOT:-/var/lib/synapse/forky-root}}")
+root=$(realpath -m -- "${1:-${SYNAPSE_LIBTORCH2_ROOT:-/var/lib/synapse/$suite-root}}")
 case "$root" in
   / | /bin | /boot | /dev | /etc | /home | /lib* | /proc | /root | /run | /sbin | /sys | /tmp | /usr | /var)
     echo "libtorch2_root: refusing ROOT=$root" >&2
@@ -93,11 +101,12 @@ remove_tree() {
   rm -rf --one-file-system -- "$dir"
 }
 
-# Configures apt in DIR and installs the packages forky has.
+# Configures apt in DIR and installs the packages the suite has.
 provision() {
   local dir=$1 p avail=() skipped=()
   mkdir -p "$dir/etc/apt/apt.conf.d"
-  # The testing Release file can be older than its Valid-Until here (a pinned archive).
+  # The testing Release file can be older than its Valid-Until here (a pinned archive); a
+  # stable suite's rarely is, but the setting is as harmless there.
   echo 'Acquire::Check-Valid-Until "false";' > "$dir/etc/apt/apt.conf.d/99synapse-no-valid-until"
   printf '%s\n' 'APT::Install-Recommends "false";' 'APT::Install-Suggests "false";' \
     > "$dir/etc/apt/apt.conf.d/99synapse-no-recommends"
@@ -143,6 +152,12 @@ if [ -f "$root/$marker" ] && [ "$(head -n1 "$root/$marker")" = "$want_hash" ]; t
 fi
 
 if [ -f "$root/$marker" ]; then
+  # Made for another suite (provision writes "deb MIRROR SUITE main"): not converted in place.
+  had=$(awk '$1 == "deb" { print $3; exit }' "$root/etc/apt/sources.list" 2> /dev/null || true)
+  if [ -n "$had" ] && [ "$had" != "$suite" ]; then
+    echo "libtorch2_root: $root is a $had root, not $suite; pick another ROOT or move it away" >&2
+    exit 1
+  fi
   # Made by this script earlier; the package list changed, or an update was interrupted.
   log "updating $root in place (package list changed)"
   echo updating > "$root/$marker"
@@ -157,7 +172,7 @@ if [ -e "$root" ]; then
   exit 1
 fi
 
-# This host's debootstrap may predate forky: the sid script serves every later suite.
+# This host's debootstrap may predate the suite (forky): the sid script serves every later one.
 script=
 if [ ! -e "/usr/share/debootstrap/scripts/$suite" ]; then
   script=/usr/share/debootstrap/scripts/sid

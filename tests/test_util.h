@@ -17,13 +17,20 @@
 namespace synapse::test {
 
 /// A fresh scratch directory for one test.
-// The LibTorch this build runs on ("1.13.0", "2.14.1"), and its major version: where a
+// The LibTorch this build runs on ("1.13.0", "2.6.0", "2.14.1"), and its major version: where a
 // behaviour is LibTorch's own, tests expect what that version does.
 inline const std::string& LibTorchVersion() {
   static const std::string version = DescribeRuntime().libtorch_version;
   return version;
 }
 inline int LibTorchMajor() { return std::stoi(LibTorchVersion()); }
+/// Whether this LibTorch is MAJOR.MINOR or later ("2.6.0" is at least 2.6, not 2.14).
+inline bool LibTorchAtLeast(int major, int minor) {
+  const std::string& v = LibTorchVersion();
+  const size_t dot = v.find('.');
+  const int have_minor = dot == std::string::npos ? 0 : std::stoi(v.substr(dot + 1));
+  return LibTorchMajor() > major || (LibTorchMajor() == major && have_minor >= minor);
+}
 
 inline std::string TempDir(const std::string& name) {
   std::string base = SYNAPSE_TEST_TMP;

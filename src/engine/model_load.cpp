@@ -68,6 +68,7 @@ torch::jit::Module LoadModuleFile(const std::string& path) {
   if (!std::ifstream(path).good()) throw ModelError(101, path + ": cannot be read (permissions?)");
   if (st.st_size == 0) throw ModelError(102, path + ": is empty (0 bytes), not a TorchScript file");
   torch::jit::Module module;
+  torch_compat::UseUnfusedExecutor();  // before any graph of this model is optimized
   try {
     module = torch::jit::load(path, c10::kCPU);
   } catch (const std::exception& e) {

@@ -7,6 +7,7 @@
 #define SYNAPSE_SRC_ENGINE_TORCH_COMPAT_H_
 
 #include <c10/util/Exception.h>
+#include <torch/csrc/jit/passes/tensorexpr_fuser.h>
 #include <torch/version.h>
 
 #include <string>
@@ -33,6 +34,20 @@ class MessageWarningHandler : public c10::WarningHandler {
   void process(const c10::SourceLocation&, const std::string& message, const bool) override { OnWarning(message); }
 #endif
 };
+
+/// Runs TorchScript graphs op by op, as LibTorch 1.13 does: turns off the TensorExpr (NNC)
+/// fuser for the whole process. A LibTorch built with LLVM (Debian testing's 2.14 is;
+/// Debian 12's 1.13 is not: torch._C._jit_can_fuse_on_cpu() is True there, False here)
+/// lets the profiling executor fuse elementwise ops into CPU kernels it compiles with LLVM
+/// at run time, once per GraphExecutor, fusion group and shape specialization (up to 2
+/// static and 10 dynamic). Synapse runs many small graphs (forward stages, suffix graphs,
+/// the pooled tail) on a few batches each, so the compiling never pays back: on the
+/// side-by-side sweep (bench/sweep_side_by_side.py) it made LibTorch 2.14 1.8x slower than
+/// 1.13 on one thread, ~20% of the run's samples in LLVM (bench/README.md, "LibTorch 2.14
+/// against 1.13"). Unfused, the ops are LibTorch's ordinary kernels, the same as eager
+/// PyTorch's. The same call in every version (1.13's default is already off on a build
+/// without LLVM); PYTORCH_TENSOREXPR=1 in the environment still turns the fuser on.
+inline void UseUnfusedExecutor() { torch::jit::setTensorExprFuserEnabled(false); }
 
 }  // namespace synapse::torch_compat
 

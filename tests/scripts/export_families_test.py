@@ -92,6 +92,16 @@ def module_at(model, path):
     return m
 
 
+def eager_inputs(model, ids, types):
+    """The keyword inputs of one unpadded message for the original transformers class."""
+    kwargs = {"input_ids": torch.tensor([ids]), "attention_mask": torch.ones(1, len(ids), dtype=torch.long)}
+    if "token_type_ids" in model.forward.__code__.co_varnames and (getattr(model.config, "type_vocab_size", 0) or 0) > 0:
+        kwargs["token_type_ids"] = torch.tensor([types])
+    if "use_cache" in model.forward.__code__.co_varnames:
+        kwargs["use_cache"] = False
+    return kwargs
+
+
 def eager_logits(model, layer_path, ids, types, spec, pool):
     """Logits of one unpadded message with `spec` applied by forward hooks."""
     handles = []
@@ -124,19 +134,35 @@ def eager_logits(model, layer_path, ids, types, spec, pool):
         target = layers[int(site) % LAYERS] if layers is not None else block
         handles.append(target.register_forward_hook(hook))
     try:
-        kwargs = {"input_ids": torch.tensor([ids]), "attention_mask": torch.ones(1, len(ids), dtype=torch.long)}
-        if "token_type_ids" in model.forward.__code__.co_varnames and (getattr(model.config, "type_vocab_size", 0) or 0) > 0:
-            kwargs["token_type_ids"] = torch.tensor([types])
-        if "use_cache" in model.forward.__code__.co_varnames:
-            kwargs["use_cache"] = False
         with torch.no_grad():
-            logits = model(**kwargs).logits[0]
+            logits = model(**eager_inputs(model, ids, types)).logits[0]
     finally:
         for h in handles:
             h.remove()
     if site == "logits":
         logits = logits + torch.tensor(neurons, dtype=logits.dtype)
     return logits
+
+
+def eager_captures(model, layer_path, ids, types, pool):
+    """Each layer's output at the pooled token of one unpadded message, by forward hooks."""
+    block = module_at(model, layer_path)
+    layers = list(block) if isinstance(block, torch.nn.ModuleList) else [block] * LAYERS
+    seen = []
+
+    def hook(module, inputs, output):
+        hidden = output[0] if isinstance(output, tuple) else output
+        row = 0 if pool == "first" else hidden.shape[1] - 1
+        seen.append(hidden[0, row].tolist())
+
+    handles = [m.register_forward_hook(hook) for m in dict.fromkeys(layers)]
+    try:
+        with torch.no_grad():
+            model(**eager_inputs(model, ids, types))
+    finally:
+        for h in handles:
+            h.remove()
+    return seen
 
 
 def spec_text(spec):
@@ -193,6 +219,7 @@ def main():
             worst = 0.0
             base = [eager_logits(model, layer_path, e.ids, e.type_ids, ("logits", "shift", [0.0] * CLASSES, "all"),
                                  pool) for e in encoded]
+            expected = {}  # spec → eager logits per message, for cross_lane_test.py
             for spec in specs:
                 cmd = [cli, "predict", "--model", out, "--data", data, "--pool", pool, "-i", spec_text(spec)]
                 p = subprocess.run(cmd, capture_output=True, text=True)
@@ -206,14 +233,21 @@ def main():
                 if not moved > 1e-3:
                     print(f"FAIL {label} {spec_text(spec)}: the logits moved by only {moved:.3g}")
                     failures += 1
+                expected[spec_text(spec)] = []
                 for i, e in enumerate(encoded):
                     ref = eager_logits(model, layer_path, e.ids, e.type_ids, spec, pool)
+                    expected[spec_text(spec)].append(ref.tolist())
                     d = float((torch.tensor(got[i]) - ref).abs().max())
                     worst = max(worst, d)
                     if not d <= TOL:
                         print(f"FAIL {label} {spec_text(spec)} row {i}: {d:.3g} from eager hooks")
                         failures += 1
                         break
+            # For transformers_families_test (C++): each message's layer outputs at the pooled
+            # token by eager hooks, to check Synapse's captures against.
+            with open(os.path.join(work, label.replace("/", "_") + "_eager.json"), "w") as f:
+                json.dump({"pool": pool, "captures": [eager_captures(model, layer_path, e.ids, e.type_ids, pool)
+                                                      for e in encoded], "predict": expected}, f)
             print(f"{'ok  ' if worst <= TOL else 'FAIL'} {label}: {len(specs)} interventions x {len(encoded)} "
                   f"messages, largest difference from eager hooks {worst:.2g}")
             report_dir = os.path.join(work, label.replace("/", "_") + "_analyze")

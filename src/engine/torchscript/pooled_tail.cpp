@@ -151,6 +151,9 @@ class RowWise {
       reads->push_back({0, t});
       return true;
     }
+    // By name: LibTorch 1.13 has no such operator (nor the interned symbol).
+    static const c10::Symbol sdpa = c10::Symbol::fromQualString("aten::scaled_dot_product_attention");
+    if (kind == sdpa) return Attention(n, t, r, reads);
     if (kind == c10::aten::transpose || kind == c10::aten::permute) return Permuted(n, t, r, reads);
     if (kind == c10::aten::view || kind == c10::aten::reshape) return Reshaped(n, t, r, reads);
     if (ElementwiseRowWise().count(kind)) return Elementwise(n, t, r, reads);
@@ -196,6 +199,35 @@ class RowWise {
       if (*dim == t) return false;
     }
     reads->push_back({0, t});
+    return true;
+  }
+
+  // Fused attention (LibTorch 2.x, Hugging Face's default "sdpa"): each query row's output
+  // reads that query row, every key and value, and that row of the mask, so rows of the
+  // query (its token dimension is the one before the head size) are rows of the output.
+  // Only without dropout and without the causal flag, whose mask depends on where the row
+  // sits; an explicit mask is sliced with the query, or read whole where it broadcasts.
+  bool Attention(Node* n, int64_t t, int64_t r, RowReads* reads) const {
+    if (r < 2 || t != r - 2 || n->inputs().size() < 6 || dims_.Rank(n->input(0)) != r ||
+        !dims_.TokenAt(n->input(0), t)) {
+      return false;
+    }
+    const c10::optional<c10::IValue> dropout = torch::jit::toIValue(n->input(4));
+    const c10::optional<c10::IValue> causal = torch::jit::toIValue(n->input(5));
+    if (!dropout || !dropout->isDouble() || dropout->toDouble() != 0.0) return false;
+    if (!causal || !causal->isBool() || causal->toBool()) return false;
+    reads->push_back({0, t});
+    Value* mask = n->input(3);
+    if (mask->type()->kind() == c10::TypeKind::NoneType) return true;
+    const int64_t rm = dims_.Rank(mask);
+    if (rm < 0) return mask->node()->kind() == c10::prim::Constant;
+    const int64_t aligned = t - (r - rm);
+    if (aligned >= 0 && dims_.TokenAt(mask, aligned)) {
+      reads->push_back({3, aligned});
+    } else if (aligned >= 0 && (dims_.ShapeA(mask)[static_cast<size_t>(aligned)] != 1 ||
+                                dims_.ShapeB(mask)[static_cast<size_t>(aligned)] != 1)) {
+      return false;
+    }
     return true;
   }
 
@@ -323,17 +355,61 @@ bool SelectsOneToken(Node* select, const std::unordered_map<Node*, size_t>& posi
   return true;
 }
 
+// Whether every use of `size` (an int read from a value's token dimension) ends as the
+// token position of a view or reshape already on the row, which gets 1 there instead
+// (through the NumToTensor / Int pairs a LibTorch 1.x trace puts around sizes).
+bool OnlyTokenSizeOfRowViews(Value* size, const RowPlan& plan) {
+  for (const torch::jit::Use& use : size->uses()) {
+    Node* user = use.user;
+    if (user->kind() == c10::prim::NumToTensor || user->kind() == c10::aten::Int) {
+      if (user->outputs().size() != 1 || !OnlyTokenSizeOfRowViews(user->output(), plan)) return false;
+      continue;
+    }
+    if (user->kind() != c10::prim::ListConstruct) return false;
+    for (const torch::jit::Use& list_use : user->output()->uses()) {
+      Node* view = list_use.user;
+      auto reads = plan.reads.find(view);
+      if ((view->kind() != c10::aten::view && view->kind() != c10::aten::reshape) || list_use.offset != 1 ||
+          reads == plan.reads.end() || reads->second.front().second != static_cast<int64_t>(use.offset)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+// How many uses of `v` read only its shape, and read what the row keeps: aten::size of a
+// dimension other than the token one `t` (the same on the row), or of the token one where
+// only views on the row use it (OnlyTokenSizeOfRowViews). Hugging Face's code shapes its
+// views from the tensors it reshapes (`x.size()[:-1] + (heads, head_size)`).
+size_t ShapeReads(Value* v, int64_t t, const TokenDims& dims, const RowPlan& plan) {
+  size_t count = 0;
+  const int64_t r = dims.Rank(v);
+  for (const torch::jit::Use& use : v->uses()) {
+    Node* user = use.user;
+    if (user->kind() != c10::aten::size || user->inputs().size() != 2 || use.offset != 0) continue;
+    c10::optional<int64_t> d = ConstantInt(user->input(1));
+    if (!d || r < 0) continue;
+    if (*d < 0) *d += r;
+    if (*d != t || OnlyTokenSizeOfRowViews(user->output(), plan)) ++count;
+  }
+  return count;
+}
+
 // From the selection upwards: a node runs on the row when everything that reads its
-// output reads it on the row, and it is row-wise.
-void PushUp(const std::vector<Node*>& nodes, const std::unordered_map<Node*, size_t>& position, const RowWise& row_wise,
-            RowPlan* plan) {
+// output reads it on the row (or reads a size the row keeps), and it is row-wise.
+void PushUp(const std::vector<Node*>& nodes, const std::unordered_map<Node*, size_t>& position, const TokenDims& dims,
+            const RowWise& row_wise, RowPlan* plan) {
   std::unordered_map<Value*, std::vector<int64_t>> row_reads;  // value → token dim per row read
   row_reads[plan->source].push_back(plan->dim);
   for (size_t i = position.at(plan->entry); i-- > 0;) {
     Node* n = nodes[i];
     if (n->outputs().size() != 1) continue;
     auto it = row_reads.find(n->output());
-    if (it == row_reads.end() || it->second.size() != n->output()->uses().size()) continue;
+    if (it == row_reads.end()) continue;
+    if (it->second.size() + ShapeReads(n->output(), it->second.front(), dims, *plan) != n->output()->uses().size()) {
+      continue;
+    }
     const int64_t t = it->second.front();
     if (std::any_of(it->second.begin(), it->second.end(), [&](int64_t x) { return x != t; })) continue;
     RowReads reads;
@@ -353,7 +429,7 @@ RowPlan BestRowPlan(const std::vector<Node*>& nodes, const TokenDims& dims, cons
   for (Node* select : nodes) {
     RowPlan plan;
     if (!SelectsOneToken(select, position, dims, &plan)) continue;
-    PushUp(nodes, position, row_wise, &plan);
+    PushUp(nodes, position, dims, row_wise, &plan);
     if (plan.rows.size() > best.rows.size()) best = std::move(plan);
   }
   return best;
