@@ -1,4 +1,5 @@
-// A TorchScript classifier with hook sites at every encoder layer.
+// A classifier with hook sites at every encoder layer: TorchScript, or an AOTInductor
+// package (`.pt2`) whose compiled code calls Synapse at each layer.
 //
 //   auto model = synapse::Model::Load("model.pt");            // traced or scripted
 //   for (const auto& layer : model.layers()) std::cout << layer.name << "\n";
@@ -145,9 +146,12 @@ struct ModelAccess;
 
 class Model {
  public:
-  /// Loads a TorchScript file in eval and inference mode and installs hook sites.
-  /// Throws ModelError: 101 unreadable, 102 not TorchScript, 103 unsupported forward,
-  /// 104 no layers, 105 unsupported output, 106 forward failed.
+  /// Loads a TorchScript file in eval and inference mode and installs hook sites; or an
+  /// AOTInductor package (`.pt2`, from `synapse-export --format pt2`; LibTorch 2.6 or
+  /// later), whose sites are its layers; or a model directory holding either (model.pt
+  /// first). Throws ModelError: 101 unreadable, 102 not TorchScript / not a package, 103
+  /// unsupported forward, 104 no layers, 105 unsupported output, 106 forward failed, 110
+  /// exported by a newer PyTorch, 111 a package this build cannot read (what to do).
   static Model Load(const std::string& path, const ModelOptions& options = ModelOptions());
 
   Model(Model&&) noexcept;

@@ -26,10 +26,13 @@ std::string FindModelFiles(const std::string& path, ModelFiles* files) {
   *files = ModelFiles();
   if (IsDirectory(path)) {
     files->directory = path;
-    files->model = path + (path.back() == '/' ? "" : "/") + "model.pt";
+    const std::string dir = path + (path.back() == '/' ? "" : "/");
+    files->model = dir + "model.pt";
+    if (!IsFile(files->model) && IsFile(dir + "model.pt2")) files->model = dir + "model.pt2";
     if (!IsFile(files->model)) {
       return "the model directory " + path +
-             " has no model.pt (a model directory holds model.pt, tokenizer.json, labels.json, eval.jsonl)";
+             " has no model.pt or model.pt2 (a model directory holds model.pt or model.pt2, tokenizer.json, "
+             "labels.json, eval.jsonl)";
     }
     files->data = FileBesideModel(files->model, "eval.jsonl");
   } else if (IsFile(path)) {

@@ -104,18 +104,23 @@ int64_t Model::num_classes() const { return impl_->num_classes; }
 int64_t Model::parameter_count() const { return impl_->parameter_count; }
 const std::string& Model::output_kind() const { return impl_->output_kind; }
 
+std::vector<std::pair<std::string, at::Tensor>> Model::Impl::NamedParameters() const {
+  if (package) return package->parameters();
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const auto& p : module.named_parameters(true)) out.emplace_back(p.name, p.value);
+  return out;
+}
+
 std::vector<std::pair<std::string, std::vector<int64_t>>> Model::parameters() const {
   std::vector<std::pair<std::string, std::vector<int64_t>>> out;
-  for (const auto& p : impl_->module.named_parameters(true)) {
-    out.emplace_back(p.name, p.value.sizes().vec());
-  }
+  for (const auto& [name, value] : impl_->NamedParameters()) out.emplace_back(name, value.sizes().vec());
   return out;
 }
 
 Eigen::MatrixXf Model::ParameterValues(const std::string& name) const {
-  for (const auto& p : impl_->module.named_parameters(true)) {
-    if (p.name != name) continue;
-    at::Tensor t = p.value.detach().to(at::kFloat);
+  for (const auto& [pname, value] : impl_->NamedParameters()) {
+    if (pname != name) continue;
+    at::Tensor t = value.detach().to(at::kFloat);
     if (t.dim() == 0)
       t = t.view({1, 1});
     else if (t.dim() == 1)

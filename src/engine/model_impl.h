@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/aoti/package.h"
 #include "engine/torchscript/forward_stages.h"
 #include "engine/torchscript/hook.h"
 #include "engine/intervention_kernels.h"
@@ -26,7 +27,10 @@ namespace synapse {
 
 class Model::Impl {
  public:
+  /// The TorchScript module; unused when `package` is set.
   torch::jit::Module module;
+  /// The AOTInductor package, for a .pt2 model; null for TorchScript.
+  std::unique_ptr<aoti::Package> package;
   std::string path;
   ModelOptions options;
   InputInfo inputs;
@@ -40,6 +44,10 @@ class Model::Impl {
   std::string output_kind;
   /// Bumped by every change to the live parameters (SuffixCache entries go stale).
   std::atomic<uint64_t> weights_version{0};
+
+  /// The parameters by name (TorchScript's named_parameters, or the package's weights):
+  /// the live tensors the model computes with.
+  std::vector<std::pair<std::string, at::Tensor>> NamedParameters() const;
 
   /// Runs the model with no interventions to count the calls of each selected module
   /// (one layer per call) and learn each layer's layout and width and the number of
@@ -56,6 +64,9 @@ class Model::Impl {
   /// per example in batch order. Never changes the model.
   at::Tensor RunToHeadInput(const HeadInputGraph& graph, const std::vector<Example>& batch,
                             const RunOptions& options) const;
+  /// For a package: runs the forward on one batch and returns what enters the head site,
+  /// one row per example in batch order, and (in *logits) the logits.
+  at::Tensor RunToHeadSite(const std::vector<Example>& batch, const RunOptions& options, at::Tensor* logits) const;
 
  private:
   mutable std::mutex stages_mutex;  // guards stages, which a deferred dry run resets

@@ -119,6 +119,19 @@ at::Tensor StackFeatures(const Model::Impl& m, const std::vector<Example>& batch
 std::vector<c10::IValue> ForwardArguments(const Model::Impl& m, const TokenTensors& tokens,
                                           const at::Tensor& features) {
   std::vector<c10::IValue> arguments;
+  if (m.package) {
+    for (const std::string& name : m.inputs.argument_names) {
+      if (name == "input_ids")
+        arguments.emplace_back(tokens.ids);
+      else if (name == "attention_mask")
+        arguments.emplace_back(tokens.mask);
+      else if (name == "token_type_ids")
+        arguments.emplace_back(tokens.types);
+      else
+        throw ModelError(103, m.path + ": the package takes \"" + name + "\", which Synapse cannot supply");
+    }
+    return arguments;
+  }
   const auto& schema = m.module.get_method("forward").function().getSchema();
   for (size_t a = 1; a < schema.arguments().size(); ++a) {
     const auto& arg = schema.arguments()[a];

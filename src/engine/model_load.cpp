@@ -200,10 +200,58 @@ void DryRunAtLoad(Model::Impl* impl, bool shared) {
 
 }  // namespace
 
-Model Model::Load(const std::string& path, const ModelOptions& options) {
+namespace {
+
+// A .pt2 package: its sites are the layers (and the head's input); the dry run learns the
+// number of classes and each layer's layout.
+void LoadPackage(Model::Impl* impl) {
+  if (!impl->options.layers_glob().empty()) {
+    throw ModelError(104, impl->path +
+                              ": the layers of a .pt2 package are the sites it was exported with; "
+                              "--layer-modules applies to TorchScript models only");
+  }
+  impl->package = aoti::Package::Open(impl->path);
+  impl->inputs.kind = InputInfo::Kind::kTokens;
+  impl->inputs.argument_names = impl->package->inputs();
+  for (const aoti::Site& site : impl->package->sites()) {
+    if (site.head) continue;
+    LayerInfo info;
+    info.index = site.index;
+    info.name = site.call < 0 ? site.module : site.module + "@" + std::to_string(site.call);
+    info.module = site.module;
+    info.call = site.call;
+    info.type = "site";
+    info.hidden_size = site.width;
+    impl->layers.push_back(std::move(info));
+    impl->layouts.push_back(Layout::kBatchFirst);
+  }
+  impl->parameter_count = impl->package->parameter_count();
+  DryRunAtLoad(impl, /*shared=*/false);
+}
+
+}  // namespace
+
+Model Model::Load(const std::string& given, const ModelOptions& options) {
+  // A model directory: its model.pt, else its model.pt2 (as FindModelFiles picks).
+  std::string path = given;
+  struct stat st {};
+  if (stat(given.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    const std::string dir = given + (given.back() == '/' ? "" : "/");
+    for (const char* name : {"model.pt", "model.pt2"}) {
+      struct stat file {};
+      if (stat((dir + name).c_str(), &file) == 0 && S_ISREG(file.st_mode)) {
+        path = dir + name;
+        break;
+      }
+    }
+  }
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->options = options;
+  if (aoti::IsPackagePath(path)) {
+    LoadPackage(impl.get());
+    return Model(std::move(impl));
+  }
   impl->module = LoadModuleFile(path);
   impl->inputs = ReadInputs(impl->module, path);
   bool shared = false;
@@ -217,6 +265,32 @@ void Model::Impl::DryRun(const std::vector<Example>& batch) {
   c10::InferenceMode inference;
   torch_compat::WarningHandlerGuard warnings(QuietTorchWarnings());
   PreparedInputs prepared = PrepareInputs(*this, batch, RunOptions());
+  if (package) {
+    PackageSites sites(*this, nullptr, prepared.geometry);
+    sites.Observe();
+    at::Tensor logits;
+    try {
+      aoti::ScopedSiteHandler scope(&sites);
+      logits = package->Forward(PackageInputs(prepared));
+    } catch (const std::exception& e) {
+      throw ModelError(106, path + ": a dry run of forward failed: " + SummarizeTorchError(e.what()));
+    }
+    sites.RethrowIfFailed();
+    output_kind = "tensor";
+    if (logits.dim() != 2 || logits.size(0) != prepared.geometry.batch) {
+      throw ModelError(105, path + ": logits of shape " + DescribeShape(logits.sizes().vec()) + " for a batch of " +
+                                std::to_string(prepared.geometry.batch) + "; expected [batch, classes]");
+    }
+    num_classes = logits.size(1);
+    for (size_t l = 0; l < layers.size(); ++l) {
+      const ObservedCall& seen = sites.observed()[l];
+      if (seen.width < 0) throw ModelError(105, path + ": the package never ran the site of layer " + layers[l].name);
+      layers[l].hidden_size = seen.width;
+      layers[l].layout = LayoutName(seen.layout);
+      layouts[l] = seen.layout;
+    }
+    return;
+  }
   RunContext context(*this, std::vector<std::vector<ResolvedOp>>(layers.size()), prepared.geometry, true);
   c10::IValue output;
   try {

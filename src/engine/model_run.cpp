@@ -43,6 +43,38 @@ at::Tensor RunContext::OnModuleOutput(const c10::ivalue::Object* module, const a
   }
 }
 
+at::Tensor PackageSites::OnSite(const at::Tensor& x, int64_t index) {
+  if (error_) return x;
+  const size_t layer = static_cast<size_t>(index);
+  try {
+    if (saved_ != nullptr && layer < saved_->size()) (*saved_)[layer] = x.clone();
+    if (layer >= model_.layers.size()) return x;  // the head's input
+    if (observe_) {
+      observed_[layer] = {DetectLayout(x, geometry_, Layout::kUnknown), x.size(-1)};
+      return x;
+    }
+    if (ops_ == nullptr || (*ops_)[layer].empty()) return x;
+    const Layout layout = DetectLayout(x, geometry_, model_.layouts[layer]);
+    at::Tensor capture;
+    at::Tensor y = ApplyAtSite(x, layout, index, (*ops_)[layer], geometry_, &capture);
+    // The compiled program may reuse x's buffer after the call: keep a copy.
+    if (capture.defined()) captures_[layer] = capture.clone();
+    return y;
+  } catch (const std::exception& e) {
+    const std::string where =
+        layer < model_.layers.size() ? "layer " + model_.layers[layer].name : "site " + std::to_string(index);
+    error_ =
+        std::make_exception_ptr(ModelError(106, model_.path + ": at " + where + ": " + SummarizeTorchError(e.what())));
+    return x;
+  }
+}
+
+std::vector<at::Tensor> PackageInputs(const PreparedInputs& prepared) {
+  std::vector<at::Tensor> out;
+  for (const c10::IValue& v : prepared.arguments) out.push_back(v.toTensor().contiguous());
+  return out;
+}
+
 int Model::ResolveLayer(const Site& site) const {
   const int n = static_cast<int>(impl_->layers.size());
   if (site.is_layer_index()) {
@@ -124,8 +156,7 @@ ResolvedPlan ResolvePlan(const Model& model, const Model::Impl& m, const std::ve
 
 // The logits (after shifts) and captures of a finished forward pass.
 RunResult FinishRun(const Model::Impl& m, const c10::IValue& output, const ResolvedPlan& plan, int64_t batch,
-                    RunContext& context) {
-  context.RethrowIfFailed();
+                    const std::vector<at::Tensor>& captures) {
   std::string kind;
   at::Tensor logits = ExtractLogits(output, m.path, &kind).to(at::kFloat);
   if (logits.dim() != 2 || logits.size(0) != batch) {
@@ -135,14 +166,56 @@ RunResult FinishRun(const Model::Impl& m, const c10::IValue& output, const Resol
   for (const Intervention* s : plan.shifts) logits = logits + at::tensor(s->values(), at::kFloat).view({1, -1});
   RunResult result;
   result.logits = ToEigen(logits);
-  for (size_t i = 0; i < context.captures().size(); ++i) {
-    if (context.captures()[i].defined()) result.captures[static_cast<int>(i)] = ToEigen(context.captures()[i]);
+  for (size_t i = 0; i < captures.size(); ++i) {
+    if (captures[i].defined()) result.captures[static_cast<int>(i)] = ToEigen(captures[i]);
   }
   return result;
 }
 
+RunResult FinishRun(const Model::Impl& m, const c10::IValue& output, const ResolvedPlan& plan, int64_t batch,
+                    RunContext& context) {
+  context.RethrowIfFailed();
+  return FinishRun(m, output, plan, batch, context.captures());
+}
+
+// The whole forward of a .pt2 package under `plan`.
+RunResult RunFullPackage(const Model::Impl& m, const PreparedInputs& prepared, const ResolvedPlan& plan) {
+  PackageSites sites(m, &plan.ops, prepared.geometry);
+  at::Tensor logits;
+  try {
+    aoti::ScopedSiteHandler scope(&sites);
+    logits = m.package->Forward(PackageInputs(prepared));
+  } catch (const std::exception& e) {
+    sites.RethrowIfFailed();
+    throw ModelError(106, m.path + ": forward failed: " + SummarizeTorchError(e.what()));
+  }
+  sites.RethrowIfFailed();
+  return FinishRun(m, c10::IValue(logits), plan, prepared.geometry.batch, sites.captures());
+}
+
+// A .pt2 package's programs from what enters site `from` (saved by the baseline) to the
+// logits, intervening at each site on the way.
+RunResult RunPackageFrom(const Model::Impl& m, const PreparedInputs& prepared, const ResolvedPlan& plan, int from,
+                         const std::vector<at::Tensor>& inputs, at::Tensor x) {
+  PackageSites sites(m, &plan.ops, prepared.geometry);
+  const int head = m.package->head_site();
+  try {
+    for (int s = from; s <= head; ++s) {
+      x = sites.OnSite(x, s);
+      sites.RethrowIfFailed();
+      x = m.package->Segment(s, x, inputs);
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ModelError(106, m.path + ": forward failed: " + SummarizeTorchError(e.what()));
+  }
+  return FinishRun(m, c10::IValue(x), plan, prepared.geometry.batch, sites.captures());
+}
+
 // The whole forward under `plan`.
 RunResult RunFull(Model::Impl& m, const PreparedInputs& prepared, const ResolvedPlan& plan) {
+  if (m.package) return RunFullPackage(m, prepared, plan);
   RunContext context(m, plan.ops, prepared.geometry, false);
   c10::IValue output;
   try {
@@ -220,6 +293,25 @@ at::Tensor Model::Impl::RunToHeadInput(const HeadInputGraph& graph, const std::v
   } catch (const std::exception& e) {
     throw ModelError(106, path + ": forward up to the classification head failed: " + SummarizeTorchError(e.what()));
   }
+}
+
+at::Tensor Model::Impl::RunToHeadSite(const std::vector<Example>& batch, const RunOptions& options,
+                                      at::Tensor* logits) const {
+  c10::InferenceMode inference;
+  torch_compat::WarningHandlerGuard warnings(QuietTorchWarnings());
+  const PreparedInputs prepared = PrepareInputs(*this, batch, options);
+  std::vector<at::Tensor> entering;
+  PackageSites sites(*this, nullptr, prepared.geometry);
+  sites.SaveAll(&entering);
+  try {
+    aoti::ScopedSiteHandler scope(&sites);
+    *logits = package->Forward(PackageInputs(prepared));
+  } catch (const std::exception& e) {
+    sites.RethrowIfFailed();
+    throw ModelError(106, path + ": forward failed: " + SummarizeTorchError(e.what()));
+  }
+  sites.RethrowIfFailed();
+  return entering.back();
 }
 
 RunResult Model::Run(const std::vector<Example>& batch, const std::vector<Intervention>& interventions,
@@ -379,7 +471,40 @@ std::vector<RunResult> Model::RunEach(const std::vector<Example>& batch,
   for (const auto& interventions : plans) resolved.push_back(ResolvePlan(*this, m, interventions, options));
   const PreparedInputs prepared = PrepareInputs(m, batch, options);
   std::vector<RunResult> results;
-  if ((plans.size() < 2 && cache == nullptr) || !m.options.install_hooks() || m.Stages().cuts() == 0) {
+  if (m.package && (plans.size() >= 2 || cache != nullptr)) {
+    // The unperturbed forward keeps what enters every site; a plan then runs the package's
+    // programs from its first intervened layer on.
+    const std::vector<at::Tensor> inputs = PackageInputs(prepared);
+    std::vector<std::vector<c10::IValue>> saved;
+    c10::IValue base;
+    const SuffixCache::State::Key key = {prepared.geometry.example_index, options.pad_id()};
+    if (cache == nullptr || !cache->state_->Find(m, key, &saved, &base)) {
+      std::vector<at::Tensor> entering;
+      PackageSites sites(m, nullptr, prepared.geometry);
+      sites.SaveAll(&entering);
+      try {
+        aoti::ScopedSiteHandler scope(&sites);
+        base = c10::IValue(m.package->Forward(inputs));
+      } catch (const std::exception& e) {
+        sites.RethrowIfFailed();
+        throw ModelError(106, m.path + ": forward failed: " + SummarizeTorchError(e.what()));
+      }
+      sites.RethrowIfFailed();
+      saved.clear();
+      for (const at::Tensor& t : entering) saved.push_back({c10::IValue(t)});
+      if (cache != nullptr) cache->state_->Store(m, key, saved, base);
+    }
+    for (const ResolvedPlan& plan : resolved) {
+      if (plan.layers.empty()) {
+        results.push_back(FinishRun(m, base, plan, prepared.geometry.batch, std::vector<at::Tensor>{}));
+        continue;
+      }
+      const int from = plan.layers.front();
+      results.push_back(RunPackageFrom(m, prepared, plan, from, inputs, saved.at(static_cast<size_t>(from)).at(0).toTensor()));
+    }
+    return results;
+  }
+  if (m.package || (plans.size() < 2 && cache == nullptr) || !m.options.install_hooks() || m.Stages().cuts() == 0) {
     for (const ResolvedPlan& plan : resolved) results.push_back(RunFull(m, prepared, plan));
     return results;
   }
@@ -418,6 +543,11 @@ std::vector<RunResult> Model::RunEach(const std::vector<Example>& batch,
 
 SuffixExecution Model::suffix_execution() const {
   SuffixExecution out;
+  if (impl_->package) {
+    for (const LayerInfo& l : impl_->layers) out.layers.push_back(l.index);
+    out.pooled_rows = "none: a .pt2 package runs every layer on every token";
+    return out;
+  }
   if (!impl_->options.install_hooks()) {
     out.fallback_reason = "the model was loaded without hooks";
     return out;

@@ -59,6 +59,49 @@ class RunContext : public HookContext {
   std::exception_ptr error_;
 };
 
+// What the site operator of a .pt2 package does during one run: the counterpart of
+// RunContext, where the site index is the layer (the head's input is the last site).
+class PackageSites : public aoti::SiteHandler {
+ public:
+  /// `ops`: per layer, the plan's ops (null: none anywhere).
+  PackageSites(const Model::Impl& model, const std::vector<std::vector<ResolvedOp>>* ops, BatchGeometry geometry)
+      : model_(model),
+        ops_(ops),
+        geometry_(std::move(geometry)),
+        captures_(model.layers.size()),
+        observed_(model.layers.size()) {}
+
+  at::Tensor OnSite(const at::Tensor& x, int64_t index) override;
+
+  /// Learn each layer's width and layout instead of intervening (the dry run).
+  void Observe() { observe_ = true; }
+  /// Keep a copy of what enters every site, head included (the baseline of suffix
+  /// execution); `saved` gets one tensor per site.
+  void SaveAll(std::vector<at::Tensor>* saved) {
+    saved_ = saved;
+    saved_->assign(model_.layers.size() + 1, at::Tensor());
+  }
+
+  void RethrowIfFailed() const {
+    if (error_) std::rethrow_exception(error_);
+  }
+  std::vector<at::Tensor>& captures() { return captures_; }
+  const std::vector<ObservedCall>& observed() const { return observed_; }
+
+ private:
+  const Model::Impl& model_;
+  const std::vector<std::vector<ResolvedOp>>* ops_;
+  BatchGeometry geometry_;
+  bool observe_ = false;
+  std::vector<at::Tensor>* saved_ = nullptr;
+  std::vector<at::Tensor> captures_;
+  std::vector<ObservedCall> observed_;
+  std::exception_ptr error_;
+};
+
+/// A prepared batch as a package's inputs (forward's arguments are all tensors there).
+std::vector<at::Tensor> PackageInputs(const PreparedInputs& prepared);
+
 }  // namespace synapse
 
 #endif  // SYNAPSE_SRC_ENGINE_RUN_CONTEXT_H_

@@ -26,20 +26,20 @@ class WeightPerturbation::Impl {
     if (live_) ++live_model_->weights_version;
     auto it = saved_.find(name);
     if (it != saved_.end()) return it->second.first;
-    for (const auto& p : model_.module.named_parameters(true)) {
-      if (p.name == name) {
-        at::Tensor copy = p.value.detach().clone();
+    for (const auto& [pname, value] : model_.NamedParameters()) {
+      if (pname == name) {
+        at::Tensor copy = value.detach().clone();
         if (live_)
-          saved_.emplace(name, std::make_pair(p.value, copy));
+          saved_.emplace(name, std::make_pair(value, copy));
         else
           saved_.emplace(name, std::make_pair(copy, at::Tensor()));
         return saved_.at(name).first;
       }
     }
     std::string hint;
-    for (const auto& p : model_.module.named_parameters(true)) {
-      if (p.name.find(name) != std::string::npos) {
-        hint = " (did you mean \"" + p.name + "\"?)";
+    for (const auto& [pname, value] : model_.NamedParameters()) {
+      if (pname.find(name) != std::string::npos) {
+        hint = " (did you mean \"" + pname + "\"?)";
         break;
       }
     }
@@ -177,8 +177,8 @@ class HeadReplay::Impl {
   int64_t examples = 0;
 
   at::Tensor Live(const std::string& name) const {
-    for (const auto& p : model->module.named_parameters(true)) {
-      if (p.name == name) return p.value.detach();
+    for (const auto& [pname, value] : model->NamedParameters()) {
+      if (pname == name) return value.detach();
     }
     throw std::logic_error("HeadReplay: no parameter " + name);
   }
@@ -191,6 +191,38 @@ HeadReplay::HeadReplay(const Model& model, const std::vector<Example>& examples,
   r.model = &internal::ModelAccess::Of(model);
   r.head = head;
   r.examples = static_cast<int64_t>(examples.size());
+  if (r.model->package) {
+    // The package's head site: what enters its head Linear, when that Linear is the head
+    // named here and its output is the logits.
+    const aoti::Package& package = *r.model->package;
+    const std::string& module = package.head_module();
+    if (head.weight != module + ".weight" || (!head.bias.empty() && head.bias != module + ".bias")) {
+      r.reason = "the package's head site is the input of " + module + ", not of the head " + head.weight;
+      return;
+    }
+    if (!package.head_input_is_rows()) {
+      r.reason = "the package's head reads every token (" + module + " runs before the pooled token is picked)";
+      return;
+    }
+    for (const std::vector<int64_t>& batch : LengthSortedBatches(examples, batching.batch_size())) {
+      RunOptions run;
+      run.pool(batching.pool()).pad_id(batching.pad_id()).seed(batching.seed()).example_indices(batch);
+      at::Tensor logits;
+      at::Tensor x = r.model->RunToHeadSite(Gather(examples, batch), run, &logits);
+      c10::InferenceMode inference;
+      at::Tensor replayed = at::linear(x, r.Live(head.weight), head.bias.empty() ? at::Tensor() : r.Live(head.bias));
+      if (x.dim() != 2 || replayed.sizes() != logits.sizes() ||
+          !at::allclose(replayed.to(at::kFloat), logits.to(at::kFloat), 1e-4, 1e-5)) {
+        r.reason = "the package's logits are not " + module + " applied to the head site's input";
+        r.inputs.clear();
+        r.batches.clear();
+        return;
+      }
+      r.batches.push_back(batch);
+      r.inputs.push_back(x);
+    }
+    return;
+  }
   const HeadInputGraph& graph = r.model->HeadInput(head.weight, head.bias);
   if (!graph.available()) {
     r.reason = graph.reason();
@@ -256,9 +288,9 @@ Eigen::MatrixXf HeadReplay::Logits(const WeightPerturbation& w) const {
 uint64_t ParameterHash(const Model& model) {
   Fnv1a64 h(Fnv1a64::kParameterHashBasis);
   auto mix = [&h](const void* data, size_t n) { h.Add(data, n); };
-  for (const auto& p : internal::ModelAccess::Of(model).module.named_parameters(true)) {
-    mix(p.name.data(), p.name.size());
-    at::Tensor c = p.value.detach().contiguous();
+  for (const auto& [name, value] : internal::ModelAccess::Of(model).NamedParameters()) {
+    mix(name.data(), name.size());
+    at::Tensor c = value.detach().contiguous();
     mix(c.data_ptr(), c.numel() * c.element_size());
   }
   return h.value();

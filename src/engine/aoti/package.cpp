@@ -1,0 +1,259 @@
+#include "engine/aoti/package.h"
+
+#include <sys/stat.h>
+#include <torch/library.h>
+#include <torch/version.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "engine/model_impl.h"
+#include "synapse/error.h"
+
+#if __has_include(<torch/csrc/inductor/aoti_package/model_package_loader.h>) && \
+    (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 6))
+#define SYNAPSE_HAVE_AOTI 1
+#include <torch/csrc/inductor/aoti_package/model_package_loader.h>
+#else
+#define SYNAPSE_HAVE_AOTI 0
+#endif
+
+namespace synapse {
+namespace aoti {
+
+namespace {
+
+thread_local SiteHandler* current_handler = nullptr;
+
+const std::string kLibTorch = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+                              std::to_string(TORCH_VERSION_PATCH);
+
+#if SYNAPSE_HAVE_AOTI
+// The kernel the compiled programs call at every site. The schema promises a fresh tensor
+// (the generated code may reuse `x`'s buffer after the call), so an untouched `x` is copied.
+at::Tensor SiteKernel(const at::Tensor& x, int64_t index) {
+  SiteHandler* handler = current_handler;
+  if (handler == nullptr) return x.clone();
+  at::Tensor y = handler->OnSite(x, index);
+  if (y.is_same(x) || (y.has_storage() && x.has_storage() && y.storage().is_alias_of(x.storage()))) return y.clone();
+  return y;
+}
+#endif
+
+}  // namespace
+
+#if SYNAPSE_HAVE_AOTI
+TORCH_LIBRARY_FRAGMENT(synapse, m) { m.def("site(Tensor x, int index) -> Tensor"); }
+TORCH_LIBRARY_IMPL(synapse, CPU, m) { m.impl("site", SiteKernel); }
+#endif
+
+ScopedSiteHandler::ScopedSiteHandler(SiteHandler* handler) : previous_(current_handler) { current_handler = handler; }
+ScopedSiteHandler::~ScopedSiteHandler() { current_handler = previous_; }
+
+bool IsPackagePath(const std::string& path) {
+  return path.size() >= 4 && path.compare(path.size() - 4, 4, ".pt2") == 0;
+}
+
+struct Package::Impl {
+  std::string path;
+  std::vector<Site> sites;
+  std::vector<std::string> inputs;
+  std::string pooling = "first";
+  int64_t parameter_count = 0;
+  std::string head_module;
+  bool head_rows = true;
+  std::vector<std::pair<std::string, at::Tensor>> parameters;
+#if SYNAPSE_HAVE_AOTI
+  std::unique_ptr<torch::inductor::AOTIModelPackageLoader> forward;
+  /// segments[s]: the program from site s's output.
+  std::vector<std::unique_ptr<torch::inductor::AOTIModelPackageLoader>> segments;
+#endif
+};
+
+Package::Package(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Package::~Package() = default;
+
+const std::vector<Site>& Package::sites() const { return impl_->sites; }
+const std::vector<std::string>& Package::inputs() const { return impl_->inputs; }
+const std::string& Package::pooling() const { return impl_->pooling; }
+int64_t Package::parameter_count() const { return impl_->parameter_count; }
+const std::string& Package::head_module() const { return impl_->head_module; }
+bool Package::head_input_is_rows() const { return impl_->head_rows; }
+const std::vector<std::pair<std::string, at::Tensor>>& Package::parameters() const { return impl_->parameters; }
+
+#if SYNAPSE_HAVE_AOTI
+
+namespace {
+
+using Loader = torch::inductor::AOTIModelPackageLoader;
+
+std::unique_ptr<Loader> OpenProgram(const std::string& path, const std::string& name) {
+  try {
+    return std::make_unique<Loader>(path, name);
+  } catch (const std::exception& e) {
+    throw ModelError(102, path + ": cannot load the program \"" + name +
+                              "\" of this AOTInductor package: " + SummarizeTorchError(e.what()));
+  }
+}
+
+// The package's record (synapse-export's `synapse.json`), with the fields the engine needs
+// checked; ModelError 102 naming the field otherwise.
+nlohmann::json ReadRecord(const std::string& path, const std::unordered_map<std::string, std::string>& metadata) {
+  auto it = metadata.find("synapse.json");
+  if (it == metadata.end()) {
+    throw ModelError(111, path +
+                              ": an AOTInductor package without Synapse's sites (no synapse.json in its "
+                              "metadata); export the model with `synapse-export SAVED_DIR OUT_DIR --format pt2`");
+  }
+  nlohmann::json record;
+  try {
+    record = nlohmann::json::parse(it->second);
+  } catch (const std::exception& e) {
+    throw ModelError(102, path + ": the package's synapse.json is not JSON: " + std::string(e.what()));
+  }
+  auto need = [&](const char* field, bool ok) {
+    if (!ok) throw ModelError(102, path + ": the package's synapse.json has no valid \"" + std::string(field) + "\"");
+  };
+  need("format_version", record.contains("format_version") && record["format_version"].is_number_integer());
+  if (record["format_version"].get<int>() != 1) {
+    throw ModelError(111, path + ": package format version " + record["format_version"].dump() +
+                              "; this Synapse reads version 1 (export the model again with this Synapse's "
+                              "synapse-export)");
+  }
+  need("sites", record.contains("sites") && record["sites"].is_array() && record["sites"].size() >= 2);
+  need("inputs", record.contains("inputs") && record["inputs"].is_array() && !record["inputs"].empty());
+  need("segments", record.contains("segments") && record["segments"].is_array());
+  need("head", record.contains("head") && record["head"].is_object() && record["head"].contains("module"));
+  return record;
+}
+
+}  // namespace
+
+std::unique_ptr<Package> Package::Open(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) throw ModelError(101, path + ": no such file");
+  if (S_ISDIR(st.st_mode)) throw ModelError(101, path + ": is a directory, not a .pt2 package");
+  if (!std::ifstream(path).good()) throw ModelError(101, path + ": cannot be read (permissions?)");
+  if (st.st_size == 0) throw ModelError(102, path + ": is empty (0 bytes), not a .pt2 package");
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->forward = OpenProgram(path, "model");
+  const nlohmann::json record = ReadRecord(path, impl->forward->get_metadata());
+  try {
+    for (const auto& s : record["sites"]) {
+      Site site;
+      site.index = s.at("index").get<int>();
+      site.name = s.at("name").get<std::string>();
+      site.module = s.at("module").get<std::string>();
+      site.call = s.at("call").get<int>();
+      site.head = s.at("kind").get<std::string>() == "head_input";
+      site.width = s.value("hidden_size", int64_t{-1});
+      if (site.index != static_cast<int>(impl->sites.size())) {
+        throw ModelError(102, path + ": the package's sites are not numbered 0, 1, ... in order");
+      }
+      if (site.head) impl->head_rows = s.value("shape", std::string("rows")) == "rows";
+      impl->sites.push_back(site);
+    }
+    if (!impl->sites.back().head) throw ModelError(102, path + ": the package's last site is not the head's input");
+    // Calls are numbered only when a module is called several times.
+    std::map<std::string, int> calls;
+    for (const Site& s : impl->sites) ++calls[s.module];
+    for (Site& s : impl->sites) {
+      if (calls[s.module] == 1) s.call = -1;
+    }
+    for (const auto& i : record["inputs"]) impl->inputs.push_back(i.get<std::string>());
+    impl->pooling = record.value("pooling", std::string("first"));
+    impl->parameter_count = record.value("parameter_count", int64_t{0});
+    impl->head_module = record["head"]["module"].get<std::string>();
+    impl->segments.resize(impl->sites.size());
+    for (const auto& seg : record["segments"]) {
+      const int from = seg.at("from_site").get<int>();
+      if (from < 0 || from >= static_cast<int>(impl->sites.size())) {
+        throw ModelError(102, path + ": a segment starts at site " + std::to_string(from) + ", which is no site");
+      }
+      impl->segments[static_cast<size_t>(from)] = OpenProgram(path, seg.at("model").get<std::string>());
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw ModelError(102, path + ": the package's synapse.json: " + std::string(e.what()));
+  }
+  for (size_t s = 0; s < impl->segments.size(); ++s) {
+    if (!impl->segments[s]) {
+      throw ModelError(102, path + ": the package has no program from site " + std::to_string(s) +
+                                " (export it again with synapse-export --format pt2)");
+    }
+  }
+
+  // One copy of the weights for every program: each program's constants, by the model's
+  // names, replaced by tensors we own (and share between programs).
+  std::map<std::string, at::Tensor> shared;
+  std::vector<Loader*> programs = {impl->forward.get()};
+  for (const auto& s : impl->segments) programs.push_back(s.get());
+  for (Loader* program : programs) {
+    auto* runner = program->get_runner();
+    const std::unordered_map<std::string, std::string> names = runner->getConstantNamesToOriginalFQNs();
+    const std::unordered_map<std::string, at::Tensor> values = runner->extract_constants_map(false);
+    std::unordered_map<std::string, at::Tensor> update;
+    for (const auto& [internal, fqn] : names) {
+      auto v = values.find(fqn);
+      if (v == values.end()) continue;
+      auto it = shared.find(fqn);
+      if (it == shared.end()) it = shared.emplace(fqn, v->second.detach().clone().contiguous()).first;
+      update[internal] = it->second;
+    }
+    program->update_constant_buffer(update, /*use_inactive=*/false, /*validate_full_updates=*/false,
+                                    /*user_managed=*/true);
+  }
+  // The model's parameters, in its own order (the record lists them): every one must be a
+  // constant the programs read, or a perturbation of it would change nothing.
+  const std::string wrapper = "inner.";  // synapse-export's wrapper module
+  if (!record.contains("parameters") || !record["parameters"].is_array()) {
+    throw ModelError(102, path + ": the package's synapse.json has no valid \"parameters\"");
+  }
+  for (const auto& entry : record["parameters"]) {
+    const std::string name = entry.is_string() ? entry.get<std::string>() : std::string();
+    auto it = shared.find(wrapper + name);
+    if (it == shared.end()) {
+      throw ModelError(102, path + ": the package has no constant for the parameter \"" + name +
+                                "\" (compiled into its code?); export it again with this Synapse's synapse-export");
+    }
+    impl->parameters.emplace_back(name, it->second);
+  }
+  return std::unique_ptr<Package>(new Package(std::move(impl)));
+}
+
+at::Tensor Package::Forward(const std::vector<at::Tensor>& inputs) const {
+  std::vector<at::Tensor> out = impl_->forward->run(inputs);
+  if (out.empty()) throw ModelError(105, impl_->path + ": the package's forward returned nothing");
+  return out[0];
+}
+
+at::Tensor Package::Segment(int from_site, const at::Tensor& hidden, const std::vector<at::Tensor>& inputs) const {
+  std::vector<at::Tensor> args;
+  args.reserve(inputs.size() + 1);
+  args.push_back(hidden.contiguous());
+  args.insert(args.end(), inputs.begin(), inputs.end());
+  std::vector<at::Tensor> out = impl_->segments.at(static_cast<size_t>(from_site))->run(args);
+  if (out.empty()) throw ModelError(105, impl_->path + ": a program of the package returned nothing");
+  return out[0];
+}
+
+#else  // no AOTInductor package loader in this LibTorch
+
+std::unique_ptr<Package> Package::Open(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) throw ModelError(101, path + ": no such file");
+  throw ModelError(111, path + ": an AOTInductor package (.pt2); this Synapse is built with LibTorch " + kLibTorch +
+                            ", which cannot load packages (LibTorch 2.6 or later can): build Synapse against a newer "
+                            "LibTorch, or export the model as TorchScript (`synapse-export SAVED_DIR OUT_DIR "
+                            "--format torchscript`)");
+}
+
+at::Tensor Package::Forward(const std::vector<at::Tensor>&) const { return {}; }
+at::Tensor Package::Segment(int, const at::Tensor&, const std::vector<at::Tensor>&) const { return {}; }
+
+#endif
+
+}  // namespace aoti
+}  // namespace synapse
