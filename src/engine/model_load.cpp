@@ -220,7 +220,7 @@ void LoadPackage(Model::Impl* impl) {
     info.name = site.call < 0 ? site.module : site.module + "@" + std::to_string(site.call);
     info.module = site.module;
     info.call = site.call;
-    info.type = "site";
+    info.type = site.type;
     info.hidden_size = site.width;
     impl->layers.push_back(std::move(info));
     impl->layouts.push_back(Layout::kBatchFirst);

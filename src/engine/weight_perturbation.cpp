@@ -200,16 +200,21 @@ HeadReplay::HeadReplay(const Model& model, const std::vector<Example>& examples,
       r.reason = "the package's head site is the input of " + module + ", not of the head " + head.weight;
       return;
     }
-    if (!package.head_input_is_rows()) {
-      r.reason = "the package's head reads every token (" + module + " runs before the pooled token is picked)";
-      return;
-    }
     for (const std::vector<int64_t>& batch : LengthSortedBatches(examples, batching.batch_size())) {
       RunOptions run;
       run.pool(batching.pool()).pad_id(batching.pad_id()).seed(batching.seed()).example_indices(batch);
       at::Tensor logits;
       at::Tensor x = r.model->RunToHeadSite(Gather(examples, batch), run, &logits);
       c10::InferenceMode inference;
+      if (x.dim() == 3 && logits.dim() == 2 && x.size(0) == logits.size(0)) {
+        // The head runs on every token and the logits are one token's row (GPT-2 picks the
+        // last real token after its `score`): keep, per example, the row whose output the
+        // logits are; the check below refuses the replay when none is.
+        at::Tensor all = at::linear(x, r.Live(head.weight), head.bias.empty() ? at::Tensor() : r.Live(head.bias));
+        at::Tensor gap = (all.to(at::kFloat) - logits.to(at::kFloat).unsqueeze(1)).abs().amax(-1);
+        at::Tensor token = gap.argmin(1);
+        x = x.index({at::arange(x.size(0)), token});
+      }
       at::Tensor replayed = at::linear(x, r.Live(head.weight), head.bias.empty() ? at::Tensor() : r.Live(head.bias));
       if (x.dim() != 2 || replayed.sizes() != logits.sizes() ||
           !at::allclose(replayed.to(at::kFloat), logits.to(at::kFloat), 1e-4, 1e-5)) {

@@ -148,6 +148,7 @@ std::unique_ptr<Package> Package::Open(const std::string& path) {
       site.name = s.at("name").get<std::string>();
       site.module = s.at("module").get<std::string>();
       site.call = s.at("call").get<int>();
+      site.type = s.value("type", std::string("site"));
       site.head = s.at("kind").get<std::string>() == "head_input";
       site.width = s.value("hidden_size", int64_t{-1});
       if (site.index != static_cast<int>(impl->sites.size())) {

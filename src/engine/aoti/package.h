@@ -39,6 +39,8 @@ struct Site {
   std::string name;
   std::string module;
   int call = -1;
+  /// The module's class, "transformers.models.bert.modeling_bert.BertLayer".
+  std::string type;
   bool head = false;
   int64_t width = -1;
 };

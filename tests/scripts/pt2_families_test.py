@@ -1,0 +1,180 @@
+#!/usr/bin/python3
+"""The real `transformers` classifiers exported as AOTInductor packages (.pt2), against
+eager PyTorch and against their TorchScript exports.
+
+    pt2_families_test.py SYNAPSE_CLI SYNAPSE_EXPORT COMPARE_REPORTS WORK [FAMILY/ATTN...]
+
+Runs after export_families_test.py, in its WORK folder (the LibTorch 2.x lane): for each
+family and attention it saved (`*_saved`, with `*_eager.json`, the eager hooks' logits):
+  1. synapse-export SAVED OUT --format pt2 (compiled once per content: the package is kept
+     under $SYNAPSE_GENERATED_CACHE, default ~/.cache/synapse/generated, keyed by the saved
+     model's bytes, the exporter's bytes and the torch version; AOTInductor takes tens of
+     seconds per program);
+  2. `synapse predict` on the package with each intervention kind of export_families
+     (zero, const, scale at every real token; zero at the pooled token; a logit shift)
+     against the eager hooks' logits: within 1e-4;
+  3. `synapse analyze` on the package and on the TorchScript export, same data and grid:
+     the same report (bench/compare_reports.py, within 1e-4, timings aside), once with the
+     head's captured input replayed and once with forward passes under weight noise on an
+     encoder layer's weight (which changes the package's constants in place).
+Prints one line per check and exits 1 if any failed.
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import export_families_test as families  # noqa: E402
+
+TOL = 1e-4
+
+
+def cache_key(saved, exporter):
+    digest = hashlib.sha256(b"synapse-pt2-export-1\0")
+    for name in sorted(os.listdir(saved)):
+        with open(os.path.join(saved, name), "rb") as f:
+            digest.update(name.encode() + b"\0" + hashlib.sha256(f.read()).digest())
+    with open(exporter, "rb") as f:
+        digest.update(hashlib.sha256(f.read()).digest())
+    digest.update(torch.__version__.encode())
+    return digest.hexdigest()
+
+
+def export_cached(exporter, saved, out, attn):
+    """synapse-export --format pt2, or its output restored from the cache. Returns (ok, why)."""
+    root = os.environ.get("SYNAPSE_GENERATED_CACHE") or os.path.expanduser("~/.cache/synapse/generated")
+    entry = os.path.join(root, "pt2-" + cache_key(saved, exporter) + ".tar")
+    shutil.rmtree(out, ignore_errors=True)
+    if root != "off" and os.path.exists(entry):
+        try:
+            with tarfile.open(entry) as tar:
+                members = tar.getmembers()
+                if any(m.name.startswith(("/", "..")) or not m.isfile() for m in members):
+                    raise tarfile.TarError("unexpected member")
+                tar.extractall(out, members=members)
+            return True, "cached"
+        except (OSError, tarfile.TarError, EOFError):
+            shutil.rmtree(out, ignore_errors=True)
+    r = subprocess.run([sys.executable, exporter, saved, out, "--attn", attn, "--format", "pt2"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        return False, f"synapse-export exit {r.returncode}: {r.stderr.strip()[-400:]}"
+    if root != "off":
+        try:
+            os.makedirs(root, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=root, prefix=".tmp-", suffix=".tar")
+            os.close(fd)
+            with tarfile.open(tmp, "w") as tar:
+                for name in sorted(os.listdir(out)):
+                    tar.add(os.path.join(out, name), arcname=name)
+            os.replace(tmp, entry)
+        except OSError:
+            pass
+    return True, r.stdout.strip().splitlines()[-1] if r.stdout.strip() else "exported"
+
+
+def layer_weight(saved, layer_path):
+    """The first 2-d weight of the first encoder layer, by the model's own parameter names."""
+    import transformers
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(saved)
+    first = layer_path if layer_path.endswith(".0") or not isinstance(families.module_at(model, layer_path),
+                                                                       torch.nn.ModuleList) else layer_path + ".0"
+    for name, p in model.named_parameters():
+        if name.startswith(first + ".") and p.dim() == 2:
+            return name
+    return None
+
+
+def analyze(cli, model, data, pool, out, extra):
+    cmd = [cli, "analyze", "--model", model, "--data", data, "--pool", pool, "--k", "2,8", "--random-seeds", "2",
+           "--noise", "0.5", "--weight-noise", "0.1", "--weight-noise-seeds", "1", "--bisect-steps", "3",
+           "--no-cache", "--quiet", "--out", out] + extra
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def main():
+    cli, exporter, compare, work = sys.argv[1:5]
+    only = set(sys.argv[5:])
+    data = os.path.join(work, "eval.jsonl")
+    models = families.family_models(10, 0, 2, 3)
+    failures = 0
+    checked = 0
+    for name, (_, _, _, layer_path, pool) in models.items():
+        for attn in (["eager"] if name == "deberta_v2" else ["eager", "sdpa"]):
+            label = f"{name}/{attn}"
+            stem = os.path.join(work, label.replace("/", "_"))
+            if (only and label not in only and name not in only) or not os.path.exists(stem + "_eager.json"):
+                continue
+            checked += 1
+            out = stem + "_pt2"
+            ok, why = export_cached(exporter, stem + "_saved", out, attn)
+            if not ok:
+                print(f"FAIL {label}: {why}")
+                failures += 1
+                continue
+            expected = json.load(open(stem + "_eager.json"))["predict"]
+            worst = 0.0
+            for spec, refs in expected.items():
+                p = subprocess.run([cli, "predict", "--model", out, "--data", data, "--pool", pool, "-i", spec],
+                                   capture_output=True, text=True)
+                if p.returncode != 0:
+                    print(f"FAIL {label} {spec}: synapse predict exit {p.returncode}: {p.stderr.strip()[-300:]}")
+                    failures += 1
+                    continue
+                got = [json.loads(line)["logits"] for line in p.stdout.splitlines() if line.strip()]
+                if len(got) != len(refs):
+                    print(f"FAIL {label} {spec}: {len(got)} predictions for {len(refs)} rows")
+                    failures += 1
+                    continue
+                d = max(float((torch.tensor(g) - torch.tensor(r)).abs().max()) for g, r in zip(got, refs))
+                worst = max(worst, d)
+                if not d <= TOL:
+                    print(f"FAIL {label} {spec}: {d:.3g} from eager hooks")
+                    failures += 1
+            print(f"{'ok  ' if worst <= TOL else 'FAIL'} {label}: .pt2 ({why}), {len(expected)} interventions, "
+                  f"largest difference from eager hooks {worst:.2g}")
+
+            weight = layer_weight(stem + "_saved", layer_path)
+            runs = [("head input replayed", [], stem + "_analyze"),
+                    (f"forward passes, weight noise on {weight}",
+                     ["--no-head-input", "--weight-noise-param", weight], stem + "_analyze_weights")]
+            for what, extra, ts_report in runs:
+                if not os.path.exists(os.path.join(ts_report, "report.json")):
+                    a = analyze(cli, stem + "_model", data, pool, ts_report, extra)
+                    if a.returncode != 0:
+                        print(f"FAIL {label}: synapse analyze (TorchScript, {what}) exit {a.returncode}: "
+                              f"{a.stderr.strip()[-300:]}")
+                        failures += 1
+                        continue
+                pt2_report = stem + "_pt2_analyze" + ("_weights" if extra else "")
+                a = analyze(cli, out, data, pool, pt2_report, extra)
+                if a.returncode != 0:
+                    print(f"FAIL {label}: synapse analyze (.pt2, {what}) exit {a.returncode}: {a.stderr.strip()[-300:]}")
+                    failures += 1
+                    continue
+                c = subprocess.run([sys.executable, compare, os.path.join(ts_report, "report.json"),
+                                    os.path.join(pt2_report, "report.json"), "--tolerance", str(TOL)],
+                                   capture_output=True, text=True)
+                summary = c.stdout.strip().splitlines()[-1] if c.stdout.strip() else c.stderr.strip()[-300:]
+                if c.returncode != 0:
+                    changed = [line for line in c.stdout.splitlines() if line.startswith(("CHANGED", "removed", "added"))]
+                    print(f"FAIL {label}: analyze .pt2 vs TorchScript ({what}): {summary}; " + "; ".join(changed[:6]))
+                    failures += 1
+                else:
+                    print(f"ok   {label}: analyze .pt2 = TorchScript ({what}): {summary}")
+    if checked == 0:
+        print(f"FAIL no exported family found in {work} (run export_families_test.py first)")
+        failures += 1
+    print(f"pt2 families: {failures} failed (torch {torch.__version__})")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
