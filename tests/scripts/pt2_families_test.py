@@ -8,7 +8,7 @@ Runs after export_families_test.py, in its WORK folder (the LibTorch 2.x lane): 
 family and attention it saved (`*_saved`, with `*_eager.json`, the eager hooks' logits):
   1. synapse-export SAVED OUT --format pt2 (compiled once per content: the package is kept
      under $SYNAPSE_GENERATED_CACHE, default ~/.cache/synapse/generated, keyed by the saved
-     model's bytes, the exporter's bytes and the torch version; AOTInductor takes tens of
+     model's bytes, the attention, the exporter's bytes and the torch version; AOTInductor takes tens of
      seconds per program);
   2. `synapse predict` on the package with each intervention kind of export_families
      (zero, const, scale at every real token; zero at the pooled token; a logit shift)
@@ -36,8 +36,8 @@ import export_families_test as families  # noqa: E402
 TOL = 1e-4
 
 
-def cache_key(saved, exporter):
-    digest = hashlib.sha256(b"synapse-pt2-export-1\0")
+def cache_key(saved, exporter, attn):
+    digest = hashlib.sha256(b"synapse-pt2-export-1\0" + attn.encode() + b"\0")
     for name in sorted(os.listdir(saved)):
         with open(os.path.join(saved, name), "rb") as f:
             digest.update(name.encode() + b"\0" + hashlib.sha256(f.read()).digest())
@@ -50,7 +50,7 @@ def cache_key(saved, exporter):
 def export_cached(exporter, saved, out, attn):
     """synapse-export --format pt2, or its output restored from the cache. Returns (ok, why)."""
     root = os.environ.get("SYNAPSE_GENERATED_CACHE") or os.path.expanduser("~/.cache/synapse/generated")
-    entry = os.path.join(root, "pt2-" + cache_key(saved, exporter) + ".tar")
+    entry = os.path.join(root, "pt2-" + cache_key(saved, exporter, attn) + ".tar")
     shutil.rmtree(out, ignore_errors=True)
     if root != "off" and os.path.exists(entry):
         try:
