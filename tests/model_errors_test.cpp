@@ -21,6 +21,29 @@ TEST(ModelLoadErrors, Directory) {
   ExpectError<ModelError>([] { Model::Load(kFixtures); }, 101, "is a directory");
 }
 
+TEST(ModelLoadErrors, DirectoryHoldingAModelLoadsIt) {
+  std::string dir = test::TempDir("model_directory");
+  test::WriteFile(dir + "/model.pt", test::ReadFile(kFixtures + "/bert_traced.pt"));
+  const Model model = Model::Load(dir);
+  EXPECT_EQ(model.path(), dir + "/model.pt");
+  EXPECT_EQ(model.layers().size(), 2u);
+}
+
+// A .pt2 that is no package: on a LibTorch that loads packages, not a package (102); on
+// an older one, what to do (111). Neither crashes.
+TEST(ModelLoadErrors, PackageThatIsNotOne) {
+  std::string dir = test::TempDir("not_a_package");
+  test::WriteFile(dir + "/model.pt2", test::ReadFile(kFixtures + "/not_torchscript.zip"));
+  if (test::LibTorchAtLeast(2, 6)) {
+    ExpectError<ModelError>([&] { Model::Load(dir + "/model.pt2"); }, 102, "cannot load the program \"model\"");
+  } else {
+    ExpectError<ModelError>([&] { Model::Load(dir + "/model.pt2"); }, 111, "LibTorch 2.6 or later");
+  }
+  ExpectError<ModelError>([&] { Model::Load(dir + "/missing.pt2"); }, 101, "no such file");
+  test::WriteFile(dir + "/empty.pt2", "");
+  ExpectError<ModelError>([&] { Model::Load(dir + "/empty.pt2"); }, test::LibTorchAtLeast(2, 6) ? 102 : 111, "");
+}
+
 TEST(ModelLoadErrors, ZeroBytes) {
   std::string dir = test::TempDir("zero_bytes");
   test::WriteFile(dir + "/m.pt", "");

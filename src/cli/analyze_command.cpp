@@ -240,7 +240,7 @@ struct AnalyzeParams {
 // False for --help (printed).
 bool ParseAnalyzeFlags(int argc, char** argv, AnalyzeParams* a) {
   ArgParser p("synapse analyze", "Probe every layer, rank neurons, and measure what ablating them does.");
-  p.Option("--model", "M", "TorchScript file or model directory (default: the embedded spam-tiny model)",
+  p.Option("--model", "M", "model file (.pt TorchScript or .pt2 package) or model directory (default: the embedded spam-tiny model)",
            &a->source.model);
   p.Option("--data", "D",
            "labelled rows: JSONL (text, pre-tokenized or float features), CSV or TSV (default: a model "

@@ -14,8 +14,8 @@ int InspectCommand(int argc, char** argv) {
   std::string model_path, layers_glob, input_shape;
   bool as_json = false;
   int64_t threads = 0;
-  ArgParser p("synapse inspect", "Show a TorchScript model's inputs, output, layers (hook sites), classes and size.");
-  p.Positional("MODEL", "TorchScript file (traced or scripted)", &model_path);
+  ArgParser p("synapse inspect", "Show a model's inputs, output, layers (hook sites), classes and size.");
+  p.Positional("MODEL", "TorchScript file (.pt), AOTInductor package (.pt2) or model directory", &model_path);
   p.Flag("--json", "print JSON instead of text", &as_json);
   p.Option("--layer-modules", "GLOB", "module paths of the layers, e.g. 'encoder.layers.*' (default: discovered)",
            &layers_glob);

@@ -48,7 +48,7 @@ struct PredictParams {
 // False for --help (printed).
 bool ParsePredictFlags(int argc, char** argv, PredictParams* t) {
   ArgParser p("synapse predict", "Run a model over JSONL rows and write one prediction per row.");
-  p.Option("--model", "M", "TorchScript file or model directory (default: the embedded spam-tiny model)",
+  p.Option("--model", "M", "model file (.pt TorchScript or .pt2 package) or model directory (default: the embedded spam-tiny model)",
            &t->source.model);
   p.Option("--data", "D",
            "JSONL rows (text, pre-tokenized, or float features; default: a model directory's eval.jsonl)",

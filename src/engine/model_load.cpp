@@ -64,7 +64,7 @@ void ThrowIfFromNewerPyTorch(const std::string& path, const std::string& what) {
 torch::jit::Module LoadModuleFile(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) throw ModelError(101, path + ": no such file");
-  if (S_ISDIR(st.st_mode)) throw ModelError(101, path + ": is a directory, not a TorchScript file");
+  if (S_ISDIR(st.st_mode)) throw ModelError(101, path + ": is a directory holding no model.pt or model.pt2, not a model file");
   if (!std::ifstream(path).good()) throw ModelError(101, path + ": cannot be read (permissions?)");
   if (st.st_size == 0) throw ModelError(102, path + ": is empty (0 bytes), not a TorchScript file");
   torch::jit::Module module;
