@@ -16,7 +16,8 @@ family and attention it saved (`*_saved`, with `*_eager.json`, the eager hooks' 
   3. `synapse analyze` on the package and on the TorchScript export, same data and grid:
      the same report (bench/compare_reports.py, within 1e-4, timings aside), once with the
      head's captured input replayed and once with forward passes under weight noise on an
-     encoder layer's weight (which changes the package's constants in place).
+     encoder layer's weight (which changes the package's constants in place);
+  4. `synapse gate` with every query kind on both: the same values and verdicts.
 Prints one line per check and exits 1 if any failed.
 """
 import hashlib
@@ -34,6 +35,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import export_families_test as families  # noqa: E402
 
 TOL = 1e-4
+# Every query kind of a gate spec; thresholds any value meets (the values are compared).
+GATE_ASSERTIONS = [
+    {"name": "accuracy", "metric": "accuracy", "threshold": 0.0},
+    {"name": "ablate_top", "intervention": "ablate", "selection": "top", "of_class": "spam", "k": 4, "layer": -1,
+     "metric": "flip_rate", "threshold": 1.0},
+    {"name": "noise", "intervention": "noise", "sigma": 0.5, "layer": 0, "metric": "flip_rate", "threshold": 1.0},
+    {"name": "head", "intervention": "head_weight_scale", "of_class": "spam", "selection": "top", "k": 4,
+     "factor": 2, "metric": "flip_rate", "threshold": 1.0},
+    {"name": "probe", "intervention": "probe", "layer": 1, "metric": "probe_accuracy", "threshold": 0.0},
+    {"name": "shift", "metric": "min_flip_budget", "threshold": 0.0, "share": 0.5},
+]
 
 
 def cache_key(saved, exporter, attn):
@@ -169,6 +181,29 @@ def main():
                     failures += 1
                 else:
                     print(f"ok   {label}: analyze .pt2 = TorchScript ({what}): {summary}")
+            # `synapse gate` on the package and on the TorchScript export: the same values.
+            values = {}
+            for fmt, model_dir in (("torchscript", stem + "_model"), ("pt2", out)):
+                shutil.copyfile(data, os.path.join(model_dir, "eval.jsonl"))
+                spec = stem + f"_gate_{fmt}.json"
+                with open(spec, "w") as f:
+                    json.dump({"model": os.path.abspath(model_dir), "assertions": GATE_ASSERTIONS}, f)
+                g = subprocess.run([cli, "gate", "--spec", spec, "--out", stem + f"_gate_{fmt}", "--quiet"],
+                                   capture_output=True, text=True)
+                if g.returncode not in (0, 1):
+                    print(f"FAIL {label}: synapse gate ({fmt}) exit {g.returncode}: {g.stderr.strip()[-300:]}")
+                    failures += 1
+                    break
+                tests = json.load(open(os.path.join(stem + f"_gate_{fmt}", "report.json")))["tests"]
+                values[fmt] = {t["name"]: (t["status"], t["assertions"][0]["value"]) for t in tests}
+            if len(values) == 2:
+                differ = [n for n, (st, v) in values["torchscript"].items()
+                          if n not in values["pt2"] or values["pt2"][n][0] != st or abs(values["pt2"][n][1] - v) > TOL]
+                if differ or len(values["pt2"]) != len(GATE_ASSERTIONS):
+                    print(f"FAIL {label}: synapse gate on the .pt2 differs from TorchScript at {differ}: {values}")
+                    failures += 1
+                else:
+                    print(f"ok   {label}: synapse gate .pt2 = TorchScript ({len(GATE_ASSERTIONS)} assertions)")
     if checked == 0:
         print(f"FAIL no exported family found in {work} (run export_families_test.py first)")
         failures += 1
