@@ -82,6 +82,54 @@ TokenTensors PadTokens(const std::vector<Example>& batch, int64_t pad_id, BatchG
   return out;
 }
 
+// DataError 203 when a row is outside what a package was exported for: its token count
+// (the padded batch's) outside the exported range, or an id or token type past its
+// embeddings. The compiled code would index out of bounds inside a parallel region, where
+// the error cannot be reported, so rows are checked before it runs.
+void CheckPackageRows(const aoti::Package& package, const std::vector<Example>& batch, int64_t pad_id,
+                      const BatchGeometry& geometry) {
+  const std::string range = std::to_string(package.min_tokens()) + " to " + std::to_string(package.max_tokens());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Example& e = batch[i];
+    const int64_t example = geometry.example_index[i];
+    const int64_t n = static_cast<int64_t>(e.input_ids.size());
+    if (n > package.max_tokens()) {
+      throw DataError(203,
+                      "example " + std::to_string(example) + ": " + std::to_string(n) +
+                          " tokens; the package takes " + range + " per row (truncate with --max-length " +
+                          std::to_string(package.max_tokens()) + ")",
+                      example);
+    }
+    for (int64_t id : e.input_ids) {
+      if (package.vocab_size() > 0 && (id < 0 || id >= package.vocab_size())) {
+        throw DataError(203,
+                        "example " + std::to_string(example) + ": token id " + std::to_string(id) +
+                            " is outside the model's vocabulary (0.." + std::to_string(package.vocab_size() - 1) + ")",
+                        example);
+      }
+    }
+    for (int64_t t : e.token_type_ids) {
+      if (package.type_vocab_size() > 0 && (t < 0 || t >= package.type_vocab_size())) {
+        throw DataError(203,
+                        "example " + std::to_string(example) + ": token type " + std::to_string(t) +
+                            " is outside the model's " + std::to_string(package.type_vocab_size()) + " types",
+                        example);
+      }
+    }
+  }
+  if (package.vocab_size() > 0 && (pad_id < 0 || pad_id >= package.vocab_size()) &&
+      static_cast<int64_t>(batch.size()) > 1) {
+    throw DataError(203, "the pad id " + std::to_string(pad_id) + " is outside the model's vocabulary (0.." +
+                             std::to_string(package.vocab_size() - 1) + "); give the model's own with --pad-id");
+  }
+  if (geometry.tokens < package.min_tokens()) {
+    throw DataError(203, "example " + std::to_string(geometry.example_index.front()) + ": " +
+                             std::to_string(geometry.tokens) + " token(s); the package takes " + range +
+                             " per row (add the model's special tokens, or export again)",
+                    geometry.example_index.front());
+  }
+}
+
 // The feature examples as one float tensor [batch, shape...]; sets the geometry's one
 // token per example.
 at::Tensor StackFeatures(const Model::Impl& m, const std::vector<Example>& batch, BatchGeometry* geometry) {
@@ -160,6 +208,7 @@ PreparedInputs PrepareInputs(const Model::Impl& m, const std::vector<Example>& b
   at::Tensor features;
   if (m.inputs.kind == InputInfo::Kind::kTokens) {
     tokens = PadTokens(batch, options.pad_id(), &out.geometry);
+    if (m.package) CheckPackageRows(*m.package, batch, options.pad_id(), out.geometry);
   } else {
     features = StackFeatures(m, batch, &out.geometry);
   }

@@ -17,7 +17,9 @@ family and attention it saved (`*_saved`, with `*_eager.json`, the eager hooks' 
      the same report (bench/compare_reports.py, within 1e-4, timings aside), once with the
      head's captured input replayed and once with forward passes under weight noise on an
      encoder layer's weight (which changes the package's constants in place);
-  4. `synapse gate` with every query kind on both: the same values and verdicts.
+  4. `synapse gate` with every query kind on both: the same values and verdicts;
+  5. rows the package was not exported for (too long, an unknown token id): one line,
+     synapse.data.203, no crash.
 Prints one line per check and exits 1 if any failed.
 """
 import hashlib
@@ -181,6 +183,21 @@ def main():
                     failures += 1
                 else:
                     print(f"ok   {label}: analyze .pt2 = TorchScript ({what}): {summary}")
+            # Rows outside what the package was exported for: one clear line, never a crash
+            # (the compiled code cannot report an index out of bounds itself).
+            bad_rows = {"too_long": {"input_ids": [5] * 2000}, "unknown_id": {"input_ids": [5, 10 ** 7, 6]}}
+            for what, row in bad_rows.items():
+                bad = stem + f"_{what}.jsonl"
+                with open(bad, "w") as f:
+                    f.write(json.dumps(row) + "\n")
+                p = subprocess.run([cli, "predict", "--model", out, "--data", bad], capture_output=True, text=True)
+                lines = p.stderr.strip().splitlines()
+                if p.returncode <= 0 or len(lines) != 1 or "synapse.data.203" not in lines[0]:
+                    print(f"FAIL {label}: a {what} row: exit {p.returncode}, stderr {p.stderr.strip()[-300:]!r}")
+                    failures += 1
+                else:
+                    print(f"ok   {label}: a {what} row is refused: {lines[0]}")
+
             # `synapse gate` on the package and on the TorchScript export: the same values.
             values = {}
             for fmt, model_dir in (("torchscript", stem + "_model"), ("pt2", out)):

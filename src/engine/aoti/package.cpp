@@ -64,6 +64,10 @@ struct Package::Impl {
   int64_t parameter_count = 0;
   std::string head_module;
   bool head_rows = true;
+  int64_t min_tokens = 2;
+  int64_t max_tokens = 0;
+  int64_t vocab_size = 0;
+  int64_t type_vocab_size = 0;
   std::vector<std::pair<std::string, at::Tensor>> parameters;
 #if SYNAPSE_HAVE_AOTI
   std::unique_ptr<torch::inductor::AOTIModelPackageLoader> forward;
@@ -81,6 +85,10 @@ const std::string& Package::pooling() const { return impl_->pooling; }
 int64_t Package::parameter_count() const { return impl_->parameter_count; }
 const std::string& Package::head_module() const { return impl_->head_module; }
 bool Package::head_input_is_rows() const { return impl_->head_rows; }
+int64_t Package::min_tokens() const { return impl_->min_tokens; }
+int64_t Package::max_tokens() const { return impl_->max_tokens; }
+int64_t Package::vocab_size() const { return impl_->vocab_size; }
+int64_t Package::type_vocab_size() const { return impl_->type_vocab_size; }
 const std::vector<std::pair<std::string, at::Tensor>>& Package::parameters() const { return impl_->parameters; }
 
 #if SYNAPSE_HAVE_AOTI
@@ -168,6 +176,10 @@ std::unique_ptr<Package> Package::Open(const std::string& path) {
     impl->pooling = record.value("pooling", std::string("first"));
     impl->parameter_count = record.value("parameter_count", int64_t{0});
     impl->head_module = record["head"]["module"].get<std::string>();
+    impl->min_tokens = record.value("min_length", int64_t{2});
+    impl->max_tokens = record.at("max_length").get<int64_t>();
+    impl->vocab_size = record.value("vocab_size", int64_t{0});
+    impl->type_vocab_size = record.value("type_vocab_size", int64_t{0});
     impl->segments.resize(impl->sites.size());
     for (const auto& seg : record["segments"]) {
       const int from = seg.at("from_site").get<int>();

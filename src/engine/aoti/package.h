@@ -90,6 +90,13 @@ class Package {
   const std::string& head_module() const;
   /// Whether the head's input is one row per example ([batch, width]).
   bool head_input_is_rows() const;
+  /// The tokens a row may have (the exported range of the sequence dimension).
+  int64_t min_tokens() const;
+  int64_t max_tokens() const;
+  /// Token ids and token types must be below these (0: not checked). The compiled code
+  /// indexes its embeddings without a check it could report, so the engine checks first.
+  int64_t vocab_size() const;
+  int64_t type_vocab_size() const;
   /// The package's weights by the model's own names ("bert.encoder.layer.0.output.dense.weight"):
   /// the tensors the programs read.
   const std::vector<std::pair<std::string, at::Tensor>>& parameters() const;
