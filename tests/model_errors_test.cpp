@@ -26,7 +26,8 @@ TEST(ModelLoadErrors, DirectoryHoldingAModelLoadsIt) {
   test::WriteFile(dir + "/model.pt", test::ReadFile(kFixtures + "/bert_traced.pt"));
   const Model model = Model::Load(dir);
   EXPECT_EQ(model.path(), dir + "/model.pt");
-  EXPECT_EQ(model.layers().size(), 2u);
+  EXPECT_EQ(model.layers().size(), Model::Load(kFixtures + "/bert_traced.pt").layers().size());
+  EXPECT_GE(model.layers().size(), 2u);
 }
 
 // A .pt2 that is no package: on a LibTorch that loads packages, not a package (102); on

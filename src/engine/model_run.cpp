@@ -198,12 +198,21 @@ RunResult RunFullPackage(const Model::Impl& m, const PreparedInputs& prepared, c
 RunResult RunPackageFrom(const Model::Impl& m, const PreparedInputs& prepared, const ResolvedPlan& plan, int from,
                          const std::vector<at::Tensor>& inputs, at::Tensor x) {
   PackageSites sites(m, &plan.ops, prepared.geometry);
-  const int head = m.package->head_site();
+  const aoti::Package& package = *m.package;
+  const int head = package.head_site();
+  // The pooled-row program serves plans that leave the last layer alone.
+  const bool pooled = package.has_pooled_tail() && from <= package.pooled_tail_from() &&
+                      plan.ops[static_cast<size_t>(package.pooled_tail_layer())].empty();
   try {
     for (int s = from; s <= head; ++s) {
       x = sites.OnSite(x, s);
       sites.RethrowIfFailed();
-      x = m.package->Segment(s, x, inputs);
+      if (pooled && s == package.pooled_tail_from()) {
+        x = package.PooledTail(x, inputs);
+        s = head - 1;  // on to the head site: x is what enters it
+        continue;
+      }
+      x = package.Segment(s, x, inputs);
     }
   } catch (const Error&) {
     throw;
@@ -545,7 +554,8 @@ SuffixExecution Model::suffix_execution() const {
   SuffixExecution out;
   if (impl_->package) {
     for (const LayerInfo& l : impl_->layers) out.layers.push_back(l.index);
-    out.pooled_rows = "none: a .pt2 package runs every layer on every token";
+    if (impl_->package->has_pooled_tail()) out.pooled_rows_layer = impl_->package->pooled_tail_layer();
+    out.pooled_rows = impl_->package->pooled_tail_summary();
     return out;
   }
   if (!impl_->options.install_hooks()) {

@@ -69,7 +69,11 @@ struct Package::Impl {
   int64_t vocab_size = 0;
   int64_t type_vocab_size = 0;
   std::vector<std::pair<std::string, at::Tensor>> parameters;
+  int pooled_from = -1;
+  int pooled_layer = -1;
+  std::string pooled_summary = "none";
 #if SYNAPSE_HAVE_AOTI
+  std::unique_ptr<torch::inductor::AOTIModelPackageLoader> pooled_tail;
   std::unique_ptr<torch::inductor::AOTIModelPackageLoader> forward;
   /// segments[s]: the program from site s's output.
   std::vector<std::unique_ptr<torch::inductor::AOTIModelPackageLoader>> segments;
@@ -90,6 +94,10 @@ int64_t Package::max_tokens() const { return impl_->max_tokens; }
 int64_t Package::vocab_size() const { return impl_->vocab_size; }
 int64_t Package::type_vocab_size() const { return impl_->type_vocab_size; }
 const std::vector<std::pair<std::string, at::Tensor>>& Package::parameters() const { return impl_->parameters; }
+bool Package::has_pooled_tail() const { return impl_->pooled_from >= 0; }
+int Package::pooled_tail_from() const { return impl_->pooled_from; }
+int Package::pooled_tail_layer() const { return impl_->pooled_layer; }
+const std::string& Package::pooled_tail_summary() const { return impl_->pooled_summary; }
 
 #if SYNAPSE_HAVE_AOTI
 
@@ -188,6 +196,24 @@ std::unique_ptr<Package> Package::Open(const std::string& path) {
       }
       impl->segments[static_cast<size_t>(from)] = OpenProgram(path, seg.at("model").get<std::string>());
     }
+    if (record.contains("pooled_tail") && record["pooled_tail"].is_object()) {
+      const nlohmann::json& pooled = record["pooled_tail"];
+      if (pooled.contains("model") && pooled["model"].is_string()) {
+        const int from = pooled.at("from_site").get<int>();
+        const int layer = pooled.at("skips_site").get<int>();
+        if (from < 0 || layer != from + 1 || layer + 1 != static_cast<int>(impl->sites.size()) - 1) {
+          throw ModelError(102, path + ": the package's pooled_tail does not span the last layer");
+        }
+        impl->pooled_tail = OpenProgram(path, pooled["model"].get<std::string>());
+        impl->pooled_from = from;
+        impl->pooled_layer = layer;
+        impl->pooled_summary = "the last layer (" + impl->sites[static_cast<size_t>(layer)].name +
+                               ") on the pooled token only: " + std::to_string(pooled.value("nodes_on_row", 0)) +
+                               " nodes of the compiled pooled_tail program";
+      } else {
+        impl->pooled_summary = "none: " + pooled.value("reason", std::string("the package has no pooled_tail program"));
+      }
+    }
   } catch (const nlohmann::json::exception& e) {
     throw ModelError(102, path + ": the package's synapse.json: " + std::string(e.what()));
   }
@@ -203,6 +229,7 @@ std::unique_ptr<Package> Package::Open(const std::string& path) {
   std::map<std::string, at::Tensor> shared;
   std::vector<Loader*> programs = {impl->forward.get()};
   for (const auto& s : impl->segments) programs.push_back(s.get());
+  if (impl->pooled_tail) programs.push_back(impl->pooled_tail.get());
   for (Loader* program : programs) {
     auto* runner = program->get_runner();
     const std::unordered_map<std::string, std::string> names = runner->getConstantNamesToOriginalFQNs();
@@ -252,6 +279,16 @@ at::Tensor Package::Segment(int from_site, const at::Tensor& hidden, const std::
   return out[0];
 }
 
+at::Tensor Package::PooledTail(const at::Tensor& hidden, const std::vector<at::Tensor>& inputs) const {
+  std::vector<at::Tensor> args;
+  args.reserve(inputs.size() + 1);
+  args.push_back(hidden.contiguous());
+  args.insert(args.end(), inputs.begin(), inputs.end());
+  std::vector<at::Tensor> out = impl_->pooled_tail->run(args);
+  if (out.empty()) throw ModelError(105, impl_->path + ": the package's pooled_tail returned nothing");
+  return out[0];
+}
+
 #else  // no AOTInductor package loader in this LibTorch
 
 std::unique_ptr<Package> Package::Open(const std::string& path) {
@@ -265,6 +302,7 @@ std::unique_ptr<Package> Package::Open(const std::string& path) {
 
 at::Tensor Package::Forward(const std::vector<at::Tensor>&) const { return {}; }
 at::Tensor Package::Segment(int, const at::Tensor&, const std::vector<at::Tensor>&) const { return {}; }
+at::Tensor Package::PooledTail(const at::Tensor&, const std::vector<at::Tensor>&) const { return {}; }
 
 #endif
 

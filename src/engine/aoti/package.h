@@ -101,6 +101,16 @@ class Package {
   /// the tensors the programs read.
   const std::vector<std::pair<std::string, at::Tensor>>& parameters() const;
 
+  /// The pooled-row program, when the package has one: from site pooled_tail_from()'s
+  /// output to the head's input, running the last layer (site pooled_tail_layer(), left
+  /// out: no intervention there) on the pooled token only.
+  bool has_pooled_tail() const;
+  int pooled_tail_from() const;
+  int pooled_tail_layer() const;
+  /// What runs on the row, or why there is no such program.
+  const std::string& pooled_tail_summary() const;
+  at::Tensor PooledTail(const at::Tensor& hidden, const std::vector<at::Tensor>& inputs) const;
+
   /// Runs the whole forward; the thread's SiteHandler sees every site. Returns the logits.
   at::Tensor Forward(const std::vector<at::Tensor>& inputs) const;
   /// Runs the program that starts at site `from_site`'s output: what enters the next site,
