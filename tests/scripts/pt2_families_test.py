@@ -182,7 +182,9 @@ def main():
                     print(f"FAIL {label}: analyze .pt2 vs TorchScript ({what}): {summary}; " + "; ".join(changed[:6]))
                     failures += 1
                 else:
-                    print(f"ok   {label}: analyze .pt2 = TorchScript ({what}): {summary}")
+                    pooled = json.load(open(os.path.join(pt2_report, "report.json")))["timing"]["suffix_execution"]
+                    print(f"ok   {label}: analyze .pt2 = TorchScript ({what}): {summary}; pooled rows: "
+                          f"{pooled.get('pooled_rows', {}).get('summary', '-')}")
             # Rows outside what the package was exported for: one clear line, never a crash
             # (the compiled code cannot report an index out of bounds itself).
             bad_rows = {"too_long": {"input_ids": [5] * 2000}, "unknown_id": {"input_ids": [5, 10 ** 7, 6]}}
