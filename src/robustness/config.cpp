@@ -148,7 +148,7 @@ Config ResolveConfig(const Config& in) {
 
   if (model.value.empty()) {
     BadSetting(
-        "no model: name a model directory or .pt file with Config().model(PATH), SYNAPSE_MODEL or "
+        "no model: name a model directory, .pt or .pt2 file with Config().model(PATH), SYNAPSE_MODEL or "
         "--synapse_model");
   }
   ModelFiles files;
