@@ -163,20 +163,26 @@ at::Tensor StackFeatures(const Model::Impl& m, const std::vector<Example>& batch
   return features;
 }
 
+// The padded tensor of a token argument ("input_ids", "attention_mask", "token_type_ids"),
+// or null for any other name.
+const at::Tensor* TokenTensorNamed(const TokenTensors& tokens, const std::string& name) {
+  if (name == "input_ids") return &tokens.ids;
+  if (name == "attention_mask") return &tokens.mask;
+  if (name == "token_type_ids") return &tokens.types;
+  return nullptr;
+}
+
 // forward's arguments after `self`, in its signature's order; defaults for the others.
 std::vector<c10::IValue> ForwardArguments(const Model::Impl& m, const TokenTensors& tokens,
                                           const at::Tensor& features) {
   std::vector<c10::IValue> arguments;
   if (m.package) {
     for (const std::string& name : m.inputs.argument_names) {
-      if (name == "input_ids")
-        arguments.emplace_back(tokens.ids);
-      else if (name == "attention_mask")
-        arguments.emplace_back(tokens.mask);
-      else if (name == "token_type_ids")
-        arguments.emplace_back(tokens.types);
-      else
+      const at::Tensor* t = TokenTensorNamed(tokens, name);
+      if (t == nullptr) {
         throw ModelError(103, m.path + ": the package takes \"" + name + "\", which Synapse cannot supply");
+      }
+      arguments.emplace_back(*t);
     }
     return arguments;
   }
@@ -184,12 +190,8 @@ std::vector<c10::IValue> ForwardArguments(const Model::Impl& m, const TokenTenso
   for (size_t a = 1; a < schema.arguments().size(); ++a) {
     const auto& arg = schema.arguments()[a];
     const std::string& name = arg.name();
-    if (name == "input_ids")
-      arguments.emplace_back(tokens.ids);
-    else if (name == "attention_mask")
-      arguments.emplace_back(tokens.mask);
-    else if (name == "token_type_ids")
-      arguments.emplace_back(tokens.types);
+    if (const at::Tensor* t = TokenTensorNamed(tokens, name))
+      arguments.emplace_back(*t);
     else if (name == m.inputs.float_argument)
       arguments.emplace_back(features);
     else
