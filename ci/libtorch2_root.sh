@@ -29,6 +29,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libbenchmark-tools
   nlohmann-json3-dev libeigen3-dev
   python3-torch python3-transformers python3-tokenizers
+  # Inductor's vector code includes <sleef.h>; without it every compiled kernel is scalar
+  libsleef-dev
   python3-numpy python3-sklearn python3-jsonschema python3-yaml
   libicu-dev
   nodejs npm
