@@ -20,9 +20,12 @@ family and attention it saved (`*_saved`, with `*_eager.json`, the eager hooks' 
      encoder layer's weight (which changes the package's constants in place);
   4. `synapse gate` with every query kind on both: the same values and verdicts;
   5. rows the package was not exported for (too long, an unknown token id): one line,
-     synapse.data.203, no crash.
+     synapse.data.203, no crash;
+  6. the kernels are vectorized on a CPU with AVX2, and a package whose record asks for a
+     CPU feature this machine lacks is refused at load: synapse.model.112.
 Prints one line per check and exits 1 if any failed.
 """
+import ctypes.util
 import hashlib
 import json
 import os
@@ -31,6 +34,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
 
 import torch
 
@@ -55,7 +59,7 @@ def cache_key(saved, exporter, attn):
     # The tokenizer is left out: Hugging Face's WordPiece trainer numbers tokens of equal
     # frequency differently from run to run, and the compiled programs do not depend on it
     # (the package's own tokenizer.json is copied from the saved model after a restore).
-    digest = hashlib.sha256(b"synapse-pt2-export-2\0" + attn.encode() + b"\0")
+    digest = hashlib.sha256(b"synapse-pt2-export-3\0" + attn.encode() + b"\0")
     for name in sorted(os.listdir(saved)):
         if name == "tokenizer.json":
             continue
@@ -64,6 +68,10 @@ def cache_key(saved, exporter, attn):
     with open(exporter, "rb") as f:
         digest.update(hashlib.sha256(f.read()).digest())
     digest.update(torch.__version__.encode())
+    # What the kernels are compiled for: this CPU's vector extensions, and whether SLEEF (which
+    # Inductor's vector kernels need on Debian) is there.
+    digest.update(" ".join(sorted(f for f in cpu_flags() if f.startswith(("avx", "fma", "f16c")))).encode())
+    digest.update(str(ctypes.util.find_library("sleef")).encode())
     return digest.hexdigest()
 
 
@@ -113,6 +121,39 @@ def layer_weight(saved, layer_path):
     return None
 
 
+def cpu_flags():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def check_cpu_refusal(cli, out, stem):
+    """A package whose kernels need a CPU feature this one lacks is refused at load with
+    synapse.model.112 naming it, before any compiled kernel runs (not killed by SIGILL).
+    The package is copied with one made-up feature added to its record. Returns 0 or 1."""
+    forged = stem + "_forged_cpu.pt2"
+    with zipfile.ZipFile(os.path.join(out, "model.pt2")) as zin, zipfile.ZipFile(forged, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename.endswith("_metadata.json") and "/aotinductor/model/" in info.filename:
+                meta = json.loads(data)
+                record = json.loads(meta["synapse.json"])
+                record["cpu_flags"] = record.get("cpu_flags", []) + ["synapse_test_feature"]
+                meta["synapse.json"] = json.dumps(record)
+                data = json.dumps(meta).encode()
+            zout.writestr(info, data)
+    p = subprocess.run([cli, "inspect", forged], capture_output=True, text=True)
+    lines = p.stderr.strip().splitlines()
+    if p.returncode != 2 or len(lines) != 1 or "synapse.model.112" not in lines[0] or \
+            "lacks synapse_test_feature:" not in lines[0]:
+        print(f"FAIL a package for another CPU: exit {p.returncode}, stderr {p.stderr.strip()[-300:]!r}")
+        return 1
+    print(f"ok   a package for another CPU is refused: {lines[0]}")
+    return 0
+
+
 def analyze(cli, model, data, pool, out, extra):
     cmd = [cli, "analyze", "--model", model, "--data", data, "--pool", pool, "--k", "2,8", "--random-seeds", "2",
            "--noise", "0.5", "--weight-noise", "0.1", "--weight-noise-seeds", "1", "--bisect-steps", "3",
@@ -140,6 +181,14 @@ def main():
                 print(f"FAIL {label}: {why}")
                 failures += 1
                 continue
+            # The kernels use the CPU's vector instructions where Inductor can compile them
+            # (on Debian only with libsleef linked in, which synapse-export sees to).
+            isa = json.load(open(os.path.join(out, "export.json"))).get("vector_isa", "none")
+            if "avx2" in cpu_flags() and isa == "none":
+                print(f"FAIL {label}: the package's kernels are scalar on a CPU with AVX2 (is libsleef-dev installed?)")
+                failures += 1
+            if checked == 1:
+                failures += check_cpu_refusal(cli, out, stem)
             expected = json.load(open(stem + "_eager.json"))["predict"]
             worst = 0.0
             for spec, refs in expected.items():

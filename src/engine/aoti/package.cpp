@@ -6,6 +6,8 @@
 
 #include <fstream>
 #include <map>
+#include <set>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -43,6 +45,29 @@ at::Tensor SiteKernel(const at::Tensor& x, int64_t index) {
 #endif
 
 }  // namespace
+
+std::set<std::string> CpuFlags() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::istringstream words(line.substr(colon + 1));
+    std::set<std::string> flags;
+    for (std::string w; words >> w;) flags.insert(w);
+    return flags;
+  }
+  return {};
+}
+
+std::string MissingCpuFlags(const std::vector<std::string>& needed, const std::set<std::string>& cpu) {
+  std::string missing;
+  for (const std::string& flag : needed) {
+    if (cpu.count(flag) == 0) missing += (missing.empty() ? "" : " ") + flag;
+  }
+  return missing;
+}
 
 #if SYNAPSE_HAVE_AOTI
 TORCH_LIBRARY_FRAGMENT(synapse, m) { m.def("site(Tensor x, int index) -> Tensor"); }
@@ -145,6 +170,27 @@ nlohmann::json ReadRecord(const std::string& path, const std::unordered_map<std:
   return record;
 }
 
+// Compiled kernels use the vector instructions of the machine that exported the package
+// (synapse-export --vector-isa); on a CPU without them they would die of SIGILL mid-run.
+void CheckCpuFlags(const std::string& path, const nlohmann::json& record) {
+  if (!record.contains("cpu_flags") || !record["cpu_flags"].is_array()) return;
+  std::vector<std::string> needed;
+  for (const auto& f : record["cpu_flags"]) {
+    if (f.is_string()) needed.push_back(f.get<std::string>());
+  }
+  const std::set<std::string> cpu = CpuFlags();
+  if (needed.empty() || cpu.empty()) return;  // scalar kernels, or no cpuinfo to check against
+  const std::string missing = MissingCpuFlags(needed, cpu);
+  if (missing.empty()) return;
+  std::string all;
+  for (const std::string& f : needed) all += (all.empty() ? "" : " ") + f;
+  throw ModelError(112, path + ": compiled for CPUs with " + all + " (" +
+                            record.value("vector_isa", std::string("the exporting machine's")) +
+                            " kernels); this CPU lacks " + missing +
+                            ": export the model again on this machine, or with `synapse-export ... --format pt2 "
+                            "--vector-isa avx2` (or `none`) for older CPUs");
+}
+
 }  // namespace
 
 std::unique_ptr<Package> Package::Open(const std::string& path) {
@@ -157,6 +203,7 @@ std::unique_ptr<Package> Package::Open(const std::string& path) {
   impl->path = path;
   impl->forward = OpenProgram(path, "model");
   const nlohmann::json record = ReadRecord(path, impl->forward->get_metadata());
+  CheckCpuFlags(path, record);
   try {
     for (const auto& s : record["sites"]) {
       Site site;
