@@ -21,7 +21,9 @@ family and attention it saved (`*_saved`, with `*_eager.json`, the eager hooks' 
   4. `synapse gate` with every query kind on both: the same values and verdicts;
   5. rows the package was not exported for (too long, an unknown token id): one line,
      synapse.data.203, no crash;
-  6. the kernels are vectorized on a CPU with AVX2, and a package whose record asks for a
+  6. the GoogleTest fixture and the JSON suite (tests/any_classifier, SYNAPSE_SUITE_BINARY)
+     on both: every test passes, with the same values;
+  7. the kernels are vectorized on a CPU with AVX2, and a package whose record asks for a
      CPU feature this machine lacks is refused at load: synapse.model.112.
 Prints one line per check and exits 1 if any failed.
 """
@@ -154,6 +156,41 @@ def check_cpu_refusal(cli, out, stem):
     return 0
 
 
+def check_suite(label, stem, out):
+    """The GoogleTest fixture and the JSON spec suite (tests/any_classifier, whose thresholds
+    any value meets) on the package and on the TorchScript export, with eval.jsonl in each
+    model directory: both runs pass and report the same values. Returns the failures."""
+    suite = os.environ.get("SYNAPSE_SUITE_BINARY")
+    if not suite:
+        return 0
+    values = {}
+    for fmt, model_dir in (("torchscript", stem + "_model"), ("pt2", out)):
+        report_dir = stem + f"_suite_{fmt}"
+        shutil.rmtree(report_dir, ignore_errors=True)
+        r = subprocess.run([suite, f"--synapse_report_dir={report_dir}"], capture_output=True, text=True,
+                           env=dict(os.environ, SYNAPSE_MODEL=os.path.abspath(model_dir)))
+        if r.returncode != 0:
+            failed = [line for line in r.stdout.splitlines() if "FAILED" in line or "synapse." in line]
+            print(f"FAIL {label}: the GoogleTest suite on the {fmt} export: exit {r.returncode}: {failed[:4]} "
+                  f"{r.stderr.strip()[-300:]}")
+            return 1
+        with open(os.path.join(report_dir, "report.json")) as f:
+            tests = json.load(f)["tests"]
+        values[fmt] = {t["name"]: [a.get("value") for a in t["assertions"]] for t in tests}
+
+    def same(a, b):
+        return (a is None and b is None) or (a is not None and b is not None and abs(a - b) <= TOL)
+    ts, pt2 = values["torchscript"], values["pt2"]
+    differ = sorted(n for n in ts if n not in pt2 or len(ts[n]) != len(pt2[n])
+                    or not all(same(a, b) for a, b in zip(ts[n], pt2[n])))
+    if differ or len(pt2) != len(ts) or len(ts) < 17:
+        print(f"FAIL {label}: the GoogleTest suite on the .pt2 differs from TorchScript at {differ[:6]} "
+              f"({len(pt2)} and {len(ts)} tests)")
+        return 1
+    print(f"ok   {label}: GoogleTest fixture + JSON suite .pt2 = TorchScript ({len(ts)} tests)")
+    return 0
+
+
 def analyze(cli, model, data, pool, out, extra):
     cmd = [cli, "analyze", "--model", model, "--data", data, "--pool", pool, "--k", "2,8", "--random-seeds", "2",
            "--noise", "0.5", "--weight-noise", "0.1", "--weight-noise-seeds", "1", "--bisect-steps", "3",
@@ -279,6 +316,7 @@ def main():
                     failures += 1
                 else:
                     print(f"ok   {label}: synapse gate .pt2 = TorchScript ({len(GATE_ASSERTIONS)} assertions)")
+            failures += check_suite(label, stem, out)
     if checked == 0:
         print(f"FAIL no exported family found in {work} (run export_families_test.py first)")
         failures += 1
