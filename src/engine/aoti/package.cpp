@@ -289,8 +289,19 @@ std::unique_ptr<Package> Package::Open(const std::string& path) {
       if (it == shared.end()) it = shared.emplace(fqn, v->second.detach().clone().contiguous()).first;
       update[internal] = it->second;
     }
-    program->update_constant_buffer(update, /*use_inactive=*/false, /*validate_full_updates=*/false,
-                                    /*user_managed=*/true);
+    if (update.size() == names.size()) {
+      // Every constant is ours: point the inactive buffer at them, make it the active one,
+      // and free the program's own copies (else each program keeps its weights besides ours).
+      program->update_constant_buffer(update, /*use_inactive=*/true, /*validate_full_updates=*/false,
+                                      /*user_managed=*/true);
+      runner->swap_constant_buffer();
+      runner->free_inactive_constant_buffer();
+    } else {
+      // Some constant has no name we can share (folded at compile time): keep the program's
+      // buffer and replace what we can in place.
+      program->update_constant_buffer(update, /*use_inactive=*/false, /*validate_full_updates=*/false,
+                                      /*user_managed=*/true);
+    }
   }
   // The model's parameters, in its own order (the record lists them): every one must be a
   // constant the programs read, or a perturbation of it would change nothing.
