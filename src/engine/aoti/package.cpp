@@ -204,6 +204,31 @@ std::unique_ptr<Package> Package::Open(const std::string& path) {
   impl->forward = OpenProgram(path, "model");
   const nlohmann::json record = ReadRecord(path, impl->forward->get_metadata());
   CheckCpuFlags(path, record);
+  // One copy of the weights for every program: the forward program's constants (by the
+  // model's names) are the copy, and each other program, as soon as it is loaded, is
+  // pointed at them and its own copy freed, so loading holds one program's extra copy at
+  // most. A weight perturbation changes them in place, for every program.
+  std::unordered_map<std::string, at::Tensor> shared = impl->forward->get_runner()->extract_constants_map(false);
+  auto share = [&](Loader* program) {
+    auto* runner = program->get_runner();
+    const std::unordered_map<std::string, std::string> names = runner->getConstantNamesToOriginalFQNs();
+    std::unordered_map<std::string, at::Tensor> update;
+    for (const auto& [internal, fqn] : names) {
+      auto it = shared.find(fqn);
+      if (it != shared.end()) update[internal] = it->second;
+    }
+    if (update.size() == names.size()) {
+      program->update_constant_buffer(update, /*use_inactive=*/true, /*validate_full_updates=*/false,
+                                      /*user_managed=*/true);
+      runner->swap_constant_buffer();
+      runner->free_inactive_constant_buffer();
+    } else {
+      // A constant the forward program does not have (folded at compile time): keep this
+      // program's buffer and point what we can at the shared copy.
+      program->update_constant_buffer(update, /*use_inactive=*/false, /*validate_full_updates=*/false,
+                                      /*user_managed=*/true);
+    }
+  };
   try {
     for (const auto& s : record["sites"]) {
       Site site;
@@ -242,6 +267,7 @@ std::unique_ptr<Package> Package::Open(const std::string& path) {
         throw ModelError(102, path + ": a segment starts at site " + std::to_string(from) + ", which is no site");
       }
       impl->segments[static_cast<size_t>(from)] = OpenProgram(path, seg.at("model").get<std::string>());
+      share(impl->segments[static_cast<size_t>(from)].get());
     }
     if (record.contains("pooled_tail") && record["pooled_tail"].is_object()) {
       const nlohmann::json& pooled = record["pooled_tail"];
@@ -252,6 +278,7 @@ std::unique_ptr<Package> Package::Open(const std::string& path) {
           throw ModelError(102, path + ": the package's pooled_tail does not span the last layer");
         }
         impl->pooled_tail = OpenProgram(path, pooled["model"].get<std::string>());
+        share(impl->pooled_tail.get());
         impl->pooled_from = from;
         impl->pooled_layer = layer;
         impl->pooled_summary = "the last layer (" + impl->sites[static_cast<size_t>(layer)].name +
@@ -271,38 +298,6 @@ std::unique_ptr<Package> Package::Open(const std::string& path) {
     }
   }
 
-  // One copy of the weights for every program: each program's constants, by the model's
-  // names, replaced by tensors we own (and share between programs).
-  std::map<std::string, at::Tensor> shared;
-  std::vector<Loader*> programs = {impl->forward.get()};
-  for (const auto& s : impl->segments) programs.push_back(s.get());
-  if (impl->pooled_tail) programs.push_back(impl->pooled_tail.get());
-  for (Loader* program : programs) {
-    auto* runner = program->get_runner();
-    const std::unordered_map<std::string, std::string> names = runner->getConstantNamesToOriginalFQNs();
-    const std::unordered_map<std::string, at::Tensor> values = runner->extract_constants_map(false);
-    std::unordered_map<std::string, at::Tensor> update;
-    for (const auto& [internal, fqn] : names) {
-      auto v = values.find(fqn);
-      if (v == values.end()) continue;
-      auto it = shared.find(fqn);
-      if (it == shared.end()) it = shared.emplace(fqn, v->second.detach().clone().contiguous()).first;
-      update[internal] = it->second;
-    }
-    if (update.size() == names.size()) {
-      // Every constant is ours: point the inactive buffer at them, make it the active one,
-      // and free the program's own copies (else each program keeps its weights besides ours).
-      program->update_constant_buffer(update, /*use_inactive=*/true, /*validate_full_updates=*/false,
-                                      /*user_managed=*/true);
-      runner->swap_constant_buffer();
-      runner->free_inactive_constant_buffer();
-    } else {
-      // Some constant has no name we can share (folded at compile time): keep the program's
-      // buffer and replace what we can in place.
-      program->update_constant_buffer(update, /*use_inactive=*/false, /*validate_full_updates=*/false,
-                                      /*user_managed=*/true);
-    }
-  }
   // The model's parameters, in its own order (the record lists them): every one must be a
   // constant the programs read, or a perturbation of it would change nothing.
   const std::string wrapper = "inner.";  // synapse-export's wrapper module
