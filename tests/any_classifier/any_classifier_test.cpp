@@ -1,6 +1,7 @@
 // Robustness tests that hold for any ham/spam classifier with two or more layers, for the
 // model SYNAPSE_MODEL names (a model directory: its tokenizer, labels and eval.jsonl).
-// Every threshold is one any value meets: pt2_families_test.py runs this binary on a
+// Every threshold is one any value meets (a recall drop lies in [-1, 1], so an asymmetry
+// of two classes' drops in [0, 2]): pt2_families_test.py runs this binary on a
 // family's TorchScript export and on its .pt2 package and compares the values the two
 // report (junit/report.json), so the GoogleTest fixture and the JSON suite are checked
 // on packages, query by query.
@@ -42,6 +43,6 @@ TEST_F(AnyClassifier, HeadWeights) { EXPECT_THAT(HeadWeightScale("spam", TopK(4)
 
 TEST_F(AnyClassifier, Probe) { EXPECT_THAT(Probe(1), ProbeAccuracyAtLeast(0.0)); }
 
-TEST_F(AnyClassifier, Asymmetry) { EXPECT_THAT(Ablate(TopK(4)).AtLayer(-1), ClassAsymmetryAtMost(1.0)); }
+TEST_F(AnyClassifier, Asymmetry) { EXPECT_THAT(Ablate(TopK(4)).AtLayer(-1), ClassAsymmetryAtMost(2.0)); }
 
 SYNAPSE_ROBUSTNESS_SUITE(AnyClassifierSuite, ANY_CLASSIFIER_SPEC);
