@@ -12,9 +12,9 @@
 // (`segment_S`), and from the head's input to the logits (`head`), which suffix execution
 // chains. The operator's kernel is ours: it asks the thread's SiteHandler what to do.
 //
-// Every program reads the same weights: each weight is copied once at load and every
-// program is pointed at that copy, so changing a tensor of parameters() in place changes
-// what every program computes. (Each program's own constants stay loaded beside it.)
+// Every program reads the same weights: the forward program's constants, at which every
+// other program is pointed as it loads (its own copy freed), so changing a tensor of
+// parameters() in place changes what every program computes.
 //
 // Builds against a LibTorch without AOTInductor's package loader (before 2.6) compile this
 // too: Open then throws ModelError 111 saying what to do.
