@@ -46,29 +46,6 @@ at::Tensor SiteKernel(const at::Tensor& x, int64_t index) {
 
 }  // namespace
 
-std::set<std::string> CpuFlags() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("flags", 0) != 0) continue;
-    const size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::istringstream words(line.substr(colon + 1));
-    std::set<std::string> flags;
-    for (std::string w; words >> w;) flags.insert(w);
-    return flags;
-  }
-  return {};
-}
-
-std::string MissingCpuFlags(const std::vector<std::string>& needed, const std::set<std::string>& cpu) {
-  std::string missing;
-  for (const std::string& flag : needed) {
-    if (cpu.count(flag) == 0) missing += (missing.empty() ? "" : " ") + flag;
-  }
-  return missing;
-}
-
 #if SYNAPSE_HAVE_AOTI
 TORCH_LIBRARY_FRAGMENT(synapse, m) { m.def("site(Tensor x, int index) -> Tensor"); }
 TORCH_LIBRARY_IMPL(synapse, CPU, m) { m.impl("site", SiteKernel); }
@@ -170,21 +147,36 @@ nlohmann::json ReadRecord(const std::string& path, const std::unordered_map<std:
   return record;
 }
 
-// Compiled kernels use the vector instructions of the machine that exported the package
-// (synapse-export --vector-isa); on a CPU without them they would die of SIGILL mid-run.
-void CheckCpuFlags(const std::string& path, const nlohmann::json& record) {
-  if (!record.contains("cpu_flags") || !record["cpu_flags"].is_array()) return;
-  std::vector<std::string> needed;
-  for (const auto& f : record["cpu_flags"]) {
-    if (f.is_string()) needed.push_back(f.get<std::string>());
+// This CPU's features as /proc/cpuinfo's "flags" line names them; empty without one.
+std::set<std::string> CpuFlags() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    const size_t colon = line.find(':');
+    if (line.rfind("flags", 0) != 0 || colon == std::string::npos) continue;
+    std::istringstream words(line.substr(colon + 1));
+    std::set<std::string> flags;
+    for (std::string w; words >> w;) flags.insert(w);
+    return flags;
   }
+  return {};
+}
+
+// Compiled kernels use the vector instructions of the machine that exported the package
+// (synapse-export --vector-isa, the record's "cpu_flags"); on a CPU without them they
+// would die of SIGILL mid-run.
+void CheckCpuFlags(const std::string& path, const nlohmann::json& record) {
+  if (!record.contains("cpu_flags") || !record["cpu_flags"].is_array() || record["cpu_flags"].empty()) return;
   const std::set<std::string> cpu = CpuFlags();
-  if (needed.empty() || cpu.empty()) return;  // scalar kernels, or no cpuinfo to check against
-  const std::string missing = MissingCpuFlags(needed, cpu);
+  if (cpu.empty()) return;  // no cpuinfo to check against
+  std::string needed, missing;
+  for (const auto& f : record["cpu_flags"]) {
+    if (!f.is_string()) continue;
+    const std::string flag = f.get<std::string>();
+    needed += (needed.empty() ? "" : " ") + flag;
+    if (cpu.count(flag) == 0) missing += (missing.empty() ? "" : " ") + flag;
+  }
   if (missing.empty()) return;
-  std::string all;
-  for (const std::string& f : needed) all += (all.empty() ? "" : " ") + f;
-  throw ModelError(112, path + ": compiled for CPUs with " + all + " (" +
+  throw ModelError(112, path + ": compiled for CPUs with " + needed + " (" +
                             record.value("vector_isa", std::string("the exporting machine's")) +
                             " kernels); this CPU lacks " + missing +
                             ": export the model again on this machine, or with `synapse-export ... --format pt2 "

@@ -25,22 +25,12 @@
 
 #include <cstdint>
 #include <memory>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace synapse {
 namespace aoti {
-
-/// This CPU's features as /proc/cpuinfo's "flags" line names them ("avx2", "avx512f", ...);
-/// empty where there is no /proc/cpuinfo.
-std::set<std::string> CpuFlags();
-
-/// The features of `needed` (a package record's "cpu_flags": what its compiled kernels
-/// use) that `cpu` lacks, space-separated in `needed`'s order; "" when none. Package::Open
-/// refuses a package whose kernels need more than this CPU has (ModelError 112).
-std::string MissingCpuFlags(const std::vector<std::string>& needed, const std::set<std::string>& cpu);
 
 /// One site of the package: a layer call's output, or the head's input (the last site).
 struct Site {
